@@ -1,0 +1,164 @@
+"""A second, independent implementation of moerate's MoE regression models in numpy.
+
+Used to check the C code (objective values, Jacobians) and by the scipy peer benchmark.
+Parameter layout (as in include/moemodel.h), for k atoms in dimension d:
+
+    theta = [atom_0 | ... | atom_{k-1} | globals]
+    atom_i = [beta1_i (d) | beta0_i | eta_i],  eta_i = [a_i (d) | b_i]  (FFN, linear)
+                                                    or [b_i]            (constant)
+    globals: dts with a fitted temperature: [tau];
+             hsoftmax: [alpha1_g (d) | alpha0_g] for each group g.
+"""
+
+import numpy as np
+from scipy.special import erf, expit, softmax
+
+SQRT2 = np.sqrt(2.0)
+
+
+def activation(name):
+    """phi and phi' of an expert family, vectorised."""
+    if name == "relu":
+        return (lambda z: np.maximum(z, 0.0)), (lambda z: (z > 0).astype(float))
+    if name == "gelu":
+        return (lambda z: 0.5 * z * (1 + erf(z / SQRT2)),
+                lambda z: 0.5 * (1 + erf(z / SQRT2)) + z * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi))
+    if name == "sigmoid":
+        return expit, (lambda z: expit(z) * (1 - expit(z)))
+    if name == "tanh":
+        return np.tanh, (lambda z: 1 - np.tanh(z) ** 2)
+    if name == "linear":
+        return (lambda z: z), (lambda z: np.ones_like(z))
+    raise ValueError("unknown expert family %r" % name)
+
+
+def parse_options(text):
+    """'-topk_K 2 -dts_tau 0.5' -> {'topk_K': '2', 'dts_tau': '0.5'}"""
+    out, toks = {}, (text or "").split()
+    i = 0
+    while i < len(toks):
+        name = toks[i].lstrip("-")
+        if i + 1 < len(toks) and not toks[i + 1].startswith("-"):
+            out[name] = toks[i + 1]
+            i += 2
+        else:
+            out[name] = "1"
+            i += 1
+    return out
+
+
+class Model:
+    """f_G(x) = sum_i gate_i(x) h(x, eta_i) with analytic Jacobian."""
+
+    def __init__(self, gating, expert, k, d, gating_options=""):
+        self.gating, self.expert, self.k, self.d = gating, expert, k, d
+        opts = parse_options(gating_options) if isinstance(gating_options, str) else dict(gating_options)
+        self.K = int(opts.get("topk_K", 2))
+        self.tau = float(opts.get("dts_tau", 1.0))
+        self.fit_tau = opts.get("dts_fit_tau", "0").lower() in ("1", "true", "yes")
+        self.groups = int(opts.get("hsoftmax_groups", 2 if k % 2 == 0 else 1))
+        self.ne = 1 if expert == "constant" else d + 1
+        self.stride = d + 1 + self.ne
+        if gating == "dts":
+            self.nglobal = 1 if self.fit_tau else 0
+        elif gating == "hsoftmax":
+            self.nglobal = self.groups * (d + 1)
+        else:
+            self.nglobal = 0
+        self.p = k * self.stride + self.nglobal
+        self.pinned = np.zeros(self.p, dtype=bool)
+        if gating in ("softmax", "topk", "dts"):
+            self.pinned[(k - 1) * self.stride:(k - 1) * self.stride + d + 1] = True
+        elif gating == "hsoftmax":
+            L = k // self.groups
+            for g in range(self.groups):
+                i = g * L + L - 1
+                self.pinned[i * self.stride:i * self.stride + d + 1] = True
+            base = k * self.stride + (self.groups - 1) * (d + 1)
+            self.pinned[base:base + d + 1] = True
+        self.free = np.flatnonzero(~self.pinned)
+
+    # -- pieces of theta -------------------------------------------------------------
+    def atoms(self, theta):
+        A = theta[: self.k * self.stride].reshape(self.k, self.stride)
+        d = self.d
+        return A[:, :d], A[:, d], A[:, d + 1:]
+
+    def experts(self, X, eta):
+        """h (n x k) and dh/deta (n x k x ne)."""
+        n = X.shape[0]
+        if self.expert == "constant":
+            return np.broadcast_to(eta[:, 0], (n, self.k)).copy(), np.ones((n, self.k, 1))
+        phi, dphi = activation(self.expert)
+        z = X @ eta[:, :-1].T + eta[:, -1]
+        dz = dphi(z)
+        dh = np.concatenate([dz[:, :, None] * X[:, None, :], dz[:, :, None]], axis=2)
+        return phi(z), dh
+
+    def evaluate(self, theta, X, jacobian=False):
+        """f (n,) and, with jacobian, J = df/dtheta (n x p, full layout)."""
+        theta = np.asarray(theta, dtype=float)
+        X = np.atleast_2d(X)
+        n, d, k = X.shape[0], self.d, self.k
+        b1, b0, eta = self.atoms(theta)
+        h, dh = self.experts(X, eta)
+        J = np.zeros((n, self.p)) if jacobian else None
+        s = X @ b1.T + b0  # scores n x k
+        if self.gating == "sigmoid":
+            gate = expit(s)
+            f = np.sum(gate * h, axis=1)
+            dfds = h * gate * (1 - gate)
+        elif self.gating in ("softmax", "dts"):
+            tau = theta[k * self.stride] if (self.gating == "dts" and self.fit_tau) else (self.tau if self.gating == "dts" else 1.0)
+            gate = softmax(s / tau, axis=1)
+            f = np.sum(gate * h, axis=1)
+            dfds = gate * (h - f[:, None]) / tau
+            if jacobian and self.gating == "dts" and self.fit_tau:
+                J[:, k * self.stride] = -np.sum(dfds * s, axis=1) / tau
+        elif self.gating == "topk":
+            u = X @ b1.T
+            order = np.argsort(-u, axis=1, kind="stable")  # ties: lower index first
+            keep = order[:, : self.K]
+            mask = np.zeros_like(u, dtype=bool)
+            np.put_along_axis(mask, keep, True, axis=1)
+            ss = np.where(mask, s, -np.inf)
+            gate = softmax(ss, axis=1)
+            f = np.sum(gate * h, axis=1)
+            dfds = gate * (h - f[:, None])
+        elif self.gating == "hsoftmax":
+            G = self.groups
+            L = k // G
+            outer = theta[k * self.stride:].reshape(G, d + 1)
+            P = softmax(X @ outer[:, :d].T + outer[:, d], axis=1)  # n x G
+            Q = softmax(s.reshape(n, G, L), axis=2)  # n x G x L
+            F = np.sum(Q * h.reshape(n, G, L), axis=2)  # n x G
+            f = np.sum(P * F, axis=1)
+            gate = (P[:, :, None] * Q).reshape(n, k)
+            dfds = gate * (h - np.repeat(F, L, axis=1))
+            if jacobian:
+                dfdu = P * (F - f[:, None])
+                for g in range(G):
+                    c = k * self.stride + g * (d + 1)
+                    J[:, c:c + d] = dfdu[:, g:g + 1] * X
+                    J[:, c + d] = dfdu[:, g]
+        else:
+            raise ValueError("unknown gating family %r" % self.gating)
+        if jacobian:
+            for i in range(k):
+                c = i * self.stride
+                J[:, c:c + d] = dfds[:, i:i + 1] * X
+                J[:, c + d] = dfds[:, i]
+                J[:, c + d + 1:c + self.stride] = gate[:, i:i + 1] * dh[:, i, :]
+        return (f, J) if jacobian else f
+
+    def objective(self, theta, X, Y):
+        """(1/2n) sum (f - Y)^2, moerate's objective."""
+        r = self.evaluate(theta, X) - Y
+        return 0.5 * np.mean(r * r)
+
+
+def model_from_h5(group):
+    """A Model from the attributes of a moerate HDF5 group (/model or /truth/<expert>)."""
+    a = group.attrs
+    k = int(a["k"]) if "k" in a else int(a["kstar"])
+    return Model(str(a["gating"]), str(a["expert"]), k, int(a["d"]), str(a.get("gating_options", "")))

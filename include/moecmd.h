@@ -1,0 +1,12 @@
+/* The subcommands of the moerate executable and their shared checks. */
+#ifndef MOECMD_H
+#define MOECMD_H
+
+#include <moerate.h>
+
+PETSC_EXTERN PetscErrorCode MoeCommandFit(MPI_Comm, const char command[]);
+PETSC_EXTERN PetscErrorCode MoeCommandRun(MPI_Comm, const char command[]);
+PETSC_EXTERN PetscErrorCode MoeCheckOutputPath(const char option[], const char path[]);
+PETSC_EXTERN PetscErrorCode MoeCheckUnusedOptions(MPI_Comm);
+
+#endif

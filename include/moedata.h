@@ -1,0 +1,55 @@
+/*
+   Generate: the truth G*, a replicate's data (X, Y) and its initial points.
+
+   Determinism.  Every random number comes from a GSL mt19937 generator whose seed is
+   derived from (experiment seed, stream, n, replicate, index) by MoeStreamSeed (a
+   SplitMix64 chain, see src/data/rng.c).  A replicate's data therefore depend only on
+   (seed, n, replicate): not on the rank that computes them, the order of the tasks, or
+   the gating being fitted (all gatings at the same (n, replicate) see the same data).
+*/
+#ifndef MOEDATA_H
+#define MOEDATA_H
+
+#include <moespec.h>
+#include <gsl/gsl_rng.h>
+
+typedef enum {
+  MOE_STREAM_TRUTH     = 1,
+  MOE_STREAM_X         = 2,
+  MOE_STREAM_NOISE     = 3,
+  MOE_STREAM_INIT      = 4,
+  MOE_STREAM_EVAL      = 5,
+  MOE_STREAM_REFERENCE = 6
+} MoeStream;
+
+PETSC_EXTERN uint64_t       MoeStreamSeed(PetscInt64 seed, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt64 index);
+PETSC_EXTERN PetscErrorCode MoeRngCreate(PetscInt64 seed, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt64 index, gsl_rng **);
+PETSC_EXTERN uint64_t       MoeHash64(const void *, size_t);
+
+/* The true mixing measure G*. */
+typedef struct {
+  MoeModel   model; /* truth gating x expert, k*, d */
+  PetscReal *theta; /* full layout of model */
+  char       source[PETSC_MAX_PATH_LEN + 64];
+} MoeTruth;
+
+PETSC_EXTERN PetscErrorCode MoeTruthCreate(const MoeSpec *, const char expert[], MoeTruth **);
+PETSC_EXTERN PetscErrorCode MoeTruthDestroy(MoeTruth **);
+PETSC_EXTERN PetscErrorCode MoeTruthReadHeader(MPI_Comm, const char file[], char gating[], char expert[], PetscInt *kstar, PetscInt *d);
+
+/* A sample: X is row-major n x d. */
+typedef struct {
+  PetscInt   n, d;
+  PetscReal *X, *Y;
+} MoeData;
+
+PETSC_EXTERN PetscErrorCode MoeDataCreate(PetscInt n, PetscInt d, MoeData **);
+PETSC_EXTERN PetscErrorCode MoeDataDestroy(MoeData **);
+PETSC_EXTERN PetscErrorCode MoeDataSampleX(const MoeSpec *, MoeStream, PetscInt64 n, PetscInt64 replicate, MoeData *);
+PETSC_EXTERN PetscErrorCode MoeDataGenerate(const MoeSpec *, const MoeTruth *, PetscInt64 n, PetscInt64 replicate, MoeData **);
+PETSC_EXTERN PetscErrorCode MoeDataEvaluationSample(const MoeSpec *, const MoeTruth *, MoeData **);
+
+/* Initial points (full layout of the fitted model); start s of replicate (n, rep). */
+PETSC_EXTERN PetscErrorCode MoeInitialPoint(const MoeSpec *, MoeModel, const MoeTruth *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt start, PetscReal *theta);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+   Fit: the least-squares estimator argmin_G (1/2n) sum_r (Y_r - f_G(X_r))^2 computed with
+   PETSc/TAO on PETSC_COMM_SELF.
+
+   Two routes, chosen by the TAO type:
+   - any TAO type but brgn/pounders (default: bnls, a bounded Newton line-search method):
+     objective, gradient J^T r / n and the Gauss-Newton Hessian J^T J / n (+ Levenberg-
+     Marquardt damping lambda diag(J^T J), updated as TAOBRGN's "lm" regulariser does)
+     are accumulated over row blocks of J (-fit_block rows at a time, dsyrk/dgemv), so
+     memory does not grow with n*p.  This is the algorithm of TAOBRGN with the lm
+     regulariser, without storing J.
+   - -tao_type brgn (or pounders): TAO's own least-squares solver on the residual vector
+     with the n x p Jacobian stored densely (memory n*p*8 bytes).
+*/
+#ifndef MOEFIT_H
+#define MOEFIT_H
+
+#include <moedata.h>
+#include <petsctao.h>
+
+typedef enum {
+  MOE_FIT_PENDING   = 0,
+  MOE_FIT_CONVERGED = 1,
+  MOE_FIT_FAILED    = 2,
+  MOE_FIT_SKIPPED   = 3
+} MoeFitStatus;
+PETSC_EXTERN const char *const MoeFitStatuses[];
+
+/* reason: a TaoConvergedReason, or this code when PETSc raised an error inside the solve
+   (Inf/NaN in a residual, a failed factorisation, ...). */
+#define MOE_REASON_ERROR (-100)
+
+typedef struct {
+  MoeFitStatus status;
+  PetscInt     reason;
+  PetscInt     iterations;
+  PetscInt     start;     /* the start kept (multi-start) */
+  PetscReal    objective; /* (1/2n) sum r^2 */
+  PetscReal    gnorm;     /* norm of the gradient of the objective */
+  PetscReal    time;      /* wall time of the fit(s), seconds */
+  char         message[256];
+} MoeFitResult;
+
+PETSC_EXTERN const char *MoeFitReasonString(PetscInt reason);
+PETSC_EXTERN PetscErrorCode MoeFitSolve(const MoeSpec *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
+PETSC_EXTERN PetscErrorCode MoeFitMultiStart(const MoeSpec *, MoeModel, const MoeTruth *, const MoeData *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *);
+PETSC_EXTERN PetscErrorCode MoeFitObjective(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
+PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(const MoeSpec *, MoeModel);
+
+/* The regime-2 reference G-bar of a fitted family: the fit to noise-free data from the
+   truth on a sample of -reference_n points (stream REFERENCE), from the near-truth start. */
+PETSC_EXTERN PetscErrorCode MoeReferenceCompute(const MoeSpec *, MoeModel, const MoeTruth *, PetscReal *theta, MoeFitResult *);
+
+#endif

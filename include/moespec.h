@@ -1,0 +1,88 @@
+/*
+   The experiment spec: everything that defines an experiment, read from the PETSc
+   options database (a YAML file through -options_file_yaml, overridden on the command
+   line), validated before any work starts, and hashed so that a results file can be
+   tied to the spec that produced it.  `moerate fit` uses the same spec with a single
+   gating, expert, n and replicate.
+*/
+#ifndef MOESPEC_H
+#define MOESPEC_H
+
+#include <moemodel.h>
+
+#define MOE_NAME_LEN 64
+#define MOE_MAX_LIST 64
+
+typedef enum {
+  MOE_X_UNIFORM,
+  MOE_X_GAUSSIAN
+} MoeInputDist;
+PETSC_EXTERN const char *const MoeInputDists[];
+
+typedef enum {
+  MOE_INIT_NEAR,
+  MOE_INIT_RANDOM
+} MoeInitType;
+PETSC_EXTERN const char *const MoeInitTypes[];
+
+typedef struct {
+  /* fitted families */
+  PetscInt ngatings, nexperts;
+  char     gatings[MOE_MAX_LIST][MOE_NAME_LEN];
+  char     experts[MOE_MAX_LIST][MOE_NAME_LEN];
+  PetscInt k, d;
+
+  /* the truth: drawn from P1's distributions, or read from a file */
+  char      truth_gating[MOE_NAME_LEN];
+  char      truth_expert[MOE_NAME_LEN]; /* "" : the expert family of each fit */
+  char      truth_file[PETSC_MAX_PATH_LEN];
+  PetscInt  kstar;
+  PetscInt  truth_regime;     /* 1: beta1* = 0; 2: beta1* ~ N(0, beta1_var I) */
+  PetscInt  truth_beta1_zero; /* regime 2: this many atoms keep beta1* = 0 */
+  PetscReal truth_beta0_var, truth_beta1_var, truth_expert_var;
+  PetscInt  truth_seed;
+
+  /* data */
+  MoeInputDist xdist;
+  PetscReal    xlo, xhi, xsd;
+  PetscReal    noise; /* variance nu of the Gaussian noise */
+  PetscInt     seed;
+  PetscInt     nn;
+  PetscInt     ns[MOE_MAX_LIST];
+  PetscInt     replicates;
+
+  /* initial points */
+  MoeInitType init;
+  PetscReal   init_perturb, init_scale;
+  PetscInt    init_starts;
+
+  /* losses */
+  PetscInt  nlosses;
+  char      losses[MOE_MAX_LIST][MOE_NAME_LEN];
+  PetscReal loss_r;      /* exponent r of D2,r */
+  PetscInt  eval_n;      /* Monte-Carlo sample for the L2 regression error */
+  PetscInt  reference_n; /* noise-free sample for the reference fit G-bar */
+  PetscBool need_reference;
+
+  /* fit */
+  PetscInt  block;       /* rows per block of the Gauss-Newton assembly */
+  PetscReal lm_lambda, lm_down, lm_up;
+  PetscReal ftol;        /* stop when f decreased by < ftol*f over ftol_window iterations */
+  PetscInt  ftol_window;
+
+  char output[PETSC_MAX_PATH_LEN];
+
+  PetscOptions opts;  /* where the spec and the family options were read */
+  char        *text;  /* canonical text of the spec (sorted "-name value" lines) */
+  char         hash[17];
+} MoeSpec;
+
+PETSC_EXTERN PetscErrorCode MoeSpecCreate(MPI_Comm, PetscOptions, PetscBool run, MoeSpec **);
+PETSC_EXTERN PetscErrorCode MoeSpecDestroy(MoeSpec **);
+PETSC_EXTERN PetscErrorCode MoeSpecPrintHelp(MPI_Comm, PetscBool run);
+PETSC_EXTERN PetscErrorCode MoeSpecCheckUnused(MPI_Comm, PetscOptions);
+PETSC_EXTERN PetscErrorCode MoeSpecTruthExpert(const MoeSpec *, const char fitted[], const char **);
+PETSC_EXTERN PetscErrorCode MoeSpecLossTargetIsTruth(const MoeSpec *, const char loss[], const char gating[], const char expert[], PetscBool *);
+PETSC_EXTERN PetscErrorCode MoeSpecNeedsReference(const MoeSpec *, const char gating[], const char expert[], PetscBool *);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+   Store: HDF5 files.  Small helpers over the HDF5 C API that turn HDF5 failures into
+   PETSc errors (HDF5's own error stack printing is switched off), and the layouts of
+   moerate's files (documented in docs/FORMAT.md).
+*/
+#ifndef MOESTORE_H
+#define MOESTORE_H
+
+#include <moerate.h>
+#include <hdf5.h>
+
+#define MoeH5Call(call) \
+  do { \
+    if (PetscUnlikely((call) < 0)) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 call failed: %s", #call); \
+  } while (0)
+
+PETSC_EXTERN PetscErrorCode MoeH5Initialize(void);
+PETSC_EXTERN PetscErrorCode MoeH5AttrWriteString(hid_t, const char[], const char[]);
+PETSC_EXTERN PetscErrorCode MoeH5AttrWriteInt(hid_t, const char[], PetscInt64);
+PETSC_EXTERN PetscErrorCode MoeH5AttrWriteReal(hid_t, const char[], PetscReal);
+PETSC_EXTERN PetscErrorCode MoeH5AttrReadString(hid_t, const char[], char *, size_t);
+PETSC_EXTERN PetscErrorCode MoeH5AttrReadInt(hid_t, const char[], PetscInt64 *);
+PETSC_EXTERN PetscErrorCode MoeH5AttrReadReal(hid_t, const char[], PetscReal *);
+PETSC_EXTERN PetscErrorCode MoeH5AttrExists(hid_t, const char[], PetscBool *);
+PETSC_EXTERN PetscErrorCode MoeH5WriteReals(hid_t, const char[], int rank, const hsize_t dims[], const PetscReal *, const char units[], const char meaning[]);
+PETSC_EXTERN PetscErrorCode MoeH5ReadReals(hid_t, const char[], hsize_t count, PetscReal *);
+PETSC_EXTERN PetscErrorCode MoeH5DatasetSize(hid_t, const char[], hsize_t *count);
+PETSC_EXTERN PetscErrorCode MoeH5LinkExists(hid_t, const char[], PetscBool *);
+PETSC_EXTERN PetscErrorCode MoeH5CreateGroup(hid_t, const char[], hid_t *);
+PETSC_EXTERN PetscErrorCode MoeH5WriteProvenance(hid_t, MPI_Comm, const char command[]);
+
+/* models and truths (src/store/model.c) */
+#include <moedata.h>
+PETSC_EXTERN PetscErrorCode MoeGatingOptionsString(MoeGating, char *, size_t);
+PETSC_EXTERN PetscErrorCode MoeStoreWriteModelAttributes(hid_t, MoeModel);
+PETSC_EXTERN PetscErrorCode MoeStoreWriteTruth(hid_t, const MoeTruth *);
+
+#endif

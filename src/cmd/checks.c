@@ -1,0 +1,51 @@
+/* Checks shared by the subcommands, run before any work starts. */
+#include <moecmd.h>
+#include <libgen.h>
+#include <unistd.h>
+
+/* The output's directory must exist and be writable. */
+PetscErrorCode MoeCheckOutputPath(const char option[], const char path[])
+{
+  char      dir[PETSC_MAX_PATH_LEN];
+  PetscBool isdir;
+
+  PetscFunctionBegin;
+  MoeUserCheck(path[0], "%s is empty: give the path of an HDF5 file", option);
+  PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
+  PetscCall(PetscTestDirectory(dirname(dir), 'r', &isdir));
+  PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
+  MoeUserCheck(isdir, "%s %s: the directory %s does not exist; create it first", option, path, dirname(dir));
+  PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
+  MoeUserCheck(access(dirname(dir), W_OK) == 0, "%s %s: the directory is not writable; choose another output path", option, path);
+  PetscCall(PetscTestDirectory(path, 'r', &isdir));
+  MoeUserCheck(!isdir, "%s %s is a directory: give the path of an HDF5 file", option, path);
+  PetscFunctionReturn(0);
+}
+
+/* Options that nothing read are typos: refuse them rather than silently ignore them.
+   Options of PETSc's solver components (tao_, ksp_, pc_, ...) can be read as late as the
+   end of a solve (-tao_view), so only moerate's own namespace is checked. */
+static const char *late[] = {"tao_", "ksp_", "pc_", "mat_", "vec_", "snes_", "options_", "log", "malloc", "info", "on_error", "checkstack", "help", "version", "viewer_", "draw_", "fp_trap", "no_signal_handler", "history", NULL};
+
+PetscErrorCode MoeCheckUnusedOptions(MPI_Comm comm)
+{
+  PetscInt n, i;
+  char   **names, **values;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (i = 0; i < n; i++) {
+    const char **l;
+    for (l = late; *l; l++)
+      if (!strncmp(names[i], *l, strlen(*l))) break;
+    if (*l) continue;
+    {
+      char name[256];
+      PetscCall(PetscStrncpy(name, names[i], sizeof(name)));
+      PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+      MoeUserError("option -%s is not a moerate, TAO or PETSc option of this command (a typo?): see `moerate %s -help`", name, "fit|run");
+    }
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscFunctionReturn(0);
+}

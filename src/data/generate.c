@@ -1,0 +1,75 @@
+/* A replicate's data: X ~ mu (uniform on [lo, hi]^d or N(0, sd^2 I)), Y = f_G*(X) + eps,
+   eps ~ N(0, nu).  X and eps come from separate streams keyed by (seed, n, replicate). */
+#include <moedata.h>
+#include <gsl/gsl_randist.h>
+
+PetscErrorCode MoeDataCreate(PetscInt n, PetscInt d, MoeData **data)
+{
+  MoeData *D;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&D));
+  D->n = n;
+  D->d = d;
+  PetscCall(PetscMalloc2((size_t)n * d, &D->X, n, &D->Y));
+  *data = D;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeDataDestroy(MoeData **D)
+{
+  PetscFunctionBegin;
+  if (!*D) PetscFunctionReturn(0);
+  PetscCall(PetscFree2((*D)->X, (*D)->Y));
+  PetscCall(PetscFree(*D));
+  PetscFunctionReturn(0);
+}
+
+/* Draw the inputs of D from stream (seed, stream, n, replicate). */
+PetscErrorCode MoeDataSampleX(const MoeSpec *spec, MoeStream stream, PetscInt64 n, PetscInt64 replicate, MoeData *D)
+{
+  gsl_rng *rng;
+  size_t   i, N = (size_t)D->n * D->d;
+
+  PetscFunctionBegin;
+  PetscCall(MoeRngCreate(spec->seed, stream, n, replicate, 0, &rng));
+  if (spec->xdist == MOE_X_UNIFORM) {
+    for (i = 0; i < N; i++) D->X[i] = spec->xlo + (spec->xhi - spec->xlo) * gsl_rng_uniform(rng);
+  } else {
+    for (i = 0; i < N; i++) D->X[i] = gsl_ran_gaussian_ziggurat(rng, spec->xsd);
+  }
+  gsl_rng_free(rng);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeDataGenerate(const MoeSpec *spec, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
+{
+  MoeData  *D;
+  gsl_rng  *rng;
+  PetscInt  i;
+  PetscReal sd = PetscSqrtReal(spec->noise);
+
+  PetscFunctionBegin;
+  PetscCall(MoeDataCreate((PetscInt)n, spec->d, &D));
+  PetscCall(MoeDataSampleX(spec, MOE_STREAM_X, n, replicate, D));
+  PetscCall(MoeModelEvaluateMany(truth->model, truth->theta, D->n, D->X, D->Y));
+  PetscCall(MoeRngCreate(spec->seed, MOE_STREAM_NOISE, n, replicate, 0, &rng));
+  if (sd > 0)
+    for (i = 0; i < D->n; i++) D->Y[i] += gsl_ran_gaussian_ziggurat(rng, sd);
+  gsl_rng_free(rng);
+  *data = D;
+  PetscFunctionReturn(0);
+}
+
+/* The fixed Monte-Carlo sample of the L2 regression error: eval_n noise-free points. */
+PetscErrorCode MoeDataEvaluationSample(const MoeSpec *spec, const MoeTruth *truth, MoeData **data)
+{
+  MoeData *D;
+
+  PetscFunctionBegin;
+  PetscCall(MoeDataCreate(spec->eval_n, spec->d, &D));
+  PetscCall(MoeDataSampleX(spec, MOE_STREAM_EVAL, spec->eval_n, 0, D));
+  PetscCall(MoeModelEvaluateMany(truth->model, truth->theta, D->n, D->X, D->Y));
+  *data = D;
+  PetscFunctionReturn(0);
+}

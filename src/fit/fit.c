@@ -1,0 +1,487 @@
+/* The least-squares fit with TAO (see moefit.h for the two routes). */
+#include <moefit.h>
+#include <petscblaslapack.h>
+
+const char *const MoeFitStatuses[] = {"pending", "converged", "failed", "skipped", "MoeFitStatus", "MOE_FIT_", NULL};
+
+typedef struct {
+  MoeModel       m;
+  const MoeData *D;
+  PetscReal     *theta; /* full parameter vector at the current point */
+  PetscInt       B;     /* rows per block */
+  PetscReal     *Jb;    /* B x pfree block of J, row-major */
+  PetscReal     *rb;    /* B residuals */
+  PetscReal     *row;   /* one full Jacobian row */
+  PetscBool      lm;    /* Levenberg-Marquardt damping of the Gauss-Newton Hessian */
+  PetscReal      lambda, lambda_min, down, up, fold;
+  PetscBool      inject_nan;
+  /* objective-decrease test */
+  PetscReal  ftol;
+  PetscInt   window;
+  PetscReal *fhist;
+  /* stored-Jacobian route */
+  PetscReal *xjac; /* the point at which J was last formed */
+  PetscBool  jvalid;
+} MoeFitCtx;
+
+const char *MoeFitReasonString(PetscInt reason)
+{
+  if (reason == MOE_REASON_ERROR) return "ERROR";
+  if (reason == 0) return "NONE";
+  if (reason == TAO_CONVERGED_USER) return "CONVERGED_FTOL";
+  return TaoConvergedReasons[reason];
+}
+
+/* TAO's tests (gradient tolerances, iteration and evaluation caps), and one more: the
+   objective decreased by less than ftol * f over the last `window` iterations.  ReLU
+   experts make the objective piecewise smooth, so its gradient need not vanish at a
+   minimiser; the decrease test is the one that ends such fits (reason CONVERGED_FTOL). */
+static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
+{
+  MoeFitCtx         *c = (MoeFitCtx *)ctx;
+  TaoConvergedReason reason;
+  PetscInt           its;
+  PetscReal          f;
+
+  PetscFunctionBegin;
+  PetscCall(TaoDefaultConvergenceTest(tao, NULL));
+  PetscCall(TaoGetConvergedReason(tao, &reason));
+  if (reason != TAO_CONTINUE_ITERATING || c->ftol <= 0) PetscFunctionReturn(0);
+  PetscCall(TaoGetSolutionStatus(tao, &its, &f, NULL, NULL, NULL, NULL));
+  if (its >= c->window && c->fhist[its % c->window] - f <= c->ftol * PetscAbsReal(f)) PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
+  c->fhist[its % c->window] = f; /* f of iteration its, read back `window` iterations later */
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetPoint(MoeFitCtx *c, Vec X)
+{
+  const PetscScalar *x;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(MoeModelFreeToFull(c->m, x, c->theta));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscFunctionReturn(0);
+}
+
+/* Residuals (and, with wantJ, the free columns of J) of rows r0 .. r0+nb-1. */
+static PetscErrorCode FillBlock(MoeFitCtx *c, PetscInt r0, PetscInt nb, PetscBool wantJ)
+{
+  MoeModel         m  = c->m;
+  const PetscReal *X  = c->D->X, *Y = c->D->Y;
+  PetscInt         pf = m->pfree, rr, j;
+
+  PetscFunctionBegin;
+  for (rr = 0; rr < nb; rr++) {
+    const PetscReal *x = X + (size_t)(r0 + rr) * m->d;
+    PetscReal        f;
+    if (wantJ) {
+      PetscReal *Jr = c->Jb + (size_t)rr * pf;
+      PetscCall(MoeModelEvaluateRow(m, c->theta, x, &f, c->row));
+      for (j = 0; j < pf; j++) Jr[j] = c->row[m->ifree[j]];
+    } else PetscCall(MoeModelEvaluate(m, c->theta, x, &f));
+    c->rb[rr] = f - Y[r0 + rr];
+  }
+  if (c->inject_nan) c->rb[0] = MOE_NAN;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeFitObjective(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *obj)
+{
+  PetscInt  r;
+  PetscReal s = 0, f;
+
+  PetscFunctionBegin;
+  for (r = 0; r < D->n; r++) {
+    PetscCall(MoeModelEvaluate(m, theta, D->X + (size_t)r * D->d, &f));
+    s += (f - D->Y[r]) * (f - D->Y[r]);
+  }
+  *obj = 0.5 * s / D->n;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FormObjective(Tao tao, Vec X, PetscReal *obj, void *ctx)
+{
+  MoeFitCtx *c = (MoeFitCtx *)ctx;
+  PetscInt   r0, nb, rr;
+  PetscReal  s = 0;
+
+  PetscFunctionBegin;
+  PetscCall(SetPoint(c, X));
+  for (r0 = 0; r0 < c->D->n; r0 += c->B) {
+    nb = PetscMin(c->B, c->D->n - r0);
+    PetscCall(FillBlock(c, r0, nb, PETSC_FALSE));
+    for (rr = 0; rr < nb; rr++) s += c->rb[rr] * c->rb[rr];
+  }
+  *obj = 0.5 * s / c->D->n;
+  PetscFunctionReturn(0);
+}
+
+/* f = |r|^2/2n and g = J^T r / n, J formed one block of rows at a time. */
+static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec G, void *ctx)
+{
+  MoeFitCtx   *c = (MoeFitCtx *)ctx;
+  PetscInt     r0, nb, rr;
+  PetscReal    s = 0;
+  PetscScalar *g;
+  PetscBLASInt bpf, bnb, one = 1;
+  PetscScalar  sone = 1.0;
+
+  PetscFunctionBegin;
+  PetscCall(SetPoint(c, X));
+  PetscCall(PetscBLASIntCast(c->m->pfree, &bpf));
+  PetscCall(VecSet(G, 0.0));
+  PetscCall(VecGetArray(G, &g));
+  for (r0 = 0; r0 < c->D->n; r0 += c->B) {
+    nb = PetscMin(c->B, c->D->n - r0);
+    PetscCall(FillBlock(c, r0, nb, PETSC_TRUE));
+    for (rr = 0; rr < nb; rr++) s += c->rb[rr] * c->rb[rr];
+    PetscCall(PetscBLASIntCast(nb, &bnb));
+    PetscCallBLAS("BLASgemv", BLASgemv_("N", &bpf, &bnb, &sone, c->Jb, &bpf, c->rb, &one, &sone, g, &one));
+  }
+  PetscCall(VecRestoreArray(G, &g));
+  PetscCall(VecScale(G, 1.0 / c->D->n));
+  *obj = 0.5 * s / c->D->n;
+  PetscFunctionReturn(0);
+}
+
+/* H = J^T J / n accumulated with dsyrk over row blocks, plus the Levenberg-Marquardt
+   damping lambda * clip(diag(J^T J / n)) of TAOBRGN's "lm" regulariser. */
+static PetscErrorCode FormHessian(Tao tao, Vec X, Mat H, Mat Hpre, void *ctx)
+{
+  MoeFitCtx   *c  = (MoeFitCtx *)ctx;
+  PetscInt     pf = c->m->pfree, r0, nb, i, j;
+  PetscScalar *h, zero = 0.0, sone = 1.0, scale = 1.0 / c->D->n;
+  PetscBLASInt bpf, bnb;
+
+  PetscFunctionBegin;
+  PetscCall(SetPoint(c, X));
+  PetscCall(PetscBLASIntCast(pf, &bpf));
+  PetscCall(MatDenseGetArrayWrite(H, &h));
+  for (r0 = 0; r0 < c->D->n; r0 += c->B) {
+    nb = PetscMin(c->B, c->D->n - r0);
+    PetscCall(FillBlock(c, r0, nb, PETSC_TRUE));
+    PetscCall(PetscBLASIntCast(nb, &bnb));
+    PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &bpf, &bnb, &scale, c->Jb, &bpf, r0 ? &sone : &zero, h, &bpf));
+  }
+  for (j = 0; j < pf; j++) /* copy the upper triangle (column-major) to the lower */
+    for (i = j + 1; i < pf; i++) h[i + (size_t)j * pf] = h[j + (size_t)i * pf];
+  if (c->lm)
+    for (i = 0; i < pf; i++) h[i + (size_t)i * pf] += c->lambda * PetscClipInterval(h[i + (size_t)i * pf], PETSC_SQRT_MACHINE_EPSILON, PetscSqrtReal(PETSC_MAX_REAL));
+  PetscCall(MatDenseRestoreArrayWrite(H, &h));
+  PetscCall(MatAssemblyBegin(H, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(H, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+/* TAOBRGN's lm rule: shrink the damping after a decrease of f, grow it otherwise. */
+static PetscErrorCode UpdateDamping(Tao tao, PetscInt iter, void *ctx)
+{
+  MoeFitCtx *c = (MoeFitCtx *)ctx;
+  PetscReal  f;
+
+  PetscFunctionBegin;
+  PetscCall(TaoGetSolutionStatus(tao, NULL, &f, NULL, NULL, NULL, NULL));
+  if (iter > 0) c->lambda = PetscMax(c->lambda_min, c->lambda * (f < c->fold ? c->down : c->up));
+  c->fold = f;
+  PetscFunctionReturn(0);
+}
+
+/* ---- stored-Jacobian route (TAOBRGN, TAOPOUNDERS): r / sqrt(n) and J / sqrt(n) ---- */
+static PetscErrorCode FormResidual(Tao tao, Vec X, Vec R, void *ctx)
+{
+  MoeFitCtx   *c = (MoeFitCtx *)ctx;
+  PetscScalar *r;
+  PetscInt     i;
+  PetscReal    s = 1.0 / PetscSqrtReal((PetscReal)c->D->n);
+
+  PetscFunctionBegin;
+  PetscCall(SetPoint(c, X));
+  PetscCall(VecGetArrayWrite(R, &r));
+  for (i = 0; i < c->D->n; i++) {
+    PetscReal f;
+    PetscCall(MoeModelEvaluate(c->m, c->theta, c->D->X + (size_t)i * c->D->d, &f));
+    r[i] = s * (f - c->D->Y[i]);
+  }
+  if (c->inject_nan) r[0] = MOE_NAN;
+  PetscCall(VecRestoreArrayWrite(R, &r));
+  PetscFunctionReturn(0);
+}
+
+/* TAOBRGN asks for J twice at the same point: keep it. */
+static PetscErrorCode FormJacobian(Tao tao, Vec X, Mat J, Mat Jpre, void *ctx)
+{
+  MoeFitCtx         *c = (MoeFitCtx *)ctx;
+  const PetscScalar *x;
+  PetscScalar       *a;
+  PetscInt           i, j, n = c->D->n, pf = c->m->pfree;
+  PetscReal          s = 1.0 / PetscSqrtReal((PetscReal)n);
+  PetscBool          same;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(PetscArraycmp(x, c->xjac, pf, &same));
+  if (!(same && c->jvalid)) PetscCall(PetscArraycpy(c->xjac, x, pf));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  if (same && c->jvalid) PetscFunctionReturn(0);
+  PetscCall(SetPoint(c, X));
+  PetscCall(MatDenseGetArrayWrite(J, &a));
+  for (i = 0; i < n; i++) {
+    PetscReal f;
+    PetscCall(MoeModelEvaluateRow(c->m, c->theta, c->D->X + (size_t)i * c->D->d, &f, c->row));
+    for (j = 0; j < pf; j++) a[i + (size_t)j * n] = s * c->row[c->m->ifree[j]];
+  }
+  PetscCall(MatDenseRestoreArrayWrite(J, &a));
+  c->jvalid = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* Defaults for TAOBRGN that the user did not set: the dense Levenberg-Marquardt setup. */
+static PetscErrorCode SetBRGNDefaults(void)
+{
+  const char *defaults[][2] = {
+    {"-tao_brgn_regularization_type",       "lm"         },
+    {"-tao_brgn_mat_explicit",              "1"          },
+    {"-tao_brgn_subsolver_tao_ls_type",     "more-thuente"},
+    {"-tao_brgn_subsolver_tao_bnk_ksp_type", "preonly"    },
+    {"-tao_brgn_subsolver_tao_bnk_pc_type",  "cholesky"   },
+  };
+  size_t    i;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+    PetscCall(PetscOptionsHasName(NULL, NULL, defaults[i][0], &set));
+    if (!set) PetscCall(PetscOptionsSetValue(NULL, defaults[i][0], defaults[i][1]));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* A Tao for model m with moerate's defaults, then the user's options.  Default: TAOBNTR,
+   a trust-region Newton method, on the Gauss-Newton Hessian, with the trust-region
+   subproblem solved by Steihaug CG preconditioned by diag(J^T J): a Levenberg-Marquardt
+   method with Marquardt's scaling. */
+static PetscErrorCode CreateTao(const MoeSpec *spec, MoeModel m, Tao *tao, PetscBool *stored)
+{
+  KSP       ksp;
+  PC        pc;
+  PetscBool isbrgn, ispounders, set;
+  char      type[64];
+
+  PetscFunctionBegin;
+  PetscCall(TaoCreate(PETSC_COMM_SELF, tao));
+  PetscCall(TaoSetType(*tao, TAOBNTR));
+  PetscCall(TaoSetTolerances(*tao, 1e-10, 1e-10, 0.0));
+  PetscCall(TaoSetMaximumIterations(*tao, 1000));
+  PetscCall(TaoSetMaximumFunctionEvaluations(*tao, 100000));
+  PetscCall(TaoGetKSP(*tao, &ksp));
+  PetscCall(KSPSetType(ksp, KSPSTCG));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PCSetType(pc, PCJACOBI));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-tao_type", type, sizeof(type), &set));
+  if (set) { /* another type: its own defaults, except dense Cholesky for line-search Newton */
+    PetscBool isls = PETSC_FALSE;
+    PetscCall(TaoSetType(*tao, type));
+    PetscCall(PetscStrcmp(type, TAOBRGN, &isbrgn));
+    if (isbrgn) PetscCall(SetBRGNDefaults());
+    for (const char *const *t = (const char *const[]){TAOBNLS, TAONLS, NULL}; *t; t++) {
+      PetscBool same;
+      PetscCall(PetscStrcmp(type, *t, &same));
+      isls = (PetscBool)(isls || same);
+    }
+    if (isls) {
+      PetscCall(TaoGetKSP(*tao, &ksp));
+      PetscCall(KSPSetType(ksp, KSPPREONLY));
+      PetscCall(KSPGetPC(ksp, &pc));
+      PetscCall(PCSetType(pc, PCCHOLESKY));
+    }
+  }
+  PetscCall(TaoSetFromOptions(*tao));
+  PetscCall(PetscObjectTypeCompare((PetscObject)*tao, TAOBRGN, &isbrgn));
+  PetscCall(PetscObjectTypeCompare((PetscObject)*tao, TAOPOUNDERS, &ispounders));
+  *stored = (PetscBool)(isbrgn || ispounders);
+  PetscFunctionReturn(0);
+}
+
+/* Validate the TAO options before any work starts: a bad -tao_type is a user error. */
+PetscErrorCode MoeFitCheckOptions(const MoeSpec *spec, MoeModel m)
+{
+  Tao            tao;
+  PetscBool      stored;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = CreateTao(spec, m, &tao, &stored);
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) {
+    char type[64] = "";
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-tao_type", type, sizeof(type), NULL));
+    MoeUserError("the TAO options are not valid (-tao_type '%s'?): see the TAO types in -help, e.g. bnls, bntr, brgn, lmvm", type);
+  }
+  PetscCall(TaoDestroy(&tao));
+  PetscFunctionReturn(0);
+}
+
+/* One fit from theta0; theta receives the last iterate (also when the fit failed). */
+PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
+{
+  MoeFitCtx          c;
+  Tao                tao, sub = NULL;
+  Vec                x, xs, R = NULL, lo = NULL, hi = NULL;
+  Mat                H = NULL, J = NULL;
+  PetscBool          stored;
+  PetscErrorCode     ierr;
+  PetscLogDouble     t0 = MoeWallTime();
+  TaoConvergedReason reason;
+  PetscScalar       *xa;
+  PetscReal         *lower;
+  PetscInt           j, its;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(&c, sizeof(c)));
+  PetscCall(PetscMemzero(res, sizeof(*res)));
+  c.m          = m;
+  c.D          = D;
+  c.B          = PetscMax(1, PetscMin(spec->block, D->n));
+  c.lm         = PETSC_FALSE; /* set below for line-search types */
+  c.lambda     = spec->lm_lambda;
+  c.lambda_min = 1e-10;
+  c.down       = spec->lm_down;
+  c.up         = spec->lm_up;
+  c.fold       = PETSC_MAX_REAL;
+  c.inject_nan = inject_nan;
+  c.ftol       = spec->ftol;
+  c.window     = spec->ftol_window;
+  PetscCall(PetscMalloc1(c.window, &c.fhist));
+  PetscCall(PetscMalloc4(m->p, &c.theta, (size_t)c.B * m->pfree, &c.Jb, c.B, &c.rb, m->p, &c.row));
+  PetscCall(PetscArraycpy(c.theta, theta0, m->p));
+
+  PetscCall(CreateTao(spec, m, &tao, &stored));
+  { /* trust-region types need no damping; line-search Newton gets TAOBRGN's lm damping */
+    PetscBool tr = PETSC_FALSE;
+    for (const char *const *t = (const char *const[]){TAOBNTR, TAOBNTL, TAONTR, TAONTL, NULL}; *t; t++) {
+      PetscBool same;
+      PetscCall(PetscObjectTypeCompare((PetscObject)tao, *t, &same));
+      tr = (PetscBool)(tr || same);
+    }
+    c.lm = (PetscBool)(!tr && spec->lm_lambda > 0);
+  }
+  PetscCall(TaoSetConvergenceTest(tao, ConvergenceTest, &c));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, m->pfree, &x));
+  PetscCall(VecGetArrayWrite(x, &xa));
+  PetscCall(MoeModelFullToFree(m, theta0, xa));
+  PetscCall(VecRestoreArrayWrite(x, &xa));
+  PetscCall(TaoSetSolution(tao, x));
+
+  /* bounds only where the model has them (a fitted temperature) */
+  PetscCall(PetscMalloc1(m->p, &lower));
+  PetscCall(MoeModelLowerBounds(m, lower));
+  for (j = 0; j < m->pfree; j++)
+    if (lower[m->ifree[j]] != PETSC_NINFINITY) break;
+  if (j < m->pfree) {
+    PetscCall(VecDuplicate(x, &lo));
+    PetscCall(VecDuplicate(x, &hi));
+    PetscCall(VecGetArrayWrite(lo, &xa));
+    for (j = 0; j < m->pfree; j++) xa[j] = lower[m->ifree[j]];
+    PetscCall(VecRestoreArrayWrite(lo, &xa));
+    PetscCall(VecSet(hi, PETSC_INFINITY));
+    PetscCall(TaoSetVariableBounds(tao, lo, hi));
+  }
+  PetscCall(PetscFree(lower));
+
+  if (stored) {
+    PetscCall(PetscMalloc1(m->pfree, &c.xjac));
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, D->n, &R));
+    PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, D->n, m->pfree, NULL, &J));
+    PetscCall(TaoSetResidualRoutine(tao, R, FormResidual, &c));
+    PetscCall(TaoSetJacobianResidualRoutine(tao, J, J, FormJacobian, &c));
+  } else {
+    PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, m->pfree, m->pfree, NULL, &H));
+    PetscCall(MatSetOption(H, MAT_SPD, PETSC_TRUE));
+    PetscCall(TaoSetObjective(tao, FormObjective, &c));
+    PetscCall(TaoSetObjectiveAndGradient(tao, NULL, FormObjectiveGradient, &c));
+    PetscCall(TaoSetHessian(tao, H, H, FormHessian, &c));
+    if (c.lm) PetscCall(TaoSetUpdate(tao, UpdateDamping, &c));
+  }
+
+  /* An Inf/NaN residual or a failed factorisation raises a PETSc error inside TaoSolve:
+     record the fit as failed and go on. */
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = TaoSolve(tao);
+  PetscCall(PetscPopErrorHandler());
+
+  if (stored) { /* TAOBRGN's own status is stale: ask its subsolver */
+    PetscBool isbrgn;
+    PetscCall(PetscObjectTypeCompare((PetscObject)tao, TAOBRGN, &isbrgn));
+    if (isbrgn) PetscCall(TaoBRGNGetSubsolver(tao, &sub));
+  }
+  PetscCall(TaoGetSolutionStatus(sub ? sub : tao, &its, NULL, &res->gnorm, NULL, NULL, &reason));
+  PetscCall(TaoGetSolution(sub ? sub : tao, &xs));
+  {
+    const PetscScalar *xr;
+    PetscCall(VecGetArrayRead(xs, &xr));
+    PetscCall(PetscArraycpy(theta, theta0, m->p)); /* pinned entries */
+    PetscCall(MoeModelFreeToFull(m, xr, theta));
+    PetscCall(VecRestoreArrayRead(xs, &xr));
+  }
+  res->iterations = its;
+  if (ierr) {
+    const char *text;
+    char       *specific = NULL;
+    PetscErrorMessage(ierr, &text, &specific);
+    res->reason = MOE_REASON_ERROR;
+    PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "%s", specific && specific[0] ? specific : text));
+  } else res->reason = reason;
+  res->status = (ierr == 0 && reason > 0) ? MOE_FIT_CONVERGED : MOE_FIT_FAILED;
+  PetscCall(MoeFitObjective(m, D, theta, &res->objective));
+  if (!ierr && PetscIsInfOrNanReal(res->objective)) {
+    res->status = MOE_FIT_FAILED;
+    res->reason = MOE_REASON_ERROR;
+  }
+  res->time = MoeWallTime() - t0;
+
+  PetscCall(TaoDestroy(&tao));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&R));
+  PetscCall(VecDestroy(&lo));
+  PetscCall(VecDestroy(&hi));
+  PetscCall(MatDestroy(&H));
+  PetscCall(MatDestroy(&J));
+  PetscCall(PetscFree(c.xjac));
+  PetscCall(PetscFree4(c.theta, c.Jb, c.rb, c.row));
+  PetscCall(PetscFree(c.fhist));
+  PetscFunctionReturn(0);
+}
+
+/* -init_starts fits from starts 0, 1, ...; keep the converged fit with the lowest
+   objective (a failed one only if all failed).  theta0 receives the kept start. */
+PetscErrorCode MoeFitMultiStart(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const MoeData *D, MoeStream stream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res)
+{
+  PetscReal   *t0, *t;
+  MoeFitResult r;
+  PetscInt     s;
+  PetscReal    time = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc2(m->p, &t0, m->p, &t));
+  for (s = 0; s < spec->init_starts; s++) {
+    PetscBool better;
+    PetscCall(MoeInitialPoint(spec, m, truth, stream, n, replicate, s, t0));
+    PetscCall(MoeFitSolve(spec, m, D, t0, inject_nan, t, &r));
+    r.start = s;
+    time += r.time;
+    if (s == 0) better = PETSC_TRUE;
+    else if (r.status == MOE_FIT_CONVERGED && res->status != MOE_FIT_CONVERGED) better = PETSC_TRUE;
+    else if (r.status != MOE_FIT_CONVERGED && res->status == MOE_FIT_CONVERGED) better = PETSC_FALSE;
+    else better = (PetscBool)(r.objective < res->objective);
+    if (better) {
+      *res = r;
+      PetscCall(PetscArraycpy(theta0, t0, m->p));
+      PetscCall(PetscArraycpy(theta, t, m->p));
+    }
+  }
+  res->time = time;
+  PetscCall(PetscFree2(t0, t));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,136 @@
+/* Gating families: creation by name, defaults shared by all families. */
+#include <moemodel.h>
+
+PetscFunctionList MoeGatingList = NULL;
+
+PetscErrorCode MoeGatingRegister(const char name[], PetscErrorCode (*create)(MoeGating))
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFunctionListAdd(&MoeGatingList, name, create));
+  PetscFunctionReturn(0);
+}
+
+/* Numerically safe softmax; g may alias s. */
+void MoeSoftmax(PetscInt n, const PetscReal *s, PetscReal *g)
+{
+  PetscInt  i;
+  PetscReal m = s[0], z = 0;
+
+  for (i = 1; i < n; i++) m = PetscMax(m, s[i]);
+  for (i = 0; i < n; i++) {
+    g[i] = PetscExpReal(s[i] - m);
+    z += g[i];
+  }
+  for (i = 0; i < n; i++) g[i] /= z;
+}
+
+/* Softmax-type families pin the last atom's (beta1, beta0). */
+PetscErrorCode MoeGatingPinLastAtom(MoeGating g, PetscBool *pin)
+{
+  PetscInt j;
+
+  PetscFunctionBegin;
+  for (j = 0; j <= g->d; j++) pin[(g->k - 1) * g->stride + j] = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* The generic near-truth map from k fitted atoms to k* true atoms: atoms i < k*-1 copy
+   true atom i, the last fitted atom copies the last true atom (both pinned in softmax-type
+   families), and the k - k* extra atoms split true atoms 0, 1, 2, ... in turn. */
+PetscErrorCode MoeAtomMapDefault(PetscInt k, PetscInt kstar, PetscInt *map)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  for (i = 0; i < k; i++) {
+    if (i < kstar - 1) map[i] = i;
+    else if (i == k - 1) map[i] = kstar - 1;
+    else map[i] = (i - (kstar - 1)) % kstar;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* c atoms with exp(b) = exp(b0)/c carry the softmax mass of one atom with bias b0. */
+static PetscErrorCode MoeGatingSplitBias_Exp(MoeGating g, PetscReal b0, PetscInt c, PetscReal *b)
+{
+  PetscFunctionBegin;
+  *b = b0 - PetscLogReal((PetscReal)c);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode MoeGatingAtoms_Default(MoeGating g, const PetscReal *theta, PetscReal *loc, PetscReal *b0)
+{
+  PetscInt i, j;
+
+  PetscFunctionBegin;
+  for (i = 0; i < g->k; i++) {
+    for (j = 0; j < g->d; j++) loc[i * g->d + j] = theta[i * g->stride + j];
+    b0[i] = theta[i * g->stride + g->d];
+  }
+  PetscFunctionReturn(0);
+}
+
+/* "name1, name2, ..." of a function list, for help and error messages. */
+PetscErrorCode MoeFunctionListNames(PetscFunctionList list, char *buf, size_t len)
+{
+  const char **names;
+  int          i, n;
+
+  PetscFunctionBegin;
+  PetscCall(PetscFunctionListGet(list, &names, &n));
+  buf[0] = 0;
+  for (i = 0; i < n; i++) {
+    if (!names[i] || !names[i][0]) continue;
+    if (buf[0]) PetscCall(PetscStrlcat(buf, ", ", len));
+    PetscCall(PetscStrlcat(buf, names[i], len));
+  }
+  PetscCall(PetscFree(names));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeGatingTypesString(char *buf, size_t len)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeGatingRegisterAll());
+  PetscCall(MoeFunctionListNames(MoeGatingList, buf, len));
+  PetscFunctionReturn(0);
+}
+
+/* Create gating family `type` for k atoms in dimension d; family options are read
+   from `opts` with `prefix` (e.g. "truth_"). */
+PetscErrorCode MoeGatingCreate(const char type[], PetscInt k, PetscInt d, PetscInt stride, PetscOptions opts, const char prefix[], MoeGating *gating)
+{
+  PetscErrorCode (*create)(MoeGating) = NULL;
+  MoeGating g;
+
+  PetscFunctionBegin;
+  PetscCall(MoeGatingRegisterAll());
+  PetscCall(PetscFunctionListFind(MoeGatingList, type, &create));
+  if (!create) {
+    char known[256];
+    PetscCall(MoeGatingTypesString(known, sizeof(known)));
+    MoeUserError("-%sgating: unknown gating family '%s'; choose one of: %s", prefix ? prefix : "", type, known);
+  }
+  PetscCall(PetscNew(&g));
+  PetscCall(PetscStrncpy(g->type, type, sizeof(g->type)));
+  g->k             = k;
+  g->d             = d;
+  g->stride        = stride;
+  g->nloc          = d;
+  g->active        = k;
+  g->ops.atoms     = MoeGatingAtoms_Default;
+  g->ops.splitbias = MoeGatingSplitBias_Exp;
+  PetscCall((*create)(g));
+  if (g->ops.setfromoptions) PetscCall((*g->ops.setfromoptions)(g, opts, prefix));
+  *gating = g;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeGatingDestroy(MoeGating *g)
+{
+  PetscFunctionBegin;
+  if (!*g) PetscFunctionReturn(0);
+  if ((*g)->ops.destroy) PetscCall((*(*g)->ops.destroy)(*g));
+  PetscCall(PetscFree(*g));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,21 @@
+/* The registry of losses: one line per loss file. */
+#include <moeloss.h>
+
+PETSC_EXTERN PetscErrorCode MoeLossRegister_L2(void);
+PETSC_EXTERN PetscErrorCode MoeLossRegister_Sigmoid(void);
+PETSC_EXTERN PetscErrorCode MoeLossRegister_Softmax(void);
+PETSC_EXTERN PetscErrorCode MoeLossRegister_TopK(void);
+
+static PetscBool MoeLossRegisterAllCalled = PETSC_FALSE;
+
+PetscErrorCode MoeLossRegisterAll(void)
+{
+  PetscFunctionBegin;
+  if (MoeLossRegisterAllCalled) PetscFunctionReturn(0);
+  MoeLossRegisterAllCalled = PETSC_TRUE;
+  PetscCall(MoeLossRegister_L2());
+  PetscCall(MoeLossRegister_Sigmoid());
+  PetscCall(MoeLossRegister_Softmax());
+  PetscCall(MoeLossRegister_TopK());
+  PetscFunctionReturn(0);
+}

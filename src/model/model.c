@@ -1,0 +1,130 @@
+/* The MoE regression function f_G(x) = sum_i gate_i(x) h(x, eta_i), its parameter layout
+   (see moemodel.h) and its analytic derivatives. */
+#include <moemodel.h>
+
+PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt k, PetscInt d, PetscOptions opts, const char prefix[], MoeModel *model)
+{
+  MoeModel m;
+  PetscInt i, j;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&m));
+  PetscCall(MoeExpertCreate(expert, d, &m->expert));
+  m->k      = k;
+  m->d      = d;
+  m->ng     = d + 1;
+  m->ne     = m->expert->ne;
+  m->stride = m->ng + m->ne;
+  PetscCall(MoeGatingCreate(gating, k, d, m->stride, opts, prefix, &m->gating));
+  m->nglobal = m->gating->nglobal;
+  m->p       = k * m->stride + m->nglobal;
+  PetscCall(PetscCalloc1(m->p, &m->pinned));
+  if (m->gating->ops.pin) PetscCall((*m->gating->ops.pin)(m->gating, m->pinned));
+  PetscCall(PetscMalloc1(m->p, &m->ifree));
+  for (i = 0, j = 0; i < m->p; i++)
+    if (!m->pinned[i]) m->ifree[j++] = i;
+  m->pfree = j;
+  PetscCall(PetscMalloc3(k, &m->h, k, &m->gate, m->ne, &m->dh));
+  *model = m;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelDestroy(MoeModel *m)
+{
+  PetscFunctionBegin;
+  if (!*m) PetscFunctionReturn(0);
+  PetscCall(MoeGatingDestroy(&(*m)->gating));
+  PetscCall(MoeExpertDestroy(&(*m)->expert));
+  PetscCall(PetscFree((*m)->pinned));
+  PetscCall(PetscFree((*m)->ifree));
+  PetscCall(PetscFree3((*m)->h, (*m)->gate, (*m)->dh));
+  PetscCall(PetscFree(*m));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelEvaluate(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal *f)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  for (i = 0; i < m->k; i++) PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &m->h[i], NULL));
+  PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, m->h, f, m->gate, NULL));
+  PetscFunctionReturn(0);
+}
+
+/* f and the full Jacobian row J = df/dtheta (length p) at x. */
+PetscErrorCode MoeModelEvaluateRow(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal *f, PetscReal *J)
+{
+  PetscInt i, j;
+
+  PetscFunctionBegin;
+  for (i = 0; i < m->k; i++) PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &m->h[i], J + i * m->stride + m->ng));
+  PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, m->h, f, m->gate, J));
+  for (i = 0; i < m->k; i++) { /* df/deta_i = gate_i dh_i/deta_i */
+    PetscReal *Je = J + i * m->stride + m->ng, g = m->gate[i];
+    for (j = 0; j < m->ne; j++) Je[j] *= g;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* F[r] = f(X[r]) for the n rows of the row-major n x d matrix X. */
+PetscErrorCode MoeModelEvaluateMany(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscReal *F)
+{
+  PetscInt r;
+
+  PetscFunctionBegin;
+  for (r = 0; r < n; r++) PetscCall(MoeModelEvaluate(m, theta, X + r * m->d, &F[r]));
+  PetscFunctionReturn(0);
+}
+
+/* theta[ifree[j]] = xfree[j]; the pinned entries of theta are left as they are. */
+PetscErrorCode MoeModelFreeToFull(MoeModel m, const PetscReal *xfree, PetscReal *theta)
+{
+  PetscInt j;
+
+  PetscFunctionBegin;
+  for (j = 0; j < m->pfree; j++) theta[m->ifree[j]] = xfree[j];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelFullToFree(MoeModel m, const PetscReal *theta, PetscReal *xfree)
+{
+  PetscInt j;
+
+  PetscFunctionBegin;
+  for (j = 0; j < m->pfree; j++) xfree[j] = theta[m->ifree[j]];
+  PetscFunctionReturn(0);
+}
+
+/* Lower bounds of the full vector: -infinity except bounded globals (a temperature). */
+PetscErrorCode MoeModelLowerBounds(MoeModel m, PetscReal *lower)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  for (i = 0; i < m->p; i++) lower[i] = PETSC_NINFINITY;
+  if (m->nglobal && m->gating->ops.globalbounds) PetscCall((*m->gating->ops.globalbounds)(m->gating, lower + m->k * m->stride));
+  PetscFunctionReturn(0);
+}
+
+/* Set the pinned entries of theta to zero. */
+PetscErrorCode MoeModelPinParameters(MoeModel m, PetscReal *theta)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  for (i = 0; i < m->p; i++)
+    if (m->pinned[i]) theta[i] = 0;
+  PetscFunctionReturn(0);
+}
+
+/* One line: "topk(-topk_K 2) x relu, k=9, d=32, p=594 (561 free)". */
+PetscErrorCode MoeModelDescribe(MoeModel m, char *buf, size_t len)
+{
+  char extra[128] = "";
+
+  PetscFunctionBegin;
+  if (m->gating->ops.describe) PetscCall((*m->gating->ops.describe)(m->gating, extra, sizeof(extra)));
+  PetscCall(PetscSNPrintf(buf, len, "%s%s%s%s x %s, k=%" PetscInt_FMT ", d=%" PetscInt_FMT ", p=%" PetscInt_FMT " (%" PetscInt_FMT " free)", m->gating->type, extra[0] ? "(" : "", extra, extra[0] ? ")" : "", m->expert->type, m->k, m->d, m->p, m->pfree));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,482 @@
+/* The experiment spec: read from the options database (YAML through -options_file_yaml,
+   or the command line), validated before any work starts. */
+#include <moespec.h>
+#include <moedata.h>
+#include <moeloss.h>
+
+const char *const MoeInputDists[] = {"uniform", "gaussian", "MoeInputDist", "MOE_X_", NULL};
+const char *const MoeInitTypes[]  = {"near", "random", "MoeInitType", "MOE_INIT_", NULL};
+
+/* A list option: names, no duplicates, at least one entry. */
+static PetscErrorCode ReadNameList(PetscOptionItems *PetscOptionsObject, const char opt[], const char help[], char list[][MOE_NAME_LEN], PetscInt *n, const char deflt[], PetscBool *set)
+{
+  char    *vals[MOE_MAX_LIST];
+  PetscInt i, j, nmax = MOE_MAX_LIST;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsStringArray(opt, help, NULL, vals, &nmax, set));
+  if (!*set) {
+    *n = 1;
+    PetscCall(PetscStrncpy(list[0], deflt, MOE_NAME_LEN));
+    PetscFunctionReturn(0);
+  }
+  MoeUserCheck(nmax > 0 && vals[0][0], "%s is empty: give at least one name (e.g. %s %s)", opt, opt, deflt);
+  for (i = 0; i < nmax; i++) {
+    PetscCall(PetscStrncpy(list[i], vals[i], MOE_NAME_LEN));
+    PetscCall(PetscFree(vals[i]));
+  }
+  *n = nmax;
+  for (i = 0; i < *n; i++) {
+    MoeUserCheck(list[i][0], "%s has an empty entry: remove the extra comma", opt);
+    for (j = 0; j < i; j++) {
+      PetscBool same;
+      PetscCall(PetscStrcmp(list[i], list[j], &same));
+      MoeUserCheck(!same, "%s lists '%s' twice: give each entry once", opt, list[i]);
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscBool LooksNumeric(const char *s)
+{
+  char *end;
+  (void)strtod(s, &end);
+  return (PetscBool)(end != s && *end == 0);
+}
+
+static PetscErrorCode CheckFamilyNames(const char opt[], char list[][MOE_NAME_LEN], PetscInt n, PetscFunctionList registry, const char what[])
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  for (i = 0; i < n; i++) {
+    void (*fn)(void) = NULL;
+    char known[256];
+    PetscCall(PetscFunctionListFind(registry, list[i], &fn));
+    if (fn) continue;
+    PetscCall(MoeFunctionListNames(registry, known, sizeof(known)));
+    if (LooksNumeric(list[i])) MoeUserError("%s: '%s' is a number where a %s name is expected; choose from: %s", opt, list[i], what, known);
+    MoeUserError("%s: unknown %s '%s'; choose from: %s", opt, what, list[i], known);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* -n as an explicit list, or -n_range lo,hi with -n_count m log-spaced values. */
+static PetscErrorCode ReadSampleSizes(PetscOptionItems *PetscOptionsObject, MoeSpec *s, PetscBool run)
+{
+  PetscInt  ns[MOE_MAX_LIST], nn = MOE_MAX_LIST, range[2], nr = 2, count = 4, i, j;
+  PetscBool set, rset, cset;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsIntArray("-n", run ? "sample sizes (comma list), or use -n_range" : "sample size", NULL, ns, &nn, &set));
+  PetscCall(PetscOptionsIntArray("-n_range", "smallest,largest sample size of a log-spaced grid", NULL, range, &nr, &rset));
+  PetscCall(PetscOptionsInt("-n_count", "number of log-spaced sample sizes in -n_range", NULL, count, &count, &cset));
+  MoeUserCheck(!(set && rset), "-n and -n_range are both set: give the sample sizes one way");
+  if (rset) {
+    MoeUserCheck(nr == 2, "-n_range needs two values, smallest,largest (e.g. -n_range 1000,100000)");
+    MoeUserCheck(range[0] > 0 && range[1] >= range[0], "-n_range %" PetscInt_FMT ",%" PetscInt_FMT " is not 0 < smallest <= largest", range[0], range[1]);
+    MoeUserCheck(count >= 1 && count <= MOE_MAX_LIST, "-n_count %" PetscInt_FMT " is outside 1..%d", count, MOE_MAX_LIST);
+    MoeUserCheck(count == 1 || range[1] > range[0], "-n_count %" PetscInt_FMT " needs smallest < largest in -n_range", count);
+    for (i = 0; i < count; i++) {
+      PetscReal t = count == 1 ? 0 : (PetscReal)i / (count - 1);
+      ns[i]       = (PetscInt)PetscFloorReal(0.5 + range[0] * PetscPowReal((PetscReal)range[1] / range[0], t));
+    }
+    nn = count;
+  } else if (!set) {
+    ns[0] = 1000;
+    nn    = 1;
+    if (run) {
+      nn = 4;
+      for (i = 0; i < nn; i++) ns[i] = (PetscInt)PetscFloorReal(0.5 + 1000 * PetscPowReal(10.0, i / 3.0));
+    }
+  }
+  MoeUserCheck(nn > 0, "-n is empty: give at least one sample size");
+  MoeUserCheck(run || nn == 1, "-n: `moerate fit` takes one sample size (use `moerate run` for a grid)");
+  for (i = 0; i < nn; i++) {
+    MoeUserCheck(ns[i] > 0, "-n %" PetscInt_FMT " is not a positive sample size", ns[i]);
+    for (j = 0; j < i; j++) MoeUserCheck(ns[i] != ns[j], "-n lists %" PetscInt_FMT " twice (after rounding): give distinct sample sizes", ns[i]);
+  }
+  PetscCall(PetscSortInt(nn, ns));
+  s->nn = nn;
+  for (i = 0; i < nn; i++) s->ns[i] = ns[i];
+  PetscFunctionReturn(0);
+}
+
+/* Losses: "auto" picks the natural losses of the fitted gatings (science.md) and l2. */
+static PetscErrorCode ReadLosses(PetscOptionItems *PetscOptionsObject, MoeSpec *s)
+{
+  char      list[MOE_MAX_LIST][MOE_NAME_LEN];
+  PetscInt  n, i, j;
+  PetscBool set, isauto;
+
+  PetscFunctionBegin;
+  PetscCall(ReadNameList(PetscOptionsObject, "-losses", "losses to compute, or auto", list, &n, "auto", &set));
+  PetscCall(PetscStrcmp(list[0], "auto", &isauto));
+  s->nlosses = 0;
+  if (isauto && n == 1) {
+    PetscBool sig = PETSC_FALSE, soft = PETSC_FALSE, topk = PETSC_FALSE, misfit = PETSC_FALSE;
+    for (i = 0; i < s->ngatings; i++) {
+      PetscBool a, b, c, same;
+      PetscCall(PetscStrcmp(s->gatings[i], "sigmoid", &a));
+      PetscCall(PetscStrcmp(s->gatings[i], "topk", &c));
+      b = (PetscBool)(!a && !c);
+      sig  = (PetscBool)(sig || a);
+      soft = (PetscBool)(soft || b);
+      topk = (PetscBool)(topk || c);
+      PetscCall(PetscStrcmp(s->gatings[i], s->truth_gating, &same));
+      if (a && (!same || s->truth_regime == 2)) misfit = PETSC_TRUE;
+    }
+    PetscCall(PetscStrncpy(s->losses[s->nlosses++], "l2", MOE_NAME_LEN));
+    if (sig) {
+      PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d1", MOE_NAME_LEN));
+      PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d2", MOE_NAME_LEN));
+      if (misfit) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d3", MOE_NAME_LEN));
+    }
+    if (soft) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "softmax_d1", MOE_NAME_LEN));
+    if (topk) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "topk", MOE_NAME_LEN));
+  } else {
+    for (i = 0; i < n; i++) {
+      const MoeLossType *t;
+      PetscCall(MoeLossGet(list[i], &t));
+      PetscCall(PetscStrncpy(s->losses[s->nlosses++], list[i], MOE_NAME_LEN));
+    }
+  }
+  s->need_reference = PETSC_FALSE;
+  for (i = 0; i < s->ngatings; i++)
+    for (j = 0; j < s->nexperts; j++) {
+      PetscBool need;
+      PetscCall(MoeSpecNeedsReference(s, s->gatings[i], s->experts[j], &need));
+      if (need) s->need_reference = PETSC_TRUE;
+    }
+  PetscFunctionReturn(0);
+}
+
+/* "-tao_..." options of the database, sorted, as "name value" lines: part of the spec. */
+static PetscErrorCode AppendTaoOptions(char **text, size_t *len, size_t *cap)
+{
+  char   *all, *tok, *save, *lines[256];
+  PetscInt n = 0, i;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetAll(NULL, &all));
+  for (tok = strtok_r(all, " ", &save); tok && n < 256; tok = strtok_r(NULL, " ", &save)) {
+    if (!strncmp(tok, "-tao_", 5)) {
+      char *val = save && *save != '-' ? strtok_r(NULL, " ", &save) : NULL;
+      char  line[512];
+      PetscCall(PetscSNPrintf(line, sizeof(line), "%s %s\n", tok, val ? val : ""));
+      PetscCall(PetscStrallocpy(line, &lines[n++]));
+    }
+  }
+  for (i = 0; i < n; i++) { /* insertion sort: a handful of lines */
+    PetscInt j = i;
+    while (j > 0 && strcmp(lines[j - 1], lines[j]) > 0) {
+      char *t      = lines[j];
+      lines[j]     = lines[j - 1];
+      lines[j - 1] = t;
+      j--;
+    }
+  }
+  for (i = 0; i < n; i++) {
+    size_t l = strlen(lines[i]);
+    if (*len + l + 1 > *cap) {
+      *cap = 2 * (*cap + l);
+      PetscCall(PetscRealloc(*cap, text));
+    }
+    memcpy(*text + *len, lines[i], l + 1);
+    *len += l;
+    PetscCall(PetscFree(lines[i]));
+  }
+  PetscCall(PetscFree(all));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Appendf(char **text, size_t *len, size_t *cap, const char *fmt, ...)
+{
+  char    line[4096];
+  va_list ap;
+  size_t  l;
+
+  PetscFunctionBegin;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  l = strlen(line);
+  if (*len + l + 1 > *cap) {
+    *cap = 2 * (*cap + l);
+    PetscCall(PetscRealloc(*cap, text));
+  }
+  memcpy(*text + *len, line, l + 1);
+  *len += l;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JoinNames(char list[][MOE_NAME_LEN], PetscInt n, char *buf, size_t len)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  buf[0] = 0;
+  for (i = 0; i < n; i++) {
+    if (i) PetscCall(PetscStrlcat(buf, ",", len));
+    PetscCall(PetscStrlcat(buf, list[i], len));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The canonical spec text: every resolved setting that changes a number in the results
+   (not the output path or run controls), one "name value" per line, in a fixed order;
+   the spec hash is FNV-1a 64 of this text. */
+static PetscErrorCode BuildCanonicalText(MoeSpec *s)
+{
+  size_t   len = 0, cap = 4096;
+  char     buf[4096];
+  PetscInt i;
+  char   **T = &s->text;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(cap, T));
+  (*T)[0] = 0;
+  PetscCall(JoinNames(s->gatings, s->ngatings, buf, sizeof(buf)));
+  PetscCall(Appendf(T, &len, &cap, "-gating %s\n", buf));
+  PetscCall(JoinNames(s->experts, s->nexperts, buf, sizeof(buf)));
+  PetscCall(Appendf(T, &len, &cap, "-expert %s\n", buf));
+  PetscCall(Appendf(T, &len, &cap, "-k %" PetscInt_FMT "\n-d %" PetscInt_FMT "\n-kstar %" PetscInt_FMT "\n", s->k, s->d, s->kstar));
+  for (const char *const *o = MoeGatingOptionNames; *o; o++) { /* family options, fitted and truth */
+    const char *pre[2] = {NULL, "truth_"};
+    for (i = 0; i < 2; i++) {
+      char      v[256];
+      PetscBool set;
+      PetscCall(PetscOptionsGetString(s->opts, pre[i], *o, v, sizeof(v), &set));
+      if (set) PetscCall(Appendf(T, &len, &cap, "-%s%s %s\n", pre[i] ? pre[i] : "", *o + 1, v));
+    }
+  }
+  PetscCall(Appendf(T, &len, &cap, "-truth_gating %s\n-truth_expert %s\n-truth_file %s\n", s->truth_gating, s->truth_expert[0] ? s->truth_expert : "same", s->truth_file));
+  PetscCall(Appendf(T, &len, &cap, "-truth_regime %" PetscInt_FMT "\n-truth_beta1_zero %" PetscInt_FMT "\n-truth_beta0_var %.17g\n-truth_beta1_var %.17g\n-truth_expert_var %.17g\n-truth_seed %" PetscInt_FMT "\n", s->truth_regime, s->truth_beta1_zero, (double)s->truth_beta0_var, (double)s->truth_beta1_var, (double)s->truth_expert_var, s->truth_seed));
+  PetscCall(Appendf(T, &len, &cap, "-x_dist %s\n-x_lo %.17g\n-x_hi %.17g\n-x_sd %.17g\n-noise %.17g\n-seed %" PetscInt_FMT "\n", MoeInputDists[s->xdist], (double)s->xlo, (double)s->xhi, (double)s->xsd, (double)s->noise, s->seed));
+  buf[0] = 0;
+  for (i = 0; i < s->nn; i++) {
+    char v[32];
+    PetscCall(PetscSNPrintf(v, sizeof(v), "%s%" PetscInt_FMT, i ? "," : "", s->ns[i]));
+    PetscCall(PetscStrlcat(buf, v, sizeof(buf)));
+  }
+  PetscCall(Appendf(T, &len, &cap, "-n %s\n-replicates %" PetscInt_FMT "\n", buf, s->replicates));
+  PetscCall(Appendf(T, &len, &cap, "-init %s\n-init_perturb %.17g\n-init_scale %.17g\n-init_starts %" PetscInt_FMT "\n", MoeInitTypes[s->init], (double)s->init_perturb, (double)s->init_scale, s->init_starts));
+  PetscCall(JoinNames(s->losses, s->nlosses, buf, sizeof(buf)));
+  PetscCall(Appendf(T, &len, &cap, "-losses %s\n-loss_r %.17g\n-eval_n %" PetscInt_FMT "\n-reference_n %" PetscInt_FMT "\n", buf, (double)s->loss_r, s->eval_n, s->reference_n));
+  PetscCall(Appendf(T, &len, &cap, "-fit_ftol %.17g\n-fit_ftol_window %" PetscInt_FMT "\n", (double)s->ftol, s->ftol_window));
+  PetscCall(Appendf(T, &len, &cap, "-fit_block %" PetscInt_FMT "\n-fit_lm_lambda %.17g\n-fit_lm_down %.17g\n-fit_lm_up %.17g\n", s->block, (double)s->lm_lambda, (double)s->lm_down, (double)s->lm_up));
+  PetscCall(AppendTaoOptions(T, &len, &cap));
+  PetscCall(PetscSNPrintf(s->hash, sizeof(s->hash), "%016llx", (unsigned long long)MoeHash64(s->text, len)));
+  PetscFunctionReturn(0);
+}
+
+/* Is a loss of fits of (gating, expert) measured against the truth G*?  Only when the fit
+   has the truth's families and the loss is not a reference loss (sigmoid_d3); otherwise
+   the target is the reference G-bar of the fitted families. */
+PetscErrorCode MoeSpecLossTargetIsTruth(const MoeSpec *s, const char loss[], const char gating[], const char expert[], PetscBool *truth)
+{
+  const MoeLossType *t;
+  const char        *texpert;
+  PetscBool          sg, se;
+
+  PetscFunctionBegin;
+  PetscCall(MoeLossGet(loss, &t));
+  PetscCall(MoeSpecTruthExpert(s, expert, &texpert));
+  PetscCall(PetscStrcmp(gating, s->truth_gating, &sg));
+  PetscCall(PetscStrcmp(expert, texpert, &se));
+  *truth = (PetscBool)(t->target == MOE_LOSS_FUNCTION || (t->target == MOE_LOSS_ATOMS && sg && se));
+  PetscFunctionReturn(0);
+}
+
+/* Do the losses of fits of (gating, expert) need the reference G-bar? */
+PetscErrorCode MoeSpecNeedsReference(const MoeSpec *s, const char gating[], const char expert[], PetscBool *need)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  *need = PETSC_FALSE;
+  for (i = 0; i < s->nlosses; i++) {
+    const MoeLossType *t;
+    PetscBool          applies, truth;
+    PetscCall(MoeLossGet(s->losses[i], &t));
+    PetscCall(MoeLossApplies(t, gating, &applies));
+    if (!applies) continue;
+    PetscCall(MoeSpecLossTargetIsTruth(s, s->losses[i], gating, expert, &truth));
+    if (!truth) *need = PETSC_TRUE;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeSpecTruthExpert(const MoeSpec *s, const char fitted[], const char **expert)
+{
+  PetscFunctionBegin;
+  *expert = s->truth_expert[0] ? s->truth_expert : fitted;
+  PetscFunctionReturn(0);
+}
+
+/* Read and validate the spec; run: `moerate run` (lists, replicates) or `moerate fit`. */
+PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, MoeSpec **spec)
+{
+  MoeSpec  *s;
+  PetscBool set, kset, kstarset, dset, tgset;
+  PetscInt  i, regime;
+  char      dist[32] = "uniform", init[32] = "near";
+
+  PetscFunctionBegin;
+  PetscCall(MoeGatingRegisterAll());
+  PetscCall(MoeExpertRegisterAll());
+  PetscCall(MoeLossRegisterAll());
+  PetscCall(PetscNew(&s));
+  s->opts = opts;
+  s->k = 3, s->kstar = 2, s->d = 2;
+  s->truth_regime = 1, s->truth_seed = -1, s->seed = 1;
+  s->noise = 0.01, s->xlo = -1, s->xhi = 1, s->xsd = 1;
+  s->replicates = run ? 3 : 1, s->init_starts = 1, s->init_perturb = -1, s->init_scale = -1;
+  s->loss_r = 2, s->eval_n = 10000, s->reference_n = -1;
+  s->block = 256, s->lm_lambda = 1e-4, s->lm_down = 0.2, s->lm_up = 1.5;
+  s->ftol = 1e-8, s->ftol_window = 5;
+  s->truth_beta0_var = -1, s->truth_beta1_var = -1, s->truth_expert_var = -1;
+
+  PetscOptionsBegin(comm, NULL, run ? "moerate run: the experiment spec" : "moerate fit: one replicate", "moerate");
+  /* models */
+  PetscCall(ReadNameList(PetscOptionsObject, "-gating", "gating families to fit: sigmoid, softmax, topk, dts, hsoftmax (comma list)", s->gatings, &s->ngatings, "sigmoid", &set));
+  PetscCall(ReadNameList(PetscOptionsObject, "-expert", "expert families: relu, gelu, sigmoid, tanh, linear, constant (comma list)", s->experts, &s->nexperts, "relu", &set));
+  PetscCall(CheckFamilyNames("-gating", s->gatings, s->ngatings, MoeGatingList, "gating family"));
+  PetscCall(CheckFamilyNames("-expert", s->experts, s->nexperts, MoeExpertList, "expert family"));
+  MoeUserCheck(run || (s->ngatings == 1 && s->nexperts == 1), "`moerate fit` fits one gating and one expert family: give a single -gating and -expert");
+  PetscCall(PetscOptionsInt("-k", "number of fitted atoms (experts)", NULL, s->k, &s->k, &kset));
+  PetscCall(PetscOptionsInt("-kstar", "number of true atoms k* (from the truth file if one is given)", NULL, s->kstar, &s->kstar, &kstarset));
+  PetscCall(PetscOptionsInt("-d", "input dimension", NULL, s->d, &s->d, &dset));
+  { /* family options: read by the families themselves; declared here for -help */
+    PetscInt  K = 2, G = 2;
+    PetscReal tau = 1;
+    PetscBool fit = PETSC_FALSE;
+    PetscCall(PetscOptionsInt("-topk_K", "top-K gating: atoms kept per input (1 <= K <= k)", NULL, K, &K, NULL));
+    PetscCall(PetscOptionsReal("-dts_tau", "dense-to-sparse gating: temperature tau > 0 (initial value when fitted)", NULL, tau, &tau, NULL));
+    PetscCall(PetscOptionsBool("-dts_fit_tau", "dense-to-sparse gating: fit tau as a parameter", NULL, fit, &fit, NULL));
+    PetscCall(PetscOptionsInt("-hsoftmax_groups", "hierarchical softmax: number of groups G (G divides k)", NULL, G, &G, NULL));
+    PetscCall(PetscOptionsInt("-truth_topk_K", "top-K of a topk truth", NULL, K, &K, NULL));
+    PetscCall(PetscOptionsReal("-truth_dts_tau", "temperature of a dts truth", NULL, tau, &tau, NULL));
+    PetscCall(PetscOptionsBool("-truth_dts_fit_tau", "(ignored for a truth)", NULL, fit, &fit, NULL));
+    PetscCall(PetscOptionsInt("-truth_hsoftmax_groups", "groups of an hsoftmax truth", NULL, G, &G, NULL));
+  }
+
+  /* truth */
+  PetscCall(PetscOptionsString("-truth_file", "read the truth from this HDF5 (moerate output) or YAML file", NULL, s->truth_file, s->truth_file, sizeof(s->truth_file), NULL));
+  PetscCall(PetscStrncpy(s->truth_gating, s->gatings[0], sizeof(s->truth_gating)));
+  PetscCall(PetscOptionsString("-truth_gating", "gating family of the truth (default: the first -gating)", NULL, s->truth_gating, s->truth_gating, sizeof(s->truth_gating), &tgset));
+  PetscCall(PetscOptionsString("-truth_expert", "expert family of the truth (default: that of each fit)", NULL, s->truth_expert, s->truth_expert, sizeof(s->truth_expert), NULL));
+  if (s->truth_file[0]) { /* the truth file fixes k*, d and the truth's families */
+    char     tg[MOE_NAME_LEN], te[MOE_NAME_LEN];
+    PetscInt tk, td;
+    PetscCall(MoeTruthReadHeader(comm, s->truth_file, tg, te, &tk, &td));
+    MoeUserCheck(!dset || td == s->d, "-d %" PetscInt_FMT " does not match the truth file %s (d = %" PetscInt_FMT "): drop -d or use a matching truth", s->d, s->truth_file, td);
+    MoeUserCheck(!kstarset || tk == s->kstar, "-kstar %" PetscInt_FMT " does not match the truth file %s (k* = %" PetscInt_FMT "): drop -kstar or use a matching truth", s->kstar, s->truth_file, tk);
+    s->d     = td;
+    s->kstar = tk;
+    MoeUserCheck(!tgset || !strcmp(tg, s->truth_gating), "-truth_gating %s does not match the truth file %s (gating %s): drop -truth_gating", s->truth_gating, s->truth_file, tg);
+    PetscCall(PetscStrncpy(s->truth_gating, tg, sizeof(s->truth_gating)));
+    if (!s->truth_expert[0]) PetscCall(PetscStrncpy(s->truth_expert, te, sizeof(s->truth_expert)));
+  }
+  PetscCall(PetscOptionsInt("-truth_regime", "1: beta1* = 0 (P1 Regime 1); 2: beta1* ~ N(0, truth_beta1_var I)", NULL, s->truth_regime, &s->truth_regime, NULL));
+  PetscCall(PetscOptionsInt("-truth_beta1_zero", "Regime 2: the first this-many true atoms keep beta1* = 0", NULL, 0, &s->truth_beta1_zero, NULL));
+  PetscCall(PetscOptionsReal("-truth_beta0_var", "variance of beta0* (default 0.01/d)", NULL, s->truth_beta0_var, &s->truth_beta0_var, NULL));
+  PetscCall(PetscOptionsReal("-truth_beta1_var", "variance of each entry of beta1* in Regime 2 (default 0.01/d)", NULL, s->truth_beta1_var, &s->truth_beta1_var, NULL));
+  PetscCall(PetscOptionsReal("-truth_expert_var", "variance of each entry of a* and of b* (default 1/d)", NULL, s->truth_expert_var, &s->truth_expert_var, NULL));
+  PetscCall(PetscOptionsInt("-seed", "experiment seed: data, initial points, evaluation sample", NULL, s->seed, &s->seed, NULL));
+  PetscCall(PetscOptionsInt("-truth_seed", "seed of the drawn truth (default: -seed)", NULL, s->truth_seed, &s->truth_seed, NULL));
+
+  /* data */
+  PetscCall(PetscOptionsString("-x_dist", "input distribution: uniform (on [x_lo, x_hi]^d) or gaussian (N(0, x_sd^2 I))", NULL, dist, dist, sizeof(dist), NULL));
+  PetscCall(PetscOptionsReal("-x_lo", "lower end of the uniform inputs", NULL, s->xlo, &s->xlo, NULL));
+  PetscCall(PetscOptionsReal("-x_hi", "upper end of the uniform inputs", NULL, s->xhi, &s->xhi, NULL));
+  PetscCall(PetscOptionsReal("-x_sd", "standard deviation of the Gaussian inputs", NULL, s->xsd, &s->xsd, NULL));
+  PetscCall(PetscOptionsReal("-noise", "variance nu of the Gaussian noise", NULL, s->noise, &s->noise, NULL));
+  PetscCall(ReadSampleSizes(PetscOptionsObject, s, run));
+  if (run) PetscCall(PetscOptionsInt("-replicates", "replicates per sample size", NULL, s->replicates, &s->replicates, NULL));
+
+  /* initial points */
+  PetscCall(PetscOptionsString("-init", "initial point: near (the truth, split atoms, perturbed) or random", NULL, init, init, sizeof(init), NULL));
+  PetscCall(PetscOptionsReal("-init_perturb", "near: standard deviation of the perturbation of each parameter (default 0.1/sqrt(d))", NULL, s->init_perturb, &s->init_perturb, NULL));
+  PetscCall(PetscOptionsReal("-init_scale", "random: standard deviation of each parameter (default 1/sqrt(d))", NULL, s->init_scale, &s->init_scale, NULL));
+  PetscCall(PetscOptionsInt("-init_starts", "starts per fit; the best objective is kept", NULL, s->init_starts, &s->init_starts, NULL));
+
+  /* losses */
+  PetscCall(ReadLosses(PetscOptionsObject, s));
+  PetscCall(PetscOptionsReal("-loss_r", "exponent r of sigmoid_d2", NULL, s->loss_r, &s->loss_r, NULL));
+  PetscCall(PetscOptionsInt("-eval_n", "Monte-Carlo points of the L2 regression error", NULL, s->eval_n, &s->eval_n, NULL));
+  PetscCall(PetscOptionsInt("-reference_n", "noise-free sample size of the reference fit G-bar (default 10 x largest n)", NULL, s->reference_n, &s->reference_n, NULL));
+
+  /* fit */
+  PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
+  PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (0: off)", NULL, s->ftol, &s->ftol, NULL));
+  PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
+  PetscCall(PetscOptionsReal("-fit_lm_lambda", "line-search Newton types (bnls, nls): initial Levenberg-Marquardt damping (0: plain Gauss-Newton)", NULL, s->lm_lambda, &s->lm_lambda, NULL));
+  PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
+  PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
+  PetscOptionsEnd();
+
+  /* resolve and validate */
+  PetscCall(PetscEnumFind(MoeInputDists, dist, (PetscEnum *)&s->xdist, &set));
+  MoeUserCheck(set, "-x_dist '%s' is not an input distribution: use uniform or gaussian", dist);
+  PetscCall(PetscEnumFind(MoeInitTypes, init, (PetscEnum *)&s->init, &set));
+  MoeUserCheck(set, "-init '%s' is not an initialisation policy: use near or random", init);
+  {
+    const char *names[1] = {s->truth_gating};
+    char        tl[1][MOE_NAME_LEN];
+    PetscCall(PetscStrncpy(tl[0], names[0], MOE_NAME_LEN));
+    PetscCall(CheckFamilyNames("-truth_gating", tl, 1, MoeGatingList, "gating family"));
+    if (s->truth_expert[0]) {
+      PetscCall(PetscStrncpy(tl[0], s->truth_expert, MOE_NAME_LEN));
+      PetscCall(CheckFamilyNames("-truth_expert", tl, 1, MoeExpertList, "expert family"));
+    }
+  }
+  MoeUserCheck(s->d >= 1 && s->d <= 1024, "-d %" PetscInt_FMT " is outside 1..1024", s->d);
+  MoeUserCheck(s->kstar >= 1, "-kstar %" PetscInt_FMT " is not a positive number of true atoms", s->kstar);
+  MoeUserCheck(s->k >= s->kstar, "-k %" PetscInt_FMT " is smaller than -kstar %" PetscInt_FMT ": the fit needs at least as many atoms as the truth (k >= k*)", s->k, s->kstar);
+  MoeUserCheck(s->noise >= 0 && PetscIsNormalReal(s->noise + 1), "-noise %g is not a variance >= 0", (double)s->noise);
+  MoeUserCheck(s->xdist != MOE_X_UNIFORM || s->xlo < s->xhi, "-x_lo %g is not below -x_hi %g", (double)s->xlo, (double)s->xhi);
+  MoeUserCheck(s->xsd > 0, "-x_sd %g is not a positive standard deviation", (double)s->xsd);
+  MoeUserCheck(s->replicates >= 1, "-replicates %" PetscInt_FMT " must be at least 1", s->replicates);
+  MoeUserCheck(s->init_starts >= 1, "-init_starts %" PetscInt_FMT " must be at least 1", s->init_starts);
+  MoeUserCheck(s->eval_n >= 1, "-eval_n %" PetscInt_FMT " must be at least 1", s->eval_n);
+  MoeUserCheck(s->ftol >= 0 && s->ftol_window >= 1, "-fit_ftol must be >= 0 and -fit_ftol_window >= 1");
+  MoeUserCheck(s->block >= 1, "-fit_block %" PetscInt_FMT " must be at least 1", s->block);
+  MoeUserCheck(s->lm_lambda >= 0 && s->lm_down > 0 && s->lm_up > 0, "-fit_lm_lambda must be >= 0 and -fit_lm_down, -fit_lm_up > 0");
+  MoeUserCheck(s->loss_r >= 1, "-loss_r %g must be >= 1", (double)s->loss_r);
+  regime = s->truth_regime;
+  MoeUserCheck(regime == 1 || regime == 2, "-truth_regime %" PetscInt_FMT " is not 1 or 2", regime);
+  MoeUserCheck(s->truth_beta1_zero >= 0 && s->truth_beta1_zero <= s->kstar, "-truth_beta1_zero %" PetscInt_FMT " is outside 0..k*", s->truth_beta1_zero);
+  if (s->truth_seed < 0) s->truth_seed = s->seed;
+  if (s->truth_beta0_var < 0) s->truth_beta0_var = 0.01 / s->d;
+  if (s->truth_beta1_var < 0) s->truth_beta1_var = 0.01 / s->d;
+  if (s->truth_expert_var < 0) s->truth_expert_var = 1.0 / s->d;
+  if (s->init_perturb < 0) s->init_perturb = 0.1 / PetscSqrtReal((PetscReal)s->d);
+  if (s->init_scale < 0) s->init_scale = 1.0 / PetscSqrtReal((PetscReal)s->d);
+  if (s->reference_n < 0) s->reference_n = PetscMax(10 * s->ns[s->nn - 1], 10000);
+  MoeUserCheck(s->reference_n >= 1, "-reference_n %" PetscInt_FMT " must be at least 1", s->reference_n);
+
+  /* every family can be built with these settings (checks K, tau, groups, truth file) */
+  for (i = 0; i < s->ngatings; i++) {
+    MoeModel m;
+    PetscCall(MoeModelCreate(s->gatings[i], s->experts[0], s->k, s->d, opts, NULL, &m));
+    PetscCall(MoeModelDestroy(&m));
+  }
+  for (i = 0; i < s->nexperts; i++) {
+    MoeTruth *t;
+    PetscCall(MoeTruthCreate(s, s->experts[i], &t));
+    PetscCall(MoeTruthDestroy(&t));
+  }
+  PetscCall(BuildCanonicalText(s));
+  *spec = s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeSpecDestroy(MoeSpec **s)
+{
+  PetscFunctionBegin;
+  if (!*s) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*s)->text));
+  PetscCall(PetscFree(*s));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,61 @@
+/* Error reporting: user-input errors are one line; everything else keeps PETSc's traceback. */
+#include <moerate.h>
+#include <sys/time.h>
+
+extern const char *moerate_git_revision;
+
+PetscErrorCode MoeGitRevision(const char **rev)
+{
+  PetscFunctionBegin;
+  *rev = moerate_git_revision;
+  PetscFunctionReturn(0);
+}
+
+static int moe_exit_status = MOE_EXIT_OK;
+
+void MoeSetExitStatus(int status)
+{
+  moe_exit_status = status;
+}
+
+int MoeExitStatus(void)
+{
+  return moe_exit_status;
+}
+
+PetscLogDouble MoeWallTime(void)
+{
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (PetscLogDouble)tv.tv_sec + 1e-6 * (PetscLogDouble)tv.tv_usec;
+}
+
+/* User-input errors (MOE_ERR_USER) print nothing here: main() prints their message as
+   one line.  Other errors go to PETSc's traceback handler. */
+static PetscErrorCode MoeErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
+{
+  if (n == MOE_ERR_USER) return n;
+  return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+}
+
+PetscErrorCode MoePushErrorHandler(void)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscPushErrorHandler(MoeErrorHandler, NULL));
+  PetscFunctionReturn(0);
+}
+
+/* Print a user-input error as one line on rank 0 of comm; set the exit status. */
+PetscErrorCode MoeErrorReport(MPI_Comm comm, PetscErrorCode ierr, int *status)
+{
+  const char *text, *specific = NULL;
+  PetscMPIInt rank;
+
+  MPI_Comm_rank(comm, &rank);
+  if (ierr == MOE_ERR_USER) {
+    PetscErrorMessage(ierr, &text, (char **)&specific);
+    if (!rank) fprintf(stderr, "moerate: error: %s\n", specific && specific[0] ? specific : text);
+    *status = MOE_EXIT_USAGE;
+  } else *status = MOE_EXIT_FAILURE;
+  return 0;
+}

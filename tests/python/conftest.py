@@ -1,0 +1,36 @@
+"""Shared helpers of the Python tests: where moerate is, and how to run it."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.environ.get("MOE_SOURCE_DIR", os.path.abspath(os.path.join(HERE, "..", "..")))
+sys.path.insert(0, os.path.join(SOURCE, "analysis"))
+sys.path.insert(0, os.path.join(SOURCE, "bench"))
+
+MOERATE = os.environ.get("MOERATE", os.path.join(SOURCE, "build", "moerate"))
+MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
+
+
+def env():
+    e = dict(os.environ)
+    e.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return e
+
+
+def moerate(*args, ranks=None, timeout=600, check=False):
+    """Run moerate; with ranks, under mpiexec.  Returns the CompletedProcess."""
+    cmd = [MOERATE] + [str(a) for a in args]
+    if ranks is not None:
+        cmd = [MPIEXEC, "-n", str(ranks)] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env())
+    if check and p.returncode != 0:
+        raise AssertionError("moerate failed (%d):\n%s\n%s" % (p.returncode, p.stdout, p.stderr))
+    return p
+
+
+@pytest.fixture
+def run():
+    return moerate

@@ -1,0 +1,164 @@
+"""`moerate fit`: the replicate file, determinism, a second implementation, the peer, errors."""
+import os
+import re
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import moerate
+from moemodel import model_from_h5
+
+SMALL = ["-d", "3", "-kstar", "2", "-k", "3", "-n", "300"]
+
+
+def datasets(path):
+    """Every dataset of an HDF5 file as bytes, by name."""
+    out = {}
+    with h5py.File(path, "r") as h:
+        h.visititems(lambda name, obj: out.__setitem__(name, obj[()].tobytes()) if isinstance(obj, h5py.Dataset) else None)
+        out["losses"] = repr(sorted(h["losses"].attrs.items())).encode()
+        out["fit_attrs"] = repr([(k, v) for k, v in sorted(h["fit"].attrs.items()) if k != "wall_time"]).encode()
+    return out
+
+
+def test_replicate_file_has_everything_to_refit(tmp_path):
+    out = tmp_path / "r.h5"
+    moerate("fit", *SMALL, "-output", out, check=True)
+    with h5py.File(out, "r") as h:
+        assert h["data/X"].shape == (300, 3) and h["data/Y"].shape == (300,)
+        m = model_from_h5(h["model"])
+        assert h["init/theta"].shape == (m.p,) and h["fit/theta"].shape == (m.p,)
+        assert h["truth/relu/theta"].shape == (2 * (2 * 3 + 2),)
+        for a in ("moerate_version", "git_revision", "petsc_version", "hdf5_version", "mpi_version", "host", "command", "spec", "spec_hash"):
+            assert a in h.attrs, a
+        assert h["fit"].attrs["status"] in ("converged", "failed")
+        assert set(h["losses"].attrs) == {"l2", "sigmoid_d1", "sigmoid_d2"}
+
+
+def test_same_replicate_twice_gives_identical_bytes(tmp_path):
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    moerate("fit", *SMALL, "-replicate", 4, "-output", a, check=True)
+    moerate("fit", *SMALL, "-replicate", 4, "-output", b, check=True)
+    assert datasets(a) == datasets(b)
+
+
+def test_data_depend_on_seed_n_replicate_only(tmp_path):
+    """Every gating fitted at the same (n, replicate) sees the same data; other replicates differ."""
+    files = {}
+    for g in ("sigmoid", "softmax", "topk"):
+        files[g] = tmp_path / ("%s.h5" % g)
+        moerate("fit", *SMALL, "-gating", g, "-truth_gating", "sigmoid", "-replicate", 2, "-output", files[g], check=True)
+    other = tmp_path / "other.h5"
+    moerate("fit", *SMALL, "-replicate", 3, "-output", other, check=True)
+    with h5py.File(files["sigmoid"], "r") as h0, h5py.File(other, "r") as h3:
+        X, Y = h0["data/X"][:], h0["data/Y"][:]
+        assert not np.array_equal(X, h3["data/X"][:])
+    for g in ("softmax", "topk"):
+        with h5py.File(files[g], "r") as h:
+            assert np.array_equal(h["data/X"][:], X) and np.array_equal(h["data/Y"][:], Y)
+
+
+@pytest.mark.parametrize("gating", ["sigmoid", "softmax", "topk", "dts", "hsoftmax"])
+@pytest.mark.parametrize("expert", ["relu", "gelu", "sigmoid", "tanh", "linear", "constant"])
+def test_objective_matches_numpy_implementation(tmp_path, gating, expert):
+    out = tmp_path / "r.h5"
+    moerate("fit", "-gating", gating, "-expert", expert, "-d", 3, "-kstar", 2, "-k", 4, "-n", 200, "-dts_fit_tau",
+            "-hsoftmax_groups", 2, "-truth_hsoftmax_groups", 2, "-tao_max_it", 3, "-output", out, check=True)
+    with h5py.File(out, "r") as h:
+        m = model_from_h5(h["model"])
+        X, Y = h["data/X"][:], h["data/Y"][:]
+        for grp in ("init", "fit"):
+            th = h[grp]["theta"][:]
+            assert np.all(th[m.pinned] == 0)
+        th = h["fit/theta"][:]
+        assert m.objective(th, X, Y) == pytest.approx(h["fit"].attrs["objective"], rel=1e-12)
+        tname = list(h["truth"])[0]
+        tm = model_from_h5(h["truth"][tname])
+        noise = Y - tm.evaluate(h["truth"][tname]["theta"][:], X)
+        assert 0.005 < noise.var() < 0.02  # nu = 0.01
+
+
+def test_fit_beats_or_matches_scipy_from_the_same_start(tmp_path):
+    """The peer: scipy.optimize.least_squares (trf, analytic Jacobian) on the exported replicate."""
+    import peer_scipy
+    out = tmp_path / "r.h5"
+    moerate("fit", "-d", 8, "-kstar", 3, "-k", 4, "-n", 2000, "-output", out, check=True)
+    d = peer_scipy.load(str(out))
+    assert d["moerate"]["status"] == "converged"
+    r = peer_scipy.fit(d, "analytic")
+    assert d["moerate"]["objective"] <= r["objective"] * (1 + 1e-9)
+
+
+def test_injected_nan_is_a_failed_fit_not_a_crash(tmp_path):
+    out = tmp_path / "r.h5"
+    p = moerate("fit", *SMALL, "-fit_inject_nan", "-output", out)
+    assert p.returncode == 0, p.stderr
+    assert "failed (ERROR)" in p.stdout
+    with h5py.File(out, "r") as h:
+        assert h["fit"].attrs["status"] == "failed" and h["fit"].attrs["reason_name"] == "ERROR"
+        assert "Inf or NaN" in h["fit"].attrs["message"]
+
+
+def test_truth_read_back_from_hdf5_and_yaml(tmp_path):
+    a = tmp_path / "a.h5"
+    moerate("fit", *SMALL, "-gating", "topk", "-truth_gating", "topk", "-truth_topk_K", 1, "-output", a, check=True)
+    with h5py.File(a, "r") as h:
+        theta = h["truth/relu/theta"][:]
+    b = tmp_path / "b.h5"
+    p = moerate("fit", "-gating", "sigmoid", "-k", 3, "-n", 300, "-truth_file", a, "-output", b, check=True)
+    assert "truth : topk(-topk_K 1)" in p.stdout
+    with h5py.File(b, "r") as h:
+        assert np.array_equal(h["truth/relu/theta"][:], theta)
+    y = tmp_path / "truth.yaml"
+    y.write_text("gating: topk\nexpert: relu\nkstar: 2\nd: 3\ntopk_K: 1\ntheta: [%s]\n" % ", ".join(repr(float(t)) for t in theta))
+    c = tmp_path / "c.h5"
+    moerate("fit", "-gating", "sigmoid", "-k", 3, "-n", 300, "-truth_file", y, "-output", c, check=True)
+    with h5py.File(c, "r") as hc, h5py.File(b, "r") as hb:
+        assert np.array_equal(hc["truth/relu/theta"][:], theta)
+        assert np.array_equal(hc["data/Y"][:], hb["data/Y"][:])
+
+
+def test_help_lists_every_option_with_meaning_and_default():
+    p = moerate("fit", "-help")
+    assert p.returncode == 0
+    text = p.stdout + p.stderr
+    for opt in ("-gating", "-expert", "-k ", "-kstar", "-d ", "-n ", "-seed", "-replicate", "-noise", "-truth_file", "-truth_regime",
+                "-init ", "-init_perturb", "-init_starts", "-losses", "-eval_n", "-reference_n", "-output", "-topk_K",
+                "-dts_tau", "-hsoftmax_groups", "-fit_ftol", "-tao_type"):
+        assert opt in text, opt
+    assert "number of fitted atoms" in text and "<now 3" in text  # meaning and default of -k
+
+
+BAD = [
+    (["-gating", "sigmod"], "-gating: unknown gating family 'sigmod'"),
+    (["-expert", "relux"], "-expert: unknown expert family 'relux'"),
+    (["-gating", "3"], "is a number where a gating family name is expected"),
+    (["-k", "1", "-kstar", "2"], "-k 1 is smaller than -kstar 2"),
+    (["-n", "0"], "-n 0 is not a positive sample size"),
+    (["-noise", "-1"], r"-noise -1\.? is not a variance"),
+    (["-gating", "topk", "-topk_K", "5"], "-topk_K 5 is outside 1..3"),
+    (["-gating", "dts", "-dts_tau", "0"], r"-dts_tau 0\.? is not a positive number"),
+    (["-gating", "hsoftmax", "-hsoftmax_groups", "2"], "-hsoftmax_groups 2 does not divide k = 3"),
+    (["-init", "close"], "-init 'close' is not an initialisation policy"),
+    (["-x_dist", "cauchy"], "-x_dist 'cauchy' is not an input distribution"),
+    (["-losses", "d7"], "-losses: unknown loss 'd7'"),
+    (["-truth_file", "/nonexistent/t.h5"], "-truth_file /nonexistent/t.h5 does not exist"),
+    (["-output", "/nonexistent/dir/r.h5"], "the directory /nonexistent/dir does not exist"),
+    (["-gatng", "sigmoid"], "option -gatng is not a moerate"),
+    (["-tao_type", "nosuch"], "the TAO options are not valid"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD)
+def test_bad_input_is_one_clear_line_and_leaves_output_untouched(tmp_path, args, message):
+    out = tmp_path / "keep.h5"
+    out.write_bytes(b"precious")
+    if "-output" not in args:
+        args = args + ["-output", str(out)]
+    p = moerate("fit", *args)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("moerate: error: "), p.stderr
+    assert message in lines[0] or re.search(message, lines[0]), lines[0]
+    assert out.read_bytes() == b"precious"
