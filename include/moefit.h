@@ -46,6 +46,9 @@ PETSC_EXTERN PetscErrorCode MoeFitSolve(const MoeSpec *, MoeModel, const MoeData
 PETSC_EXTERN PetscErrorCode MoeFitMultiStart(const MoeSpec *, MoeModel, const MoeTruth *, const MoeData *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *);
 PETSC_EXTERN PetscErrorCode MoeFitObjective(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
 PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(const MoeSpec *, MoeModel);
+/* A check made at every TAO iteration; when it returns true the fit stops and its result
+   is MOE_FIT_PENDING (the task is abandoned, to be run again). */
+PETSC_EXTERN PetscErrorCode MoeFitSetInterrupt(PetscBool (*)(void *), void *);
 
 /* The regime-2 reference G-bar of a fitted family: the fit to noise-free data from the
    truth on a sample of -reference_n points (stream REFERENCE), from the near-truth start. */

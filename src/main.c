@@ -16,7 +16,7 @@ int main(int argc, char **argv)
   int            status = MOE_EXIT_OK, i;
   const char    *cmd    = argc > 1 ? argv[1] : "";
   char           command[4096] = "moerate";
-  PetscBool      isfit = (PetscBool)!strcmp(cmd, "fit"), isrun = PETSC_FALSE;
+  PetscBool      isfit = (PetscBool)!strcmp(cmd, "fit"), isrun = (PetscBool)!strcmp(cmd, "run");
 
   if (!isfit && !isrun) {
     fprintf(stderr, "%s", help);
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(MoePushErrorHandler());
   PetscCall(MoeH5Initialize());
-  ierr = MoeCommandFit(PETSC_COMM_WORLD, command);
+  ierr = isfit ? MoeCommandFit(PETSC_COMM_WORLD, command) : MoeCommandRun(PETSC_COMM_WORLD, command);
   if (ierr) {
     PetscCall(MoeErrorReport(PETSC_COMM_WORLD, ierr, &status));
     if (status == MOE_EXIT_FAILURE) { /* an internal error on some rank: end the whole job */

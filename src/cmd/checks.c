@@ -49,3 +49,33 @@ PetscErrorCode MoeCheckUnusedOptions(MPI_Comm comm)
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
   PetscFunctionReturn(0);
 }
+
+/* Run fn on rank 0 only; its error, if any, is raised on every rank with the same message,
+   so that no rank is left waiting for the others. */
+PetscErrorCode MoeRootCheck(MPI_Comm comm, PetscErrorCode (*fn)(void *), void *ctx)
+{
+  PetscMPIInt    rank;
+  PetscErrorCode ierr = 0;
+  int            code;
+  char           msg[1024] = "";
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    ierr = (*fn)(ctx);
+    PetscCall(PetscPopErrorHandler());
+    if (ierr) {
+      const char *text;
+      char       *specific = NULL;
+      PetscErrorMessage(ierr, &text, &specific);
+      PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, sizeof(msg)));
+    }
+  }
+  code = (int)ierr;
+  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm));
+  PetscCallMPI(MPI_Bcast(msg, sizeof(msg), MPI_CHAR, 0, comm));
+  if (code == MOE_ERR_USER) MoeUserError("%s", msg);
+  PetscCheck(!code, comm, (PetscErrorCode)code, "on rank 0: %s", msg);
+  PetscFunctionReturn(0);
+}

@@ -24,6 +24,29 @@ typedef struct {
   PetscBool  jvalid;
 } MoeFitCtx;
 
+static PetscBool (*interrupt_check)(void *) = NULL;
+static void *interrupt_ctx                = NULL;
+
+PetscErrorCode MoeFitSetInterrupt(PetscBool (*check)(void *), void *ctx)
+{
+  PetscFunctionBegin;
+  interrupt_check = check;
+  interrupt_ctx   = ctx;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InterruptMonitor(Tao tao, void *ctx)
+{
+  PetscBool *interrupted = (PetscBool *)ctx;
+
+  PetscFunctionBegin;
+  if (interrupt_check && interrupt_check(interrupt_ctx)) {
+    *interrupted = PETSC_TRUE;
+    PetscCall(TaoSetConvergedReason(tao, TAO_DIVERGED_USER));
+  }
+  PetscFunctionReturn(0);
+}
+
 const char *MoeFitReasonString(PetscInt reason)
 {
   if (reason == MOE_REASON_ERROR) return "ERROR";
@@ -330,7 +353,7 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
   Tao                tao, sub = NULL;
   Vec                x, xs, R = NULL, lo = NULL, hi = NULL;
   Mat                H = NULL, J = NULL;
-  PetscBool          stored;
+  PetscBool          stored, interrupted = PETSC_FALSE;
   PetscErrorCode     ierr;
   PetscLogDouble     t0 = MoeWallTime();
   TaoConvergedReason reason;
@@ -368,6 +391,7 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
     c.lm = (PetscBool)(!tr && spec->lm_lambda > 0);
   }
   PetscCall(TaoSetConvergenceTest(tao, ConvergenceTest, &c));
+  if (interrupt_check) PetscCall(TaoSetMonitor(tao, InterruptMonitor, &interrupted, NULL));
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, m->pfree, &x));
   PetscCall(VecGetArrayWrite(x, &xa));
   PetscCall(MoeModelFullToFree(m, theta0, xa));
@@ -439,6 +463,10 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
     res->status = MOE_FIT_FAILED;
     res->reason = MOE_REASON_ERROR;
   }
+  if (interrupted) { /* abandoned: the task will run again */
+    res->status = MOE_FIT_PENDING;
+    res->reason = 0;
+  }
   res->time = MoeWallTime() - t0;
 
   PetscCall(TaoDestroy(&tao));
@@ -471,6 +499,10 @@ PetscErrorCode MoeFitMultiStart(const MoeSpec *spec, MoeModel m, const MoeTruth 
     PetscCall(MoeFitSolve(spec, m, D, t0, inject_nan, t, &r));
     r.start = s;
     time += r.time;
+    if (r.status == MOE_FIT_PENDING) { /* interrupted: abandon the task */
+      *res = r;
+      break;
+    }
     if (s == 0) better = PETSC_TRUE;
     else if (r.status == MOE_FIT_CONVERGED && res->status != MOE_FIT_CONVERGED) better = PETSC_TRUE;
     else if (r.status != MOE_FIT_CONVERGED && res->status == MOE_FIT_CONVERGED) better = PETSC_FALSE;

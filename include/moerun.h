@@ -1,0 +1,117 @@
+/*
+   Schedule: `moerate run` executes every task of an experiment grid.
+
+   Task grid.  One replicate task per (gating, expert, n, replicate), numbered
+     id = ((gating * E + expert) * N + n_index) * R + replicate,
+   followed by one reference task per (gating, expert) pair whose losses need the
+   reference G-bar.  Everything a task computes follows from the spec and its id, so the
+   numbers do not depend on the rank that runs it or on the order of the tasks.
+
+   Ranks.  Rank 0 is the master: it hands out task ids dynamically, largest expected cost
+   first (a replicate task waits for its pair's reference), keeps every result in memory,
+   and alone writes the results file.  Ranks 1.. are workers: they fit on PETSC_COMM_SELF
+   and send back fixed-size records.  With one rank, that rank does all the work.
+
+   Results file.  Funnelled to the master, which writes a complete HDF5 file (parallel
+   HDF5 build, opened by the master alone, so no collective HDF5 call exists) to a
+   temporary name and renames it over the results file at every flush: the file on disk
+   is always a whole, closed HDF5 file, and a killed run loses at most the tasks finished
+   since the last flush.  Layout: docs/FORMAT.md.
+*/
+#ifndef MOERUN_H
+#define MOERUN_H
+
+#include <moefit.h>
+
+typedef enum {
+  MOE_TASK_REPLICATE = 0,
+  MOE_TASK_REFERENCE = 1
+} MoeTaskKind;
+
+typedef struct {
+  PetscInt64 id;
+  PetscInt   kind, gating, expert, nindex, replicate, pair;
+  PetscInt64 n;
+  PetscReal  cost; /* expected relative cost, for the largest-first order */
+} MoeTask;
+
+/* A (gating, expert) pair: its model size and reference task. */
+typedef struct {
+  PetscInt   gating, expert;
+  PetscInt   p, pfree;
+  PetscBool  reference;     /* losses need G-bar */
+  PetscInt64 reference_id;  /* its reference task, or -1 */
+} MoePair;
+
+typedef struct {
+  const MoeSpec *spec;
+  PetscInt64     ntasks, nreplicate;
+  MoeTask       *tasks;
+  PetscInt       npairs;
+  MoePair       *pairs;
+  PetscInt       pmax; /* largest full parameter count: width of the theta rows */
+} MoeGrid;
+
+PETSC_EXTERN PetscErrorCode MoeGridCreate(const MoeSpec *, MoeGrid **);
+PETSC_EXTERN PetscErrorCode MoeGridDestroy(MoeGrid **);
+
+/* The fixed-size result of a task. */
+typedef struct {
+  int64_t id, n, replicate;
+  uint64_t seed;    /* seed of the data stream of this (n, replicate) */
+  int32_t kind, gating, expert, status, reason, iterations, start, rank, p;
+  double  objective, gradient_norm, wall_time, t_start, t_end;
+} MoeRecord;
+
+/* A session: one invocation of `moerate run` on the file (a run resumed twice has three). */
+typedef struct {
+  double  start, end;
+  int32_t ranks, exit_status;
+  char    host[64];
+} MoeSession;
+
+/* Results of a run held in memory (the master's copy, written at every flush). */
+typedef struct {
+  const MoeGrid *grid;
+  PetscInt       nsessions;
+  MoeSession    *sessions; /* earlier sessions, then this one */
+  MoeRecord     *records; /* [ntasks] */
+  PetscReal     *losses;  /* [ntasks x nlosses] */
+  PetscReal     *theta;   /* [ntasks x pmax], NaN beyond p */
+  PetscInt64     done, failed;
+} MoeResults;
+
+PETSC_EXTERN PetscErrorCode MoeResultsCreate(const MoeGrid *, MoeResults **);
+PETSC_EXTERN PetscErrorCode MoeResultsDestroy(MoeResults **);
+
+/* One task on this rank (workers, and the single-rank run). */
+typedef struct _p_MoeExecutor *MoeExecutor;
+PETSC_EXTERN PetscErrorCode MoeExecutorCreate(const MoeGrid *, MoeExecutor *);
+PETSC_EXTERN PetscErrorCode MoeExecutorDestroy(MoeExecutor *);
+PETSC_EXTERN PetscErrorCode MoeExecutorSetReference(MoeExecutor, PetscInt pair, const PetscReal *theta);
+PETSC_EXTERN PetscErrorCode MoeExecutorRun(MoeExecutor, PetscInt64 id, PetscMPIInt rank, MoeRecord *, PetscReal *losses, PetscReal *theta);
+
+/* Run controls (not part of the spec). */
+typedef struct {
+  char       output[PETSC_MAX_PATH_LEN];
+  PetscBool  force, retry_failed, quiet, verbose, skip_fit;
+  PetscReal  flush_interval, progress_interval;
+  PetscInt64 inject_nan_task;
+  PetscInt   depth; /* tasks queued per worker */
+} MoeRunOptions;
+
+/* Stop requests: SIGTERM or SIGUSR1 set this flag (see src/run/signals.c). */
+PETSC_EXTERN PetscErrorCode MoeInstallStopHandlers(void);
+PETSC_EXTERN PetscBool      MoeStopRequested(void);
+PETSC_EXTERN void           MoeRequestStop(void);
+
+/* The results file (src/run/results.c). */
+PETSC_EXTERN PetscErrorCode MoeResultsWrite(const MoeResults *, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start);
+PETSC_EXTERN PetscErrorCode MoeResultsLoad(MoeResults *, const char path[], PetscBool retry_failed, PetscBool *found);
+PETSC_EXTERN PetscErrorCode MoeResultsCheckExisting(const MoeSpec *, const char path[], PetscBool force);
+
+PETSC_EXTERN PetscErrorCode MoeRunMaster(const MoeGrid *, MoeResults *, const MoeRunOptions *, const char command[]);
+PETSC_EXTERN PetscErrorCode MoeRunWorker(const MoeGrid *, const MoeRunOptions *);
+PETSC_EXTERN PetscErrorCode MoeRunSerial(const MoeGrid *, MoeResults *, const MoeRunOptions *, const char command[]);
+
+#endif

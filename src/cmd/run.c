@@ -1,0 +1,100 @@
+/* `moerate run`: a whole experiment grid over MPI ranks into one HDF5 file. */
+#include <moerun.h>
+#include <moecmd.h>
+
+typedef struct {
+  const MoeSpec       *spec;
+  const MoeRunOptions *opts;
+  MoeResults          *results;
+} RootSetUp;
+
+/* Rank 0 alone: the output path, an existing file (refused, or loaded to resume). */
+static PetscErrorCode PrepareOutput(void *ctx)
+{
+  RootSetUp *r = (RootSetUp *)ctx;
+  PetscBool  found;
+
+  PetscFunctionBegin;
+  PetscCall(MoeCheckOutputPath("-output", r->opts->output));
+  PetscCall(MoeResultsCheckExisting(r->spec, r->opts->output, r->opts->force));
+  PetscCall(MoeResultsLoad(r->results, r->opts->output, r->opts->retry_failed, &found));
+  if (found && !r->opts->quiet) fprintf(stderr, "moerate: resuming %s: %lld of %lld tasks already done%s\n", r->opts->output, (long long)r->results->done, (long long)r->results->grid->ntasks, r->opts->retry_failed ? " (failed ones will be retried)" : "");
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(o, sizeof(*o)));
+  PetscCall(PetscStrncpy(o->output, "results.h5", sizeof(o->output)));
+  o->flush_interval    = 10;
+  o->progress_interval = 10;
+  o->inject_nan_task   = -1;
+  o->depth             = 2;
+  PetscOptionsBegin(comm, NULL, "moerate run: output and run control (not part of the spec)", "moerate");
+  PetscCall(PetscOptionsString("-output", "the results file (HDF5); an existing one from the same spec is resumed", NULL, o->output, o->output, sizeof(o->output), NULL));
+  PetscCall(PetscOptionsBool("-force", "start over when -output is from another spec or unreadable (the old file is kept as FILE.bak-TIME)", NULL, o->force, &o->force, NULL));
+  PetscCall(PetscOptionsBool("-retry_failed", "run again the tasks whose fit failed", NULL, o->retry_failed, &o->retry_failed, NULL));
+  PetscCall(PetscOptionsBool("-quiet", "print errors only", NULL, o->quiet, &o->quiet, NULL));
+  PetscCall(PetscOptionsBool("-verbose", "print a line per finished task", NULL, o->verbose, &o->verbose, NULL));
+  PetscCall(PetscOptionsReal("-flush_interval", "seconds between writes of the results file", NULL, o->flush_interval, &o->flush_interval, NULL));
+  PetscCall(PetscOptionsReal("-progress_interval", "seconds between progress lines", NULL, o->progress_interval, &o->progress_interval, NULL));
+  PetscCall(PetscOptionsInt("-queue_depth", "tasks queued on each worker", NULL, o->depth, &o->depth, NULL));
+  PetscCall(PetscOptionsBool("-skip_fit", "benchmark the scheduler: tasks do nothing (recorded as skipped)", NULL, o->skip_fit, &o->skip_fit, NULL));
+  {
+    PetscInt t = (PetscInt)o->inject_nan_task;
+    PetscCall(PetscOptionsInt("-inject_nan_task", "testing: the fit of this task id sees NaN residuals and fails", NULL, t, &t, NULL));
+    o->inject_nan_task = t;
+  }
+  PetscOptionsEnd();
+  MoeUserCheck(o->flush_interval >= 0 && o->progress_interval >= 0, "-flush_interval and -progress_interval must be >= 0 seconds");
+  MoeUserCheck(o->depth >= 1 && o->depth <= 64, "-queue_depth %" PetscInt_FMT " is outside 1..64", o->depth);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
+{
+  MoeSpec      *spec;
+  MoeRunOptions opts;
+  MoeGrid      *grid;
+  MoeResults   *results = NULL;
+  MoeModel      m;
+  PetscMPIInt   rank, size;
+  PetscBool     help;
+  RootSetUp     root;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(MoeSpecCreate(comm, NULL, PETSC_TRUE, &spec));
+  PetscCall(ReadRunOptions(comm, &opts));
+  PetscCall(MoeModelCreate(spec->gatings[0], spec->experts[0], spec->k, spec->d, NULL, NULL, &m));
+  PetscCall(MoeFitCheckOptions(spec, m)); /* also lists the TAO options under -help */
+  PetscCall(MoeModelDestroy(&m));
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (help) {
+    PetscCall(MoeSpecDestroy(&spec));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(MoeCheckUnusedOptions(comm));
+  PetscCall(MoeGridCreate(spec, &grid));
+  MoeUserCheck(opts.inject_nan_task < grid->ntasks, "-inject_nan_task %" PetscInt64_FMT " is not a task id (0..%" PetscInt64_FMT ")", opts.inject_nan_task, grid->ntasks - 1);
+  if (!rank) PetscCall(MoeResultsCreate(grid, &results));
+  root.spec    = spec;
+  root.opts    = &opts;
+  root.results = results;
+  PetscCall(MoeRootCheck(comm, PrepareOutput, &root));
+  PetscCall(MoeInstallStopHandlers());
+  if (size == 1) PetscCall(MoeRunSerial(grid, results, &opts, command));
+  else if (!rank) PetscCall(MoeRunMaster(grid, results, &opts, command));
+  else PetscCall(MoeRunWorker(grid, &opts));
+  { /* every rank leaves with the master's status */
+    int status = MoeExitStatus();
+    PetscCallMPI(MPI_Bcast(&status, 1, MPI_INT, 0, comm));
+    MoeSetExitStatus(status);
+  }
+  PetscCall(MoeResultsDestroy(&results));
+  PetscCall(MoeGridDestroy(&grid));
+  PetscCall(MoeSpecDestroy(&spec));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,136 @@
+/* One task on this rank: generate its data, fit, compute its losses.  Truths, evaluation
+   samples and models are built once per expert family or pair and kept. */
+#include <moerun.h>
+#include <moeloss.h>
+
+struct _p_MoeExecutor {
+  const MoeGrid *grid;
+  MoeTruth     **truth;     /* per expert */
+  MoeData      **eval;      /* per expert */
+  MoeModel      *model;     /* per pair */
+  PetscReal    **reference; /* per pair, once known */
+  PetscInt64     inject_nan_task;
+  PetscBool      skip_fit;
+};
+
+PetscErrorCode MoeExecutorCreate(const MoeGrid *G, MoeExecutor *ex)
+{
+  MoeExecutor x;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&x));
+  x->grid            = G;
+  x->inject_nan_task = -1;
+  PetscCall(PetscCalloc2(G->spec->nexperts, &x->truth, G->spec->nexperts, &x->eval));
+  PetscCall(PetscCalloc2(G->npairs, &x->model, G->npairs, &x->reference));
+  *ex = x;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeExecutorSetOptions(MoeExecutor x, PetscInt64 inject_nan_task, PetscBool skip_fit)
+{
+  PetscFunctionBegin;
+  x->inject_nan_task = inject_nan_task;
+  x->skip_fit        = skip_fit;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeExecutorDestroy(MoeExecutor *ex)
+{
+  MoeExecutor x = *ex;
+  PetscInt    i;
+
+  PetscFunctionBegin;
+  if (!x) PetscFunctionReturn(0);
+  for (i = 0; i < x->grid->spec->nexperts; i++) {
+    PetscCall(MoeTruthDestroy(&x->truth[i]));
+    PetscCall(MoeDataDestroy(&x->eval[i]));
+  }
+  for (i = 0; i < x->grid->npairs; i++) {
+    PetscCall(MoeModelDestroy(&x->model[i]));
+    PetscCall(PetscFree(x->reference[i]));
+  }
+  PetscCall(PetscFree2(x->truth, x->eval));
+  PetscCall(PetscFree2(x->model, x->reference));
+  PetscCall(PetscFree(x));
+  *ex = NULL;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeExecutorSetReference(MoeExecutor x, PetscInt pair, const PetscReal *theta)
+{
+  PetscInt p = x->grid->pairs[pair].p;
+
+  PetscFunctionBegin;
+  if (!x->reference[pair]) PetscCall(PetscMalloc1(p, &x->reference[pair]));
+  PetscCall(PetscArraycpy(x->reference[pair], theta, p));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Prepare(MoeExecutor x, const MoeTask *t)
+{
+  const MoeSpec *s = x->grid->spec;
+
+  PetscFunctionBegin;
+  if (!x->truth[t->expert]) {
+    PetscCall(MoeTruthCreate(s, s->experts[t->expert], &x->truth[t->expert]));
+    PetscCall(MoeDataEvaluationSample(s, x->truth[t->expert], &x->eval[t->expert]));
+  }
+  if (!x->model[t->pair]) PetscCall(MoeModelCreate(s->gatings[t->gating], s->experts[t->expert], s->k, s->d, s->opts, NULL, &x->model[t->pair]));
+  PetscFunctionReturn(0);
+}
+
+/* Run task id; rec, losses (nlosses) and theta (pmax) receive its results. */
+PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, MoeRecord *rec, PetscReal *losses, PetscReal *theta)
+{
+  const MoeGrid *G = x->grid;
+  const MoeSpec *s = G->spec;
+  const MoeTask *t = &G->tasks[id];
+  MoeFitResult   res;
+  PetscInt       j;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(rec, sizeof(*rec)));
+  rec->id        = t->id;
+  rec->kind      = (int32_t)t->kind;
+  rec->gating    = (int32_t)t->gating;
+  rec->expert    = (int32_t)t->expert;
+  rec->n         = t->n;
+  rec->replicate = t->replicate;
+  rec->p         = (int32_t)G->pairs[t->pair].p;
+  rec->rank      = rank;
+  rec->seed      = MoeStreamSeed(s->seed, t->kind == MOE_TASK_REFERENCE ? MOE_STREAM_REFERENCE : MOE_STREAM_X, t->n, t->replicate, 0);
+  rec->t_start   = MoeWallTime();
+  for (j = 0; j < s->nlosses; j++) losses[j] = MOE_NAN;
+  for (j = 0; j < G->pmax; j++) theta[j] = MOE_NAN;
+  if (x->skip_fit) { /* the scheduler benchmark: no data, no fit */
+    rec->status    = MOE_FIT_SKIPPED;
+    rec->objective = rec->gradient_norm = MOE_NAN;
+    rec->t_end     = MoeWallTime();
+    rec->wall_time = rec->t_end - rec->t_start;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(Prepare(x, t));
+  if (t->kind == MOE_TASK_REFERENCE) {
+    PetscCall(MoeReferenceCompute(s, x->model[t->pair], x->truth[t->expert], theta, &res));
+  } else {
+    MoeData   *D;
+    PetscReal *theta0;
+    MoeModel   m = x->model[t->pair];
+    PetscCall(MoeDataGenerate(s, x->truth[t->expert], t->n, t->replicate, &D));
+    PetscCall(PetscMalloc1(m->p, &theta0));
+    PetscCall(MoeFitMultiStart(s, m, x->truth[t->expert], D, MOE_STREAM_INIT, t->n, t->replicate, (PetscBool)(id == x->inject_nan_task), theta0, theta, &res));
+    PetscCall(PetscFree(theta0));
+    PetscCall(MoeDataDestroy(&D));
+    if (res.status != MOE_FIT_PENDING) PetscCall(MoeLossComputeAll(s, m, s->experts[t->expert], theta, x->truth[t->expert], x->reference[t->pair], x->eval[t->expert], losses));
+  }
+  rec->status        = (int32_t)res.status;
+  rec->reason        = (int32_t)res.reason;
+  rec->iterations    = (int32_t)res.iterations;
+  rec->start         = (int32_t)res.start;
+  rec->objective     = res.objective;
+  rec->gradient_norm = res.gnorm;
+  rec->t_end         = MoeWallTime();
+  rec->wall_time     = rec->t_end - rec->t_start;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,84 @@
+/* The task grid of an experiment (see moerun.h for the numbering). */
+#include <moerun.h>
+
+static PetscErrorCode PairSize(const MoeSpec *s, PetscInt g, PetscInt e, PetscInt *p, PetscInt *pfree)
+{
+  MoeModel m;
+
+  PetscFunctionBegin;
+  PetscCall(MoeModelCreate(s->gatings[g], s->experts[e], s->k, s->d, s->opts, NULL, &m));
+  *p     = m->p;
+  *pfree = m->pfree;
+  PetscCall(MoeModelDestroy(&m));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
+{
+  MoeGrid   *G;
+  PetscInt   g, e, i, r, q, nref = 0;
+  PetscInt64 id;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&G));
+  G->spec   = s;
+  G->npairs = s->ngatings * s->nexperts;
+  PetscCall(PetscCalloc1(G->npairs, &G->pairs));
+  for (g = 0; g < s->ngatings; g++)
+    for (e = 0; e < s->nexperts; e++) {
+      MoePair *P = &G->pairs[g * s->nexperts + e];
+      P->gating  = g;
+      P->expert  = e;
+      PetscCall(PairSize(s, g, e, &P->p, &P->pfree));
+      PetscCall(MoeSpecNeedsReference(s, s->gatings[g], s->experts[e], &P->reference));
+      G->pmax = PetscMax(G->pmax, P->p);
+      if (P->reference) nref++;
+    }
+  G->nreplicate = (PetscInt64)G->npairs * s->nn * s->replicates;
+  G->ntasks     = G->nreplicate + nref;
+  PetscCall(PetscCalloc1(G->ntasks, &G->tasks));
+  for (q = 0, id = 0; q < G->npairs; q++)
+    for (i = 0; i < s->nn; i++)
+      for (r = 0; r < s->replicates; r++, id++) {
+        MoeTask *t   = &G->tasks[id];
+        MoePair *P   = &G->pairs[q];
+        t->id        = id;
+        t->kind      = MOE_TASK_REPLICATE;
+        t->gating    = P->gating;
+        t->expert    = P->expert;
+        t->pair      = q;
+        t->nindex    = i;
+        t->n         = s->ns[i];
+        t->replicate = r;
+        t->cost      = (PetscReal)t->n * P->pfree * P->pfree * s->init_starts;
+      }
+  for (q = 0; q < G->npairs; q++) {
+    MoePair *P = &G->pairs[q];
+    MoeTask *t;
+    P->reference_id = -1;
+    if (!P->reference) continue;
+    t               = &G->tasks[id];
+    t->id           = id;
+    t->kind         = MOE_TASK_REFERENCE;
+    t->gating       = P->gating;
+    t->expert       = P->expert;
+    t->pair         = q;
+    t->nindex       = -1;
+    t->n            = s->reference_n;
+    t->replicate    = 0;
+    t->cost         = (PetscReal)t->n * P->pfree * P->pfree * s->init_starts;
+    P->reference_id = id++;
+  }
+  *grid = G;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeGridDestroy(MoeGrid **G)
+{
+  PetscFunctionBegin;
+  if (!*G) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*G)->tasks));
+  PetscCall(PetscFree((*G)->pairs));
+  PetscCall(PetscFree(*G));
+  PetscFunctionReturn(0);
+}

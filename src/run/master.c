@@ -1,0 +1,282 @@
+/* The master rank and the single-rank run: hand out tasks, keep the results, write the
+   file at intervals, report progress, and stop cleanly on SIGTERM/SIGUSR1. */
+#include <moerun.h>
+#include <moeschedule.h>
+#include <moerunmsg.h>
+#include <unistd.h>
+
+typedef struct {
+  const MoeGrid       *grid;
+  MoeResults          *R;
+  MoeSchedule         *S;
+  const MoeRunOptions *opts;
+  const char          *command;
+  PetscLogDouble       start, last_flush, last_progress, flush_cost;
+  PetscInt64           done_at_start, dirty;
+  PetscReal            cost_total, cost_done; /* expected cost of the tasks of this session */
+} Master;
+
+static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
+{
+  PetscLogDouble t0 = MoeWallTime();
+
+  PetscFunctionBegin;
+  if (!final && !M->dirty) PetscFunctionReturn(0);
+  M->R->sessions[M->R->nsessions - 1].end = final ? t0 : 0;
+  PetscCall(MoeResultsWrite(M->R, M->opts->output, M->command, complete, M->start));
+  M->dirty      = 0;
+  M->last_flush = MoeWallTime();
+  M->flush_cost = M->last_flush - t0;
+  PetscFunctionReturn(0);
+}
+
+/* Flush at the interval, but never spend more than 1% of the time writing. */
+static PetscErrorCode MaybeFlush(Master *M)
+{
+  PetscLogDouble now = MoeWallTime();
+
+  PetscFunctionBegin;
+  if (M->dirty && now - M->last_flush >= PetscMax(M->opts->flush_interval, 100 * M->flush_cost)) PetscCall(Flush(M, PETSC_FALSE, PETSC_FALSE));
+  PetscFunctionReturn(0);
+}
+
+static void FormatDuration(double s, char *buf, size_t len)
+{
+  if (!(s >= 0) || s > 1e8) snprintf(buf, len, "?");
+  else if (s < 60) snprintf(buf, len, "%.0fs", s);
+  else if (s < 3600) snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)s % 60);
+  else snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+static PetscErrorCode Progress(Master *M, PetscBool force, PetscInt running)
+{
+  PetscLogDouble now = MoeWallTime(), el = now - M->start;
+  PetscInt64     T = M->grid->ntasks, done = M->R->done, session = done - M->done_at_start;
+  char           eta[32], elapsed[32];
+
+  PetscFunctionBegin;
+  if (M->opts->quiet || (!force && now - M->last_progress < M->opts->progress_interval)) PetscFunctionReturn(0);
+  M->last_progress = now;
+  /* time left from the expected cost still to run at this session's cost rate */
+  FormatDuration(M->cost_done > 0 ? el * (M->cost_total - M->cost_done) / M->cost_done : -1, eta, sizeof(eta));
+  FormatDuration(el, elapsed, sizeof(elapsed));
+  fprintf(stderr, "moerate: %lld/%lld tasks done (%.1f%%), %.2f tasks/s, elapsed %s, left ~%s, %lld failed, %d running\n", (long long)done, (long long)T, 100.0 * done / PetscMax(T, 1), el > 0 ? session / el : 0.0, elapsed, eta, (long long)M->R->failed, (int)running);
+  fflush(stderr);
+  PetscFunctionReturn(0);
+}
+
+/* Keep a task's result; a reference result unblocks its pair. */
+static PetscErrorCode Store(Master *M, const MoeRecord *rec, const PetscReal *losses, const PetscReal *theta)
+{
+  const MoeGrid *G = M->grid;
+  MoeResults    *R = M->R;
+  PetscInt       L = G->spec->nlosses;
+  const MoeTask *t = &G->tasks[rec->id];
+
+  PetscFunctionBegin;
+  if (rec->status == MOE_FIT_PENDING) PetscFunctionReturn(0); /* abandoned */
+  PetscCheck(R->records[rec->id].status == MOE_FIT_PENDING, PETSC_COMM_SELF, PETSC_ERR_PLIB, "task %lld completed twice", (long long)rec->id);
+  R->records[rec->id] = *rec;
+  PetscCall(PetscArraycpy(R->losses + rec->id * L, losses, L));
+  PetscCall(PetscArraycpy(R->theta + rec->id * G->pmax, theta, G->pmax));
+  R->done++;
+  if (rec->status == MOE_FIT_FAILED) R->failed++;
+  M->dirty++;
+  M->cost_done += t->cost;
+  if (t->kind == MOE_TASK_REFERENCE) MoeScheduleUnblock(M->S, t->pair);
+  if (M->opts->verbose) {
+    const MoeSpec *s = G->spec;
+    fprintf(stderr, "moerate: task %lld %s x %s %s n=%lld rep %lld: %s (%s) %d its, objective %.6e, %.2fs on rank %d\n", (long long)rec->id, s->gatings[t->gating], s->experts[t->expert], t->kind == MOE_TASK_REFERENCE ? "reference" : "replicate", (long long)t->n, (long long)t->replicate, MoeFitStatuses[rec->status], MoeFitReasonString(rec->reason), (int)rec->iterations, rec->objective, rec->wall_time, (int)rec->rank);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode MasterSetUp(Master *M, const MoeGrid *G, MoeResults *R, const MoeRunOptions *opts, const char command[], PetscMPIInt size)
+{
+  PetscInt64  i;
+  MoeSession *s;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(M, sizeof(*M)));
+  M->grid    = G;
+  M->R       = R;
+  M->opts    = opts;
+  M->command = command;
+  M->start = M->last_flush = M->last_progress = MoeWallTime();
+  M->done_at_start                            = R->done;
+  PetscCall(MoeScheduleCreate(G, R, &M->S));
+  for (i = 0; i < G->ntasks; i++)
+    if (R->records[i].status == MOE_FIT_PENDING) M->cost_total += G->tasks[i].cost;
+  PetscCall(PetscRealloc(sizeof(MoeSession) * (R->nsessions + 1), &R->sessions));
+  s = &R->sessions[R->nsessions++];
+  PetscCall(PetscMemzero(s, sizeof(*s)));
+  s->start       = M->start;
+  s->ranks       = size;
+  s->exit_status = -1;
+  gethostname(s->host, sizeof(s->host) - 1);
+  M->dirty = 1;
+  PetscCall(Flush(M, PETSC_FALSE, PETSC_FALSE)); /* the file exists, with every task pending, from the start */
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode MasterFinish(Master *M, PetscBool stopped)
+{
+  PetscBool complete = (PetscBool)(M->R->done == M->grid->ntasks);
+  char      el[32];
+
+  PetscFunctionBegin;
+  M->R->sessions[M->R->nsessions - 1].exit_status = stopped ? MOE_EXIT_STOPPED : MOE_EXIT_OK;
+  PetscCall(Flush(M, PETSC_TRUE, complete));
+  PetscCall(Progress(M, PETSC_TRUE, 0));
+  FormatDuration(MoeWallTime() - M->start, el, sizeof(el));
+  if (stopped) fprintf(stderr, "moerate: stopped after %s with %lld of %lld tasks done; rerun the same command to resume (exit status %d)\n", el, (long long)M->R->done, (long long)M->grid->ntasks, MOE_EXIT_STOPPED);
+  else if (!M->opts->quiet) fprintf(stderr, "moerate: finished %lld tasks (%lld failed) in %s; results in %s\n", (long long)M->grid->ntasks, (long long)M->R->failed, el, M->opts->output);
+  PetscCall(MoeScheduleDestroy(&M->S));
+  MoeSetExitStatus(stopped ? MOE_EXIT_STOPPED : MOE_EXIT_OK);
+  PetscFunctionReturn(0);
+}
+
+static PetscBool SerialInterrupt(void *ctx)
+{
+  return MoeStopRequested();
+}
+
+/* One rank does everything. */
+PetscErrorCode MoeRunSerial(const MoeGrid *G, MoeResults *R, const MoeRunOptions *opts, const char command[])
+{
+  Master      M;
+  MoeExecutor x;
+  MoeRecord   rec;
+  PetscReal  *losses, *theta;
+  PetscInt64  id;
+  PetscBool   stopped = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(MasterSetUp(&M, G, R, opts, command, 1));
+  PetscCall(MoeExecutorCreate(G, &x));
+  PetscCall(MoeExecutorSetOptions(x, opts->inject_nan_task, opts->skip_fit));
+  PetscCall(PetscMalloc2(G->spec->nlosses, &losses, G->pmax, &theta));
+  for (PetscInt q = 0; q < G->npairs; q++) { /* G-bars computed by an earlier session */
+    const MoePair *P = &G->pairs[q];
+    if (P->reference && R->records[P->reference_id].status != MOE_FIT_PENDING) PetscCall(MoeExecutorSetReference(x, q, R->theta + P->reference_id * G->pmax));
+  }
+  PetscCall(MoeFitSetInterrupt(SerialInterrupt, NULL));
+  while ((id = MoeScheduleNext(M.S)) >= 0) {
+    if (MoeStopRequested()) {
+      stopped = PETSC_TRUE;
+      break;
+    }
+    PetscCall(MoeExecutorRun(x, id, 0, &rec, losses, theta));
+    if (rec.status == MOE_FIT_PENDING) {
+      stopped = PETSC_TRUE;
+      break;
+    }
+    PetscCall(Store(&M, &rec, losses, theta));
+    if (G->tasks[id].kind == MOE_TASK_REFERENCE) PetscCall(MoeExecutorSetReference(x, G->tasks[id].pair, theta));
+    PetscCall(MaybeFlush(&M));
+    PetscCall(Progress(&M, PETSC_FALSE, 1));
+  }
+  if (MoeStopRequested()) stopped = PETSC_TRUE;
+  PetscCall(MoeFitSetInterrupt(NULL, NULL));
+  PetscCall(PetscFree2(losses, theta));
+  PetscCall(MoeExecutorDestroy(&x));
+  PetscCall(MasterFinish(&M, stopped));
+  PetscFunctionReturn(0);
+}
+
+typedef struct {
+  PetscInt   outstanding;
+  PetscBool *hasref; /* per pair: G-bar sent */
+} WorkerState;
+
+/* Send worker w tasks until it holds `depth` (a G-bar first when the task needs it). */
+static PetscErrorCode Dispatch(Master *M, WorkerState *W, PetscMPIInt w, PetscInt depth, char *refbuf)
+{
+  const MoeGrid *G = M->grid;
+
+  PetscFunctionBegin;
+  while (W[w].outstanding < depth) {
+    PetscInt64     id = MoeScheduleNext(M->S);
+    const MoeTask *t;
+    if (id < 0) break;
+    t = &G->tasks[id];
+    if (t->kind == MOE_TASK_REPLICATE && G->pairs[t->pair].reference && !W[w].hasref[t->pair]) {
+      PetscInt64 pair = t->pair;
+      memcpy(refbuf, &pair, sizeof(pair));
+      memcpy(refbuf + sizeof(pair), M->R->theta + G->pairs[t->pair].reference_id * G->pmax, sizeof(PetscReal) * G->pmax);
+      PetscCallMPI(MPI_Bsend(refbuf, (int)MoeRefMessageSize(G), MPI_BYTE, w, MOE_TAG_REF, PETSC_COMM_WORLD));
+      W[w].hasref[t->pair] = PETSC_TRUE;
+    }
+    PetscCallMPI(MPI_Bsend(&id, 1, MPI_INT64_T, w, MOE_TAG_TASK, PETSC_COMM_WORLD));
+    W[w].outstanding++;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions *opts, const char command[])
+{
+  Master       M;
+  PetscMPIInt  size, w, src;
+  WorkerState *W;
+  char        *msg, *refbuf, *bsend;
+  int          bsize;
+  PetscInt     spins = 0, running;
+  PetscBool    stopping = PETSC_FALSE;
+  size_t       msize    = MoeResultMessageSize(G);
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(MasterSetUp(&M, G, R, opts, command, size));
+  PetscCall(PetscCalloc1(size, &W));
+  for (w = 1; w < size; w++) PetscCall(PetscCalloc1(G->npairs, &W[w].hasref));
+  PetscCall(PetscMalloc2(msize, &msg, MoeRefMessageSize(G), &refbuf));
+  /* buffered sends never wait for a worker busy in a fit: room for every message that can
+     be in flight (depth tasks, one G-bar per pair, a stop and an exit per worker) */
+  bsize = (int)((size_t)size * ((opts->depth + 2) * (sizeof(PetscInt64) + MPI_BSEND_OVERHEAD) + G->npairs * (MoeRefMessageSize(G) + MPI_BSEND_OVERHEAD)) + 4096);
+  PetscCall(PetscMalloc1(bsize, &bsend));
+  PetscCallMPI(MPI_Buffer_attach(bsend, bsize));
+
+  for (PetscInt depth = 1; depth <= opts->depth; depth++) /* one task each first: the largest are spread out */
+    for (w = 1; w < size; w++) PetscCall(Dispatch(&M, W, w, depth, refbuf));
+  while (1) {
+    PetscInt  flag;
+    MPI_Status st;
+
+    running = 0;
+    for (w = 1; w < size; w++) running += W[w].outstanding;
+    if (!stopping && MoeStopRequested()) {
+      stopping = PETSC_TRUE;
+      for (w = 1; w < size; w++) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_STOP, PETSC_COMM_WORLD));
+    }
+    if (!running) break; /* all handed-out work is back, and nothing more can start */
+    PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, MOE_TAG_RESULT, PETSC_COMM_WORLD, (int *)&flag, &st));
+    if (flag) {
+      MoeRecord rec;
+      src = st.MPI_SOURCE;
+      PetscCallMPI(MPI_Recv(msg, (int)msize, MPI_BYTE, src, MOE_TAG_RESULT, PETSC_COMM_WORLD, MPI_STATUS_IGNORE));
+      memcpy(&rec, msg, sizeof(rec));
+      W[src].outstanding--;
+      if (rec.status == MOE_FIT_PENDING && !stopping) { /* a worker was signalled: stop everyone */
+        MoeRequestStop();
+        continue;
+      }
+      PetscCall(Store(&M, &rec, (PetscReal *)(msg + sizeof(rec)), (PetscReal *)(msg + sizeof(rec)) + G->spec->nlosses));
+      if (!stopping) {
+        if (rec.kind == MOE_TASK_REFERENCE) /* its pair's tasks can start: fill every worker */
+          for (w = 1; w < size; w++) PetscCall(Dispatch(&M, W, w, opts->depth, refbuf));
+        else PetscCall(Dispatch(&M, W, src, opts->depth, refbuf));
+      }
+      spins = 0;
+    } else if (++spins > 64) usleep(spins > 1000 ? 2000 : 50); /* idle: do not burn a core */
+    PetscCall(MaybeFlush(&M));
+    PetscCall(Progress(&M, PETSC_FALSE, running));
+  }
+  for (w = 1; w < size; w++) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_EXIT, PETSC_COMM_WORLD));
+  PetscCall(MasterFinish(&M, (PetscBool)(stopping || MoeStopRequested())));
+  PetscCallMPI(MPI_Buffer_detach(&bsend, &bsize));
+  PetscCall(PetscFree(bsend));
+  for (w = 1; w < size; w++) PetscCall(PetscFree(W[w].hasref));
+  PetscCall(PetscFree(W));
+  PetscCall(PetscFree2(msg, refbuf));
+  PetscFunctionReturn(0);
+}

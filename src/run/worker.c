@@ -1,0 +1,95 @@
+/* A worker rank: receive task ids, fit them on PETSC_COMM_SELF, send back records. */
+#include <moerun.h>
+#include <moerunmsg.h>
+
+/* Checked at every TAO iteration: a stop from the master, or a signal to this rank. */
+static PetscBool WorkerInterrupt(void *ctx)
+{
+  int flag = 0;
+  if (MoeStopRequested()) return PETSC_TRUE;
+  MPI_Iprobe(0, MOE_TAG_STOP, PETSC_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+  return flag ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* An abandoned task goes back as a pending record. */
+static PetscErrorCode SendAbandoned(const MoeGrid *G, PetscInt64 id, char *msg)
+{
+  MoeRecord rec;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(msg, MoeResultMessageSize(G)));
+  PetscCall(PetscMemzero(&rec, sizeof(rec)));
+  rec.id     = id;
+  rec.status = MOE_FIT_PENDING;
+  memcpy(msg, &rec, sizeof(rec));
+  PetscCallMPI(MPI_Send(msg, (int)MoeResultMessageSize(G), MPI_BYTE, 0, MOE_TAG_RESULT, PETSC_COMM_WORLD));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeRunWorker(const MoeGrid *G, const MoeRunOptions *opts)
+{
+  MoeExecutor x;
+  PetscMPIInt rank;
+  PetscInt64 *queue;
+  PetscInt    head = 0, count = 0, cap = opts->depth + 1;
+  PetscBool   stopping = PETSC_FALSE, leaving = PETSC_FALSE;
+  size_t      msize    = MoeResultMessageSize(G);
+  char       *msg, *in;
+  MoeRecord   rec;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(MoeExecutorCreate(G, &x));
+  PetscCall(MoeExecutorSetOptions(x, opts->inject_nan_task, opts->skip_fit));
+  PetscCall(PetscMalloc3(cap, &queue, msize, &msg, MoeRefMessageSize(G), &in));
+  PetscCall(MoeFitSetInterrupt(WorkerInterrupt, NULL));
+  while (!leaving) {
+    int        flag;
+    MPI_Status st;
+    /* take every message waiting; wait for one when there is nothing to do */
+    if (count == 0) {
+      PetscCallMPI(MPI_Probe(0, MPI_ANY_TAG, PETSC_COMM_WORLD, &st));
+      flag = 1;
+    } else PetscCallMPI(MPI_Iprobe(0, MPI_ANY_TAG, PETSC_COMM_WORLD, &flag, &st));
+    while (flag) {
+      int len;
+      PetscCallMPI(MPI_Get_count(&st, MPI_BYTE, &len));
+      PetscCallMPI(MPI_Recv(in, len, MPI_BYTE, 0, st.MPI_TAG, PETSC_COMM_WORLD, MPI_STATUS_IGNORE));
+      switch (st.MPI_TAG) {
+      case MOE_TAG_TASK:
+        PetscCheck(count < cap, PETSC_COMM_SELF, PETSC_ERR_PLIB, "worker queue overflow");
+        memcpy(&queue[(head + count++) % cap], in, sizeof(PetscInt64));
+        break;
+      case MOE_TAG_REF: {
+        PetscInt64 pair;
+        memcpy(&pair, in, sizeof(pair));
+        PetscCall(MoeExecutorSetReference(x, (PetscInt)pair, (PetscReal *)(in + sizeof(pair))));
+      } break;
+      case MOE_TAG_STOP:
+        stopping = PETSC_TRUE;
+        break;
+      case MOE_TAG_EXIT:
+        leaving = PETSC_TRUE;
+        break;
+      }
+      PetscCallMPI(MPI_Iprobe(0, MPI_ANY_TAG, PETSC_COMM_WORLD, &flag, &st));
+    }
+    if (stopping || MoeStopRequested()) { /* hand the queued tasks back */
+      for (; count > 0; count--, head = (head + 1) % cap) PetscCall(SendAbandoned(G, queue[head], msg));
+      continue;
+    }
+    if (count > 0) {
+      PetscInt64 id = queue[head];
+      head          = (head + 1) % cap;
+      count--;
+      PetscCall(MoeExecutorRun(x, id, rank, &rec, (PetscReal *)(msg + sizeof(rec)), (PetscReal *)(msg + sizeof(rec)) + G->spec->nlosses));
+      if (rec.status == MOE_FIT_PENDING) rec.id = id;
+      memcpy(msg, &rec, sizeof(rec));
+      PetscCallMPI(MPI_Send(msg, (int)msize, MPI_BYTE, 0, MOE_TAG_RESULT, PETSC_COMM_WORLD));
+    }
+  }
+  PetscCall(MoeFitSetInterrupt(NULL, NULL));
+  PetscCall(PetscFree3(queue, msg, in));
+  PetscCall(MoeExecutorDestroy(&x));
+  PetscFunctionReturn(0);
+}
