@@ -81,6 +81,7 @@ int main(int argc, char **argv)
      sigmoid_d1 = |sig(0) + sig(1) - sig(0)| + 0.05 + 0.13 (flat cell: squares)
      sigmoid_d2 (r=2) = sig(1) + (0.01 + 0.04 + 0) + (0.04 + 0 + 0.09)
      softmax_d1 = |1 + e - 1| + 1*0.05 + e*0.13 (|A_1| = 2: squares)
+     softmax_dlin = e + 1*(0.1 + 0.2) + e*(0.2 + 0.3) (norms, no squares)
      topk (K=1, |A_1| = 2: exponents 4 on beta1, b and 2 on a)
           = e + 1*(0.1^4 + 0.2^2 + 0) + e*(0.2^4 + 0 + 0.3^4)
      sigmoid_d3 against G-bar = the truth's atom duplicated as the same 2-atom model:
@@ -93,6 +94,8 @@ int main(int argc, char **argv)
   Expect("sigmoid_d2 known value", v, s1 + 0.05 + 0.13);
   PetscCall(Loss("softmax_d1", soft2, fit, soft1, truth, &v));
   Expect("softmax_d1 known value", v, e + 0.05 + e * 0.13);
+  PetscCall(Loss("softmax_dlin", soft2, fit, soft1, truth, &v));
+  Expect("softmax_dlin known value", v, e + (0.1 + PetscSqrtReal(0.04)) + e * (0.2 + 0.3));
   PetscCall(Loss("topk", topk2, fit, topk1, truth, &v));
   Expect("topk known value", v, e + (1e-4 + 0.04) + e * (0.0016 + 0.0081));
   {

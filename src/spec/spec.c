@@ -132,7 +132,10 @@ static PetscErrorCode ReadLosses(PetscOptionItems *PetscOptionsObject, MoeSpec *
       PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d2", MOE_NAME_LEN));
       if (misfit) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d3", MOE_NAME_LEN));
     }
-    if (soft) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "softmax_d1", MOE_NAME_LEN));
+    if (soft) {
+      PetscCall(PetscStrncpy(s->losses[s->nlosses++], "softmax_d1", MOE_NAME_LEN));
+      PetscCall(PetscStrncpy(s->losses[s->nlosses++], "softmax_dlin", MOE_NAME_LEN));
+    }
     if (topk) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "topk", MOE_NAME_LEN));
   } else {
     for (i = 0; i < n; i++) {
