@@ -50,6 +50,7 @@ PETSC_EXTERN PetscErrorCode MoeDataGenerate(const MoeSpec *, const MoeTruth *, P
 PETSC_EXTERN PetscErrorCode MoeDataEvaluationSample(const MoeSpec *, const MoeTruth *, MoeData **);
 
 /* Initial points (full layout of the fitted model); start s of replicate (n, rep). */
+PETSC_EXTERN PetscErrorCode MoeNearTarget(MoeModel, const MoeTruth *, const PetscReal *reference, MoeTruth *);
 PETSC_EXTERN PetscErrorCode MoeInitialPoint(const MoeSpec *, MoeModel, const MoeTruth *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt start, PetscReal *theta);
 
 #endif

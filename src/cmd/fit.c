@@ -152,11 +152,15 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   PetscCall(MoeDataGenerate(r.spec, r.truth, r.spec->ns[0], r.replicate, &r.data));
   PetscCall(MoeDataEvaluationSample(r.spec, r.truth, &r.eval));
   PetscCall(PetscMalloc3(r.model->p, &r.theta0, r.model->p, &r.theta, r.spec->nlosses, &r.losses));
-  PetscCall(MoeFitMultiStart(r.spec, r.model, r.truth, r.data, MOE_STREAM_INIT, r.spec->ns[0], r.replicate, inject, r.theta0, r.theta, &r.fit));
   PetscCall(MoeSpecNeedsReference(r.spec, r.spec->gatings[0], r.spec->experts[0], &need));
-  if (need) {
+  if (need) { /* G-bar first: a near start of a fit of other families than the truth's is near G-bar */
     PetscCall(PetscMalloc1(r.model->p, &r.reference));
     PetscCall(MoeReferenceCompute(r.spec, r.model, r.truth, r.reference, &r.ref));
+  }
+  {
+    MoeTruth near;
+    PetscCall(MoeNearTarget(r.model, r.truth, r.reference, &near));
+    PetscCall(MoeFitMultiStart(r.spec, r.model, &near, r.data, MOE_STREAM_INIT, r.spec->ns[0], r.replicate, inject, r.theta0, r.theta, &r.fit));
   }
   PetscCall(MoeLossComputeAll(r.spec, r.model, r.spec->experts[0], r.theta, r.truth, r.reference, r.eval, r.losses));
   PetscCall(PrintSummary(&r));

@@ -1,6 +1,7 @@
 /* Initial points of a fit (full layout of the fitted model).
 
-   near:   every fitted atom copies a true atom (beta1, eta) through the atom map (the
+   near:   every fitted atom copies an atom of the target (G*, or G-bar for a fit whose
+           families differ from the truth's, see MoeNearTarget) through the atom map; a true atom (beta1, eta) through the atom map (the
            gating family's, or MoeAtomMapDefault: extra atoms split true atoms 0, 1, ...);
            the c atoms that share a true atom get the family's split bias (same total gate
            mass); globals are copied from a truth of the same family, else defaults;
@@ -10,6 +11,24 @@
    replicate is reproducible on its own, whatever the number of starts. */
 #include <moedata.h>
 #include <gsl/gsl_randist.h>
+
+/* What a near start is near: the truth G* when the fit has the truth's families, else the
+   reference G-bar of the fitted families (the best fit the model can reach, the measure its
+   estimator converges to [P1]) once it is known. */
+PetscErrorCode MoeNearTarget(MoeModel m, const MoeTruth *truth, const PetscReal *reference, MoeTruth *target)
+{
+  PetscBool sg, se;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrcmp(m->gating->type, truth->model->gating->type, &sg));
+  PetscCall(PetscStrcmp(m->expert->type, truth->model->expert->type, &se));
+  *target = *truth;
+  if ((sg && se) || !reference) PetscFunctionReturn(0);
+  target->model = m;
+  target->theta = (PetscReal *)reference;
+  PetscCall(PetscStrncpy(target->source, "reference G-bar", sizeof(target->source)));
+  PetscFunctionReturn(0);
+}
 
 static PetscErrorCode NearTruth(MoeModel m, const MoeTruth *truth, PetscReal *theta)
 {

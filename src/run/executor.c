@@ -117,9 +117,11 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
     MoeData   *D;
     PetscReal *theta0;
     MoeModel   m = x->model[t->pair];
+    MoeTruth   near;
     PetscCall(MoeDataGenerate(s, x->truth[t->expert], t->n, t->replicate, &D));
     PetscCall(PetscMalloc1(m->p, &theta0));
-    PetscCall(MoeFitMultiStart(s, m, x->truth[t->expert], D, MOE_STREAM_INIT, t->n, t->replicate, (PetscBool)(id == x->inject_nan_task), theta0, theta, &res));
+    PetscCall(MoeNearTarget(m, x->truth[t->expert], x->reference[t->pair], &near));
+    PetscCall(MoeFitMultiStart(s, m, &near, D, MOE_STREAM_INIT, t->n, t->replicate, (PetscBool)(id == x->inject_nan_task), theta0, theta, &res));
     PetscCall(PetscFree(theta0));
     PetscCall(MoeDataDestroy(&D));
     if (res.status != MOE_FIT_PENDING) PetscCall(MoeLossComputeAll(s, m, s->experts[t->expert], theta, x->truth[t->expert], x->reference[t->pair], x->eval[t->expert], losses));

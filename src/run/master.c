@@ -13,7 +13,10 @@ typedef struct {
   const char          *command;
   PetscLogDouble       start, last_flush, last_progress, flush_cost;
   PetscInt64           done_at_start, dirty;
-  PetscReal            cost_total, cost_done; /* expected cost of the tasks of this session */
+  PetscInt             workers;
+  /* time left: per task kind, the cost model's units still to run and the seconds per
+     unit measured on this session's finished tasks */
+  PetscReal cost_left[2], cost_seen[2], time_seen[2];
 } Master;
 
 static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
@@ -57,8 +60,18 @@ static PetscErrorCode Progress(Master *M, PetscBool force, PetscInt running)
   PetscFunctionBegin;
   if (M->opts->quiet || (!force && now - M->last_progress < M->opts->progress_interval)) PetscFunctionReturn(0);
   M->last_progress = now;
-  /* time left from the expected cost still to run at this session's cost rate */
-  FormatDuration(M->cost_done > 0 ? el * (M->cost_total - M->cost_done) / M->cost_done : -1, eta, sizeof(eta));
+  {
+    PetscReal left = 0;
+    for (PetscInt k = 0; k < 2; k++) {
+      if (M->cost_left[k] <= 0) continue;
+      if (M->cost_seen[k] <= 0) {
+        left = -1; /* no finished task of this kind yet: unknown */
+        break;
+      }
+      left += M->cost_left[k] * M->time_seen[k] / M->cost_seen[k];
+    }
+    FormatDuration(left < 0 ? -1 : left / M->workers, eta, sizeof(eta));
+  }
   FormatDuration(el, elapsed, sizeof(elapsed));
   fprintf(stderr, "moerate: %lld/%lld tasks done (%.1f%%), %.2f tasks/s, elapsed %s, left ~%s, %lld failed, %d running\n", (long long)done, (long long)T, 100.0 * done / PetscMax(T, 1), el > 0 ? session / el : 0.0, elapsed, eta, (long long)M->R->failed, (int)running);
   fflush(stderr);
@@ -82,7 +95,9 @@ static PetscErrorCode Store(Master *M, const MoeRecord *rec, const PetscReal *lo
   R->done++;
   if (rec->status == MOE_FIT_FAILED) R->failed++;
   M->dirty++;
-  M->cost_done += t->cost;
+  M->cost_left[t->kind] -= t->cost;
+  M->cost_seen[t->kind] += t->cost;
+  M->time_seen[t->kind] += rec->wall_time;
   if (t->kind == MOE_TASK_REFERENCE) MoeScheduleUnblock(M->S, t->pair);
   if (M->opts->verbose) {
     const MoeSpec *s = G->spec;
@@ -104,9 +119,10 @@ static PetscErrorCode MasterSetUp(Master *M, const MoeGrid *G, MoeResults *R, co
   M->command = command;
   M->start = M->last_flush = M->last_progress = MoeWallTime();
   M->done_at_start                            = R->done;
+  M->workers                                  = PetscMax(1, size - 1);
   PetscCall(MoeScheduleCreate(G, R, &M->S));
   for (i = 0; i < G->ntasks; i++)
-    if (R->records[i].status == MOE_FIT_PENDING) M->cost_total += G->tasks[i].cost;
+    if (R->records[i].status == MOE_FIT_PENDING) M->cost_left[G->tasks[i].kind] += G->tasks[i].cost;
   PetscCall(PetscRealloc(sizeof(MoeSession) * (R->nsessions + 1), &R->sessions));
   s = &R->sessions[R->nsessions++];
   PetscCall(PetscMemzero(s, sizeof(*s)));
