@@ -1,14 +1,53 @@
 /* moerate: empirical convergence rates of mixture-of-experts estimators.
      moerate fit [options]   one replicate: generate, fit, losses (one rank)
      moerate run [options]   a whole experiment grid over MPI ranks into one HDF5 file */
+#include <errno.h>
 #include <moerate.h>
 #include <moecmd.h>
 #include <moestore.h>
+#include <yaml.h>
 
 static const char help[] = "moerate " MOERATE_VERSION ": empirical convergence rates of mixture-of-experts estimators.\n"
                            "Usage: moerate fit [options]   one replicate (see -help for every option)\n"
                            "       moerate run [options]   an experiment grid over MPI ranks, e.g.\n"
                            "       mpirun -n 4 moerate run -options_file_yaml jobs/p1_quick.yaml\n\n";
+
+/* PETSc reads -options_file and -options_file_yaml inside PetscInitialize, where a missing
+   file or a YAML syntax error ends in a traceback.  Check them first, and report one line. */
+static int CheckOptionFiles(int argc, char **argv)
+{
+  int i;
+
+  for (i = 1; i + 1 < argc; i++) {
+    int   yamlfile = !strcmp(argv[i], "-options_file_yaml"), plain = !strcmp(argv[i], "-options_file");
+    FILE *fp;
+    if (!yamlfile && !plain) continue;
+    fp = fopen(argv[i + 1], "rb");
+    if (!fp) {
+      fprintf(stderr, "moerate: error: %s %s: cannot open the spec file (%s); check the path\n", argv[i], argv[i + 1], strerror(errno));
+      return MOE_EXIT_USAGE;
+    }
+    if (yamlfile) {
+      yaml_parser_t parser;
+      yaml_event_t  event;
+      int           done = 0, ok = 1;
+      yaml_parser_initialize(&parser);
+      yaml_parser_set_input_file(&parser, fp);
+      while (!done && (ok = yaml_parser_parse(&parser, &event))) {
+        done = event.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&event);
+      }
+      if (!ok) fprintf(stderr, "moerate: error: -options_file_yaml %s: YAML syntax error at line %lu, column %lu: %s; fix the spec file\n", argv[i + 1], (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1, parser.problem ? parser.problem : "unknown problem");
+      yaml_parser_delete(&parser);
+      if (!ok) {
+        fclose(fp);
+        return MOE_EXIT_USAGE;
+      }
+    }
+    fclose(fp);
+  }
+  return MOE_EXIT_OK;
+}
 
 int main(int argc, char **argv)
 {
@@ -26,6 +65,7 @@ int main(int argc, char **argv)
     strncat(command, " ", sizeof(command) - strlen(command) - 1);
     strncat(command, argv[i], sizeof(command) - strlen(command) - 1);
   }
+  if ((status = CheckOptionFiles(argc, argv)) != MOE_EXIT_OK) return status;
   argv[1] = argv[0]; /* PETSc sees the options only */
   argc--;
   argv++;

@@ -2,12 +2,16 @@
 #include <moecmd.h>
 #include <libgen.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
 
-/* The output's directory must exist and be writable. */
+/* The output's directory must exist and be writable: a file is created there and removed
+   (access(2) says yes to root even where creating a file fails). */
 PetscErrorCode MoeCheckOutputPath(const char option[], const char path[])
 {
-  char      dir[PETSC_MAX_PATH_LEN];
+  char      dir[PETSC_MAX_PATH_LEN], probe[PETSC_MAX_PATH_LEN + 64];
   PetscBool isdir;
+  int       fd;
 
   PetscFunctionBegin;
   MoeUserCheck(path[0], "%s is empty: give the path of an HDF5 file", option);
@@ -16,7 +20,11 @@ PetscErrorCode MoeCheckOutputPath(const char option[], const char path[])
   PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
   MoeUserCheck(isdir, "%s %s: the directory %s does not exist; create it first", option, path, dirname(dir));
   PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
-  MoeUserCheck(access(dirname(dir), W_OK) == 0, "%s %s: the directory is not writable; choose another output path", option, path);
+  PetscCall(PetscSNPrintf(probe, sizeof(probe), "%s/.moerate-probe-%d", dirname(dir), (int)getpid()));
+  fd = open(probe, O_CREAT | O_EXCL | O_WRONLY, 0600);
+  MoeUserCheck(fd >= 0, "%s %s: cannot create files in its directory (%s); choose another output path", option, path, strerror(errno));
+  close(fd);
+  unlink(probe);
   PetscCall(PetscTestDirectory(path, 'r', &isdir));
   MoeUserCheck(!isdir, "%s %s is a directory: give the path of an HDF5 file", option, path);
   PetscFunctionReturn(0);

@@ -16,6 +16,7 @@ static PetscErrorCode PrepareOutput(void *ctx)
 
   PetscFunctionBegin;
   PetscCall(MoeCheckOutputPath("-output", r->opts->output));
+  PetscCall(MoeResultsLock(r->opts->output));
   PetscCall(MoeResultsCheckExisting(r->spec, r->opts->output, r->opts->force));
   PetscCall(MoeResultsLoad(r->results, r->opts->output, r->opts->retry_failed, &found));
   if (found && !r->opts->quiet) fprintf(stderr, "moerate: resuming %s: %lld of %lld tasks already done%s\n", r->opts->output, (long long)r->results->done, (long long)r->results->grid->ntasks, r->opts->retry_failed ? " (failed ones will be retried)" : "");
@@ -30,6 +31,7 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   o->flush_interval    = 10;
   o->progress_interval = 10;
   o->inject_nan_task   = -1;
+  o->inject_error_task = -1;
   o->depth             = 2;
   PetscOptionsBegin(comm, NULL, "moerate run: output and run control (not part of the spec)", "moerate");
   PetscCall(PetscOptionsString("-output", "the results file (HDF5); an existing one from the same spec is resumed", NULL, o->output, o->output, sizeof(o->output), NULL));
@@ -45,6 +47,9 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
     PetscInt t = (PetscInt)o->inject_nan_task;
     PetscCall(PetscOptionsInt("-inject_nan_task", "testing: the fit of this task id sees NaN residuals and fails", NULL, t, &t, NULL));
     o->inject_nan_task = t;
+    t                  = (PetscInt)o->inject_error_task;
+    PetscCall(PetscOptionsInt("-inject_error_task", "testing: the rank running this task id fails as if it could not allocate", NULL, t, &t, NULL));
+    o->inject_error_task = t;
   }
   PetscOptionsEnd();
   MoeUserCheck(o->flush_interval >= 0 && o->progress_interval >= 0, "-flush_interval and -progress_interval must be >= 0 seconds");
@@ -78,6 +83,7 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   }
   PetscCall(MoeCheckUnusedOptions(comm));
   PetscCall(MoeGridCreate(spec, &grid));
+  MoeUserCheck(opts.inject_error_task < grid->ntasks, "-inject_error_task %" PetscInt64_FMT " is not a task id (0..%" PetscInt64_FMT ")", opts.inject_error_task, grid->ntasks - 1);
   MoeUserCheck(opts.inject_nan_task < grid->ntasks, "-inject_nan_task %" PetscInt64_FMT " is not a task id (0..%" PetscInt64_FMT ")", opts.inject_nan_task, grid->ntasks - 1);
   if (!rank) PetscCall(MoeResultsCreate(grid, &results));
   root.spec    = spec;
@@ -93,6 +99,7 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
     PetscCallMPI(MPI_Bcast(&status, 1, MPI_INT, 0, comm));
     MoeSetExitStatus(status);
   }
+  if (!rank) PetscCall(MoeResultsUnlock());
   PetscCall(MoeResultsDestroy(&results));
   PetscCall(MoeGridDestroy(&grid));
   PetscCall(MoeSpecDestroy(&spec));

@@ -9,7 +9,7 @@ struct _p_MoeExecutor {
   MoeData      **eval;      /* per expert */
   MoeModel      *model;     /* per pair */
   PetscReal    **reference; /* per pair, once known */
-  PetscInt64     inject_nan_task;
+  PetscInt64     inject_nan_task, inject_error_task;
   PetscBool      skip_fit;
 };
 
@@ -20,17 +20,19 @@ PetscErrorCode MoeExecutorCreate(const MoeGrid *G, MoeExecutor *ex)
   PetscFunctionBegin;
   PetscCall(PetscNew(&x));
   x->grid            = G;
-  x->inject_nan_task = -1;
+  x->inject_nan_task   = -1;
+  x->inject_error_task = -1;
   PetscCall(PetscCalloc2(G->spec->nexperts, &x->truth, G->spec->nexperts, &x->eval));
   PetscCall(PetscCalloc2(G->npairs, &x->model, G->npairs, &x->reference));
   *ex = x;
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeExecutorSetOptions(MoeExecutor x, PetscInt64 inject_nan_task, PetscBool skip_fit)
+PetscErrorCode MoeExecutorSetOptions(MoeExecutor x, PetscInt64 inject_nan_task, PetscInt64 inject_error_task, PetscBool skip_fit)
 {
   PetscFunctionBegin;
-  x->inject_nan_task = inject_nan_task;
+  x->inject_nan_task   = inject_nan_task;
+  x->inject_error_task = inject_error_task;
   x->skip_fit        = skip_fit;
   PetscFunctionReturn(0);
 }
@@ -110,6 +112,7 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
     rec->wall_time = rec->t_end - rec->t_start;
     PetscFunctionReturn(0);
   }
+  PetscCheck(id != x->inject_error_task, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate the work space of task %lld (injected by -inject_error_task)", (long long)id);
   PetscCall(Prepare(x, t));
   if (t->kind == MOE_TASK_REFERENCE) {
     PetscCall(MoeReferenceCompute(s, x->model[t->pair], x->truth[t->expert], theta, &res));

@@ -6,6 +6,9 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <time.h>
+#include <glob.h>
+#include <errno.h>
+#include <sys/file.h>
 
 #define MOE_FORMAT_VERSION 1
 
@@ -153,6 +156,7 @@ static PetscErrorCode WriteGrid(hid_t file, const MoeGrid *G)
   PetscCall(MoeH5AttrWriteInt(g, "d", s->d));
   PetscCall(MoeH5AttrWriteReal(g, "noise", s->noise));
   PetscCall(MoeH5AttrWriteString(g, "truth_gating", s->truth_gating));
+  PetscCall(MoeH5AttrWriteString(g, "truth_expert", s->truth_expert[0] ? s->truth_expert : "same"));
   PetscCall(MoeH5AttrWriteInt(g, "truth_regime", s->truth_regime));
   PetscCall(MoeH5AttrWriteInt(g, "seed", s->seed));
   PetscCall(MoeH5AttrWriteInt(g, "reference_n", s->reference_n));
@@ -403,4 +407,44 @@ PetscErrorCode MoeResultsCheckExisting(const MoeSpec *s, const char path[], Pets
     PetscFunctionReturn(0);
   }
   MoeUserError("-output %s %s: choose another -output, or add -force to keep it as a backup and start over", path, why);
+}
+
+static int  lock_fd = -1;
+static char lock_path[PETSC_MAX_PATH_LEN + 8];
+
+/* One run per results file: an exclusive lock on PATH.lock for the whole run (two runs
+   replacing the same file would each drop the other's results).  Temporary files left by
+   a killed run are removed once the lock is held. */
+PetscErrorCode MoeResultsLock(const char path[])
+{
+  glob_t g;
+  char   pattern[PETSC_MAX_PATH_LEN + 16];
+  size_t i;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(lock_path, sizeof(lock_path), "%s.lock", path));
+  lock_fd = open(lock_path, O_RDWR | O_CREAT, 0644);
+  MoeUserCheck(lock_fd >= 0, "-output %s: cannot create the lock file %s (%s)", path, lock_path, strerror(errno));
+  if (flock(lock_fd, LOCK_EX | LOCK_NB)) {
+    close(lock_fd);
+    lock_fd = -1;
+    MoeUserError("-output %s is being written by another moerate run (lock %s is held): wait for it to finish or choose another -output", path, lock_path);
+  }
+  PetscCall(PetscSNPrintf(pattern, sizeof(pattern), "%s.tmp-*", path));
+  if (!glob(pattern, 0, NULL, &g)) {
+    for (i = 0; i < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
+    globfree(&g);
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeResultsUnlock(void)
+{
+  PetscFunctionBegin;
+  if (lock_fd >= 0) {
+    unlink(lock_path);
+    close(lock_fd);
+    lock_fd = -1;
+  }
+  PetscFunctionReturn(0);
 }

@@ -1,0 +1,319 @@
+"""analysis/: rates.py, plot_rates.py and plot_timeline.py on synthetic results files with known
+rates (loss = C n^s times log-normal noise) and on a real small `moerate run`."""
+import csv
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+from fractions import Fraction
+
+import h5py
+import numpy as np
+import pytest
+
+import moeresults as mr
+import rates
+from conftest import SOURCE, moerate
+
+ANALYSIS = os.path.join(SOURCE, "analysis")
+NS = (500, 1000, 2000, 4000, 8000, 16000)
+T0 = 1.8e9  # UNIX seconds of the first synthetic task
+RECORD = np.dtype([("id", "<i8"), ("kind", "<i4"), ("gating", "<i4"), ("expert", "<i4"), ("n", "<i8"),
+                   ("replicate", "<i8"), ("seed", "<u8"), ("status", "<i4"), ("reason", "<i4"),
+                   ("iterations", "<i4"), ("start", "<i4"), ("rank", "<i4"), ("p", "<i4"), ("objective", "<f8"),
+                   ("gradient_norm", "<f8"), ("wall_time", "<f8"), ("t_start", "<f8"), ("t_end", "<f8")])
+
+
+def applies(loss, gating):
+    """The gatings of moerate's losses, for the synthetic files: sigmoid_* and softmax_* by prefix."""
+    family = loss.split("_")[0]
+    return family not in ("sigmoid", "softmax") or family == gating
+
+
+def synthetic(path, slopes, gatings=("sigmoid",), experts=("relu",), ns=NS, replicates=20, sigma=0.5, seed=0,
+              k=3, kstar=2, references=0, edit=None):
+    """Write a results file (root attributes, /grid, /tasks/records, /tasks/losses as in docs/FORMAT.md)
+    in which loss l of a converged replicate at n is 0.1 n^slopes[l] exp(sigma Z).  Tasks are numbered
+    as moerate numbers them, alternate between ranks 1 and 2 and take 0.1 s each; `references` reference
+    fits (kind 1) follow.  edit(records, values), if given, changes the tables before they are written."""
+    rng = np.random.default_rng(seed)
+    losses = list(slopes)
+    grid = [(g, e, n, r) for g in range(len(gatings)) for e in range(len(experts)) for n in ns
+            for r in range(replicates)]
+    rec = np.zeros(len(grid) + references, dtype=RECORD)
+    val = np.full((len(rec), len(losses)), np.nan)
+    for i, (g, e, n, r) in enumerate(grid):
+        rec[i] = (i, mr.REPLICATE, g, e, n, r, i, mr.CONVERGED, 3, 10, 0, 1 + i % 2, 0, 0, 0, 0.1,
+                  T0 + 0.1 * i, T0 + 0.1 * (i + 1))
+        for j, loss in enumerate(losses):
+            if applies(loss, gatings[g]):
+                val[i, j] = 0.1 * n ** slopes[loss] * np.exp(sigma * rng.standard_normal())
+    for i in range(len(grid), len(rec)):
+        rec[i] = (i, mr.REFERENCE, 0, 0, 10 * max(ns), 0, i, mr.CONVERGED, 3, 10, 0, 1, 0, 0, 0, 0.1,
+                  T0 - 0.1, T0)
+    if edit:
+        edit(rec, val)
+    pending = int(np.sum(rec["status"] == mr.PENDING))
+    with h5py.File(path, "w") as h:
+        h.attrs.update({"kind": "moerate run", "format_version": 1, "estimator": "synthetic",
+                        "status": "incomplete" if pending else "complete", "tasks_total": len(rec),
+                        "tasks_done": len(rec) - pending, "tasks_pending": pending,
+                        "tasks_failed": int(np.sum(rec["status"] == mr.FAILED))})
+        text = h5py.string_dtype()
+        h.create_dataset("grid/gatings", data=list(gatings), dtype=text)
+        h.create_dataset("grid/experts", data=list(experts), dtype=text)
+        h.create_dataset("grid/n", data=np.array(ns, dtype=np.int64))
+        h.create_dataset("grid/losses", data=losses, dtype=text)
+        h.create_dataset("grid/loss_meanings", data=losses, dtype=text)
+        h["grid"].attrs.update({"replicates": replicates, "k": k, "kstar": kstar, "d": 2})
+        h.create_dataset("tasks/records", data=rec)
+        h.create_dataset("tasks/losses", data=val)
+    return path
+
+
+def options(path, *args):
+    return rates.parser().parse_args([str(path)] + [str(a) for a in args])
+
+
+def rows_of(path, *args):
+    """rates.py's rows as dicts keyed by (gating, expert, loss)."""
+    results = mr.load(str(path))
+    return {(r["gating"], r["expert"], r["loss"]): r for r in rates.rate_rows(results, options(path, *args))}
+
+
+def script(name, *args):
+    """Run an analysis script with this interpreter."""
+    return subprocess.run([sys.executable, os.path.join(ANALYSIS, name)] + [str(a) for a in args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def png_size(path):
+    """(width, height) from a PNG's IHDR chunk."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+# --- known rates -------------------------------------------------------------------------------
+def test_slope_recovers_known_rate(tmp_path):
+    path = synthetic(tmp_path / "s.h5", {"l2": -0.5, "sigmoid_d1": -0.25})
+    rows = rows_of(path)
+    # one data set: the slope's standard error is about 0.5/sqrt(20)/sqrt(sum (log n - mean)^2) = 0.04
+    for loss, s in (("l2", -0.5), ("sigmoid_d1", -0.25)):
+        row = rows[("sigmoid", "relu", loss)]
+        assert abs(row["slope_log_mean"] - s) < 0.12
+        assert abs(row["slope_mean_log"] - s) < 0.12
+        assert row["ci_low"] < row["slope_log_mean"] < row["ci_high"]
+        assert row["used"] == 120 and row["excluded"] == 0 and row["missing"] == 0
+        assert row["n_min"] == 500 and row["n_max"] == 16000 and row["n_sizes"] == 6
+        assert 0 < row["r2"] <= 1
+
+
+@pytest.mark.parametrize("estimator", rates.ESTIMATORS)
+def test_bootstrap_interval_coverage(tmp_path, estimator):
+    s, trials = -0.5, 100
+    covered, slopes = 0, []
+    for i in range(trials):
+        path = synthetic(tmp_path / ("c%d.h5" % i), {"l2": s}, seed=i)
+        row = rates.rate_rows(mr.load(str(path)), options(path, "--estimator", estimator, "--seed", i,
+                                                          "--bootstrap", 1000))[0]
+        covered += row["ci_low"] <= s <= row["ci_high"]
+        slopes.append(row["slope_log_mean" if estimator == "log-mean" else "slope_mean_log"])
+    # The count of covering intervals is Binomial(100, p).  The percentile bootstrap with 20
+    # replicates per n slightly under-covers (it resamples with variance (R-1)/R of the sample's), so
+    # p is about 0.93-0.95 and the count's standard deviation about 2.5: 85 is more than 3 standard
+    # deviations below, so a correct interval fails with probability < 0.2% (and the seeds are
+    # fixed), while one that ignores the noise across replicates or resamples across n covers far
+    # less.  99 catches intervals much too wide: at p = 0.95, 100 of 100 has probability 0.6%.
+    assert 85 <= covered <= 99, covered
+    # the slopes are unbiased: their mean has a standard error of about 0.004
+    assert abs(np.mean(slopes) - s) < 0.02
+
+
+def test_bootstrap_is_deterministic_given_seed(tmp_path):
+    path = synthetic(tmp_path / "d.h5", {"l2": -0.5})
+    key = ("sigmoid", "relu", "l2")
+    a, b, c = rows_of(path, "--seed", 5)[key], rows_of(path, "--seed", 5)[key], rows_of(path, "--seed", 6)[key]
+    assert (a["ci_low"], a["ci_high"]) == (b["ci_low"], b["ci_high"])
+    assert (a["ci_low"], a["ci_high"]) != (c["ci_low"], c["ci_high"])
+    m = rows_of(path, "--seed", 5, "--estimator", "mean-log")[key]
+    assert m["estimator"] == "mean-log" and (m["ci_low"], m["ci_high"]) != (a["ci_low"], a["ci_high"])
+
+
+def test_theory_table():
+    half, quarter = Fraction(-1, 2), Fraction(-1, 4)
+    assert rates.theory("l2", "constant", 3, 2).rate == half
+    assert rates.theory("sigmoid_d1", "gelu", 3, 2).tag == "P1 Regime 1"
+    assert rates.theory("sigmoid_d1", "linear", 3, 2).slope is None
+    assert rates.theory("sigmoid_d2", "constant", 3, 2).rate == rates.SLOWER
+    assert rates.theory("sigmoid_d2", "relu", 3, 2) is None
+    assert rates.theory("sigmoid_d3", "linear", 3, 2).rate == half
+    assert rates.theory("sigmoid_d3", "constant", 3, 2) is None
+    assert rates.theory("softmax_d1", "tanh", 3, 2).rate == half
+    assert rates.theory("softmax_d1", "linear", 3, 2).rate == rates.SLOWER
+    assert rates.theory("softmax_dlin", "relu", 3, 2).rate == quarter  # over-specified
+    assert rates.theory("softmax_dlin", "relu", 2, 2).rate == half  # exactly specified
+    assert rates.theory("topk", "sigmoid", 3, 2).tag == "P3"
+    assert rates.theory("topk", "linear", 3, 2) is None
+
+
+def test_window_options(tmp_path):
+    path = synthetic(tmp_path / "w.h5", {"l2": -0.5})
+    row = rows_of(path, "--n-min", 1000, "--n-max", 8000)[("sigmoid", "relu", "l2")]
+    assert (row["n_min"], row["n_max"], row["n_sizes"], row["used"]) == (1000, 8000, 4, 80)
+    assert row["theory"] == "-1/2" and row["contains"] in ("yes", "no")
+
+
+# --- partial files, failures, applicability ------------------------------------------------------
+def test_partial_file_reports_missing(tmp_path):
+    def pend(rec, val):  # relu: the largest n not done yet; gelu: only n = 500 done
+        todo = ((rec["expert"] == 0) & (rec["n"] == 16000)) | ((rec["expert"] == 1) & (rec["n"] > 500))
+        rec["status"][todo] = mr.PENDING
+        val[todo] = np.nan
+
+    path = synthetic(tmp_path / "p.h5", {"l2": -0.5}, experts=("relu", "gelu"), edit=pend)
+    p = script("rates.py", path)
+    assert p.returncode == 0, p.stderr
+    assert "status incomplete: 120 of 240 tasks done (0 failed); 120 pending" in p.stdout
+    doc = json.loads(script("rates.py", path, "--format", "json").stdout)
+    assert doc["status"] == "incomplete" and doc["tasks"]["pending"] == 120
+    rows = {r["expert"]: r for r in doc["rows"]}
+    assert (rows["relu"]["used"], rows["relu"]["missing"], rows["relu"]["n_max"]) == (100, 20, 8000)
+    assert abs(rows["relu"]["slope_log_mean"] + 0.5) < 0.15
+    assert rows["gelu"]["note"] == "insufficient data" and rows["gelu"]["slope_log_mean"] is None
+    assert (rows["gelu"]["used"], rows["gelu"]["missing"]) == (20, 100)
+    assert "insufficient data" in p.stdout
+
+
+def test_group_not_started_is_listed(tmp_path):
+    def pend(rec, val):
+        rec["status"][rec["gating"] == 1] = mr.PENDING
+        val[rec["gating"] == 1] = np.nan
+
+    path = synthetic(tmp_path / "g.h5", {"l2": -0.5}, gatings=("sigmoid", "softmax"), edit=pend)
+    p = script("rates.py", path)
+    assert p.returncode == 0, p.stderr
+    assert "softmax/relu: no rows yet: 120 replicate tasks, 120 pending" in p.stdout
+
+
+def test_failed_and_reference_tasks_are_not_used(tmp_path):
+    def fail(rec, val):
+        bad = (rec["kind"] == mr.REPLICATE) & (rec["replicate"] < 3)
+        rec["status"][bad] = mr.FAILED
+        val[bad] = 1e6 * rec["n"][bad][:, None]  # would turn the slope positive if used
+        val[rec["kind"] == mr.REFERENCE] = 1e6
+
+    path = synthetic(tmp_path / "f.h5", {"l2": -0.5}, references=2, edit=fail)
+    row = rows_of(path)[("sigmoid", "relu", "l2")]
+    assert (row["used"], row["excluded"], row["missing"]) == (6 * 17, 6 * 3, 0)
+    assert abs(row["slope_log_mean"] + 0.5) < 0.12
+    p = script("rates.py", path)
+    assert "status complete: 122 of 122 tasks done (18 failed); 0 pending" in p.stdout
+    assert "2 reference fits (G-bar) never used" in p.stdout
+
+
+def test_inapplicable_losses_give_no_rows(tmp_path):
+    path = synthetic(tmp_path / "a.h5", {"l2": -0.5, "sigmoid_d1": -0.5, "softmax_d1": -0.5},
+                     gatings=("sigmoid", "softmax"))
+    assert set(rows_of(path)) == {("sigmoid", "relu", "l2"), ("sigmoid", "relu", "sigmoid_d1"),
+                                  ("softmax", "relu", "l2"), ("softmax", "relu", "softmax_d1")}
+
+
+# --- a real run ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    for name, value in (("OMPI_ALLOW_RUN_AS_ROOT", "1"), ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"),
+                        ("OMPI_MCA_rmaps_base_oversubscribe", "1"),
+                        ("OMPI_MCA_btl_vader_single_copy_mechanism", "none"), ("OPENBLAS_NUM_THREADS", "1")):
+        os.environ.setdefault(name, value)
+    out = tmp_path_factory.mktemp("real") / "results.h5"
+    moerate("run", "-gating", "sigmoid,softmax", "-expert", "relu", "-d", 2, "-kstar", 2, "-k", 3,
+            "-n", "200,400,800,1600", "-replicates", 3, "-output", out, "-quiet", check=True)
+    return out
+
+
+def test_rates_on_real_run_in_three_formats(real):
+    with h5py.File(real, "r") as h:
+        done, total = int(h.attrs["tasks_done"]), int(h.attrs["tasks_total"])
+    table = script("rates.py", real)
+    assert table.returncode == 0, table.stderr
+    assert "status complete: %d of %d tasks done" % (done, total) in table.stdout
+    assert "slope log-mean" in table.stdout and "[P1 Regime 1]" in table.stdout
+
+    csv_rows = list(csv.DictReader(io.StringIO(script("rates.py", real, "--format", "csv").stdout)))
+    doc = json.loads(script("rates.py", real, "--format", "json").stdout)
+    assert doc["tasks"]["done"] == done and doc["tasks"]["reference"] == 1
+    keys = {(r["gating"], r["loss"]) for r in csv_rows}
+    assert keys == {(r["gating"], r["loss"]) for r in doc["rows"]}
+    assert ("sigmoid", "softmax_d1") not in keys and ("softmax", "sigmoid_d1") not in keys
+    assert {("sigmoid", "l2"), ("sigmoid", "sigmoid_d1"), ("softmax", "l2"), ("softmax", "softmax_dlin")} <= keys
+    for c, j in zip(csv_rows, doc["rows"]):
+        assert int(c["used"]) + int(c["excluded"]) + int(c["missing"]) == 12  # 4 n x 3 replicates
+        assert int(c["missing"]) == 0 and j["used"] >= 6
+        assert float(c["ci_low"]) == pytest.approx(j["ci_low"]) and float(c["ci_high"]) == pytest.approx(j["ci_high"])
+        assert j["ci_low"] <= j["ci_high"] and 0 <= j["r2"] <= 1
+        if j["loss"] == "l2":
+            assert np.isfinite(j["slope_log_mean"]) and j["slope_log_mean"] < 0
+            assert c["theory"] == "-1/2" and j["theory_slope"] == -0.5 and j["contains"] in ("yes", "no")
+        if j["loss"] == "softmax_dlin":
+            # a softmax fit of a sigmoid truth is measured against its G-bar, which has k atoms
+            # like the fit: exactly specified relative to its target
+            assert j["target"] == "G-bar" and j["theory_slope"] == -0.5
+
+
+def test_plots_png_and_pdf(real, tmp_path):
+    for name, extra in (("plot_rates.py", ()), ("plot_rates.py", ("--losses", "l2", "--n-min", 400)),
+                        ("plot_timeline.py", ()), ("plot_timeline.py", ("--color", "n"))):
+        for ext in ("png", "pdf"):
+            out = tmp_path / ("%s-%d.%s" % (name, len(extra), ext))
+            p = script(name, real, "-o", out, *extra)
+            assert p.returncode == 0, p.stderr
+            assert out.stat().st_size > 5000
+            if ext == "png":
+                width, height = png_size(out)
+                assert width >= 400 and height >= 150
+            else:
+                assert out.read_bytes()[:5] == b"%PDF-"
+
+
+def test_timeline_balance(tmp_path):
+    def schedule(rec, val):  # rank 1: [0, 1], [1, 3]; rank 2: [0, 2], [2, 2.5]
+        rec["rank"] = [1, 1, 2, 2]
+        rec["t_start"] = T0 + np.array([0, 1, 0, 2])
+        rec["t_end"] = T0 + np.array([1, 3, 2, 2.5])
+        rec["wall_time"] = rec["t_end"] - rec["t_start"]
+
+    path = synthetic(tmp_path / "t.h5", {"l2": -0.5}, ns=(500, 1000), replicates=2, edit=schedule)
+    p = script("plot_timeline.py", path, "-o", tmp_path / "t.png")
+    assert p.returncode == 0, p.stderr
+    # busy 5.5 s over 2 workers x 3 s; last ends 3 and 2.5, median 2.75
+    assert "workers 2, span 3.000 s, busy 5.500 s" in p.stdout
+    assert "parallel efficiency 0.917" in p.stdout
+    assert "idle tail 0.250 s" in p.stdout
+
+
+# --- errors ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["rates.py", "plot_rates.py", "plot_timeline.py"])
+def test_errors_are_one_line_exit_2(tmp_path, name):
+    text = tmp_path / "text.h5"
+    text.write_text("not HDF5\n")
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as h:
+        h.attrs["kind"] = "moerate fit: one replicate"
+    nothing = synthetic(tmp_path / "nothing.h5", {"l2": -0.5},
+                        edit=lambda rec, val: (rec["status"].fill(mr.PENDING), val.fill(np.nan)))
+    for path, message in ((tmp_path / "missing.h5", "no such file"), (text, "not an HDF5 file"),
+                          (other, "not a moerate run results file"), (nothing, "no usable data")):
+        p = script(name, path, "-o", tmp_path / "x.png") if name.startswith("plot") else script(name, path)
+        assert p.returncode == 2, (path, p.stdout, p.stderr)
+        assert p.stderr.startswith("%s: error: " % name) and p.stderr.count("\n") == 1, p.stderr
+        assert message in p.stderr
+
+
+@pytest.mark.parametrize("name", ["rates.py", "plot_rates.py", "plot_timeline.py"])
+def test_help(name):
+    p = script(name, "--help")
+    assert p.returncode == 0 and "usage:" in p.stdout
