@@ -29,6 +29,9 @@ PETSC_EXTERN const char *const MoeFitStatuses[];
 /* reason: a TaoConvergedReason, or this code when PETSc raised an error inside the solve
    (Inf/NaN in a residual, a failed factorisation, ...). */
 #define MOE_REASON_ERROR (-100)
+/* reason of a fit whose parameters left the box |theta|_inf <= -fit_max_norm: the least-squares
+   objective decreases towards a limit at infinity (it has no minimiser near the start) */
+#define MOE_REASON_UNBOUNDED (-101)
 
 typedef struct {
   MoeFitStatus status;

@@ -96,7 +96,8 @@ typedef struct {
   char       output[PETSC_MAX_PATH_LEN];
   PetscBool  force, retry_failed, quiet, verbose, skip_fit;
   PetscReal  flush_interval, progress_interval;
-  PetscInt64 inject_nan_task;
+  PetscReal  test_flush_delay; /* testing: seconds between writing the file and renaming it */
+  PetscInt64 inject_nan_task, inject_error_task;
   PetscInt   depth; /* tasks queued per worker */
 } MoeRunOptions;
 
@@ -106,9 +107,11 @@ PETSC_EXTERN PetscBool      MoeStopRequested(void);
 PETSC_EXTERN void           MoeRequestStop(void);
 
 /* The results file (src/run/results.c). */
-PETSC_EXTERN PetscErrorCode MoeResultsWrite(const MoeResults *, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start);
-PETSC_EXTERN PetscErrorCode MoeResultsLoad(MoeResults *, const char path[], PetscBool retry_failed, PetscBool *found);
+PETSC_EXTERN PetscErrorCode MoeResultsWrite(const MoeResults *, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay);
+PETSC_EXTERN PetscErrorCode MoeResultsLoad(MoeResults *, const char path[], PetscBool retry_failed, PetscBool force, PetscBool *found);
 PETSC_EXTERN PetscErrorCode MoeResultsCheckExisting(const MoeSpec *, const char path[], PetscBool force);
+PETSC_EXTERN PetscErrorCode MoeResultsLock(const char path[]);
+PETSC_EXTERN PetscErrorCode MoeResultsUnlock(void);
 
 PETSC_EXTERN PetscErrorCode MoeRunMaster(const MoeGrid *, MoeResults *, const MoeRunOptions *, const char command[]);
 PETSC_EXTERN PetscErrorCode MoeRunWorker(const MoeGrid *, const MoeRunOptions *);

@@ -69,6 +69,7 @@ typedef struct {
   PetscReal lm_lambda, lm_down, lm_up;
   PetscReal ftol;        /* stop when f decreased by < ftol*f over ftol_window iterations */
   PetscInt  ftol_window;
+  PetscReal max_norm;    /* a fit whose |theta|_inf exceeds this failed (diverged) */
 
   char output[PETSC_MAX_PATH_LEN];
 

@@ -5,6 +5,7 @@
 #include <moerate.h>
 #include <moecmd.h>
 #include <moestore.h>
+#include <moerun.h>
 #include <yaml.h>
 
 static const char help[] = "moerate " MOERATE_VERSION ": empirical convergence rates of mixture-of-experts estimators.\n"
@@ -66,10 +67,12 @@ int main(int argc, char **argv)
     strncat(command, argv[i], sizeof(command) - strlen(command) - 1);
   }
   if ((status = CheckOptionFiles(argc, argv)) != MOE_EXIT_OK) return status;
+  if (isrun && MoeInstallStopHandlers()) return MOE_EXIT_FAILURE; /* from the very start ... */
   argv[1] = argv[0]; /* PETSc sees the options only */
   argc--;
   argv++;
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  if (isrun) PetscCall(MoeInstallStopHandlers()); /* ... and again over PETSc's: a stop request during the set-up is kept */
   PetscCall(MoePushErrorHandler());
   PetscCall(MoeH5Initialize());
   ierr = isfit ? MoeCommandFit(PETSC_COMM_WORLD, command) : MoeCommandRun(PETSC_COMM_WORLD, command);

@@ -18,7 +18,7 @@ static PetscErrorCode PrepareOutput(void *ctx)
   PetscCall(MoeCheckOutputPath("-output", r->opts->output));
   PetscCall(MoeResultsLock(r->opts->output));
   PetscCall(MoeResultsCheckExisting(r->spec, r->opts->output, r->opts->force));
-  PetscCall(MoeResultsLoad(r->results, r->opts->output, r->opts->retry_failed, &found));
+  PetscCall(MoeResultsLoad(r->results, r->opts->output, r->opts->retry_failed, r->opts->force, &found));
   if (found && !r->opts->quiet) fprintf(stderr, "moerate: resuming %s: %lld of %lld tasks already done%s\n", r->opts->output, (long long)r->results->done, (long long)r->results->grid->ntasks, r->opts->retry_failed ? " (failed ones will be retried)" : "");
   PetscFunctionReturn(0);
 }
@@ -41,6 +41,7 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   PetscCall(PetscOptionsBool("-verbose", "print a line per finished task", NULL, o->verbose, &o->verbose, NULL));
   PetscCall(PetscOptionsReal("-flush_interval", "seconds between writes of the results file", NULL, o->flush_interval, &o->flush_interval, NULL));
   PetscCall(PetscOptionsReal("-progress_interval", "seconds between progress lines", NULL, o->progress_interval, &o->progress_interval, NULL));
+  PetscCall(PetscOptionsReal("-test_flush_delay", "testing: seconds to wait between writing the results and renaming them into place", NULL, o->test_flush_delay, &o->test_flush_delay, NULL));
   PetscCall(PetscOptionsInt("-queue_depth", "tasks queued on each worker", NULL, o->depth, &o->depth, NULL));
   PetscCall(PetscOptionsBool("-skip_fit", "benchmark the scheduler: tasks do nothing (recorded as skipped)", NULL, o->skip_fit, &o->skip_fit, NULL));
   {
@@ -90,7 +91,6 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   root.opts    = &opts;
   root.results = results;
   PetscCall(MoeRootCheck(comm, PrepareOutput, &root));
-  PetscCall(MoeInstallStopHandlers());
   if (size == 1) PetscCall(MoeRunSerial(grid, results, &opts, command));
   else if (!rank) PetscCall(MoeRunMaster(grid, results, &opts, command));
   else PetscCall(MoeRunWorker(grid, &opts));

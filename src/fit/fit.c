@@ -15,8 +15,9 @@ typedef struct {
   PetscBool      lm;    /* Levenberg-Marquardt damping of the Gauss-Newton Hessian */
   PetscReal      lambda, lambda_min, down, up, fold;
   PetscBool      inject_nan;
-  /* objective-decrease test */
-  PetscReal  ftol;
+  /* objective-decrease test, and the box the parameters must stay in */
+  PetscReal  ftol, max_norm;
+  PetscBool  unbounded;
   PetscInt   window;
   PetscReal *fhist;
   /* stored-Jacobian route */
@@ -52,6 +53,7 @@ const char *MoeFitReasonString(PetscInt reason)
   if (reason == MOE_REASON_ERROR) return "ERROR";
   if (reason == 0) return "NONE";
   if (reason == TAO_CONVERGED_USER) return "CONVERGED_FTOL";
+  if (reason == MOE_REASON_UNBOUNDED) return "DIVERGED_UNBOUNDED";
   return TaoConvergedReasons[reason];
 }
 
@@ -69,7 +71,19 @@ static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
   PetscFunctionBegin;
   PetscCall(TaoDefaultConvergenceTest(tao, NULL));
   PetscCall(TaoGetConvergedReason(tao, &reason));
-  if (reason != TAO_CONTINUE_ITERATING || c->ftol <= 0) PetscFunctionReturn(0);
+  if (reason != TAO_CONTINUE_ITERATING) PetscFunctionReturn(0);
+  if (c->max_norm > 0) {
+    Vec       x;
+    PetscReal norm;
+    PetscCall(TaoGetSolution(tao, &x));
+    PetscCall(VecNorm(x, NORM_INFINITY, &norm));
+    if (norm > c->max_norm) {
+      c->unbounded = PETSC_TRUE;
+      PetscCall(TaoSetConvergedReason(tao, TAO_DIVERGED_USER));
+      PetscFunctionReturn(0);
+    }
+  }
+  if (c->ftol <= 0) PetscFunctionReturn(0);
   PetscCall(TaoGetSolutionStatus(tao, &its, &f, NULL, NULL, NULL, NULL));
   if (its >= c->window && c->fhist[its % c->window] - f <= c->ftol * PetscAbsReal(f)) PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
   c->fhist[its % c->window] = f; /* f of iteration its, read back `window` iterations later */
@@ -375,6 +389,7 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
   c.fold       = PETSC_MAX_REAL;
   c.inject_nan = inject_nan;
   c.ftol       = spec->ftol;
+  c.max_norm   = spec->max_norm;
   c.window     = spec->ftol_window;
   PetscCall(PetscMalloc1(c.window, &c.fhist));
   PetscCall(PetscMalloc4(m->p, &c.theta, (size_t)c.B * m->pfree, &c.Jb, c.B, &c.rb, m->p, &c.row));
@@ -462,6 +477,11 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
   if (!ierr && PetscIsInfOrNanReal(res->objective)) {
     res->status = MOE_FIT_FAILED;
     res->reason = MOE_REASON_ERROR;
+  }
+  if (c.unbounded) {
+    res->status = MOE_FIT_FAILED;
+    res->reason = MOE_REASON_UNBOUNDED;
+    PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "the parameters left the box |theta|_inf <= %g (-fit_max_norm): the objective has no minimiser near the start", (double)spec->max_norm));
   }
   if (interrupted) { /* abandoned: the task will run again */
     res->status = MOE_FIT_PENDING;

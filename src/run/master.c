@@ -26,10 +26,10 @@ static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
   PetscFunctionBegin;
   if (!final && !M->dirty) PetscFunctionReturn(0);
   M->R->sessions[M->R->nsessions - 1].end = final ? t0 : 0;
-  PetscCall(MoeResultsWrite(M->R, M->opts->output, M->command, complete, M->start));
+  PetscCall(MoeResultsWrite(M->R, M->opts->output, M->command, complete, M->start, M->opts->test_flush_delay));
   M->dirty      = 0;
   M->last_flush = MoeWallTime();
-  M->flush_cost = M->last_flush - t0;
+  M->flush_cost = M->last_flush - t0 - M->opts->test_flush_delay;
   PetscFunctionReturn(0);
 }
 

@@ -12,6 +12,8 @@
 
 #define MOE_FORMAT_VERSION 1
 
+PetscErrorCode MoeResultsBackup(const char[], const char[]);
+
 static const char *record_doc =
   "one record per task, row i = task id i. kind: 0 replicate, 1 reference fit G-bar; gating, expert: indices into "
   "/grid/gatings, /grid/experts; n: sample size; replicate: index; seed: seed of the data stream (SplitMix64 of "
@@ -259,7 +261,7 @@ static hid_t FileAccess(void)
 }
 
 /* Write the whole results file: to PATH.tmp-<pid>, fsync, rename over PATH. */
-PetscErrorCode MoeResultsWrite(const MoeResults *R, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start)
+PetscErrorCode MoeResultsWrite(const MoeResults *R, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay)
 {
   const MoeGrid *G = R->grid;
   char           tmp[PETSC_MAX_PATH_LEN + 32], created[64];
@@ -307,13 +309,14 @@ PetscErrorCode MoeResultsWrite(const MoeResults *R, const char path[], const cha
   PetscCall(WriteSessions(file, R));
   MoeH5Call(H5Fclose(file));
   PetscCall(SyncFile(tmp));
+  if (delay > 0) usleep((useconds_t)(1e6 * delay)); /* testing: a window to be killed in */
   PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
   PetscFunctionReturn(0);
 }
 
 /* Read an earlier run's results into R.  Everything must agree with the grid: a file whose
    records disagree with its spec is refused. */
-PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_failed, PetscBool *found)
+static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool retry_failed, PetscBool *found)
 {
   const MoeGrid *G = R->grid;
   hid_t          file, fapl, dset, type, space;
@@ -366,44 +369,106 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
   PetscFunctionReturn(0);
 }
 
+/* Resume from path.  A file that cannot be read (damaged after its header) is refused, or
+   with force kept as a backup while the run starts over. */
+PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_failed, PetscBool force, PetscBool *found)
+{
+  PetscErrorCode ierr;
+  char           msg[512] = "";
+
+  PetscFunctionBegin;
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ResultsRead(R, path, retry_failed, found);
+  PetscCall(PetscPopErrorHandler());
+  if (!ierr) PetscFunctionReturn(0);
+  {
+    const char *text;
+    char       *specific = NULL;
+    PetscErrorMessage(ierr, &text, &specific);
+    PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, sizeof(msg)));
+  }
+  if (ierr == MOE_ERR_USER) MoeUserError("%s", msg); /* records that disagree with the spec */
+  if (force) {
+    MoeResults *fresh;
+    PetscCall(MoeResultsBackup(path, "cannot be read"));
+    PetscCall(MoeResultsCreate(R->grid, &fresh)); /* forget what was half-read */
+    PetscCall(PetscArraycpy(R->records, fresh->records, R->grid->ntasks));
+    PetscCall(PetscArraycpy(R->losses, fresh->losses, R->grid->ntasks * R->grid->spec->nlosses));
+    PetscCall(PetscArraycpy(R->theta, fresh->theta, R->grid->ntasks * R->grid->pmax));
+    PetscCall(PetscFree(R->sessions));
+    R->nsessions = 0;
+    R->done = R->failed = 0;
+    PetscCall(MoeResultsDestroy(&fresh));
+    *found = PETSC_FALSE;
+    PetscFunctionReturn(0);
+  }
+  MoeUserError("-output %s cannot be read (damaged? %s): move it away, or add -force to keep it as a backup and start over", path, msg);
+}
+
+/* -force: keep an unusable output as PATH.bak-<time>; the run then starts over. */
+PetscErrorCode MoeResultsBackup(const char path[], const char why[])
+{
+  char   bak[PETSC_MAX_PATH_LEN + 64];
+  time_t now = time(NULL);
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(bak, sizeof(bak), "%s.bak-%ld", path, (long)now));
+  MoeUserCheck(rename(path, bak) == 0, "-output %s %s, and it cannot be moved to %s", path, why, bak);
+  fprintf(stderr, "moerate: -force: %s %s; kept it as %s and starting over\n", path, why, bak);
+  PetscFunctionReturn(0);
+}
+
 /* Before any work: an existing output must be a moerate results file of the same spec.
    With force, a mismatching or unreadable file is kept as PATH.bak-<time> and the run starts over. */
+/* Why an existing output cannot be resumed with spec s ("" when it can). */
+static PetscErrorCode ExistingProblem(const MoeSpec *s, const char path[], char why[], size_t len)
+{
+  char  hash[32] = "", kind[64] = "";
+  hid_t file, fapl;
+
+  PetscFunctionBegin;
+  why[0] = 0;
+  if (H5Fis_hdf5(path) <= 0) {
+    PetscCall(PetscSNPrintf(why, len, "is not an HDF5 file"));
+    PetscFunctionReturn(0);
+  }
+  fapl = FileAccess();
+  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (file < 0) {
+    PetscCall(PetscSNPrintf(why, len, "cannot be read as HDF5 (truncated or corrupt?)"));
+    PetscFunctionReturn(0);
+  }
+  {
+    PetscBool has;
+    PetscCall(MoeH5AttrExists(file, "kind", &has));
+    if (has) PetscCall(MoeH5AttrReadString(file, "kind", kind, sizeof(kind)));
+    if (!has || strcmp(kind, "moerate run")) PetscCall(PetscSNPrintf(why, len, "is not a moerate run results file"));
+    else {
+      PetscCall(MoeH5AttrReadString(file, "spec_hash", hash, sizeof(hash)));
+      if (strcmp(hash, s->hash)) PetscCall(PetscSNPrintf(why, len, "was written from another spec (hash %s, this spec %s)", hash, s->hash));
+    }
+  }
+  H5Fclose(file);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeResultsCheckExisting(const MoeSpec *s, const char path[], PetscBool force)
 {
-  PetscBool exists, ok = PETSC_FALSE;
-  char      why[512] = "", hash[32] = "", kind[64] = "";
-  hid_t     file, fapl;
+  PetscBool      exists;
+  char           why[512];
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(PetscTestFile(path, '\0', &exists));
   if (!exists) PetscFunctionReturn(0);
-  if (H5Fis_hdf5(path) <= 0) PetscCall(PetscSNPrintf(why, sizeof(why), "is not an HDF5 file"));
-  else {
-    fapl = FileAccess();
-    file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
-    if (file < 0) PetscCall(PetscSNPrintf(why, sizeof(why), "cannot be read as HDF5 (truncated or corrupt?)"));
-    else {
-      PetscBool has;
-      PetscCall(MoeH5AttrExists(file, "kind", &has));
-      if (has) PetscCall(MoeH5AttrReadString(file, "kind", kind, sizeof(kind)));
-      if (!has || strcmp(kind, "moerate run")) PetscCall(PetscSNPrintf(why, sizeof(why), "is not a moerate run results file"));
-      else {
-        PetscCall(MoeH5AttrReadString(file, "spec_hash", hash, sizeof(hash)));
-        if (strcmp(hash, s->hash)) PetscCall(PetscSNPrintf(why, sizeof(why), "was written from another spec (hash %s, this spec %s)", hash, s->hash));
-        else ok = PETSC_TRUE;
-      }
-      H5Fclose(file);
-    }
-  }
-  if (ok) PetscFunctionReturn(0);
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ExistingProblem(s, path, why, sizeof(why));
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) PetscCall(PetscSNPrintf(why, sizeof(why), "cannot be read as a results file (damaged?)"));
+  if (!why[0]) PetscFunctionReturn(0);
   if (force) {
-    char   bak[PETSC_MAX_PATH_LEN + 64];
-    time_t now = time(NULL);
-    PetscCall(PetscSNPrintf(bak, sizeof(bak), "%s.bak-%ld", path, (long)now));
-    MoeUserCheck(rename(path, bak) == 0, "-output %s %s, and it cannot be moved to %s", path, why, bak);
-    PetscCall(PetscInfo(NULL, "moved %s to %s\n", path, bak));
-    fprintf(stderr, "moerate: -force: %s %s; kept it as %s and starting over\n", path, why, bak);
+    PetscCall(MoeResultsBackup(path, why));
     PetscFunctionReturn(0);
   }
   MoeUserError("-output %s %s: choose another -output, or add -force to keep it as a backup and start over", path, why);

@@ -16,6 +16,9 @@ static PetscErrorCode ReadNameList(PetscOptionItems *PetscOptionsObject, const c
   PetscFunctionBegin;
   PetscCall(PetscOptionsStringArray(opt, help, NULL, vals, &nmax, set));
   if (!*set) {
+    PetscBool given;
+    PetscCall(PetscOptionsHasName(NULL, NULL, opt, &given));
+    MoeUserCheck(!given, "%s is empty: give at least one name (e.g. %s %s)", opt, opt, deflt);
     *n = 1;
     PetscCall(PetscStrncpy(list[0], deflt, MOE_NAME_LEN));
     PetscFunctionReturn(0);
@@ -72,6 +75,11 @@ static PetscErrorCode ReadSampleSizes(PetscOptionItems *PetscOptionsObject, MoeS
   PetscCall(PetscOptionsIntArray("-n_range", "smallest,largest sample size of a log-spaced grid", NULL, range, &nr, &rset));
   PetscCall(PetscOptionsInt("-n_count", "number of log-spaced sample sizes in -n_range", NULL, count, &count, &cset));
   MoeUserCheck(!(set && rset), "-n and -n_range are both set: give the sample sizes one way");
+  for (const char *const *o = (const char *const[]){"-n", "-n_range", NULL}; *o; o++) {
+    PetscBool given, isset = (PetscBool)(!strcmp(*o, "-n") ? set : rset);
+    PetscCall(PetscOptionsHasName(NULL, NULL, *o, &given));
+    MoeUserCheck(isset || !given, "%s is empty: give at least one sample size (e.g. -n 1000,10000)", *o);
+  }
   if (rset) {
     MoeUserCheck(nr == 2, "-n_range needs two values, smallest,largest (e.g. -n_range 1000,100000)");
     MoeUserCheck(range[0] > 0 && range[1] >= range[0], "-n_range %" PetscInt_FMT ",%" PetscInt_FMT " is not 0 < smallest <= largest", range[0], range[1]);
@@ -266,7 +274,7 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   PetscCall(Appendf(T, &len, &cap, "-init %s\n-init_perturb %.17g\n-init_scale %.17g\n-init_starts %" PetscInt_FMT "\n", MoeInitTypes[s->init], (double)s->init_perturb, (double)s->init_scale, s->init_starts));
   PetscCall(JoinNames(s->losses, s->nlosses, buf, sizeof(buf)));
   PetscCall(Appendf(T, &len, &cap, "-losses %s\n-loss_r %.17g\n-eval_n %" PetscInt_FMT "\n-reference_n %" PetscInt_FMT "\n", buf, (double)s->loss_r, s->eval_n, s->reference_n));
-  PetscCall(Appendf(T, &len, &cap, "-fit_ftol %.17g\n-fit_ftol_window %" PetscInt_FMT "\n", (double)s->ftol, s->ftol_window));
+  PetscCall(Appendf(T, &len, &cap, "-fit_ftol %.17g\n-fit_ftol_window %" PetscInt_FMT "\n-fit_max_norm %.17g\n", (double)s->ftol, s->ftol_window, (double)s->max_norm));
   PetscCall(Appendf(T, &len, &cap, "-fit_block %" PetscInt_FMT "\n-fit_lm_lambda %.17g\n-fit_lm_down %.17g\n-fit_lm_up %.17g\n", s->block, (double)s->lm_lambda, (double)s->lm_down, (double)s->lm_up));
   PetscCall(AppendTaoOptions(T, &len, &cap));
   PetscCall(PetscSNPrintf(s->hash, sizeof(s->hash), "%016llx", (unsigned long long)MoeHash64(s->text, len)));
@@ -337,7 +345,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   s->replicates = run ? 3 : 1, s->init_starts = 1, s->init_perturb = -1, s->init_scale = -1;
   s->loss_r = 2, s->eval_n = 10000, s->reference_n = -1;
   s->block = 256, s->lm_lambda = 1e-4, s->lm_down = 0.2, s->lm_up = 1.5;
-  s->ftol = 1e-8, s->ftol_window = 5;
+  s->ftol = 1e-8, s->ftol_window = 5, s->max_norm = 100;
   s->truth_beta0_var = -1, s->truth_beta1_var = -1, s->truth_expert_var = -1;
 
   PetscOptionsBegin(comm, NULL, run ? "moerate run: the experiment spec" : "moerate fit: one replicate", "moerate");
@@ -414,6 +422,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
   PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (0: off)", NULL, s->ftol, &s->ftol, NULL));
   PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
+  PetscCall(PetscOptionsReal("-fit_max_norm", "a fit whose parameters leave |theta|_inf <= this has failed: DIVERGED_UNBOUNDED (0: no limit)", NULL, s->max_norm, &s->max_norm, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_lambda", "line-search Newton types (bnls, nls): initial Levenberg-Marquardt damping (0: plain Gauss-Newton)", NULL, s->lm_lambda, &s->lm_lambda, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
@@ -444,6 +453,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(s->init_starts >= 1, "-init_starts %" PetscInt_FMT " must be at least 1", s->init_starts);
   MoeUserCheck(s->eval_n >= 1, "-eval_n %" PetscInt_FMT " must be at least 1", s->eval_n);
   MoeUserCheck(s->ftol >= 0 && s->ftol_window >= 1, "-fit_ftol must be >= 0 and -fit_ftol_window >= 1");
+  MoeUserCheck(s->max_norm >= 0, "-fit_max_norm %g must be >= 0 (0: no limit)", (double)s->max_norm);
   MoeUserCheck(s->block >= 1, "-fit_block %" PetscInt_FMT " must be at least 1", s->block);
   MoeUserCheck(s->lm_lambda >= 0 && s->lm_down > 0 && s->lm_up > 0, "-fit_lm_lambda must be >= 0 and -fit_lm_down, -fit_lm_up > 0");
   MoeUserCheck(s->loss_r >= 1, "-loss_r %g must be >= 1", (double)s->loss_r);

@@ -30,11 +30,18 @@ PetscLogDouble MoeWallTime(void)
   return (PetscLogDouble)tv.tv_sec + 1e-6 * (PetscLogDouble)tv.tv_usec;
 }
 
+static char moe_user_message[1024] = "";
+
 /* User-input errors (MOE_ERR_USER) print nothing here: main() prints their message as
-   one line.  Other errors go to PETSc's traceback handler. */
+   one line.  A value of the wrong type given to an option (PETSc's PetscOptionsStringTo*
+   fail) is a user-input error too.  Other errors go to PETSc's traceback handler. */
 static PetscErrorCode MoeErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
 {
   if (n == MOE_ERR_USER) return n;
+  if (p == PETSC_ERROR_INITIAL && fun && !strncmp(fun, "PetscOptionsStringTo", 20)) {
+    snprintf(moe_user_message, sizeof(moe_user_message), "an option has a value of the wrong type: %s; fix that value in the command line or spec file", mess ? mess : "");
+    return MOE_ERR_USER;
+  }
   return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
 }
 
@@ -54,6 +61,7 @@ PetscErrorCode MoeErrorReport(MPI_Comm comm, PetscErrorCode ierr, int *status)
   MPI_Comm_rank(comm, &rank);
   if (ierr == MOE_ERR_USER) {
     PetscErrorMessage(ierr, &text, (char **)&specific);
+    if (moe_user_message[0]) specific = moe_user_message;
     if (!rank) fprintf(stderr, "moerate: error: %s\n", specific && specific[0] ? specific : text);
     *status = MOE_EXIT_USAGE;
   } else *status = MOE_EXIT_FAILURE;

@@ -81,6 +81,28 @@ def start(args, ranks):
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True)
 
 
+def alive(p):
+    """Processes of the job started by `start`: its session (Open MPI puts every rank in a
+    process group of its own, but they stay in mpiexec's session)."""
+    q = subprocess.run(["pgrep", "-s", str(p.pid)], capture_output=True, text=True)
+    return q.stdout.split()
+
+
+def wait_gone(p, timeout=30):
+    """Wait until every process of the job has exited."""
+    p.wait(timeout=60)
+    t0 = time.time()
+    while alive(p):
+        assert time.time() - t0 < timeout, "processes of the job are still alive"
+        time.sleep(0.02)
+
+
+def kill_job(p):
+    """SIGKILL mpiexec and every rank at once, as when a node dies; return when all are gone."""
+    subprocess.run(["pkill", "-KILL", "-s", str(p.pid)])
+    wait_gone(p)
+
+
 def wait_for_tasks(path, count, proc, timeout=120):
     t0 = time.time()
     while time.time() - t0 < timeout:
@@ -100,8 +122,7 @@ def test_sigkill_partway_then_resume_equals_uninterrupted(tmp_path, reference):
     args = ["run", *GRID, "-output", out, "-flush_interval", 0]
     p = start(args, 3)
     wait_for_tasks(out, 8, p)
-    os.killpg(p.pid, signal.SIGKILL)  # mpiexec and every rank at once, as when a node dies
-    p.wait(timeout=60)
+    kill_job(p)
     with h5py.File(out, "r") as h:
         assert h.attrs["status"] == "incomplete" and 8 <= h.attrs["tasks_done"] < 50
     q = moerate("run", *GRID, "-output", out, ranks=3)
@@ -122,6 +143,7 @@ def test_signal_stops_cleanly_then_resume_completes(tmp_path, reference, how):
     else:
         os.kill(p.pid, signal.SIGUSR1)
     _, err = p.communicate(timeout=120)
+    wait_gone(p)
     assert p.returncode == 3, err
     assert "rerun the same command to resume (exit status 3)" in err
     with h5py.File(out, "r") as h:

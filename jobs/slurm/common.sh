@@ -1,0 +1,115 @@
+# shellcheck shell=bash
+# Sourced by the batch scripts in this directory (not run by itself): run `moerate run` under
+# SLURM so that the time-limit warning (#SBATCH --signal=B:USR1@...) stops it cleanly and the
+# job requeues itself; the next run resumes the same results file, until the grid is complete.
+#
+# Settings, from the environment (sbatch passes the submitting shell's environment to the job):
+#   MOERATE_ROOT      the moerate repository      default: the directory sbatch was run in
+#   MOERATE           the moerate binary          default: $MOERATE_ROOT/build/moerate
+#   MOERATE_LAUNCHER  what starts the MPI ranks   default: mpirun -n $SLURM_NTASKS
+#                     (e.g. MOERATE_LAUNCHER="srun --mpi=pmix": srun takes the ranks from the job)
+#   MOERATE_RESULTS   results directory of the family scripts   default: $MOERATE_ROOT/results
+#
+# The caller has set moe_root (the repository) before sourcing this file.
+
+moe_stop=0  # 1 once USR1 has arrived (SLURM's time-limit warning, or scancel --batch --signal=USR1)
+moe_pid=    # the launcher (mpirun) while it runs
+
+moe_log() {
+  echo "$(date '+%F %T') $*"
+}
+
+# The batch shell alone gets the warning (the B: of --signal); moerate learns of it through the
+# launcher, which forwards USR1 to every rank.  (TERM would make mpirun itself exit 1.)
+moe_on_usr1() {
+  moe_stop=1
+  moe_log "USR1: stopping moerate cleanly, to requeue the job"
+  if [[ -n $moe_pid ]]; then
+    kill -USR1 "$moe_pid" 2>/dev/null || true
+  fi
+}
+
+# moe_start: check the job, find moerate and the launcher, print where this runs.
+moe_start() {
+  if [[ -z ${SLURM_JOB_ID:-} ]]; then
+    echo "$(basename "$0"): submit this with sbatch (jobs/local.sh runs moerate without SLURM)" >&2
+    exit 2
+  fi
+  MOERATE=${MOERATE:-$moe_root/build/moerate}
+  if [[ ! -x $MOERATE ]]; then
+    echo "moerate job: no moerate binary at $MOERATE: build it (bash jobs/setup.sh) or set MOERATE" >&2
+    exit 2
+  fi
+  read -r -a moe_launcher <<<"${MOERATE_LAUNCHER:-mpirun -n $SLURM_NTASKS}"
+  # One BLAS thread per rank: the ranks already fill the cores.
+  export OPENBLAS_NUM_THREADS=1
+  moe_log "job $SLURM_JOB_ID ($SLURM_JOB_NAME), restart ${SLURM_RESTART_COUNT:-0}," \
+    "$SLURM_NTASKS tasks on ${SLURM_JOB_NODELIST:-?}, in $PWD"
+  trap moe_on_usr1 USR1
+}
+
+# moe_run SPEC.yaml RESULTS.h5 [moerate options]: run (or resume) one grid; returns moerate's
+# exit status (3 without starting it when the warning has already come).
+moe_run() {
+  if ((moe_stop)); then
+    return 3
+  fi
+  local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" "${@:3}") status=0
+  moe_log "+ ${cmd[*]}"
+  "${cmd[@]}" &
+  moe_pid=$!
+  # `wait` returns early (status 138) when the USR1 trap runs: wait until the launcher has
+  # really exited, then once more for its exit status, which bash keeps.
+  while kill -0 "$moe_pid" 2>/dev/null; do
+    wait "$moe_pid" || true
+  done
+  wait "$moe_pid" || status=$?
+  moe_pid=
+  moe_log "moerate exited with status $status"
+  return "$status"
+}
+
+# moe_finish STATUS: end the job.  0: the grid is complete.  3 after USR1: requeue the job
+# (same job id, same arguments) to resume, and exit 0 so that SLURM does not count a failure.
+# A stop that USR1 did not cause (e.g. scancel's TERM) is not requeued.  Anything else is
+# moerate's (2 bad input, 1 internal error) or the launcher's failure: passed on.
+moe_finish() {
+  if (($1 == 3 && moe_stop)); then
+    moe_log "moerate stopped cleanly: requeueing job $SLURM_JOB_ID to resume"
+    if ! scontrol requeue "$SLURM_JOB_ID"; then
+      moe_log "scontrol requeue failed: submit the job again to resume"
+      exit 3
+    fi
+    exit 0
+  fi
+  if (($1 == 0)); then
+    moe_log "done"
+  fi
+  exit "$1"
+}
+
+# moe_specs full|quick NAME...: run jobs/specs/NAME.yaml (quick: NAME_quick.yaml) into
+# $MOERATE_RESULTS/NAME[_quick].h5, one after another; a finished file is skipped quickly, so
+# a requeued job goes straight on with the first unfinished one.
+moe_specs() {
+  local suffix name status
+  case ${1:-} in
+    full) suffix= ;;
+    quick) suffix=_quick ;;
+    *)
+      echo "usage: sbatch jobs/slurm/FAMILY.sbatch [full|quick [SPEC_NAME...]]" >&2
+      exit 2
+      ;;
+  esac
+  shift
+  local dir=${MOERATE_RESULTS:-$moe_root/results}
+  mkdir -p "$dir"
+  for name; do
+    status=0
+    moe_run "$moe_root/jobs/specs/$name$suffix.yaml" "$dir/$name$suffix.h5" || status=$?
+    if ((status != 0)); then
+      moe_finish "$status"
+    fi
+  done
+  moe_finish 0
+}

@@ -1,0 +1,253 @@
+"""What survives what: kills at many points, signals at random points, failing fits, a failing
+rank, corrupt files, and a catalogue of bad input that must leave an existing output untouched."""
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import MOERATE, MPIEXEC, env, moerate
+from test_run import GRID, assert_complete_once, assert_same_results, kill_job, start, wait_for_tasks, wait_gone
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "uninterrupted.h5"
+    moerate("run", *GRID, "-output", out, check=True)
+    return out
+
+
+def test_sigkill_at_ten_points_then_resume_equals_uninterrupted(tmp_path, reference):
+    """Kill the whole job (mpiexec and every rank) at ten points spread over its life -- at start-up,
+    between writes and inside writes of the results file -- resuming each time; then finish it:
+    nothing is lost or changed."""
+    out = tmp_path / "r.h5"
+    with h5py.File(reference, "r") as h:
+        total = len(h["tasks/records"])
+    kills, mid_write = 0, 0
+    for point in range(10):
+        # inside a write: the master pauses between writing the temporary file and renaming it
+        inside = point % 2 == 1
+        p = start(["run", *GRID, "-output", out, "-flush_interval", 0, "-test_flush_delay", 0.3 if inside else 0], 3)
+        if point == 0:
+            time.sleep(0.3)  # during start-up
+        else:
+            wait_for_tasks(out, total * point // 12, p)
+            if inside:
+                t0 = time.time()
+                while not list(tmp_path.glob("r.h5.tmp-*")) and time.time() - t0 < 30:
+                    time.sleep(0.005)
+                mid_write += bool(list(tmp_path.glob("r.h5.tmp-*")))
+        assert p.poll() is None, "the run ended before it could be killed at point %d" % point
+        kill_job(p)
+        kills += 1
+        if out.exists():  # the file on disk is always a whole HDF5 file
+            with h5py.File(out, "r") as h:
+                assert h["tasks/records"].shape == (total,)
+    assert kills == 10 and mid_write >= 4, (kills, mid_write)
+    q = moerate("run", *GRID, "-output", out, ranks=3)
+    assert q.returncode == 0, q.stderr
+    assert_same_results(reference, out)
+    assert_complete_once(out)
+    assert not list(tmp_path.glob("r.h5.tmp-*"))  # leftovers of killed writes are cleaned up
+    with h5py.File(out, "r") as h:  # a session killed before its first write leaves no row
+        assert len(h["sessions"]) >= 2 and h["sessions"][-1]["exit_status"] == 0
+
+
+def test_signals_at_random_points_stop_cleanly_and_resume(tmp_path, reference):
+    out = tmp_path / "r.h5"
+    rng = random.Random(11)
+    for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGTERM, signal.SIGUSR1):
+        p = start(["run", *GRID, "-output", out, "-flush_interval", 0], 3)
+        time.sleep(rng.uniform(0.5, 2.0))
+        if sig == signal.SIGTERM:  # to the moerate ranks (mpiexec itself ends with status 1 on SIGTERM)
+            subprocess.run(["pkill", "-TERM", "-s", str(p.pid), "-f", "^" + MOERATE + " run"])
+        else:  # mpiexec forwards SIGUSR1 to every rank
+            p.send_signal(sig)
+        _, err = p.communicate(timeout=120)
+        wait_gone(p)
+        assert p.returncode in (0, 3), err  # 0 if the run had already finished
+        if p.returncode == 3:
+            assert "rerun the same command to resume" in err
+    q = moerate("run", *GRID, "-output", out, ranks=2)
+    assert q.returncode == 0, q.stderr
+    assert_same_results(reference, out)
+
+
+@pytest.mark.parametrize("failure,options,reason", [
+    ("injected NaN", ["-inject_nan_task", 4], -100),
+    ("iteration cap", ["-tao_max_it", 2], -2),
+    ("line-search failure", ["-tao_type", "bnls", "-tao_ls_max_funcs", 1], -6),
+])
+def test_failing_fits_are_recorded_with_their_reason(tmp_path, failure, options, reason):
+    out = tmp_path / "r.h5"
+    p = moerate("run", *GRID, "-output", out, *options, ranks=2)
+    assert p.returncode == 0, p.stderr
+    with h5py.File(out, "r") as h:
+        rec = h["tasks/records"][:]
+        assert h.attrs["status"] == "complete"
+        assert np.all(rec["status"] != 0)
+        failed = rec[rec["status"] == 2]
+        assert len(failed) >= 1 and reason in set(failed["reason"]), (failure, set(failed["reason"]))
+        assert h.attrs["tasks_failed"] == len(failed)
+
+
+def test_retry_failed_reruns_only_the_failed_tasks(tmp_path, reference):
+    out = tmp_path / "r.h5"
+    moerate("run", *GRID, "-output", out, "-inject_nan_task", 7, ranks=2, check=True)
+    with h5py.File(out, "r") as h:
+        t_end = h["tasks/records"]["t_end"][:]
+    q = moerate("run", *GRID, "-output", out, "-retry_failed", ranks=2)
+    assert q.returncode == 0, q.stderr
+    with h5py.File(out, "r") as h:
+        rec = h["tasks/records"][:]
+    rerun = np.flatnonzero(rec["t_end"] != t_end)
+    assert 7 in rerun
+    with h5py.File(reference, "r") as h:  # the others were left as they were
+        ref_failed = np.flatnonzero(h["tasks/records"]["status"] == 2)
+    assert set(rerun) <= set(ref_failed) | {7}
+    assert_same_results(reference, out)
+
+
+def test_error_on_one_rank_ends_the_job_without_hanging(tmp_path, reference):
+    out = tmp_path / "r.h5"
+    t0 = time.time()
+    p = moerate("run", *GRID, "-output", out, "-inject_error_task", 20, "-flush_interval", 0, ranks=3, timeout=120)
+    assert p.returncode != 0
+    assert "cannot allocate the work space of task 20" in p.stderr
+    assert time.time() - t0 < 100
+    with h5py.File(out, "r") as h:  # readable, and resumable
+        assert h.attrs["status"] == "incomplete"
+    q = moerate("run", *GRID, "-output", out, ranks=3)
+    assert q.returncode == 0, q.stderr
+    assert_same_results(reference, out)
+
+
+def test_records_that_disagree_with_the_spec_are_refused(tmp_path, reference):
+    out = tmp_path / "r.h5"
+    shutil.copy(reference, out)
+    with h5py.File(out, "r+") as h:
+        rec = h["tasks/records"][:]
+        rec["n"][5] = 999
+        h["tasks/records"][...] = rec
+    before = out.read_bytes()
+    p = moerate("run", *GRID, "-output", out)
+    assert p.returncode == 2
+    assert "record 5" in p.stderr and "disagrees with the spec" in p.stderr
+    assert out.read_bytes() == before
+
+
+def truth_file(tmp_path):
+    path = tmp_path / "truth.h5"
+    moerate("fit", "-d", 2, "-kstar", 2, "-k", 3, "-n", 100, "-output", path, check=True)
+    return path
+
+
+def bad_inputs(tmp_path):
+    """(name, options, culprit the one error line must name).  Each runs against an existing
+    results file that must be left byte-identical."""
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("gating: [sigmoid\nn: 3\n")
+    typed_yaml = tmp_path / "typed.yaml"
+    typed_yaml.write_text("k: many\n")
+    t = truth_file(tmp_path)
+    return [
+        ("unknown gating", ["-gating", "sigmod"], "unknown gating family 'sigmod'"),
+        ("unknown expert", ["-expert", "relux"], "unknown expert family 'relux'"),
+        ("unknown truth gating", ["-truth_gating", "soft"], "-truth_gating: unknown gating family 'soft'"),
+        ("k < k*", ["-k", 1], "-k 1 is smaller than -kstar 2"),
+        ("n <= 0", ["-n", "0,200"], "-n 0 is not a positive sample size"),
+        ("negative noise", ["-noise", "-0.5"], "-noise -0.5"),
+        ("K > k", ["-gating", "topk", "-topk_K", 4], "-topk_K 4 is outside 1..3"),
+        ("tau <= 0", ["-gating", "dts", "-dts_tau", "-1"], "-dts_tau -1"),
+        ("groups do not divide k", ["-gating", "hsoftmax", "-hsoftmax_groups", 2], "-hsoftmax_groups 2 does not divide k = 3"),
+        ("replicates = 0", ["-replicates", 0], "-replicates 0 must be at least 1"),
+        ("empty n list", ["-n", ""], "-n is empty"),
+        ("empty gating list", ["-gating", ""], "-gating is empty"),
+        ("malformed YAML", ["-options_file_yaml", bad_yaml], "YAML syntax error at line 2"),
+        ("missing spec file", ["-options_file_yaml", tmp_path / "nope.yaml"], "nope.yaml: cannot open the spec file"),
+        ("text where a number is expected", ["-options_file_yaml", typed_yaml], "Input string many has no integer value"),
+        ("truth file with another d", ["-truth_file", t, "-d", 3], "-d 3 does not match the truth file"),
+        ("truth file with another k*", ["-truth_file", t, "-kstar", 3], "-kstar 3 does not match the truth file"),
+        ("missing truth file", ["-truth_file", tmp_path / "missing.h5"], "missing.h5 does not exist"),
+        ("duplicate gating", ["-gating", "sigmoid,softmax,sigmoid"], "-gating lists 'sigmoid' twice"),
+        ("duplicate n", ["-n", "200,400,200"], "-n lists 200 twice"),
+        ("number for a name", ["-expert", "7"], "'7' is a number where a expert family name is expected"),
+        ("both -n and -n_range", ["-n_range", "100,1000"], "-n and -n_range are both set"),
+        ("bad -n_range", ["-n", "", "-n_range", "1000"], "-n is empty"),
+        ("unknown loss", ["-losses", "l2,d9"], "-losses: unknown loss 'd9'"),
+        ("unknown input distribution", ["-x_dist", "cauchy"], "-x_dist 'cauchy'"),
+        ("unknown init", ["-init", "close"], "-init 'close'"),
+        ("empty input box", ["-x_lo", 1, "-x_hi", -1], "-x_lo 1"),
+        ("unknown regime", ["-truth_regime", 3], "-truth_regime 3 is not 1 or 2"),
+        ("d = 0", ["-d", 0], "-d 0 is outside 1..1024"),
+        ("typo in an option", ["-replicatse", 3], "option -replicatse is not a moerate"),
+        ("unknown TAO type", ["-tao_type", "nosuch"], "the TAO options are not valid"),
+        ("no starts", ["-init_starts", 0], "-init_starts 0 must be at least 1"),
+        ("queue depth 0", ["-queue_depth", 0], "-queue_depth 0 is outside 1..64"),
+        ("not a task id", ["-inject_nan_task", 999], "-inject_nan_task 999 is not a task id"),
+    ]
+
+
+def test_bad_input_catalogue(tmp_path, reference):
+    out = tmp_path / "r.h5"
+    shutil.copy(reference, out)
+    original = out.read_bytes()
+    cases = bad_inputs(tmp_path)
+    assert len(cases) >= 25
+    for name, options, culprit in cases:
+        p = moerate("run", *GRID, *options, "-output", out)
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        assert p.returncode == 2, (name, p.returncode, p.stderr)
+        assert len(lines) == 1 and lines[0].startswith("moerate: error: "), (name, p.stderr)
+        assert culprit in lines[0], (name, lines[0])
+        assert out.read_bytes() == original, name
+
+
+def test_bad_output_paths_leave_existing_files_untouched(tmp_path, reference):
+    cases = []
+    notdir = tmp_path / "missing-dir" / "r.h5"
+    cases.append(("directory does not exist", notdir, None, "the directory"))
+    cases.append(("directory not writable", "/sys/moerate-test.h5", None, "cannot create files in its directory"))
+    cases.append(("a directory", tmp_path, None, "is a directory"))
+    text = tmp_path / "notes.h5"
+    text.write_text("my notes, not HDF5\n")
+    cases.append(("not an HDF5 file", text, None, "is not an HDF5 file"))
+    trunc = tmp_path / "truncated.h5"
+    trunc.write_bytes(reference.read_bytes()[:5000])
+    cases.append(("truncated HDF5 file", trunc, None, "cannot be read as HDF5"))
+    corrupt = tmp_path / "corrupt.h5"
+    data = bytearray(reference.read_bytes())
+    data[2000:2400] = b"\xff" * 400
+    corrupt.write_bytes(bytes(data))
+    cases.append(("corrupt HDF5 file", corrupt, None, "-output"))
+    other = tmp_path / "other.h5"
+    shutil.copy(reference, other)
+    cases.append(("another spec", other, ["-seed", 5], "was written from another spec"))
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as h:
+        h["x"] = np.arange(3)
+    cases.append(("an HDF5 file of another program", foreign, None, "is not a moerate run results file"))
+    for name, path, extra, culprit in cases:
+        before = open(path, "rb").read() if os.path.isfile(path) else None
+        p = moerate("run", *GRID, *(extra or []), "-output", path)
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        assert p.returncode == 2, (name, p.stderr)
+        assert len(lines) == 1 and culprit in lines[0], (name, lines)
+        if before is not None:
+            assert open(path, "rb").read() == before, name
+
+
+def test_a_second_run_on_the_same_file_is_refused(tmp_path):
+    out = tmp_path / "r.h5"
+    p = start(["run", *GRID, "-output", out, "-flush_interval", 0], 2)
+    wait_for_tasks(out, 1, p)
+    q = moerate("run", *GRID, "-output", out)
+    assert q.returncode == 2 and "is being written by another moerate run" in q.stderr
+    os.killpg(p.pid, signal.SIGUSR1)
+    wait_gone(p)

@@ -1,0 +1,110 @@
+"""jobs/slurm/moerate.sbatch on a real single-node SLURM (tests/slurm/cluster.py, started here as
+root): a job runs a grid to completion, with mpirun and with srun; a job whose time limit is
+shorter than its work is warned, stops cleanly, requeues itself and resumes until complete."""
+import os
+import re
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import MOERATE, SOURCE, env
+
+sys.path.insert(0, os.path.join(SOURCE, "tests", "slurm"))
+import cluster as slurm  # noqa: E402
+
+SBATCH = os.path.join(SOURCE, "jobs", "slurm", "moerate.sbatch")
+SPEC = "gating: sigmoid,softmax\nexpert: relu\nd: 2\nkstar: 2\nk: 3\nn: 200,400,800,1600\nreplicates: 3\n"
+# About 90 s of fits for 2 workers: longer than one run (at most ~50 s) of a job with a 1-minute limit.
+LONG = ["-d", 4, "-n", "500,1000,2000,4000,8000", "-replicates", 50]
+FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE",
+         "PREEMPTED"}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    why = slurm.missing()
+    if why:
+        pytest.skip("SLURM cannot start here: " + why)
+    with slurm.Cluster(tmp_path_factory.mktemp("slurm")) as c:
+        yield c
+
+
+def submit(cluster, tmp_path, sbatch_options, args, extra_env=None):
+    """sbatch from the repository root, as moerate.sbatch asks; returns (job id, log path)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    log = tmp_path / "job.out"
+    e = cluster.env(env())
+    e["MOERATE"] = MOERATE
+    e.update(extra_env or {})
+    cmd = ["sbatch", "--parsable", "--output=%s" % log] + sbatch_options + [SBATCH, str(spec)] + [str(a) for a in args]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=SOURCE, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip().split(";")[0], log
+
+
+def job_info(cluster, job):
+    p = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True, env=cluster.env(),
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    return dict(re.findall(r"(JobState|Restarts|ExitCode)=(\S+)", p.stdout))
+
+
+def wait_job(cluster, job, log, timeout):
+    """Wait until the job has ended for good (a requeued job goes back to PENDING); on timeout,
+    cancel it and fail with its log."""
+    t0, info = time.time(), {}
+    while time.time() - t0 < timeout:
+        info = job_info(cluster, job)
+        if info["JobState"] in FINAL:
+            return info
+        time.sleep(2)
+    subprocess.run(["scancel", job], env=cluster.env(), timeout=30)
+    pytest.fail("job %s not done within %d s (%s)\n%s\n%s" % (job, timeout, info, read(log), cluster.logs()))
+
+
+def read(path):
+    return path.read_text(errors="replace") if path.exists() else "(no log)"
+
+
+def assert_complete_once(path):
+    with h5py.File(path, "r") as h:
+        rec = h["tasks/records"][:]
+        assert h.attrs["status"] == "complete"
+        assert h.attrs["tasks_done"] == h.attrs["tasks_total"] == len(rec)
+        assert np.array_equal(rec["id"], np.arange(len(rec)))  # every task exactly once
+        assert np.all(rec["status"] != 0)
+        return h["sessions"][:]
+
+
+@pytest.mark.parametrize("launcher", ["mpirun", "srun --mpi=pmix"])
+def test_job_runs_the_grid_to_completion(cluster, tmp_path, launcher):
+    out = tmp_path / "r.h5"
+    extra = {} if launcher == "mpirun" else {"MOERATE_LAUNCHER": launcher}
+    job, log = submit(cluster, tmp_path, ["--ntasks=3"], [out, "-quiet"], extra)
+    info = wait_job(cluster, job, log, timeout=150)
+    text = read(log)
+    assert info["JobState"] == "COMPLETED" and info["ExitCode"] == "0:0", text
+    assert "job %s (moerate), restart 0, 3 tasks" % job in text
+    assert ("+ mpirun -n 3 " if launcher == "mpirun" else "+ srun --mpi=pmix ") + MOERATE in text
+    sessions = assert_complete_once(out)
+    assert len(sessions) == 1 and sessions[0]["ranks"] == 3
+
+
+def test_time_limit_stops_cleanly_requeues_and_resumes(cluster, tmp_path):
+    # SLURM checks time limits every 30 s and may warn up to 60 s early: with a 1-minute limit
+    # and USR1@10 each run lasts 20-50 s, and is killed (60 s) well after moerate has stopped.
+    out = tmp_path / "r.h5"
+    job, log = submit(cluster, tmp_path, ["--ntasks=3", "--time=1", "--signal=B:USR1@10"], [out, *LONG, "-quiet"])
+    info = wait_job(cluster, job, log, timeout=360)
+    text = read(log)
+    assert info["JobState"] == "COMPLETED" and info["ExitCode"] == "0:0", text
+    assert int(info["Restarts"]) >= 1, text
+    assert "requeueing job %s to resume" % job in text
+    sessions = assert_complete_once(out)
+    assert len(sessions) == int(info["Restarts"]) + 1, text  # one moerate run per run of the job
+    assert list(sessions["exit_status"]) == [3] * (len(sessions) - 1) + [0]  # each stopped cleanly
