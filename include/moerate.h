@@ -48,6 +48,10 @@ PETSC_EXTERN PetscErrorCode MoeGitRevision(const char **);
 PETSC_EXTERN void MoeSetExitStatus(int);
 PETSC_EXTERN int  MoeExitStatus(void);
 
+/* OpenBLAS kernel selection (src/util/blas.c). */
+PETSC_EXTERN void        MoeBlasSelectKernels(char **argv);
+PETSC_EXTERN const char *MoeBlasDescription(void);
+
 /* Time since an arbitrary origin, in seconds, for the task wall times. */
 PETSC_EXTERN PetscLogDouble MoeWallTime(void);
 

@@ -58,6 +58,7 @@ int main(int argc, char **argv)
   char           command[4096] = "moerate";
   PetscBool      isfit = (PetscBool)!strcmp(cmd, "fit"), isrun = (PetscBool)!strcmp(cmd, "run");
 
+  MoeBlasSelectKernels(argv);
   if (!isfit && !isrun) {
     fprintf(stderr, "%s", help);
     return (!strcmp(cmd, "-help") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) ? MOE_EXIT_OK : MOE_EXIT_USAGE;

@@ -60,7 +60,9 @@ const char *MoeFitReasonString(PetscInt reason)
 /* TAO's tests (gradient tolerances, iteration and evaluation caps), and one more: the
    objective decreased by less than ftol * f over the last `window` iterations.  ReLU
    experts make the objective piecewise smooth, so its gradient need not vanish at a
-   minimiser; the decrease test is the one that ends such fits (reason CONVERGED_FTOL). */
+   minimiser, and over-specified fits converge sublinearly; the decrease test is the one
+   that ends such fits (reason CONVERGED_FTOL).  A fit whose parameters leave the box
+   |theta|_inf <= max_norm has failed (DIVERGED_UNBOUNDED). */
 static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
 {
   MoeFitCtx         *c = (MoeFitCtx *)ctx;
@@ -388,7 +390,9 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
   c.up         = spec->lm_up;
   c.fold       = PETSC_MAX_REAL;
   c.inject_nan = inject_nan;
-  c.ftol       = spec->ftol;
+  /* auto: stop once the objective moves by less than 1% of its statistical resolution 1/n
+     over a window: moving a parameter by its standard error changes the objective by about f/n */
+  c.ftol       = spec->ftol < 0 ? 0.01 / D->n : spec->ftol;
   c.max_norm   = spec->max_norm;
   c.window     = spec->ftol_window;
   PetscCall(PetscMalloc1(c.window, &c.fhist));

@@ -345,7 +345,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   s->replicates = run ? 3 : 1, s->init_starts = 1, s->init_perturb = -1, s->init_scale = -1;
   s->loss_r = 2, s->eval_n = 10000, s->reference_n = -1;
   s->block = 256, s->lm_lambda = 1e-4, s->lm_down = 0.2, s->lm_up = 1.5;
-  s->ftol = 1e-8, s->ftol_window = 5, s->max_norm = 100;
+  s->ftol = -1, s->ftol_window = 5, s->max_norm = 100;
   s->truth_beta0_var = -1, s->truth_beta1_var = -1, s->truth_expert_var = -1;
 
   PetscOptionsBegin(comm, NULL, run ? "moerate run: the experiment spec" : "moerate fit: one replicate", "moerate");
@@ -420,7 +420,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
 
   /* fit */
   PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
-  PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (0: off)", NULL, s->ftol, &s->ftol, NULL));
+  PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (default -1: 0.01/n, a hundredth of the statistical resolution; 0: off)", NULL, s->ftol, &s->ftol, NULL));
   PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
   PetscCall(PetscOptionsReal("-fit_max_norm", "a fit whose parameters leave |theta|_inf <= this has failed: DIVERGED_UNBOUNDED (0: no limit)", NULL, s->max_norm, &s->max_norm, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_lambda", "line-search Newton types (bnls, nls): initial Levenberg-Marquardt damping (0: plain Gauss-Newton)", NULL, s->lm_lambda, &s->lm_lambda, NULL));
@@ -452,7 +452,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(s->replicates >= 1, "-replicates %" PetscInt_FMT " must be at least 1", s->replicates);
   MoeUserCheck(s->init_starts >= 1, "-init_starts %" PetscInt_FMT " must be at least 1", s->init_starts);
   MoeUserCheck(s->eval_n >= 1, "-eval_n %" PetscInt_FMT " must be at least 1", s->eval_n);
-  MoeUserCheck(s->ftol >= 0 && s->ftol_window >= 1, "-fit_ftol must be >= 0 and -fit_ftol_window >= 1");
+  MoeUserCheck(s->ftol >= -1 && s->ftol_window >= 1, "-fit_ftol must be >= 0 (or -1: 0.01/n) and -fit_ftol_window >= 1");
   MoeUserCheck(s->max_norm >= 0, "-fit_max_norm %g must be >= 0 (0: no limit)", (double)s->max_norm);
   MoeUserCheck(s->block >= 1, "-fit_block %" PetscInt_FMT " must be at least 1", s->block);
   MoeUserCheck(s->lm_lambda >= 0 && s->lm_down > 0 && s->lm_up > 0, "-fit_lm_lambda must be >= 0 and -fit_lm_down, -fit_lm_up > 0");

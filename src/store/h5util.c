@@ -244,6 +244,7 @@ PetscErrorCode MoeH5WriteProvenance(hid_t obj, MPI_Comm comm, const char command
   PetscCall(MoeH5AttrWriteString(obj, "hdf5_version", hdf5));
   PetscCall(MoeH5AttrWriteString(obj, "mpi_version", mpi));
   PetscCall(MoeH5AttrWriteString(obj, "host", host));
+  PetscCall(MoeH5AttrWriteString(obj, "blas", MoeBlasDescription()));
   PetscCall(MoeH5AttrWriteInt(obj, "ranks", size));
   PetscCall(MoeH5AttrWriteString(obj, "command", command));
   PetscCall(MoeH5AttrWriteString(obj, "created", date));
