@@ -66,6 +66,7 @@ typedef struct {
 /* A session: one invocation of `moerate run` on the file (a run resumed twice has three). */
 typedef struct {
   double  start, end;
+  double  io_time; /* seconds spent writing the results file */
   int32_t ranks, exit_status;
   char    host[64];
 } MoeSession;

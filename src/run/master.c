@@ -30,6 +30,7 @@ static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
   M->dirty      = 0;
   M->last_flush = MoeWallTime();
   M->flush_cost = M->last_flush - t0 - M->opts->test_flush_delay;
+  M->R->sessions[M->R->nsessions - 1].io_time += M->flush_cost; /* recorded at the next write */
   PetscFunctionReturn(0);
 }
 

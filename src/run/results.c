@@ -95,6 +95,7 @@ static hid_t SessionType(void)
   H5Tset_size(s, sizeof(((MoeSession *)0)->host));
   H5Tinsert(t, "start", HOFFSET(MoeSession, start), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "end", HOFFSET(MoeSession, end), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "io_time", HOFFSET(MoeSession, io_time), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "ranks", HOFFSET(MoeSession, ranks), H5T_NATIVE_INT32);
   H5Tinsert(t, "exit_status", HOFFSET(MoeSession, exit_status), H5T_NATIVE_INT32);
   H5Tinsert(t, "host", HOFFSET(MoeSession, host), s);
@@ -235,7 +236,7 @@ static PetscErrorCode WriteSessions(hid_t file, const MoeResults *R)
   dset  = H5Dcreate2(file, "sessions", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create /sessions");
   MoeH5Call(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->sessions));
-  PetscCall(MoeH5AttrWriteString(dset, "meaning", "one row per invocation of moerate run on this file: start, end (UNIX seconds; end 0 while running), ranks, exit_status (-1 while running), host of rank 0"));
+  PetscCall(MoeH5AttrWriteString(dset, "meaning", "one row per invocation of moerate run on this file: start, end (UNIX seconds; end 0 while running), io_time (seconds spent writing this file, up to the last write), ranks, exit_status (-1 while running), host of rank 0"));
   MoeH5Call(H5Dclose(dset));
   MoeH5Call(H5Sclose(space));
   MoeH5Call(H5Tclose(type));
