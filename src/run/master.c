@@ -34,13 +34,15 @@ static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
   PetscFunctionReturn(0);
 }
 
-/* Flush at the interval, but never spend more than 1% of the time writing. */
+/* Flush at the interval, but never spend more than 1% of the time writing; an interval of
+   0 writes after every result. */
 static PetscErrorCode MaybeFlush(Master *M)
 {
-  PetscLogDouble now = MoeWallTime();
+  PetscLogDouble now = MoeWallTime(), interval = M->opts->flush_interval;
 
   PetscFunctionBegin;
-  if (M->dirty && now - M->last_flush >= PetscMax(M->opts->flush_interval, 100 * M->flush_cost)) PetscCall(Flush(M, PETSC_FALSE, PETSC_FALSE));
+  if (interval > 0) interval = PetscMax(interval, 100 * M->flush_cost);
+  if (M->dirty && now - M->last_flush >= interval) PetscCall(Flush(M, PETSC_FALSE, PETSC_FALSE));
   PetscFunctionReturn(0);
 }
 
