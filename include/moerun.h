@@ -71,6 +71,8 @@ typedef struct {
   char    host[64];
 } MoeSession;
 
+PETSC_EXTERN void MoeRecordInit(const MoeGrid *, PetscInt64 id, MoeRecord *);
+
 /* Results of a run held in memory (the master's copy, written at every flush). */
 typedef struct {
   const MoeGrid *grid;

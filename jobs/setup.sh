@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages moerate needs (those missing only) and build it into build/.
+#   bash jobs/setup.sh [more Debian packages to install]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(build-essential cmake pkg-config git petsc-dev libhdf5-openmpi-dev hdf5-tools openmpi-bin libopenmpi-dev
+pkgs=("$@" build-essential cmake pkg-config git petsc-dev libhdf5-openmpi-dev hdf5-tools openmpi-bin libopenmpi-dev
       libopenblas0 libgsl-dev python3-numpy python3-scipy python3-h5py python3-matplotlib python3-pytest)
 missing=()
 for p in "${pkgs[@]}"; do

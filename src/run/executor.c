@@ -92,17 +92,9 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
   PetscInt       j;
 
   PetscFunctionBegin;
-  PetscCall(PetscMemzero(rec, sizeof(*rec)));
-  rec->id        = t->id;
-  rec->kind      = (int32_t)t->kind;
-  rec->gating    = (int32_t)t->gating;
-  rec->expert    = (int32_t)t->expert;
-  rec->n         = t->n;
-  rec->replicate = t->replicate;
-  rec->p         = (int32_t)G->pairs[t->pair].p;
-  rec->rank      = rank;
-  rec->seed      = MoeStreamSeed(s->seed, t->kind == MOE_TASK_REFERENCE ? MOE_STREAM_REFERENCE : MOE_STREAM_X, t->n, t->replicate, 0);
-  rec->t_start   = MoeWallTime();
+  MoeRecordInit(G, id, rec);
+  rec->rank    = rank;
+  rec->t_start = MoeWallTime();
   for (j = 0; j < s->nlosses; j++) losses[j] = MOE_NAN;
   for (j = 0; j < G->pmax; j++) theta[j] = MOE_NAN;
   if (x->skip_fit) { /* the scheduler benchmark: no data, no fit */

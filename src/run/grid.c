@@ -82,3 +82,21 @@ PetscErrorCode MoeGridDestroy(MoeGrid **G)
   PetscCall(PetscFree(*G));
   PetscFunctionReturn(0);
 }
+
+/* A pending record of task id: what the grid says of it, no result yet. */
+void MoeRecordInit(const MoeGrid *G, PetscInt64 id, MoeRecord *r)
+{
+  const MoeTask *t = &G->tasks[id];
+
+  memset(r, 0, sizeof(*r));
+  r->id        = t->id;
+  r->kind      = (int32_t)t->kind;
+  r->gating    = (int32_t)t->gating;
+  r->expert    = (int32_t)t->expert;
+  r->n         = t->n;
+  r->replicate = t->replicate;
+  r->p         = (int32_t)G->pairs[t->pair].p;
+  r->rank      = -1;
+  r->seed      = MoeStreamSeed(G->spec->seed, t->kind == MOE_TASK_REFERENCE ? MOE_STREAM_REFERENCE : MOE_STREAM_X, t->n, t->replicate, 0);
+  r->objective = r->gradient_norm = r->wall_time = MOE_NAN;
+}

@@ -35,18 +35,7 @@ PetscErrorCode MoeResultsCreate(const MoeGrid *G, MoeResults **results)
   PetscCall(PetscCalloc1(G->ntasks, &R->records));
   PetscCall(PetscMalloc2(G->ntasks * L, &R->losses, G->ntasks * G->pmax, &R->theta));
   for (i = 0; i < G->ntasks; i++) {
-    const MoeTask *t = &G->tasks[i];
-    MoeRecord     *r = &R->records[i];
-    r->id            = t->id;
-    r->kind          = (int32_t)t->kind;
-    r->gating        = (int32_t)t->gating;
-    r->expert        = (int32_t)t->expert;
-    r->n             = t->n;
-    r->replicate     = t->replicate;
-    r->p             = (int32_t)G->pairs[t->pair].p;
-    r->rank          = -1;
-    r->seed          = MoeStreamSeed(G->spec->seed, t->kind == MOE_TASK_REFERENCE ? MOE_STREAM_REFERENCE : MOE_STREAM_X, t->n, t->replicate, 0);
-    r->objective = r->gradient_norm = r->wall_time = MOE_NAN;
+    MoeRecordInit(G, i, &R->records[i]);
     for (j = 0; j < L; j++) R->losses[i * L + j] = MOE_NAN;
     for (j = 0; j < G->pmax; j++) R->theta[i * G->pmax + j] = MOE_NAN;
   }
