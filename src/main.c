@@ -11,7 +11,7 @@
 static const char help[] = "moerate " MOERATE_VERSION ": empirical convergence rates of mixture-of-experts estimators.\n"
                            "Usage: moerate fit [options]   one replicate (see -help for every option)\n"
                            "       moerate run [options]   an experiment grid over MPI ranks, e.g.\n"
-                           "       mpirun -n 4 moerate run -options_file_yaml jobs/p1_quick.yaml\n\n";
+                           "       mpirun -n 4 moerate run -options_file_yaml jobs/specs/p1_fig1_quick.yaml\n\n";
 
 /* PETSc reads -options_file and -options_file_yaml inside PetscInitialize, where a missing
    file or a YAML syntax error ends in a traceback.  Check them first, and report one line. */

@@ -71,8 +71,8 @@ static PetscErrorCode ReadSampleSizes(PetscOptionItems *PetscOptionsObject, MoeS
   PetscBool set, rset, cset;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsIntArray("-n", run ? "sample sizes (comma list), or use -n_range" : "sample size", NULL, ns, &nn, &set));
-  PetscCall(PetscOptionsIntArray("-n_range", "smallest,largest sample size of a log-spaced grid", NULL, range, &nr, &rset));
+  PetscCall(PetscOptionsIntArray("-n", run ? "sample sizes (comma list), or use -n_range (default 1000,2154,4642,10000)" : "sample size (default 1000)", NULL, ns, &nn, &set));
+  PetscCall(PetscOptionsIntArray("-n_range", "smallest,largest sample size of a log-spaced grid of -n_count sizes", NULL, range, &nr, &rset));
   PetscCall(PetscOptionsInt("-n_count", "number of log-spaced sample sizes in -n_range", NULL, count, &count, &cset));
   MoeUserCheck(!(set && rset), "-n and -n_range are both set: give the sample sizes one way");
   for (const char *const *o = (const char *const[]){"-n", "-n_range", NULL}; *o; o++) {
@@ -118,7 +118,7 @@ static PetscErrorCode ReadLosses(PetscOptionItems *PetscOptionsObject, MoeSpec *
   PetscBool set, isauto;
 
   PetscFunctionBegin;
-  PetscCall(ReadNameList(PetscOptionsObject, "-losses", "losses to compute, or auto", list, &n, "auto", &set));
+  PetscCall(ReadNameList(PetscOptionsObject, "-losses", "losses to compute (comma list of l2, sigmoid_d1, sigmoid_d2, sigmoid_d3, softmax_d1, softmax_dlin, topk), or auto: l2 and the natural losses of the fitted gatings (default auto)", list, &n, "auto", &set));
   PetscCall(PetscStrcmp(list[0], "auto", &isauto));
   s->nlosses = 0;
   if (isauto && n == 1) {
@@ -350,8 +350,8 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
 
   PetscOptionsBegin(comm, NULL, run ? "moerate run: the experiment spec" : "moerate fit: one replicate", "moerate");
   /* models */
-  PetscCall(ReadNameList(PetscOptionsObject, "-gating", "gating families to fit: sigmoid, softmax, topk, dts, hsoftmax (comma list)", s->gatings, &s->ngatings, "sigmoid", &set));
-  PetscCall(ReadNameList(PetscOptionsObject, "-expert", "expert families: relu, gelu, sigmoid, tanh, linear, constant (comma list)", s->experts, &s->nexperts, "relu", &set));
+  PetscCall(ReadNameList(PetscOptionsObject, "-gating", "gating families to fit: sigmoid, softmax, topk, dts, hsoftmax (comma list; default sigmoid)", s->gatings, &s->ngatings, "sigmoid", &set));
+  PetscCall(ReadNameList(PetscOptionsObject, "-expert", "expert families: relu, gelu, sigmoid, tanh, linear, constant (comma list; default relu)", s->experts, &s->nexperts, "relu", &set));
   PetscCall(CheckFamilyNames("-gating", s->gatings, s->ngatings, MoeGatingList, "gating family"));
   PetscCall(CheckFamilyNames("-expert", s->experts, s->nexperts, MoeExpertList, "expert family"));
   MoeUserCheck(run || (s->ngatings == 1 && s->nexperts == 1), "`moerate fit` fits one gating and one expert family: give a single -gating and -expert");
