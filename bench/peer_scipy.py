@@ -31,10 +31,23 @@ def load(path):
                                  status=str(h["fit"].attrs["status"])))
 
 
-def fit(d, jac="analytic", ftol=1e-8, xtol=1e-8, gtol=1e-8, max_nfev=None):
+class _TimeLimit(Exception):
+    pass
+
+
+def fit(d, jac="analytic", ftol=1e-8, xtol=1e-8, gtol=1e-8, max_nfev=None, trace=None, time_limit=None):
+    """scipy's fit of replicate d (from load) from moerate's start.
+
+    trace: a list that receives (seconds since the start, objective) at every residual
+    evaluation (also of rejected trial points, and, with a finite-difference Jacobian, of the
+    perturbed points: use it with jac="analytic").
+    time_limit: seconds; scipy is stopped at the first residual evaluation after it, and the
+    result (status "time limit") is the best point evaluated so far, nfev and njev so far
+    (with a finite-difference Jacobian, nfev then counts the difference evaluations too)."""
     m, X, Y, theta0 = d["model"], d["X"], d["Y"], d["theta0"]
     free = m.free
     scale = 1.0 / np.sqrt(len(Y))  # so that 0.5*|r|^2 is moerate's objective
+    seen = dict(nfev=0, njev=0, cost=np.inf, x=theta0[free].copy())
 
     def full(x):
         t = theta0.copy()
@@ -42,15 +55,30 @@ def fit(d, jac="analytic", ftol=1e-8, xtol=1e-8, gtol=1e-8, max_nfev=None):
         return t
 
     def res(x):
-        return scale * (m.evaluate(full(x), X) - Y)
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            raise _TimeLimit()
+        r = scale * (m.evaluate(full(x), X) - Y)
+        cost = 0.5 * float(r @ r)
+        seen["nfev"] += 1
+        if cost < seen["cost"]:
+            seen.update(cost=cost, x=np.array(x))
+        if trace is not None:
+            trace.append((time.perf_counter() - t0, cost))
+        return r
 
     def jacobian(x):
+        seen["njev"] += 1
         _, J = m.evaluate(full(x), X, jacobian=True)
         return scale * J[:, free]
 
     t0 = time.perf_counter()
-    r = least_squares(res, theta0[free], jac=jacobian if jac == "analytic" else jac, method="trf",
-                      ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=max_nfev)
+    try:
+        r = least_squares(res, theta0[free], jac=jacobian if jac == "analytic" else jac, method="trf",
+                          ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=max_nfev)
+    except _TimeLimit:
+        return dict(objective=seen["cost"], nfev=seen["nfev"], njev=seen["njev"], time=time.perf_counter() - t0,
+                    status="time limit", message="stopped after the time limit of %g s" % time_limit,
+                    theta=full(seen["x"]))
     return dict(objective=float(r.cost), nfev=int(r.nfev), njev=int(r.njev or 0), time=time.perf_counter() - t0,
                 status=int(r.status), message=r.message, theta=full(r.x))
 
@@ -63,10 +91,11 @@ def main():
     ap.add_argument("--xtol", type=float, default=1e-8)
     ap.add_argument("--gtol", type=float, default=1e-8)
     ap.add_argument("--max-nfev", type=int, default=None)
+    ap.add_argument("--time-limit", type=float, default=None, help="stop scipy after this many seconds")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     d = load(a.file)
-    r = fit(d, a.jac, a.ftol, a.xtol, a.gtol, a.max_nfev)
+    r = fit(d, a.jac, a.ftol, a.xtol, a.gtol, a.max_nfev, time_limit=a.time_limit)
     r.pop("theta")
     out = dict(file=a.file, n=len(d["Y"]), p=d["model"].p, pfree=len(d["model"].free), jac=a.jac,
                scipy=r, moerate=d["moerate"])

@@ -71,19 +71,21 @@ static PetscErrorCode ReadSampleSizes(PetscOptionItems *PetscOptionsObject, MoeS
   PetscBool set, rset, cset;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsIntArray("-n", run ? "sample sizes (comma list), or use -n_range (default 1000,2154,4642,10000)" : "sample size (default 1000)", NULL, ns, &nn, &set));
+  PetscCall(PetscOptionsIntArray("-n", run ? "sample sizes (comma list; overrides -n_range), or use -n_range (default 1000,2154,4642,10000)" : "sample size (default 1000)", NULL, ns, &nn, &set));
   PetscCall(PetscOptionsIntArray("-n_range", "smallest,largest sample size of a log-spaced grid of -n_count sizes", NULL, range, &nr, &rset));
   PetscCall(PetscOptionsInt("-n_count", "number of log-spaced sample sizes in -n_range", NULL, count, &count, &cset));
-  MoeUserCheck(!(set && rset), "-n and -n_range are both set: give the sample sizes one way");
-  for (const char *const *o = (const char *const[]){"-n", "-n_range", NULL}; *o; o++) {
-    PetscBool given, isset = (PetscBool)(!strcmp(*o, "-n") ? set : rset);
-    PetscCall(PetscOptionsHasName(NULL, NULL, *o, &given));
-    MoeUserCheck(isset || !given, "%s is empty: give at least one sample size (e.g. -n 1000,10000)", *o);
+  MoeUserCheck(count >= 1 && count <= MOE_MAX_LIST, "-n_count %" PetscInt_FMT " is outside 1..%d", count, MOE_MAX_LIST);
+  { /* an option given with no value: "-n" (or "n: []" in YAML) */
+    PetscBool given;
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-n", &given));
+    MoeUserCheck(set || !given, "-n is empty: give at least one sample size (e.g. -n 1000,10000)");
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-n_range", &given));
+    MoeUserCheck(set || rset || !given, "-n_range is empty: give the smallest and largest sample size (e.g. -n_range 1000,100000)");
   }
+  if (set) rset = PETSC_FALSE; /* -n overrides -n_range (e.g. a spec file's range from the command line) */
   if (rset) {
     MoeUserCheck(nr == 2, "-n_range needs two values, smallest,largest (e.g. -n_range 1000,100000)");
     MoeUserCheck(range[0] > 0 && range[1] >= range[0], "-n_range %" PetscInt_FMT ",%" PetscInt_FMT " is not 0 < smallest <= largest", range[0], range[1]);
-    MoeUserCheck(count >= 1 && count <= MOE_MAX_LIST, "-n_count %" PetscInt_FMT " is outside 1..%d", count, MOE_MAX_LIST);
     MoeUserCheck(count == 1 || range[1] > range[0], "-n_count %" PetscInt_FMT " needs smallest < largest in -n_range", count);
     for (i = 0; i < count; i++) {
       PetscReal t = count == 1 ? 0 : (PetscReal)i / (count - 1);
@@ -404,7 +406,9 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsReal("-x_sd", "standard deviation of the Gaussian inputs", NULL, s->xsd, &s->xsd, NULL));
   PetscCall(PetscOptionsReal("-noise", "variance nu of the Gaussian noise", NULL, s->noise, &s->noise, NULL));
   PetscCall(ReadSampleSizes(PetscOptionsObject, s, run));
-  if (run) PetscCall(PetscOptionsInt("-replicates", "replicates per sample size", NULL, s->replicates, &s->replicates, NULL));
+  /* read by `fit` too (and ignored there), so that it accepts a run's spec file */
+  PetscCall(PetscOptionsInt("-replicates", "replicates per sample size (run)", NULL, s->replicates, &s->replicates, NULL));
+  if (!run) s->replicates = 1;
 
   /* initial points */
   PetscCall(PetscOptionsString("-init", "initial point: near (the truth, split atoms, perturbed) or random", NULL, init, init, sizeof(init), NULL));

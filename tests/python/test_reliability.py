@@ -155,6 +155,10 @@ def bad_inputs(tmp_path):
     bad_yaml.write_text("gating: [sigmoid\nn: 3\n")
     typed_yaml = tmp_path / "typed.yaml"
     typed_yaml.write_text("k: many\n")
+    range_yaml = tmp_path / "range.yaml"  # spec files' ranges: the grid's -n is dropped below
+    range_yaml.write_text("n_range: []\n")
+    count_yaml = tmp_path / "count.yaml"
+    count_yaml.write_text("n_range: [1000, 4000]\nn_count: 0\n")
     t = truth_file(tmp_path)
     return [
         ("unknown gating", ["-gating", "sigmod"], "unknown gating family 'sigmod'"),
@@ -178,8 +182,9 @@ def bad_inputs(tmp_path):
         ("duplicate gating", ["-gating", "sigmoid,softmax,sigmoid"], "-gating lists 'sigmoid' twice"),
         ("duplicate n", ["-n", "200,400,200"], "-n lists 200 twice"),
         ("number for a name", ["-expert", "7"], "'7' is a number where a expert family name is expected"),
-        ("both -n and -n_range", ["-n_range", "100,1000"], "-n and -n_range are both set"),
-        ("bad -n_range", ["-n", "", "-n_range", "1000"], "-n is empty"),
+        ("one value in -n_range", ["-n_range", "1000"], "-n_range needs two values"),
+        ("empty -n_range", ["-options_file_yaml", range_yaml], "-n_range is empty"),
+        ("no sizes in -n_count", ["-options_file_yaml", count_yaml], "-n_count 0 is outside 1..64"),
         ("unknown loss", ["-losses", "l2,d9"], "-losses: unknown loss 'd9'"),
         ("unknown input distribution", ["-x_dist", "cauchy"], "-x_dist 'cauchy'"),
         ("unknown init", ["-init", "close"], "-init 'close'"),
@@ -197,16 +202,24 @@ def bad_inputs(tmp_path):
 def test_bad_input_catalogue(tmp_path, reference):
     out = tmp_path / "r.h5"
     shutil.copy(reference, out)
-    original = out.read_bytes()
     cases = bad_inputs(tmp_path)
     assert len(cases) >= 25
     for name, options, culprit in cases:
-        p = moerate("run", *GRID, *options, "-output", out)
+        grid = list(GRID)
+        if "-n_range" in options or any(str(o).endswith(("range.yaml", "count.yaml")) for o in options):
+            i = grid.index("-n")  # -n would override -n_range
+            del grid[i:i + 2]
+            out_spec = shutil.copy(reference, tmp_path / "other-spec.h5")
+            target = out_spec
+        else:
+            target = out
+        before = open(target, "rb").read()
+        p = moerate("run", *grid, *options, "-output", target)
         lines = [l for l in p.stderr.splitlines() if l.strip()]
         assert p.returncode == 2, (name, p.returncode, p.stderr)
         assert len(lines) == 1 and lines[0].startswith("moerate: error: "), (name, p.stderr)
         assert culprit in lines[0], (name, lines[0])
-        assert out.read_bytes() == original, name
+        assert open(target, "rb").read() == before, name
 
 
 def test_bad_output_paths_leave_existing_files_untouched(tmp_path, reference):

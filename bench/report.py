@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""The summary table of bench/run_all: reads the JSON results in --workdir, prints the table
+(figure, value, target, met?) with the machine and the date, and writes it to --output."""
+import argparse
+import datetime
+import os
+import platform
+import socket
+import sys
+
+import h5py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib  # noqa: E402
+import peer  # noqa: E402
+
+
+def yes(ok, est=False):
+    return ("yes" if ok else "**no**") + (" (est.)" if est else "")
+
+
+def fig1(w, rows):
+    pr = benchlib.load(w, "peer")
+    if not pr:
+        rows.append(("1 peer", "not run", "", ""))
+        return
+    c = pr["cases"][-1]  # the largest d=32 case
+    an, mo, eq = c["analytic"], c["moerate"], c["equal"]
+    obj_ok = an["objective"] is None or mo["objective"] <= an["objective"] * (1 + 1e-9)
+    f_sc = ("scipy %.6e" % an["objective"]) if an["objective"] is not None else \
+        "scipy %.6e when stopped by the time limit after %d evaluations" % (an["limited_objective"], an["limited_nfev"])
+    value = ("%s%.1f× (%s%.0f s / %.1f s); equal-objective ratio %s; final objective moerate %.6e, %s"
+             % ("est. " if an["estimated"] else "", c["ratio_analytic"], "est. " if an["estimated"] else "",
+                an["time"], mo["time"], ("%.1f× (measured)" % eq["ratio"]) if eq["ratio"] else "n/a",
+                mo["objective"], f_sc))
+    rows.append(("1 peer: scipy trf (analytic J) time / moerate time, d=32 k=9 n=%d" % c["n"], value,
+                 "≥ 20× at n=1e5, equal or lower objective" + ("" if c["n"] == 100000 else " (quick: n=%d)" % c["n"]),
+                 yes(c["ratio_analytic"] >= 20 and obj_ok, an["estimated"])))
+    fd = c["fd"]
+    rows.append(("1 peer: scipy trf (2-point J) time / moerate time, n=%d" % c["n"],
+                 "%s%.0f× (%s%.0f s)" % ("est. " if fd["estimated"] else "", c["ratio_fd"],
+                                        "est. " if fd["estimated"] else "", fd["time"]), "(reported)", ""))
+
+
+def fig2(w, rows):
+    fl = [benchlib.load(w, name) for name in ("floor_1", "floor_2")]
+    fl = [f for f in fl if f]
+    pr, mem = benchlib.load(w, "peer"), benchlib.load(w, "memory")
+    fit, src = None, None
+    if pr and pr["cases"][-1]["n"] == 100000:
+        fit, src = pr["cases"][-1]["moerate"], "full fit of figure 1"
+    elif mem and mem["n"] == 100000:
+        fit, src = mem["default"], "%d-iteration fit of figure 3" % mem["default"]["iterations"]
+    if not fl or not fit:
+        rows.append(("2 floor", "not run", "", ""))
+        return
+    one = min(f["one_call_s"] for f in fl)
+    blk = min(f["blocks_s"] for f in fl)
+    flops = fl[0]["flops"]
+    per_it = fit["time"] / fit["iterations"]
+    hc, ht = fit["events"].get("TaoHessianEval", [0, 0])
+    value = ("%.2f× (%.3f s per iteration, %s; floor: dsyrk %.3f s = %.1f GFLOP/s one call, %.3f s = %.1f GFLOP/s "
+             "in blocks of 256; TaoHessianEval %.3f s per call = %.2f× floor)"
+             % (per_it / one, per_it, src, one, 1e-9 * flops / one, blk, 1e-9 * flops / blk,
+                ht / max(hc, 1), ht / max(hc, 1) / one))
+    rows.append(("2 floor: time per iteration / dsyrk n p² (n=1e5, p=594)", value, "≤ 2×", yes(per_it / one <= 2)))
+
+
+def fig3(w, rows):
+    m = benchlib.load(w, "memory")
+    if not m:
+        rows.append(("3 memory", "not run", "", ""))
+        return
+    pr = benchlib.load(w, "peer")
+    full = ""
+    if pr and pr["cases"][-1]["n"] == m["n"]:
+        full = "; full fit of figure 1: %.0f MB" % (pr["cases"][-1]["moerate"]["maxrss_kb"] / 1024)
+    value = ("%.0f MB (-tao_max_it 3%s; process baseline at n=1000: %.0f MB; stored-Jacobian route -tao_type brgn: "
+             "%.0f MB, its Jacobian alone %.0f MB)" % (m["default"]["maxrss_mb"], full, m["baseline"]["maxrss_mb"],
+                                                      m["stored"]["maxrss_mb"], m["jacobian_mb"]))
+    rows.append(("3 memory: peak RSS of one fit, d=32 k=9 n=%d" % m["n"], value, "≤ 150 MB",
+                 yes(m["default"]["maxrss_mb"] <= 150)))
+
+
+def fig4(w, rows):
+    s = benchlib.load(w, "scheduler")
+    if not s:
+        rows.append(("4 scheduler", "not run", "", ""))
+        return
+    value = "; ".join("%d ranks: %.0f tasks/s (%d tasks in %.2f s)" % (r["ranks"], r["tasks_per_s"], r["tasks"], r["span"])
+                      for r in s["runs"])
+    rows.append(("4 scheduler: trivial tasks (-skip_fit) per second", value, "≥ 10,000/s",
+                 yes(min(r["tasks_per_s"] for r in s["runs"]) >= 10000)))
+
+
+def fig5(w, rows):
+    s = benchlib.load(w, "scaling")
+    if not s:
+        rows.append(("5 scaling", "not run", "", ""))
+        return
+    b = s["balance"]
+    value = ("%.1f%% (%d workers, span %.1f s, busy %.1f s; idle tail %.2f s from the first worker out of work, "
+             "%.2f s plot_timeline's median definition)" % (100 * b["efficiency"], b["workers"], b["span"], b["busy"],
+                                                            b["first_out_tail"], b["idle_tail"]))
+    rows.append(("5 scaling: parallel efficiency, moerate run %s on %d ranks" % (s["spec"], s["ranks"]), value,
+                 "≥ 95%", yes(b["efficiency"] >= 0.95)))
+
+
+def fig6(w, rows):
+    s = benchlib.load(w, "io")
+    if not s:
+        rows.append(("6 I/O", "not run", "", ""))
+        return
+    for name, r in s.items():
+        what = "scaling run" if name == "scaling" else "scheduler run, %s ranks" % name.split("_")[1]
+        rows.append(("6 I/O: share of wall time writing HDF5, %s" % what,
+                     "%.2f%% (io_time %.3f s of %.2f s, %d tasks, %.0f MB file); with the last write: %.2f%%"
+                     % (100 * r["share"], r["io_time"], r["span"], r["tasks"], r["file_mb"], 100 * r["share_with_last"]),
+                     "< 1%" + ("" if name == "scaling" else " (expected larger here)"), yes(r["share"] < 0.01)))
+
+
+def machine(w):
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mo_blas, rev = "?", "?"
+    pr = benchlib.load(w, "peer")
+    if pr:
+        with h5py.File(pr["cases"][0]["file"], "r") as h:
+            mo_blas = str(h.attrs.get("blas", "?"))
+            rev = str(h.attrs.get("git_revision", "?"))
+    fl = benchlib.load(w, "floor_1")
+    load = []
+    if os.path.exists(os.path.join(w, "load.txt")):
+        with open(os.path.join(w, "load.txt")) as f:
+            load = [list(map(float, line.split())) for line in f if len(line.split()) == 3]
+    return dict(cpu=cpu, cores=os.cpu_count(), host=socket.gethostname(), kernel=platform.release(),
+                blas_moerate=mo_blas, blas_numpy=pr["blas"] if pr else "?", blas_floor=fl["blas"] if fl else "?",
+                coretype=os.environ.get("OPENBLAS_CORETYPE", "unset"),
+                threads=os.environ.get("OPENBLAS_NUM_THREADS", "unset"), revision=rev, load=load)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--output", required=True)
+    ap.add_argument("--mode", default="full")
+    ap.add_argument("--elapsed", type=float, default=0)
+    a = ap.parse_args()
+    w = a.workdir
+    rows = []
+    for f in (fig1, fig2, fig3, fig4, fig5, fig6):
+        try:
+            f(w, rows)
+        except (KeyError, OSError, TypeError, ValueError) as e:
+            rows.append((f.__name__, "could not be read: %s" % e, "", ""))
+    m = machine(w)
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    lines = ["# moerate benchmarks (bench/run_all%s)" % (" --quick" if a.mode == "quick" else ""), "",
+             "%s; %s, %d cores; moerate %s, BLAS: moerate %s, numpy/scipy %s, floor %s "
+             "(OPENBLAS_CORETYPE=%s, OPENBLAS_NUM_THREADS=%s); run took %.0f s."
+             % (now, m["cpu"], m["cores"], m["revision"], m["blas_moerate"], m["blas_numpy"], m["blas_floor"],
+                m["coretype"], m["threads"], a.elapsed), ""]
+    if m["load"]:
+        la = [x[0] for x in m["load"]]
+        other = [x[1] for x in m["load"]]
+        niced = [x[2] for x in m["load"]]
+        mean = sum(other) / len(other)
+        lines += ["Load during the run (sampled every 2 s): 1-minute load average %.1f..%.1f; runnable processes "
+                  "that are not this benchmark's: mean %.2f (niced: %.2f), max %d, on %d cores: timings %s."
+                  % (min(la), max(la), mean, sum(niced) / len(niced), max(other), m["cores"],
+                     "may be disturbed" if mean > 0.25 else "undisturbed"), ""]
+    lines += ["| figure | value | target | met? |", "|---|---|---|---|"]
+    lines += ["| %s | %s | %s | %s |" % r for r in rows]
+    pr = benchlib.load(w, "peer")
+    if pr:
+        lines += ["", "Figure 1 in detail (times in seconds; est. = estimated, see bench/README.md):", "",
+                  peer.table(pr["cases"])]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    with open(a.output, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
