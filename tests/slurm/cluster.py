@@ -106,6 +106,11 @@ class Cluster:
         lines.append("PartitionName=debug Nodes=%s Default=YES MaxTime=INFINITE State=UP" % self.node)
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
+        # slurmd initialises its cgroup plugin whatever ProctrackType says, and the default
+        # (autodetect) fails on hosts without a cgroup mount or with a v1/v2 mix; the v1 plugin
+        # starts without either (it is not used: processes are tracked through /proc).
+        with open(os.path.join(os.path.dirname(self.conf), "cgroup.conf"), "w") as f:
+            f.write("CgroupPlugin=cgroup/v1\n")
 
     def spawn(self, name, argv):
         log = open(self.path("log", name + ".out"), "ab")
