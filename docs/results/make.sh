@@ -19,3 +19,4 @@ for spec in p1_regime1 p1_regime2 p1_fig1 p2_softmax p2_softmax_exact p2_dts p2_
   /usr/bin/python3 analysis/plot_rates.py "results/$name.h5" -o "$out/$name.png"
 done
 /usr/bin/python3 analysis/plot_timeline.py results/p1_fig1_quick.h5 -o "$out/p1_fig1_quick_timeline.png" >"$out/p1_fig1_quick_timeline.txt"
+/usr/bin/python3 analysis/summary.py results/*_quick.h5 >"$out/rates.md"

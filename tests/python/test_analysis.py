@@ -317,3 +317,13 @@ def test_errors_are_one_line_exit_2(tmp_path, name):
 def test_help(name):
     p = script(name, "--help")
     assert p.returncode == 0 and "usage:" in p.stdout
+
+
+def test_summary_table_of_several_files(real):
+    p = script("summary.py", real, real, "--losses", "l2")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("| experiment | gating |") and lines[1].startswith("|---")
+    rows = [l.split("|")[1:-1] for l in lines[2:]]
+    assert len(rows) == 4  # two files x two gatings, l2 only
+    assert all(r[3].strip() == "l2" and float(r[5]) < 0 and r[8].strip() == "-1/2" for r in rows)
