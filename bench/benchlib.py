@@ -1,14 +1,12 @@
-"""Helpers shared by the bench/ scripts: run `moerate fit` with a timestamped -tao_monitor
-trace, PETSc -log_view events and /usr/bin/time -v peak memory; read and write the JSON
-results that bench/report.py turns into the table."""
+"""Helpers shared by the bench/ scripts: run `moerate fit` with PETSc -log_view events and
+/usr/bin/time -v peak memory; read and write the JSON results that bench/report.py turns into
+the table."""
 import json
 import os
 import re
 import subprocess
-import time
 
 FIT_LINE = re.compile(r"^fit\s*:\s*(\w+) \((\w+)\) after (\d+) iterations, objective (\S+), \|gradient\| (\S+), (\S+) s")
-MONITOR_LINE = re.compile(r"^\s*(\d+) TAO,\s+Function value:\s*(\S+),")
 EVENT_LINE = re.compile(r"^(Tao\w+|MatMult\w*|MatCholFctr\w*|KSPSolve)\s+(\d+)\s+\S+\s+(\S+)\s")
 
 
@@ -32,57 +30,34 @@ def parse_time_v(path):
     return out
 
 
-def run_fit(moerate, args, workdir, name, monitor=True, log_view=False):
-    """Run `moerate fit ARGS` under /usr/bin/time -v.  Returns the summary line's fields, the
-    monitor trace [(seconds since the fit started, objective)], the -log_view events
-    {name: [count, seconds]} and maxrss_kb.  The trace is timestamped as the lines arrive;
-    the fit's start is put at (last monitor line - the fit's wall time), which slightly
-    overstates moerate's time to reach a given objective."""
+def run_fit(moerate, args, workdir, name, log_view=False):
+    """Run `moerate fit ARGS` under /usr/bin/time -v (output kept in WORKDIR/NAME.log).
+    Returns the summary line's fields (status, reason, iterations, objective, gradient, time:
+    the fit's wall time), the -log_view events {name: [count, seconds]}, maxrss_kb and
+    elapsed_s (the whole process)."""
     tv = os.path.join(workdir, name + ".time")
     cmd = ["/usr/bin/time", "-v", "-o", tv, moerate, "fit"] + list(args)
-    if monitor:
-        cmd.append("-tao_monitor")
     if log_view:
         cmd.append("-log_view")
-    stamps, lines = [], []
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-    for line in p.stdout:
-        stamps.append(time.perf_counter())
-        lines.append(line.rstrip("\n"))
-    if p.wait() != 0:
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = p.stdout.splitlines()
+    if p.returncode != 0:
         raise RuntimeError("%s failed:\n%s" % (" ".join(cmd), "\n".join(lines[-20:])))
     with open(os.path.join(workdir, name + ".log"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    r = dict(command="moerate fit " + " ".join(args), trace=[], events={})
-    last = None
-    for t, line in zip(stamps, lines):
+    r = dict(command="moerate fit " + " ".join(args), events={})
+    for line in lines:
         m = FIT_LINE.match(line)
         if m:
             r.update(status=m.group(1), reason=m.group(2), iterations=int(m.group(3)),
                      objective=float(m.group(4)), gradient=float(m.group(5)), time=float(m.group(6)))
-        m = MONITOR_LINE.match(line)
-        if m:
-            r["trace"].append([t, float(m.group(2))])
-            last = t
         m = EVENT_LINE.match(line)
         if m and log_view:
             r["events"][m.group(1)] = [int(m.group(2)), float(m.group(3))]
     if "time" not in r:
         raise RuntimeError("no summary line from: %s" % " ".join(cmd))
-    if r["trace"]:
-        t0 = last - r["time"]
-        r["trace"] = [[t - t0, f] for t, f in r["trace"]]
     r.update(parse_time_v(tv))
     return r
-
-
-def time_to_reach(trace, target):
-    """First time in a monitor trace at which the objective is <= target (None if never).
-    The monitor prints 6 significant digits, so this is to that precision."""
-    for t, f in trace:
-        if f <= target:
-            return max(t, 0.0)
-    return None
 
 
 def save(workdir, name, data):

@@ -32,7 +32,7 @@ def main():
     out = dict(n=a.n, p=594, jacobian_mb=8.0 * a.n * 594 / 2 ** 20)
     print("figure 3: peak memory, d=32 k=9 n=%d (a stored Jacobian: %.0f MB)" % (a.n, out["jacobian_mb"]), flush=True)
     for name, args, log_view in runs:
-        r = benchlib.run_fit(a.moerate, args, a.workdir, "memory_" + name, monitor=False, log_view=log_view)
+        r = benchlib.run_fit(a.moerate, args, a.workdir, "memory_" + name, log_view=log_view)
         r["maxrss_mb"] = r["maxrss_kb"] / 1024
         out[name] = r
         print("  %-8s %-60s peak RSS %7.1f MB  (%d iterations, %.2f s)"

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 bench/peer.py --moerate build/moerate --workdir DIR [--quick]
 
-Each case: `moerate fit ... -output FILE.h5 -tao_monitor` (data and start point exported), then
+Each case: `moerate fit ... -output FILE.h5` (data and start point exported), then
 scipy from the same start on the same data (bench/peer_scipy.py's load and fit), once with the
 analytic Jacobian written in numpy and once with scipy's finite-difference ('2-point') Jacobian.
 
@@ -16,17 +16,18 @@ Numbers that are not measured to the end are estimates, marked "est." everywhere
 - scipy 2-point for d=32: the same trajectory as the analytic run (the difference quotients
   agree to ~1e-8), each Jacobian replaced by p residual evaluations: time = analytic time +
   njev x (t1(2-point) - t1(analytic)), t1(2-point) measured with max_nfev=1 (one difference
-  Jacobian), or, when that would take over --fd-limit seconds, (p + 1) x one residual's time.
-Equal-objective ratio (measured): f_eq = the larger of the two final
-objectives; the time each program first reaches f <= f_eq (moerate: -tao_monitor lines,
-timestamped; scipy: its residual evaluations); ratio = scipy's / moerate's; for a scipy run
-stopped by the time limit, against the objective it had reached.
+  Jacobian), or, when that would take over --fd-limit seconds, t1(analytic) + p x one residual's
+  time (best of 5).
+Equal-objective ratio (measured): f_eq = the larger of the two final objectives (for a scipy
+run stopped by the time limit, the objective it had reached); the time each program first
+reaches f <= f_eq: moerate's is the wall time of the same fit rerun with -tao_fmin f_eq (TAO
+stops at CONVERGED_MINF), scipy's the time of its first residual evaluation with f <= f_eq;
+ratio = scipy's / moerate's.
 
 Single-threaded BLAS on both sides (OPENBLAS_NUM_THREADS=1 from bench/run_all).
 """
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -52,15 +53,15 @@ def cases(quick, limit):
                  log_view=True)]
 
 
-def residual_time(d, reps=3):
-    """Median time of one residual evaluation (numpy model) at the start."""
+def residual_time(d, reps=5):
+    """Time of one residual evaluation (numpy model) at the start, best of reps."""
     m, X, t = d["model"], d["X"], d["theta0"]
     ts = []
     for _ in range(reps):
         t0 = time.perf_counter()
         m.evaluate(t, X)
         ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return min(ts)
 
 
 def run_case(c, args, ref):
@@ -94,13 +95,17 @@ def run_case(c, args, ref):
                   nfev=max(an["nfev"], ref["nfev"]), njev=max(an["njev"], ref["njev"]))
     print("   scipy analytic: %s" % describe(an), flush=True)
 
-    # equal objective: the larger of the two final objectives (where a time limit stopped scipy: its best)
+    # equal objective: the larger of the two final objectives (where a time limit stopped scipy: its best);
+    # moerate's time to reach it: the same fit stopped by TAO's -tao_fmin at f_eq
     f_sc = an["limited_objective"] if an["estimated"] else an["objective"]
-    f_eq = max(mo["objective"], f_sc)
-    t_mo = benchlib.time_to_reach(mo["trace"], f_eq * (1 + 5e-6))  # the monitor prints 6 digits
+    f_eq = max(d["moerate"]["objective"], f_sc)  # full precision, from FILE.h5
+    to = benchlib.run_fit(args.moerate, c["args"] + ["-tao_fmin", repr(f_eq * (1 + 1e-12))], args.workdir,
+                          "peer_n%d_d%s_fmin" % (c["n"], c["args"][1]))
     t_sc = next((t for t, f in trace if f <= f_eq), None)
-    out["equal"] = dict(objective=f_eq, moerate=t_mo, scipy=t_sc,
-                        ratio=(t_sc / t_mo) if (t_sc and t_mo) else None)
+    out["equal"] = dict(objective=f_eq, moerate=to["time"], moerate_reason=to["reason"], scipy=t_sc,
+                        ratio=(t_sc / to["time"]) if t_sc else None)
+    print("   equal objective %.10e: moerate %.3f s (%s, %d iterations), scipy %s s"
+          % (f_eq, to["time"], to["reason"], to["iterations"], "%.3f" % t_sc if t_sc else "never"), flush=True)
 
     # scipy, finite-difference Jacobian
     if c["fd"] == "full":
@@ -152,8 +157,8 @@ def main():
     ap.add_argument("--moerate", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--quick", action="store_true", help="the small case and d=32 at n=1e3 only")
-    ap.add_argument("--time-limit", type=float, default=450,
-                    help="seconds scipy (analytic) may run at n=1e5 before it is stopped and estimated (default 450)")
+    ap.add_argument("--time-limit", type=float, default=400,
+                    help="seconds scipy (analytic) may run at n=1e5 before it is stopped and estimated (default 400)")
     ap.add_argument("--fd-limit", type=float, default=60.0,
                     help="longest measured finite-difference Jacobian, seconds (default 60)")
     a = ap.parse_args()
@@ -165,8 +170,6 @@ def main():
         res.append(r)
         if r["name"].startswith("d=32") and not r["analytic"]["estimated"]:
             ref = dict(n=r["n"], nfev=r["analytic"]["nfev"], njev=r["analytic"]["njev"])
-    for r in res:
-        r["moerate"].pop("trace")  # long; the .log files keep it
     benchlib.save(a.workdir, "peer", dict(cases=res, blas=benchlib.blas_corename()))
     print(table(res))
 

@@ -2,7 +2,7 @@
 """Figure 5: parallel efficiency of a realistic grid, whose task cost grows with n.
 
     /usr/bin/python3 bench/scaling.py --moerate build/moerate --workdir DIR [--ranks 3]
-        [--replicates 20] [--n-range 1000,32000] [--n-count 6]
+        [--replicates 40] [--n-range 1000,32000] [--n-count 6]
 
 `moerate run -d 8 -kstar 3 -k 4 -n_range ... -replicates R` on --ranks ranks (one master, the
 rest workers), default -flush_interval.  Efficiency and idle tail come from
@@ -32,7 +32,7 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--mpiexec", default="mpiexec")
     ap.add_argument("--ranks", type=int, default=3)
-    ap.add_argument("--replicates", type=int, default=20)
+    ap.add_argument("--replicates", type=int, default=40)
     ap.add_argument("--n-range", default="1000,32000")
     ap.add_argument("--n-count", type=int, default=6)
     a = ap.parse_args()
