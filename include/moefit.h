@@ -52,6 +52,7 @@ PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(const MoeSpec *, MoeModel);
 /* A check made at every TAO iteration; when it returns true the fit stops and its result
    is MOE_FIT_PENDING (the task is abandoned, to be run again). */
 PETSC_EXTERN PetscErrorCode MoeFitSetInterrupt(PetscBool (*)(void *), void *);
+PETSC_EXTERN PetscBool      MoeFitInterrupted(void);
 
 /* The regime-2 reference G-bar of a fitted family: the fit to noise-free data from the
    truth on a sample of -reference_n points (stream REFERENCE), from the near-truth start. */

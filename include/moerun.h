@@ -100,6 +100,7 @@ typedef struct {
   PetscBool  force, retry_failed, quiet, verbose, skip_fit;
   PetscReal  flush_interval, progress_interval;
   PetscReal  test_flush_delay; /* testing: seconds between writing the file and renaming it */
+  PetscReal  test_task_delay;  /* testing: seconds each task waits before it starts */
   PetscInt64 inject_nan_task, inject_error_task;
   PetscInt   depth; /* tasks queued per worker */
 } MoeRunOptions;

@@ -36,12 +36,18 @@ PetscErrorCode MoeFitSetInterrupt(PetscBool (*check)(void *), void *ctx)
   PetscFunctionReturn(0);
 }
 
+/* Has the interrupt check fired (a stop request)? */
+PetscBool MoeFitInterrupted(void)
+{
+  return interrupt_check && interrupt_check(interrupt_ctx) ? PETSC_TRUE : PETSC_FALSE;
+}
+
 static PetscErrorCode InterruptMonitor(Tao tao, void *ctx)
 {
   PetscBool *interrupted = (PetscBool *)ctx;
 
   PetscFunctionBegin;
-  if (interrupt_check && interrupt_check(interrupt_ctx)) {
+  if (MoeFitInterrupted()) {
     *interrupted = PETSC_TRUE;
     PetscCall(TaoSetConvergedReason(tao, TAO_DIVERGED_USER));
   }

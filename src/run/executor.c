@@ -2,6 +2,7 @@
    samples and models are built once per expert family or pair and kept. */
 #include <moerun.h>
 #include <moeloss.h>
+#include <unistd.h>
 
 struct _p_MoeExecutor {
   const MoeGrid *grid;
@@ -11,6 +12,7 @@ struct _p_MoeExecutor {
   PetscReal    **reference; /* per pair, once known */
   PetscInt64     inject_nan_task, inject_error_task;
   PetscBool      skip_fit;
+  PetscReal      task_delay; /* testing: seconds every task waits before it starts */
 };
 
 PetscErrorCode MoeExecutorCreate(const MoeGrid *G, MoeExecutor *ex)
@@ -28,9 +30,10 @@ PetscErrorCode MoeExecutorCreate(const MoeGrid *G, MoeExecutor *ex)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeExecutorSetOptions(MoeExecutor x, PetscInt64 inject_nan_task, PetscInt64 inject_error_task, PetscBool skip_fit)
+PetscErrorCode MoeExecutorSetOptions(MoeExecutor x, PetscInt64 inject_nan_task, PetscInt64 inject_error_task, PetscBool skip_fit, PetscReal task_delay)
 {
   PetscFunctionBegin;
+  x->task_delay        = task_delay;
   x->inject_nan_task   = inject_nan_task;
   x->inject_error_task = inject_error_task;
   x->skip_fit        = skip_fit;
@@ -95,6 +98,10 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
   MoeRecordInit(G, id, rec);
   rec->rank    = rank;
   rec->t_start = MoeWallTime();
+  while (MoeWallTime() - rec->t_start < x->task_delay) { /* testing: a task of known length */
+    if (MoeFitInterrupted()) PetscFunctionReturn(0);     /* abandoned: the record stays pending */
+    usleep(10000);
+  }
   for (j = 0; j < s->nlosses; j++) losses[j] = MOE_NAN;
   for (j = 0; j < G->pmax; j++) theta[j] = MOE_NAN;
   if (x->skip_fit) { /* the scheduler benchmark: no data, no fit */

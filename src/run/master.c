@@ -173,7 +173,7 @@ PetscErrorCode MoeRunSerial(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscFunctionBegin;
   PetscCall(MasterSetUp(&M, G, R, opts, command, 1));
   PetscCall(MoeExecutorCreate(G, &x));
-  PetscCall(MoeExecutorSetOptions(x, opts->inject_nan_task, opts->inject_error_task, opts->skip_fit));
+  PetscCall(MoeExecutorSetOptions(x, opts->inject_nan_task, opts->inject_error_task, opts->skip_fit, opts->test_task_delay));
   PetscCall(PetscMalloc2(G->spec->nlosses, &losses, G->pmax, &theta));
   for (PetscInt q = 0; q < G->npairs; q++) { /* G-bars computed by an earlier session */
     const MoePair *P = &G->pairs[q];

@@ -18,8 +18,9 @@ import cluster as slurm  # noqa: E402
 
 SBATCH = os.path.join(SOURCE, "jobs", "slurm", "moerate.sbatch")
 SPEC = "gating: sigmoid,softmax\nexpert: relu\nd: 2\nkstar: 2\nk: 3\nn: 200,400,800,1600\nreplicates: 3\n"
-# About 90 s of fits for 2 workers: longer than one run (at most ~50 s) of a job with a 1-minute limit.
-LONG = ["-d", 4, "-n", "500,1000,2000,4000,8000", "-replicates", 50]
+# About 120 s of work for 2 workers, whatever the speed of the fits (48 tasks of 5 s each): longer
+# than one run (at most ~50 s) of a job with a 1-minute limit.
+LONG = ["-n", "200,400,800,1600", "-replicates", 6, "-test_task_delay", 5]
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE",
          "PREEMPTED"}
 
