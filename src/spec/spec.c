@@ -47,7 +47,7 @@ static PetscBool LooksNumeric(const char *s)
   return (PetscBool)(end != s && *end == 0);
 }
 
-static PetscErrorCode CheckFamilyNames(const char opt[], char list[][MOE_NAME_LEN], PetscInt n, PetscFunctionList registry, const char what[])
+static PetscErrorCode CheckFamilyNames(const char opt[], const char list[][MOE_NAME_LEN], PetscInt n, PetscFunctionList registry, const char what[])
 {
   PetscInt i;
 
@@ -58,7 +58,7 @@ static PetscErrorCode CheckFamilyNames(const char opt[], char list[][MOE_NAME_LE
     PetscCall(PetscFunctionListFind(registry, list[i], &fn));
     if (fn) continue;
     PetscCall(MoeFunctionListNames(registry, known, sizeof(known)));
-    if (LooksNumeric(list[i])) MoeUserError("%s: '%s' is a number where a %s name is expected; choose from: %s", opt, list[i], what, known);
+    if (LooksNumeric(list[i])) MoeUserError("%s: '%s' is a number, not the name of any %s; choose from: %s", opt, list[i], what, known);
     MoeUserError("%s: unknown %s '%s'; choose from: %s", opt, what, list[i], known);
   }
   PetscFunctionReturn(0);
@@ -354,8 +354,8 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   /* models */
   PetscCall(ReadNameList(PetscOptionsObject, "-gating", "gating families to fit: sigmoid, softmax, topk, dts, hsoftmax (comma list; default sigmoid)", s->gatings, &s->ngatings, "sigmoid", &set));
   PetscCall(ReadNameList(PetscOptionsObject, "-expert", "expert families: relu, gelu, sigmoid, tanh, linear, constant (comma list; default relu)", s->experts, &s->nexperts, "relu", &set));
-  PetscCall(CheckFamilyNames("-gating", s->gatings, s->ngatings, MoeGatingList, "gating family"));
-  PetscCall(CheckFamilyNames("-expert", s->experts, s->nexperts, MoeExpertList, "expert family"));
+  PetscCall(CheckFamilyNames("-gating", (const char(*)[MOE_NAME_LEN])s->gatings, s->ngatings, MoeGatingList, "gating family"));
+  PetscCall(CheckFamilyNames("-expert", (const char(*)[MOE_NAME_LEN])s->experts, s->nexperts, MoeExpertList, "expert family"));
   MoeUserCheck(run || (s->ngatings == 1 && s->nexperts == 1), "`moerate fit` fits one gating and one expert family: give a single -gating and -expert");
   PetscCall(PetscOptionsInt("-k", "number of fitted atoms (experts)", NULL, s->k, &s->k, &kset));
   PetscCall(PetscOptionsInt("-kstar", "number of true atoms k* (from the truth file if one is given)", NULL, s->kstar, &s->kstar, &kstarset));
@@ -437,16 +437,8 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(set, "-x_dist '%s' is not an input distribution: use uniform or gaussian", dist);
   PetscCall(PetscEnumFind(MoeInitTypes, init, (PetscEnum *)&s->init, &set));
   MoeUserCheck(set, "-init '%s' is not an initialisation policy: use near or random", init);
-  {
-    const char *names[1] = {s->truth_gating};
-    char        tl[1][MOE_NAME_LEN];
-    PetscCall(PetscStrncpy(tl[0], names[0], MOE_NAME_LEN));
-    PetscCall(CheckFamilyNames("-truth_gating", tl, 1, MoeGatingList, "gating family"));
-    if (s->truth_expert[0]) {
-      PetscCall(PetscStrncpy(tl[0], s->truth_expert, MOE_NAME_LEN));
-      PetscCall(CheckFamilyNames("-truth_expert", tl, 1, MoeExpertList, "expert family"));
-    }
-  }
+  PetscCall(CheckFamilyNames("-truth_gating", (const char(*)[MOE_NAME_LEN])&s->truth_gating, 1, MoeGatingList, "gating family"));
+  if (s->truth_expert[0]) PetscCall(CheckFamilyNames("-truth_expert", (const char(*)[MOE_NAME_LEN])&s->truth_expert, 1, MoeExpertList, "expert family"));
   MoeUserCheck(s->d >= 1 && s->d <= 1024, "-d %" PetscInt_FMT " is outside 1..1024", s->d);
   MoeUserCheck(s->kstar >= 1, "-kstar %" PetscInt_FMT " is not a positive number of true atoms", s->kstar);
   MoeUserCheck(s->k >= s->kstar, "-k %" PetscInt_FMT " is smaller than -kstar %" PetscInt_FMT ": the fit needs at least as many atoms as the truth (k >= k*)", s->k, s->kstar);

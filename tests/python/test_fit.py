@@ -133,7 +133,7 @@ def test_help_lists_every_option_with_meaning_and_default():
 BAD = [
     (["-gating", "sigmod"], "-gating: unknown gating family 'sigmod'"),
     (["-expert", "relux"], "-expert: unknown expert family 'relux'"),
-    (["-gating", "3"], "is a number where a gating family name is expected"),
+    (["-gating", "3"], "is a number, not the name of any gating family"),
     (["-k", "1", "-kstar", "2"], "-k 1 is smaller than -kstar 2"),
     (["-n", "0"], "-n 0 is not a positive sample size"),
     (["-noise", "-1"], r"-noise -1\.? is not a variance"),

@@ -181,7 +181,7 @@ def bad_inputs(tmp_path):
         ("missing truth file", ["-truth_file", tmp_path / "missing.h5"], "missing.h5 does not exist"),
         ("duplicate gating", ["-gating", "sigmoid,softmax,sigmoid"], "-gating lists 'sigmoid' twice"),
         ("duplicate n", ["-n", "200,400,200"], "-n lists 200 twice"),
-        ("number for a name", ["-expert", "7"], "'7' is a number where a expert family name is expected"),
+        ("number for a name", ["-expert", "7"], "'7' is a number, not the name of any expert family"),
         ("one value in -n_range", ["-n_range", "1000"], "-n_range needs two values"),
         ("empty -n_range", ["-options_file_yaml", range_yaml], "-n_range is empty"),
         ("no sizes in -n_count", ["-options_file_yaml", count_yaml], "-n_count 0 is outside 1..64"),
