@@ -6,7 +6,7 @@
 #ifndef MOESTORE_H
 #define MOESTORE_H
 
-#include <moerate.h>
+#include <moedata.h>
 #include <hdf5.h>
 
 #define MoeH5Call(call) \
@@ -30,7 +30,6 @@ PETSC_EXTERN PetscErrorCode MoeH5CreateGroup(hid_t, const char[], hid_t *);
 PETSC_EXTERN PetscErrorCode MoeH5WriteProvenance(hid_t, MPI_Comm, const char command[]);
 
 /* models and truths (src/store/model.c) */
-#include <moedata.h>
 PETSC_EXTERN PetscErrorCode MoeGatingOptionsString(MoeGating, char *, size_t);
 PETSC_EXTERN PetscErrorCode MoeStoreWriteModelAttributes(hid_t, MoeModel);
 PETSC_EXTERN PetscErrorCode MoeStoreWriteTruth(hid_t, const MoeTruth *);
