@@ -37,6 +37,7 @@ class Results:
     records: np.ndarray  # structured, fields as /tasks/records
     values: np.ndarray  # tasks x losses, NaN where not applicable or not done
     sessions: np.ndarray  # structured, one row per invocation (may be empty)
+    fisher: dict  # truth expert family -> eigenvalues of the truth's Fisher information (if stored)
 
     def status_counts(self):
         """Counts of all tasks: total, done (not pending), converged, failed, skipped, pending, reference."""
@@ -105,7 +106,9 @@ def _read(h, path):
                    gatings=_strings(h["grid/gatings"]), experts=_strings(h["grid/experts"]),
                    n=np.asarray(h["grid/n"][()], dtype=np.int64), losses=losses, loss_meanings=meanings,
                    records=h["tasks/records"][()], values=np.asarray(h["tasks/losses"][()], dtype=float),
-                   sessions=sessions)
+                   sessions=sessions,
+                   fisher={e: h["truth"][e]["fisher_eigenvalues"][()] for e in h.get("truth", {})
+                           if "fisher_eigenvalues" in h["truth"][e]})
 
 
 def load(path):

@@ -215,6 +215,23 @@ def _cells(row):
                                                                    row["contains"], reason]
 
 
+def fisher_lines(results):
+    """How well the data pin the truth down: the smallest eigenvalue of its Fisher information and
+    the standard deviation it implies along that direction at the largest n; rates show only once
+    that is small."""
+    noise, n = float(results.grid.get("noise", 0)), int(results.n[-1]) if len(results.n) else 0
+    out = []
+    for expert, eig in sorted(results.fisher.items()):
+        lmin, lmax = float(eig[0]), float(eig[-1])
+        head = "truth %s: Fisher information eigenvalues %.2e .. %.2e" % (expert, lmin, lmax)
+        if lmin <= 1e-12 * lmax:
+            out.append(head + ": singular, some direction of the truth is not identified at all")
+        else:
+            out.append(head + "; at n = %d the estimate's sd along the weakest direction is about %.2g"
+                       % (n, (noise / (n * lmin)) ** 0.5))
+    return out
+
+
 def format_table(results, rows, groups, opts):
     """The readable report."""
     window = "n in [%s, %s]" % (opts.n_min if opts.n_min is not None else "min",
@@ -226,6 +243,7 @@ def format_table(results, rows, groups, opts):
              % (window, opts.estimator, opts.bootstrap, opts.seed)]
     if c["reference"]:
         lines.append("%d reference fits (G-bar) never used as replicates" % c["reference"])
+    lines += fisher_lines(results)
     lines.append("")
     head = ["gating", "expert", "loss", "vs", "n window", "#n", "used", "excl", "miss", "slope log-mean",
             "slope mean-log", "95%% CI (%s)" % opts.estimator, "R2", "theory", "contains", "reason"]

@@ -28,13 +28,15 @@ PETSC_EXTERN uint64_t       MoeHash64(const void *, size_t);
 
 /* The true mixing measure G*. */
 typedef struct {
-  MoeModel   model; /* truth gating x expert, k*, d */
-  PetscReal *theta; /* full layout of model */
+  MoeModel   model;  /* truth gating x expert, k*, d */
+  PetscReal *theta;  /* full layout of model */
+  PetscReal *fisher; /* eigenvalues of its Fisher information (MoeTruthSetFisher), or NULL */
   char       source[PETSC_MAX_PATH_LEN + 64];
 } MoeTruth;
 
 PETSC_EXTERN PetscErrorCode MoeTruthCreate(const MoeSpec *, const char expert[], MoeTruth **);
 PETSC_EXTERN PetscErrorCode MoeTruthDestroy(MoeTruth **);
+PETSC_EXTERN PetscErrorCode MoeTruthSetFisher(const MoeSpec *, MoeTruth *);
 PETSC_EXTERN PetscErrorCode MoeTruthReadHeader(MPI_Comm, const char file[], char gating[], char expert[], PetscInt *kstar, PetscInt *d);
 
 /* A sample: X is row-major n x d. */

@@ -54,6 +54,8 @@ PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(const MoeSpec *, MoeModel);
 PETSC_EXTERN PetscErrorCode MoeFitSetInterrupt(PetscBool (*)(void *), void *);
 PETSC_EXTERN PetscBool      MoeFitInterrupted(void);
 
+PETSC_EXTERN PetscErrorCode MoeFisherEigenvalues(MoeModel, const PetscReal *theta, const MoeData *, PetscReal *eig);
+
 /* The regime-2 reference G-bar of a fitted family: the fit to noise-free data from the
    truth on a sample of -reference_n points (stream REFERENCE), from the near-truth start. */
 PETSC_EXTERN PetscErrorCode MoeReferenceCompute(const MoeSpec *, MoeModel, const MoeTruth *, PetscReal *theta, MoeFitResult *);

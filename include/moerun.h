@@ -82,6 +82,7 @@ typedef struct {
   PetscReal     *losses;  /* [ntasks x nlosses] */
   PetscReal     *theta;   /* [ntasks x pmax], NaN beyond p */
   PetscInt64     done, failed;
+  MoeTruth     **truths; /* per expert family, with their Fisher eigenvalues, for the file */
 } MoeResults;
 
 PETSC_EXTERN PetscErrorCode MoeResultsCreate(const MoeGrid *, MoeResults **);

@@ -111,6 +111,11 @@ static PetscErrorCode PrintSummary(FitRun *r)
   PetscCall(MoeModelDescribe(r->model, desc, sizeof(desc)));
   PetscCall(MoeModelDescribe(r->truth->model, tdesc, sizeof(tdesc)));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "model : %s\ntruth : %s; %s\ndata  : n=%" PetscInt_FMT ", replicate %" PetscInt_FMT ", seed %" PetscInt_FMT ", noise variance %g\n", desc, tdesc, r->truth->source, r->data->n, r->replicate, r->spec->seed, (double)r->spec->noise));
+  if (r->truth->fisher) {
+    PetscReal lmin = r->truth->fisher[0], lmax = r->truth->fisher[r->truth->model->pfree - 1];
+    if (lmin <= 1e-12 * lmax) PetscCall(PetscPrintf(PETSC_COMM_SELF, "Fisher: the truth's information J^T J/n is singular (eigenvalues %.2e .. %.2e): some direction of its parameters is not identified at all\n", (double)lmin, (double)lmax));
+    else PetscCall(PetscPrintf(PETSC_COMM_SELF, "Fisher: the truth's information J^T J/n has eigenvalues %.2e .. %.2e: at this n the estimate's sd along the weakest direction is about %.2g\n", (double)lmin, (double)lmax, (double)PetscSqrtReal(r->spec->noise / (r->data->n * lmin))));
+  }
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "fit   : %s (%s) after %" PetscInt_FMT " iterations, objective %.10e, |gradient| %.3e, %.3f s%s%s\n", MoeFitStatuses[r->fit.status], MoeFitReasonString(r->fit.reason), r->fit.iterations, (double)r->fit.objective, (double)r->fit.gnorm, (double)r->fit.time, r->fit.message[0] ? ": " : "", r->fit.message));
   if (r->reference) PetscCall(PetscPrintf(PETSC_COMM_SELF, "G-bar : %s (%s), objective %.3e on %" PetscInt_FMT " noise-free points\n", MoeFitStatuses[r->ref.status], MoeFitReasonString(r->ref.reason), (double)r->ref.objective, r->spec->reference_n));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "losses:"));
@@ -148,6 +153,7 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   if (output[0]) PetscCall(MoeCheckOutputPath("-output", output));
   PetscCall(MoeCheckUnusedOptions(comm));
   PetscCall(MoeTruthCreate(r.spec, r.spec->experts[0], &r.truth));
+  PetscCall(MoeTruthSetFisher(r.spec, r.truth));
 
   PetscCall(MoeDataGenerate(r.spec, r.truth, r.spec->ns[0], r.replicate, &r.data));
   PetscCall(MoeDataEvaluationSample(r.spec, r.truth, &r.eval));

@@ -2,6 +2,7 @@
    recorded seed, or read from a file (HDF5 written by moerate, or YAML). */
 #include <moedata.h>
 #include <moestore.h>
+#include <moefit.h>
 #include <gsl/gsl_randist.h>
 
 /* Draw theta* atom by atom, always in the same order and always every value
@@ -180,10 +181,26 @@ PetscErrorCode MoeTruthCreate(const MoeSpec *spec, const char fitted[], MoeTruth
   PetscFunctionReturn(0);
 }
 
+/* The eigenvalues of the truth's Fisher information J^T J / n on the evaluation sample (see
+   MoeFisherEigenvalues): how many samples its parameters need. */
+PetscErrorCode MoeTruthSetFisher(const MoeSpec *spec, MoeTruth *t)
+{
+  MoeData *E;
+
+  PetscFunctionBegin;
+  if (t->fisher) PetscFunctionReturn(0);
+  PetscCall(MoeDataEvaluationSample(spec, t, &E));
+  PetscCall(PetscMalloc1(t->model->pfree, &t->fisher));
+  PetscCall(MoeFisherEigenvalues(t->model, t->theta, E, t->fisher));
+  PetscCall(MoeDataDestroy(&E));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeTruthDestroy(MoeTruth **t)
 {
   PetscFunctionBegin;
   if (!*t) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*t)->fisher));
   PetscCall(MoeModelDestroy(&(*t)->model));
   PetscCall(PetscFree((*t)->theta));
   PetscCall(PetscFree(*t));

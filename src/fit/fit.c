@@ -192,17 +192,15 @@ static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec 
 
 /* H = J^T J / n accumulated with dsyrk over row blocks, plus the Levenberg-Marquardt
    damping lambda * clip(diag(J^T J / n)) of TAOBRGN's "lm" regulariser. */
-static PetscErrorCode FormHessian(Tao tao, Vec X, Mat H, Mat Hpre, void *ctx)
+/* h = J^T J / n at c->theta (pf x pf, column-major, both triangles), over row blocks. */
+static PetscErrorCode AccumulateJTJ(MoeFitCtx *c, PetscScalar *h)
 {
-  MoeFitCtx   *c  = (MoeFitCtx *)ctx;
   PetscInt     pf = c->m->pfree, r0, nb, i, j;
-  PetscScalar *h, zero = 0.0, sone = 1.0, scale = 1.0 / c->D->n;
+  PetscScalar  zero = 0.0, sone = 1.0, scale = 1.0 / c->D->n;
   PetscBLASInt bpf, bnb;
 
   PetscFunctionBegin;
-  PetscCall(SetPoint(c, X));
   PetscCall(PetscBLASIntCast(pf, &bpf));
-  PetscCall(MatDenseGetArrayWrite(H, &h));
   for (r0 = 0; r0 < c->D->n; r0 += c->B) {
     nb = PetscMin(c->B, c->D->n - r0);
     PetscCall(FillBlock(c, r0, nb, PETSC_TRUE));
@@ -211,6 +209,19 @@ static PetscErrorCode FormHessian(Tao tao, Vec X, Mat H, Mat Hpre, void *ctx)
   }
   for (j = 0; j < pf; j++) /* copy the upper triangle (column-major) to the lower */
     for (i = j + 1; i < pf; i++) h[i + (size_t)j * pf] = h[j + (size_t)i * pf];
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FormHessian(Tao tao, Vec X, Mat H, Mat Hpre, void *ctx)
+{
+  MoeFitCtx   *c  = (MoeFitCtx *)ctx;
+  PetscInt     pf = c->m->pfree, i;
+  PetscScalar *h;
+
+  PetscFunctionBegin;
+  PetscCall(SetPoint(c, X));
+  PetscCall(MatDenseGetArrayWrite(H, &h));
+  PetscCall(AccumulateJTJ(c, h));
   if (c->lm)
     for (i = 0; i < pf; i++) h[i + (size_t)i * pf] += c->lambda * PetscClipInterval(h[i + (size_t)i * pf], PETSC_SQRT_MACHINE_EPSILON, PetscSqrtReal(PETSC_MAX_REAL));
   PetscCall(MatDenseRestoreArrayWrite(H, &h));
@@ -545,5 +556,35 @@ PetscErrorCode MoeFitMultiStart(const MoeSpec *spec, MoeModel m, const MoeTruth 
   }
   res->time = time;
   PetscCall(PetscFree2(t0, t));
+  PetscFunctionReturn(0);
+}
+
+/* Eigenvalues (ascending, pfree of them) of the Fisher information J^T J / n of model m at
+   theta over the inputs of D, per unit noise variance.  Its smallest eigenvalue lambda says
+   how well the data pin the parameters down: the least-squares estimate has standard
+   deviation about sqrt(nu / (n lambda)) along that direction, so rates show only once n is
+   well beyond nu / lambda. */
+PetscErrorCode MoeFisherEigenvalues(MoeModel m, const PetscReal *theta, const MoeData *D, PetscReal *eig)
+{
+  MoeFitCtx    c;
+  PetscInt     pf = m->pfree;
+  PetscScalar *h, *work;
+  PetscBLASInt bpf, lwork, info;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(&c, sizeof(c)));
+  c.m = m;
+  c.D = D;
+  c.B = PetscMax(1, PetscMin(256, D->n));
+  PetscCall(PetscMalloc4(m->p, &c.theta, (size_t)c.B * pf, &c.Jb, c.B, &c.rb, m->p, &c.row));
+  PetscCall(PetscArraycpy(c.theta, theta, m->p));
+  PetscCall(PetscBLASIntCast(pf, &bpf));
+  lwork = 4 * bpf;
+  PetscCall(PetscMalloc2((size_t)pf * pf, &h, lwork, &work));
+  PetscCall(AccumulateJTJ(&c, h));
+  PetscCallBLAS("LAPACKsyev", LAPACKsyev_("N", "U", &bpf, h, &bpf, eig, work, &lwork, &info));
+  PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK syev failed: info %d", (int)info);
+  PetscCall(PetscFree2(h, work));
+  PetscCall(PetscFree4(c.theta, c.Jb, c.rb, c.row));
   PetscFunctionReturn(0);
 }

@@ -39,6 +39,11 @@ PetscErrorCode MoeResultsCreate(const MoeGrid *G, MoeResults **results)
     for (j = 0; j < L; j++) R->losses[i * L + j] = MOE_NAN;
     for (j = 0; j < G->pmax; j++) R->theta[i * G->pmax + j] = MOE_NAN;
   }
+  PetscCall(PetscCalloc1(G->spec->nexperts, &R->truths));
+  for (i = 0; i < G->spec->nexperts; i++) {
+    PetscCall(MoeTruthCreate(G->spec, G->spec->experts[i], &R->truths[i]));
+    PetscCall(MoeTruthSetFisher(G->spec, R->truths[i]));
+  }
   *results = R;
   PetscFunctionReturn(0);
 }
@@ -47,6 +52,8 @@ PetscErrorCode MoeResultsDestroy(MoeResults **R)
 {
   PetscFunctionBegin;
   if (!*R) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < (*R)->grid->spec->nexperts; i++) PetscCall(MoeTruthDestroy(&(*R)->truths[i]));
+  PetscCall(PetscFree((*R)->truths));
   PetscCall(PetscFree((*R)->records));
   PetscCall(PetscFree2((*R)->losses, (*R)->theta));
   PetscCall(PetscFree((*R)->sessions));
@@ -282,18 +289,13 @@ PetscErrorCode MoeResultsWrite(const MoeResults *R, const char path[], const cha
   PetscCall(MoeH5AttrWriteInt(file, "tasks_pending", pending));
   PetscCall(WriteGrid(file, G));
   PetscCall(WriteModels(file, G));
-  for (e = 0; e < G->spec->nexperts; e++) {
-    MoeTruth *t;
-    PetscBool written = PETSC_FALSE;
-    PetscCall(MoeTruthCreate(G->spec, G->spec->experts[e], &t));
-    { /* one group per truth expert family */
-      char gname[MOE_NAME_LEN + 8];
-      PetscCall(PetscSNPrintf(gname, sizeof(gname), "truth/%s", t->model->expert->type));
-      PetscCall(MoeH5LinkExists(file, "truth", &written));
-      if (written) PetscCall(MoeH5LinkExists(file, gname, &written));
-    }
-    if (!written) PetscCall(MoeStoreWriteTruth(file, t));
-    PetscCall(MoeTruthDestroy(&t));
+  for (e = 0; e < G->spec->nexperts; e++) { /* one group per truth expert family */
+    char      gname[MOE_NAME_LEN + 8];
+    PetscBool written;
+    PetscCall(PetscSNPrintf(gname, sizeof(gname), "truth/%s", R->truths[e]->model->expert->type));
+    PetscCall(MoeH5LinkExists(file, "truth", &written));
+    if (written) PetscCall(MoeH5LinkExists(file, gname, &written));
+    if (!written) PetscCall(MoeStoreWriteTruth(file, R->truths[e]));
   }
   PetscCall(WriteTasks(file, R));
   PetscCall(WriteSessions(file, R));

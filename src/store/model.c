@@ -43,6 +43,11 @@ PetscErrorCode MoeStoreWriteTruth(hid_t file, const MoeTruth *t)
   PetscCall(MoeH5AttrWriteInt(g, "kstar", t->model->k));
   PetscCall(MoeH5AttrWriteString(g, "source", t->source));
   PetscCall(MoeH5WriteReals(g, "theta", 1, dims, t->theta, "parameter units", "true parameters theta* (layout: see the layout attribute)"));
+  if (t->fisher) {
+    dims[0] = (hsize_t)t->model->pfree;
+    PetscCall(MoeH5WriteReals(g, "fisher_eigenvalues", 1, dims, t->fisher, "1/parameter units^2",
+                              "eigenvalues (ascending) of the Fisher information J^T J / n of the truth's free parameters on the evaluation sample, per unit noise variance: along the eigenvector of eigenvalue lambda the least-squares estimate has standard deviation about sqrt(noise / (n lambda))"));
+  }
   MoeH5Call(H5Gclose(g));
   MoeH5Call(H5Gclose(top));
   PetscFunctionReturn(0);

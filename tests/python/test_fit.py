@@ -188,3 +188,21 @@ def test_reference_gbar_for_a_misspecified_fit(tmp_path):
         assert np.isfinite(h["losses"].attrs["sigmoid_d3"]) and h["losses"].attrs["sigmoid_d3"] > 0
         # G-bar fits noise-free data: its objective is far below the noise level nu/2
         assert h["reference"].attrs["objective"] < 1e-3
+
+
+def test_fisher_eigenvalues_of_the_truth_match_numpy(tmp_path):
+    """The Fisher information J^T J / n of the truth, from the C code (10000 Monte-Carlo points)
+    against numpy on 200000 points: the same spectrum up to Monte-Carlo error."""
+    out = tmp_path / "r.h5"
+    p = moerate("fit", "-d", 2, "-kstar", 2, "-k", 3, "-n", 500, "-truth_regime", 2, "-truth_beta1_var", 1, "-output", out, check=True)
+    assert "Fisher: the truth's information J^T J/n has eigenvalues" in p.stdout
+    with h5py.File(out, "r") as h:
+        eig = h["truth/relu/fisher_eigenvalues"][:]
+        m = model_from_h5(h["truth/relu"])
+        theta = h["truth/relu/theta"][:]
+    assert len(eig) == len(m.free) and np.all(np.diff(eig) >= 0) and eig[0] > 0
+    X = np.random.default_rng(0).uniform(-1, 1, (200000, 2))
+    _, J = m.evaluate(theta, X, jacobian=True)
+    J = J[:, m.free]
+    ref = np.linalg.eigvalsh(J.T @ J / len(X))
+    assert np.allclose(eig, ref, rtol=0.1, atol=1e-3 * ref[-1])
