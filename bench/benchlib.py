@@ -1,6 +1,7 @@
 """Helpers shared by the bench/ scripts: run `moerate fit` with PETSc -log_view events and
 /usr/bin/time -v peak memory; read and write the JSON results that bench/report.py turns into
 the table."""
+import argparse
 import json
 import os
 import re
@@ -82,3 +83,14 @@ def blas_corename():
         return "OpenBLAS %s kernels" % lib.openblas_get_corename().decode()
     except (OSError, AttributeError):
         return "BLAS (not OpenBLAS)"
+
+
+def parser(doc, moerate=True, mpiexec=False):
+    """The command line shared by the figure scripts: --workdir, and --moerate / --mpiexec."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if moerate:
+        ap.add_argument("--moerate", required=True)
+    ap.add_argument("--workdir", required=True)
+    if mpiexec:
+        ap.add_argument("--mpiexec", default="mpiexec")
+    return ap

@@ -9,7 +9,6 @@ the next write), and the session ends just before the last write; so a second sh
 last write, measured as the file's modification time minus the session end (the file is
 written whole to FILE.tmp-PID and renamed: its mtime is the end of the last write), to both.
 """
-import argparse
 import os
 import sys
 
@@ -30,8 +29,7 @@ def share(path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workdir", required=True)
+    ap = benchlib.parser(__doc__, moerate=False)
     a = ap.parse_args()
     out = {}
     runs = []

@@ -11,7 +11,6 @@ Three runs: the default route (J^T J accumulated over row blocks), the stored-Ja
 the fixed cost of the process (PETSc, MPI, HDF5 libraries).  The default-route run also
 records -log_view, which bench/report.py uses for figure 2 when there is no full n = 1e5 fit.
 """
-import argparse
 import os
 import sys
 
@@ -20,9 +19,7 @@ import benchlib  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--moerate", required=True)
-    ap.add_argument("--workdir", required=True)
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--n", type=int, default=100000)
     a = ap.parse_args()
     base = ["-d", "32", "-kstar", "8", "-k", "9", "-tao_max_it", "3"]

@@ -26,7 +26,6 @@ ratio = scipy's / moerate's.
 
 Single-threaded BLAS on both sides (OPENBLAS_NUM_THREADS=1 from bench/run_all).
 """
-import argparse
 import os
 import sys
 import time
@@ -153,9 +152,7 @@ def table(res):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--moerate", required=True)
-    ap.add_argument("--workdir", required=True)
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--quick", action="store_true", help="the small case and d=32 at n=1e3 only")
     ap.add_argument("--time-limit", type=float, default=400,
                     help="seconds scipy (analytic) may run at n=1e5 before it is stopped and estimated (default 400)")

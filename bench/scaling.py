@@ -11,7 +11,6 @@ span running from the first task start to the last task end; its idle tail is th
 minus the median of the workers' last task ends.  Also printed: the tail from the moment the
 first worker ran out of work (its last task end) to the span end.
 """
-import argparse
 import os
 import subprocess
 import sys
@@ -27,10 +26,7 @@ import plot_timeline as pt  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--moerate", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--mpiexec", default="mpiexec")
+    ap = benchlib.parser(__doc__, mpiexec=True)
     ap.add_argument("--ranks", type=int, default=3)
     ap.add_argument("--replicates", type=int, default=40)
     ap.add_argument("--n-range", default="1000,32000")

@@ -9,7 +9,6 @@ Grid: the default model (d=2, k=3), --tasks / 100000 sample sizes x 100000 repli
 /sessions; the session runs from before the first write of the file (all tasks pending) to
 before the final write, so it includes the first write but not the last (see bench/iotime.py).
 """
-import argparse
 import os
 import subprocess
 import sys
@@ -29,10 +28,7 @@ def grid(tasks):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--moerate", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--mpiexec", default="mpiexec")
+    ap = benchlib.parser(__doc__, mpiexec=True)
     ap.add_argument("--tasks", type=int, default=1000000)
     ap.add_argument("--ranks", default="2,4")
     a = ap.parse_args()
