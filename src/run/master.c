@@ -258,7 +258,7 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   for (PetscInt depth = 1; depth <= opts->depth; depth++) /* one task each first: the largest are spread out */
     for (w = 1; w < size; w++) PetscCall(Dispatch(&M, W, w, depth, refbuf));
   while (1) {
-    PetscInt  flag;
+    int        flag;
     MPI_Status st;
 
     running = 0;
@@ -268,7 +268,7 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
       for (w = 1; w < size; w++) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_STOP, PETSC_COMM_WORLD));
     }
     if (!running) break; /* all handed-out work is back, and nothing more can start */
-    PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, MOE_TAG_RESULT, PETSC_COMM_WORLD, (int *)&flag, &st));
+    PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, MOE_TAG_RESULT, PETSC_COMM_WORLD, &flag, &st));
     if (flag) {
       MoeRecord rec;
       src = st.MPI_SOURCE;
