@@ -165,15 +165,16 @@ def test_bad_input_is_one_clear_line_and_leaves_output_untouched(tmp_path, args,
 
 
 def test_multistart_keeps_the_best_objective(tmp_path):
+    """Start 0 is the same in both runs; the best of four starts can only be better.  Here the
+    single random start is a dead-ReLU stationary point, which another start escapes."""
     one, many = tmp_path / "one.h5", tmp_path / "many.h5"
     args = [*SMALL, "-init", "random", "-replicate", 1]
     moerate("fit", *args, "-output", one, check=True)
     moerate("fit", *args, "-init_starts", 4, "-output", many, check=True)
     with h5py.File(one, "r") as h1, h5py.File(many, "r") as h4:
-        assert h1["fit"].attrs["start"] == 0
-        # start 0 is the same start in both runs, so the best of four is no worse
-        assert np.array_equal(h1["init/theta"][:], h4["init/theta"][:]) or h4["fit"].attrs["start"] != 0
-        assert h4["fit"].attrs["objective"] <= h1["fit"].attrs["objective"] * (1 + 1e-12) or h1["fit"].attrs["status"] != "converged"
+        assert h1["fit"].attrs["start"] == 0 and h1["fit"].attrs["status"] == "converged"
+        assert 0 <= h4["fit"].attrs["start"] < 4
+        assert h4["fit"].attrs["objective"] < 0.5 * h1["fit"].attrs["objective"]
 
 
 def test_reference_gbar_for_a_misspecified_fit(tmp_path):
