@@ -177,13 +177,12 @@ def test_failing_task_is_recorded_and_the_run_completes(tmp_path):
         rec = h["tasks/records"][:]
         assert rec["status"][5] == 2 and rec["reason"][5] == -100
         assert np.all(rec["status"] != 0)
-        assert np.all(np.isnan(h["tasks/losses"][5])) or rec["status"][5] == 2
     # -retry_failed runs just the failed tasks again
     before = results(out)[0]
     q = moerate("run", *GRID, "-output", out, "-retry_failed", ranks=2)
     assert q.returncode == 0, q.stderr
     after = results(out)[0]
-    assert after["status"][5] != 2 or after["reason"][5] != -100
+    assert after["reason"][5] != -100  # run again, without the injected NaN
     failed_before = np.flatnonzero(before["status"] == 2)
     same = np.setdiff1d(np.arange(len(before["status"])), failed_before)
     assert np.array_equal(before["objective"][same], after["objective"][same])
