@@ -113,7 +113,6 @@ PETSC_EXTERN PetscErrorCode MoeExpertRegisterAll(void);
 PETSC_EXTERN PetscErrorCode MoeExpertCreate(const char[], PetscInt d, MoeExpert *);
 PETSC_EXTERN PetscErrorCode MoeExpertDestroy(MoeExpert *);
 PETSC_EXTERN PetscErrorCode MoeExpertTypesString(char *, size_t);
-PETSC_EXTERN PetscErrorCode MoeExpertParameterCount(const char[], PetscInt d, PetscInt *);
 /* FFN experts: phi(a^T x + b) for a given activation. */
 PETSC_EXTERN PetscErrorCode MoeExpertSetUpFFN(MoeExpert, MoeActivationFn, MoeActivationFn, PetscBool);
 

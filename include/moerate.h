@@ -39,7 +39,6 @@
     if (PetscUnlikely(!(cond))) MoeUserError(__VA_ARGS__); \
   } while (0)
 
-PETSC_EXTERN PetscErrorCode MoeInitializePackage(void);
 PETSC_EXTERN PetscErrorCode MoePushErrorHandler(void);
 PETSC_EXTERN PetscErrorCode MoeErrorReport(MPI_Comm, PetscErrorCode, int *);
 PETSC_EXTERN PetscErrorCode MoeGitRevision(const char **);

@@ -80,8 +80,6 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode MoeSpecCreate(MPI_Comm, PetscOptions, PetscBool run, MoeSpec **);
 PETSC_EXTERN PetscErrorCode MoeSpecDestroy(MoeSpec **);
-PETSC_EXTERN PetscErrorCode MoeSpecPrintHelp(MPI_Comm, PetscBool run);
-PETSC_EXTERN PetscErrorCode MoeSpecCheckUnused(MPI_Comm, PetscOptions);
 PETSC_EXTERN PetscErrorCode MoeSpecTruthExpert(const MoeSpec *, const char fitted[], const char **);
 PETSC_EXTERN PetscErrorCode MoeSpecLossTargetIsTruth(const MoeSpec *, const char loss[], const char gating[], const char expert[], PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeSpecNeedsReference(const MoeSpec *, const char gating[], const char expert[], PetscBool *);

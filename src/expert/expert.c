@@ -68,17 +68,6 @@ PetscErrorCode MoeExpertCreate(const char type[], PetscInt d, MoeExpert *expert)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeExpertParameterCount(const char type[], PetscInt d, PetscInt *ne)
-{
-  MoeExpert e;
-
-  PetscFunctionBegin;
-  PetscCall(MoeExpertCreate(type, d, &e));
-  *ne = e->ne;
-  PetscCall(MoeExpertDestroy(&e));
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode MoeExpertDestroy(MoeExpert *e)
 {
   PetscFunctionBegin;

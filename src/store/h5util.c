@@ -131,19 +131,6 @@ PetscErrorCode MoeH5AttrReadInt(hid_t obj, const char name[], PetscInt64 *value)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeH5AttrReadReal(hid_t obj, const char name[], PetscReal *value)
-{
-  hid_t  a;
-  double v;
-
-  PetscFunctionBegin;
-  PetscCall(AttrOpen(obj, name, &a));
-  MoeH5Call(H5Aread(a, H5T_NATIVE_DOUBLE, &v));
-  MoeH5Call(H5Aclose(a));
-  *value = v;
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode MoeH5LinkExists(hid_t loc, const char path[], PetscBool *exists)
 {
   htri_t e = H5Lexists(loc, path, H5P_DEFAULT);
