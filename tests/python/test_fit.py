@@ -1,5 +1,4 @@
 """`moerate fit`: the replicate file, determinism, a second implementation, the peer, errors."""
-import os
 import re
 
 import h5py

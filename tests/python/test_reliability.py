@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import MOERATE, MPIEXEC, env, moerate
+from conftest import MOERATE, moerate
 from test_run import GRID, assert_complete_once, assert_same_results, kill_job, start, wait_for_tasks, wait_gone
 
 
