@@ -31,6 +31,13 @@ def parse_time_v(path):
     return out
 
 
+def p1_truth(d):
+    """The truth the figures are measured on: P1's Regime 1 distributions (beta1* = 0, expert
+    variance 1/d), a fixed cost model for the solver; its Fisher information is singular, so it
+    runs under -allow_ill_posed (the figures time fits, they are not rates)."""
+    return ["-truth_regime", "1", "-truth_expert_var", repr(1.0 / int(d)), "-allow_ill_posed"]
+
+
 def run_fit(moerate, args, workdir, name, log_view=False):
     """Run `moerate fit ARGS` under /usr/bin/time -v (output kept in WORKDIR/NAME.log).
     Returns the summary line's fields (status, reason, iterations, objective, gradient, time:

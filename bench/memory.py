@@ -22,7 +22,7 @@ def main():
     ap = benchlib.parser(__doc__)
     ap.add_argument("--n", type=int, default=100000)
     a = ap.parse_args()
-    base = ["-d", "32", "-kstar", "8", "-k", "9", "-tao_max_it", "3"]
+    base = ["-d", "32", "-kstar", "8", "-k", "9", "-tao_max_it", "3"] + benchlib.p1_truth(32)
     runs = [("default", base + ["-n", str(a.n)], True),
             ("stored", base + ["-n", str(a.n), "-tao_type", "brgn"], False),
             ("baseline", base + ["-n", "1000"], False)]

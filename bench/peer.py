@@ -37,11 +37,11 @@ import peer_scipy  # noqa: E402
 
 
 def d32(n):
-    return ["-d", "32", "-kstar", "8", "-k", "9", "-n", str(n)]
+    return ["-d", "32", "-kstar", "8", "-k", "9", "-n", str(n)] + benchlib.p1_truth(32)
 
 
 def cases(quick, limit):
-    small = dict(name="small d=2 k=3", n=10000, args=["-d", "2", "-kstar", "2", "-k", "3", "-n", "10000"],
+    small = dict(name="small d=2 k=3", n=10000, args=["-d", "2", "-kstar", "2", "-k", "3", "-n", "10000"] + benchlib.p1_truth(2),
                  analytic="full", fd="full")
     if quick:
         return [small, dict(name="d=32 k=9", n=1000, args=d32(1000), analytic="full", fd="estimate")]

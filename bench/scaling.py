@@ -36,7 +36,7 @@ def main():
     if os.path.exists(h5):
         os.remove(h5)
     spec = ["-d", "8", "-kstar", "3", "-k", "4", "-n_range", a.n_range, "-n_count", str(a.n_count),
-            "-replicates", str(a.replicates)]
+            "-replicates", str(a.replicates)] + benchlib.p1_truth(8)
     cmd = [a.mpiexec, "-n", str(a.ranks), a.moerate, "run"] + spec + ["-output", h5, "-quiet"]
     print("figure 5: scaling, %s" % " ".join(cmd[3:]), flush=True)
     load0 = benchlib.load_loadavg()

@@ -22,9 +22,9 @@ import benchlib  # noqa: E402
 
 def grid(tasks):
     if tasks <= 100000:
-        return ["-n", "1000", "-replicates", str(tasks)]
+        return ["-n", "1000", "-replicates", str(tasks)] + benchlib.p1_truth(4)
     ns = [1000 * (i + 1) for i in range(tasks // 100000)]
-    return ["-n", ",".join(map(str, ns)), "-replicates", "100000"]
+    return ["-n", ",".join(map(str, ns)), "-replicates", "100000"] + benchlib.p1_truth(4)
 
 
 def main():

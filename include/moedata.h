@@ -30,13 +30,19 @@ PETSC_EXTERN uint64_t       MoeHash64(const void *, size_t);
 typedef struct {
   MoeModel   model;  /* truth gating x expert, k*, d */
   PetscReal *theta;  /* full layout of model */
-  PetscReal *fisher; /* eigenvalues of its Fisher information (MoeTruthSetFisher), or NULL */
   char       source[PETSC_MAX_PATH_LEN + 64];
+  PetscInt   draw, rejected; /* a drawn truth: its draw of -truth_seed, and the draws rejected before it */
+  /* screening (MoeTruthScreen) */
+  PetscReal *fisher;    /* eigenvalues of its Fisher information, ascending, or NULL */
+  PetscReal  sd;        /* an estimate's sd along the weakest direction at the smallest n */
+  PetscBool  wellposed; /* passed the screening */
+  char       why[512];  /* why not */
 } MoeTruth;
 
 PETSC_EXTERN PetscErrorCode MoeTruthCreate(const MoeSpec *, const char expert[], MoeTruth **);
 PETSC_EXTERN PetscErrorCode MoeTruthDestroy(MoeTruth **);
-PETSC_EXTERN PetscErrorCode MoeTruthSetFisher(const MoeSpec *, MoeTruth *);
+PETSC_EXTERN PetscErrorCode MoeTruthScreen(const MoeSpec *, MoeTruth *);
+PETSC_EXTERN PetscErrorCode MoeTruthSelect(MoeSpec *);
 PETSC_EXTERN PetscErrorCode MoeTruthReadHeader(MPI_Comm, const char file[], char gating[], char expert[], PetscInt *kstar, PetscInt *d);
 
 /* A sample: X is row-major n x d. */
@@ -53,6 +59,7 @@ PETSC_EXTERN PetscErrorCode MoeDataEvaluationSample(const MoeSpec *, const MoeTr
 
 /* Initial points (full layout of the fitted model); start s of replicate (n, rep). */
 PETSC_EXTERN PetscErrorCode MoeNearTarget(MoeModel, const MoeTruth *, const PetscReal *reference, MoeTruth *);
+PETSC_EXTERN PetscErrorCode MoeReferencePoint(MoeModel, const MoeTruth *target, PetscReal *theta);
 PETSC_EXTERN PetscErrorCode MoeInitialPoint(const MoeSpec *, MoeModel, const MoeTruth *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt start, PetscReal *theta);
 
 #endif

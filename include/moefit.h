@@ -32,6 +32,9 @@ PETSC_EXTERN const char *const MoeFitStatuses[];
 /* reason of a fit whose parameters left the box |theta|_inf <= -fit_max_norm: the least-squares
    objective decreases towards a limit at infinity (it has no minimiser near the start) */
 #define MOE_REASON_UNBOUNDED (-101)
+/* reason of a fit that stopped on the objective-decrease test while its gradient was still
+   above -fit_max_gradient_z times its statistical scale: a stall, not a minimiser */
+#define MOE_REASON_STALLED (-102)
 
 typedef struct {
   MoeFitStatus status;
@@ -40,6 +43,8 @@ typedef struct {
   PetscInt     start;     /* the start kept (multi-start) */
   PetscReal    objective; /* (1/2n) sum r^2 */
   PetscReal    gnorm;     /* norm of the gradient of the objective */
+  PetscReal    gradient_z; /* CONVERGED_FTOL fits: max_j |g_j| / sqrt(nu H_jj / n), the gradient in units of its
+                              statistical scale at the end; else NaN */
   PetscReal    time;      /* wall time of the fit(s), seconds */
   char         message[256];
 } MoeFitResult;
@@ -53,8 +58,6 @@ PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(const MoeSpec *, MoeModel);
    is MOE_FIT_PENDING (the task is abandoned, to be run again). */
 PETSC_EXTERN PetscErrorCode MoeFitSetInterrupt(PetscBool (*)(void *), void *);
 PETSC_EXTERN PetscBool      MoeFitInterrupted(void);
-
-PETSC_EXTERN PetscErrorCode MoeFisherEigenvalues(MoeModel, const PetscReal *theta, const MoeData *, PetscReal *eig);
 
 /* The regime-2 reference G-bar of a fitted family: the fit to noise-free data from the
    truth on a sample of -reference_n points (stream REFERENCE), from the near-truth start. */

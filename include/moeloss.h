@@ -27,8 +27,8 @@ typedef PetscErrorCode (*MoeLossFn)(const MoeLossInput *, PetscReal *);
 
 /* What a loss compares the fit with. */
 typedef enum {
-  MOE_LOSS_FUNCTION,  /* the true regression function f_G* (l2) */
-  MOE_LOSS_ATOMS,     /* the atoms of G* when the fit has the truth's families, else of G-bar */
+  MOE_LOSS_FUNCTION,  /* the true regression function f_G* (l2_truth) */
+  MOE_LOSS_ATOMS,     /* G* (its atoms, or its function for l2) when the fit has the truth's families, else G-bar */
   MOE_LOSS_REFERENCE  /* the atoms of the reference G-bar (sigmoid_d3) */
 } MoeLossTarget;
 

@@ -102,7 +102,8 @@ struct _p_MoeExpert {
   char            type[64];
   PetscInt        d;
   PetscInt        ne;        /* parameters per expert */
-  PetscBool       smooth;    /* activation differentiable everywhere */
+  PetscBool       hinge;     /* phi bends at 0 (ReLU, GELU): the expert is identified only where
+                                a^T x + b changes sign over the inputs */
   MoeActivationFn phi, dphi; /* FFN experts */
   void           *data;
 };
@@ -114,7 +115,7 @@ PETSC_EXTERN PetscErrorCode MoeExpertCreate(const char[], PetscInt d, MoeExpert 
 PETSC_EXTERN PetscErrorCode MoeExpertDestroy(MoeExpert *);
 PETSC_EXTERN PetscErrorCode MoeExpertTypesString(char *, size_t);
 /* FFN experts: phi(a^T x + b) for a given activation. */
-PETSC_EXTERN PetscErrorCode MoeExpertSetUpFFN(MoeExpert, MoeActivationFn, MoeActivationFn, PetscBool);
+PETSC_EXTERN PetscErrorCode MoeExpertSetUpFFN(MoeExpert, MoeActivationFn, MoeActivationFn, PetscBool hinge);
 
 /* ---------------- the model ---------------- */
 struct _p_MoeModel {
@@ -138,6 +139,12 @@ PETSC_EXTERN PetscErrorCode MoeModelFullToFree(MoeModel, const PetscReal *theta,
 PETSC_EXTERN PetscErrorCode MoeModelPinParameters(MoeModel, PetscReal *theta);
 PETSC_EXTERN PetscErrorCode MoeModelLowerBounds(MoeModel, PetscReal *lower);
 PETSC_EXTERN PetscErrorCode MoeModelDescribe(MoeModel, char *, size_t);
+PETSC_EXTERN PetscErrorCode MoeModelSameFamilies(MoeModel, MoeModel, PetscBool *);
+PETSC_EXTERN PetscErrorCode MoeModelParameterName(MoeModel, PetscInt i, char *, size_t);
+PETSC_EXTERN PetscErrorCode MoeModelDescribeDirection(MoeModel, const PetscReal *vfree, char *, size_t);
+/* Fisher information J^T J / n of the free parameters at theta over n inputs X (src/model/fisher.c):
+   its eigenvalues, ascending, and optionally the eigenvector of the smallest. */
+PETSC_EXTERN PetscErrorCode MoeModelFisher(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscReal *eig, PetscReal *vmin);
 
 static inline const PetscReal *MoeAtom(MoeModel m, const PetscReal *theta, PetscInt i)
 {

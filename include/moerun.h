@@ -21,7 +21,7 @@
 #ifndef MOERUN_H
 #define MOERUN_H
 
-#include <moefit.h>
+#include <moecertify.h>
 
 typedef enum {
   MOE_TASK_REPLICATE = 0,
@@ -60,7 +60,12 @@ typedef struct {
   int64_t id, n, replicate;
   uint64_t seed;    /* seed of the data stream of this (n, replicate) */
   int32_t kind, gating, expert, status, reason, iterations, start, rank, p;
-  double  objective, gradient_norm, wall_time, t_start, t_end;
+  int32_t certified, starts_used; /* replicate: the fit is certified (moecertify.h); reference: G-bar is identified */
+  double  objective, gradient_norm;
+  double  ref_objective, gap; /* replicate: objective of the reference point on the same data, and the gap */
+  double  gradient_z;         /* gradient of the kept fit in units of its statistical scale (CONVERGED_FTOL fits) */
+  double  weak_sd;            /* reference: sd along G-bar's weakest Fisher direction at the smallest n */
+  double  wall_time, t_start, t_end;
 } MoeRecord;
 
 /* A session: one invocation of `moerate run` on the file (a run resumed twice has three). */

@@ -41,6 +41,15 @@ typedef struct {
   PetscInt  truth_beta1_zero; /* regime 2: this many atoms keep beta1* = 0 */
   PetscReal truth_beta0_var, truth_beta1_var, truth_expert_var;
   PetscInt  truth_seed;
+  PetscInt  truth_draw;       /* -truth_draw, or -1: chosen by MoeTruthSelect */
+  PetscInt  truth_draws[MOE_MAX_LIST];    /* per expert family (index of -expert): its truth's draw */
+  PetscInt  truth_rejected[MOE_MAX_LIST]; /* draws the screening rejected before it */
+  PetscBool truth_seed_set, truth_draw_set;
+  /* screening of the truth (src/data/screen.c) */
+  PetscReal truth_max_sd;     /* largest sd along the truth's weakest direction at the smallest n */
+  PetscReal truth_active_min; /* hinge experts: least fraction of inputs active (and inactive) */
+  PetscInt  truth_max_draws;
+  PetscBool allow_ill_posed;
 
   /* data */
   MoeInputDist xdist;
@@ -70,6 +79,11 @@ typedef struct {
   PetscReal ftol;        /* stop when f decreased by < ftol*f over ftol_window iterations */
   PetscInt  ftol_window;
   PetscReal max_norm;    /* a fit whose |theta|_inf exceeds this failed (diverged) */
+  PetscReal max_gradient_z; /* a fit stopped by ftol with a larger gradient z-score stalled */
+
+  /* certification (src/certify): gap 2n/nu (f_fit - f_ref) at most certify_tol */
+  PetscReal certify_tol;
+  PetscInt  certify_starts; /* most starts a fit may take to be certified */
 
   char output[PETSC_MAX_PATH_LEN];
 
@@ -80,6 +94,7 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode MoeSpecCreate(MPI_Comm, PetscOptions, PetscBool run, MoeSpec **);
 PETSC_EXTERN PetscErrorCode MoeSpecDestroy(MoeSpec **);
+PETSC_EXTERN PetscInt       MoeSpecTruthIndex(const MoeSpec *, const char fitted[]);
 PETSC_EXTERN PetscErrorCode MoeSpecTruthExpert(const MoeSpec *, const char fitted[], const char **);
 PETSC_EXTERN PetscErrorCode MoeSpecLossTargetIsTruth(const MoeSpec *, const char loss[], const char gating[], const char expert[], PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeSpecNeedsReference(const MoeSpec *, const char gating[], const char expert[], PetscBool *);

@@ -87,3 +87,22 @@ PetscErrorCode MoeRootCheck(MPI_Comm comm, PetscErrorCode (*fn)(void *), void *c
   PetscCheck(!code, comm, (PetscErrorCode)code, "on rank 0: %s", msg);
   PetscFunctionReturn(0);
 }
+
+/* The screening of a truth in one line: its Fisher information, the sd along its weakest
+   direction at the smallest n, the verdict, and which draw of its seed it is. */
+PetscErrorCode MoePrintFisherLine(MPI_Comm comm, const MoeSpec *s, const MoeTruth *t)
+{
+  PetscReal lmin = t->fisher[0], lmax = t->fisher[t->model->pfree - 1];
+  char      draws[64] = "", verdict[600], sd[32];
+
+  PetscFunctionBegin;
+  if (t->sd >= PETSC_INFINITY) PetscCall(PetscStrncpy(sd, "infinite (singular)", sizeof(sd)));
+  else PetscCall(PetscSNPrintf(sd, sizeof(sd), "%.2g", (double)t->sd));
+  PetscInt  rejected = t->rejected;
+
+  if (rejected) PetscCall(PetscSNPrintf(draws, sizeof(draws), "; %" PetscInt_FMT " earlier draws rejected", rejected));
+  if (t->wellposed) PetscCall(PetscSNPrintf(verdict, sizeof(verdict), "well posed (-truth_max_sd %g)", (double)s->truth_max_sd));
+  else PetscCall(PetscSNPrintf(verdict, sizeof(verdict), "ILL POSED, measured under -allow_ill_posed: %s", t->why));
+  PetscCall(PetscPrintf(comm, "Fisher: truth %s x %s (%s%s): eigenvalues of J^T J/n %.2e .. %.2e; sd along the weakest direction at n = %" PetscInt_FMT ": %s; %s\n", t->model->gating->type, t->model->expert->type, t->source, draws, (double)lmin, (double)lmax, s->ns[0], sd, verdict));
+  PetscFunctionReturn(0);
+}

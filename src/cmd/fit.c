@@ -1,5 +1,5 @@
 /* `moerate fit`: one replicate end to end — generate, fit, losses, summary, HDF5 file. */
-#include <moefit.h>
+#include <moecertify.h>
 #include <unistd.h>
 #include <moeloss.h>
 #include <moestore.h>
@@ -12,7 +12,11 @@ typedef struct {
   MoeData     *data, *eval;
   PetscInt     replicate;
   PetscReal   *theta0, *theta, *reference, *losses;
-  MoeFitResult fit, ref;
+  MoeFitResult   fit, ref;
+  MoeCertificate cert;
+  PetscBool      ref_identified;
+  PetscReal      ref_sd;
+  char           ref_why[512];
 } FitRun;
 
 /* The replicate file, written to a temporary name and renamed over FILE only once
@@ -77,6 +81,11 @@ static PetscErrorCode WriteFitFile(FitRun *r, const char path[], const char comm
   PetscCall(MoeH5AttrWriteReal(g, "gradient_norm", r->fit.gnorm));
   PetscCall(MoeH5AttrWriteReal(g, "wall_time", r->fit.time));
   PetscCall(MoeH5AttrWriteString(g, "message", r->fit.message));
+  PetscCall(MoeH5AttrWriteReal(g, "gradient_z", r->fit.gradient_z));
+  PetscCall(MoeH5AttrWriteReal(g, "ref_objective", r->cert.ref_objective));
+  PetscCall(MoeH5AttrWriteReal(g, "gap", r->cert.gap));
+  PetscCall(MoeH5AttrWriteInt(g, "certified", r->cert.certified));
+  PetscCall(MoeH5AttrWriteInt(g, "starts_used", r->cert.starts_used));
   MoeH5Call(H5Gclose(g));
 
   if (r->reference) {
@@ -85,17 +94,14 @@ static PetscErrorCode WriteFitFile(FitRun *r, const char path[], const char comm
     PetscCall(MoeH5AttrWriteInt(g, "reference_n", r->spec->reference_n));
     PetscCall(MoeH5AttrWriteString(g, "status", MoeFitStatuses[r->ref.status]));
     PetscCall(MoeH5AttrWriteReal(g, "objective", r->ref.objective));
+    PetscCall(MoeH5AttrWriteInt(g, "identified", r->ref_identified));
+    PetscCall(MoeH5AttrWriteReal(g, "weak_sd", r->ref_sd));
+    PetscCall(MoeH5AttrWriteString(g, "why_not_identified", r->ref_why));
     MoeH5Call(H5Gclose(g));
   }
 
   PetscCall(MoeH5CreateGroup(file, "losses", &g));
-  for (l = 0; l < r->spec->nlosses; l++) {
-    const MoeLossType *t;
-    PetscBool          totruth;
-    PetscCall(MoeLossGet(r->spec->losses[l], &t));
-    PetscCall(MoeSpecLossTargetIsTruth(r->spec, r->spec->losses[l], m->gating->type, m->expert->type, &totruth));
-    PetscCall(MoeH5AttrWriteReal(g, r->spec->losses[l], r->losses[l]));
-  }
+  for (l = 0; l < r->spec->nlosses; l++) PetscCall(MoeH5AttrWriteReal(g, r->spec->losses[l], r->losses[l]));
   MoeH5Call(H5Gclose(g));
   MoeH5Call(H5Fclose(file));
   MoeUserCheck(rename(tmp, path) == 0, "-output %s: cannot move the finished file into place", path);
@@ -104,20 +110,19 @@ static PetscErrorCode WriteFitFile(FitRun *r, const char path[], const char comm
 
 static PetscErrorCode PrintSummary(FitRun *r)
 {
-  char     desc[256], tdesc[256];
-  PetscInt l;
+  char      desc[256], tdesc[256];
+  PetscInt  l;
+  PetscBool same;
 
   PetscFunctionBegin;
   PetscCall(MoeModelDescribe(r->model, desc, sizeof(desc)));
   PetscCall(MoeModelDescribe(r->truth->model, tdesc, sizeof(tdesc)));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "model : %s\ntruth : %s; %s\ndata  : n=%" PetscInt_FMT ", replicate %" PetscInt_FMT ", seed %" PetscInt_FMT ", noise variance %g\n", desc, tdesc, r->truth->source, r->data->n, r->replicate, r->spec->seed, (double)r->spec->noise));
-  if (r->truth->fisher) {
-    PetscReal lmin = r->truth->fisher[0], lmax = r->truth->fisher[r->truth->model->pfree - 1];
-    if (lmin <= 1e-12 * lmax) PetscCall(PetscPrintf(PETSC_COMM_SELF, "Fisher: the truth's information J^T J/n is singular (eigenvalues %.2e .. %.2e): some direction of its parameters is not identified at all\n", (double)lmin, (double)lmax));
-    else PetscCall(PetscPrintf(PETSC_COMM_SELF, "Fisher: the truth's information J^T J/n has eigenvalues %.2e .. %.2e: at this n the estimate's sd along the weakest direction is about %.2g\n", (double)lmin, (double)lmax, (double)PetscSqrtReal(r->spec->noise / (r->data->n * lmin))));
-  }
+  PetscCall(MoePrintFisherLine(PETSC_COMM_SELF, r->spec, r->truth));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "fit   : %s (%s) after %" PetscInt_FMT " iterations, objective %.10e, |gradient| %.3e, %.3f s%s%s\n", MoeFitStatuses[r->fit.status], MoeFitReasonString(r->fit.reason), r->fit.iterations, (double)r->fit.objective, (double)r->fit.gnorm, (double)r->fit.time, r->fit.message[0] ? ": " : "", r->fit.message));
-  if (r->reference) PetscCall(PetscPrintf(PETSC_COMM_SELF, "G-bar : %s (%s), objective %.3e on %" PetscInt_FMT " noise-free points\n", MoeFitStatuses[r->ref.status], MoeFitReasonString(r->ref.reason), (double)r->ref.objective, r->spec->reference_n));
+  if (r->reference) PetscCall(PetscPrintf(PETSC_COMM_SELF, "G-bar : %s (%s), objective %.3e on %" PetscInt_FMT " noise-free points; %s%s\n", MoeFitStatuses[r->ref.status], MoeFitReasonString(r->ref.reason), (double)r->ref.objective, r->spec->reference_n, r->ref_identified ? "identified" : "not identified: ", r->ref_why));
+  PetscCall(MoeModelSameFamilies(r->model, r->truth->model, &same));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "certify: %s: gap 2n/noise (f_fit - f_ref) = %.3g against the %s (objective %.10e), -certify_tol %g; %" PetscInt_FMT " start(s)\n", r->cert.certified ? "certified" : "NOT certified", (double)r->cert.gap, same ? "truth embedded in k atoms" : "reference G-bar", (double)r->cert.ref_objective, (double)r->spec->certify_tol, r->cert.starts_used));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "losses:"));
   for (l = 0; l < r->spec->nlosses; l++) PetscCall(PetscPrintf(PETSC_COMM_SELF, " %s %.6e", r->spec->losses[l], (double)r->losses[l]));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "\n"));
@@ -152,8 +157,9 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   }
   if (output[0]) PetscCall(MoeCheckOutputPath("-output", output));
   PetscCall(MoeCheckUnusedOptions(comm));
+  PetscCall(MoeTruthSelect(r.spec));
   PetscCall(MoeTruthCreate(r.spec, r.spec->experts[0], &r.truth));
-  PetscCall(MoeTruthSetFisher(r.spec, r.truth));
+  PetscCall(MoeTruthScreen(r.spec, r.truth));
 
   PetscCall(MoeDataGenerate(r.spec, r.truth, r.spec->ns[0], r.replicate, &r.data));
   PetscCall(MoeDataEvaluationSample(r.spec, r.truth, &r.eval));
@@ -162,12 +168,9 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   if (need) { /* G-bar first: a near start of a fit of other families than the truth's is near G-bar */
     PetscCall(PetscMalloc1(r.model->p, &r.reference));
     PetscCall(MoeReferenceCompute(r.spec, r.model, r.truth, r.reference, &r.ref));
+    PetscCall(MoeCertifyReference(r.spec, r.model, r.truth, r.reference, r.ref.objective, &r.ref_sd, &r.ref_identified, r.ref_why, sizeof(r.ref_why)));
   }
-  {
-    MoeTruth near;
-    PetscCall(MoeNearTarget(r.model, r.truth, r.reference, &near));
-    PetscCall(MoeFitMultiStart(r.spec, r.model, &near, r.data, MOE_STREAM_INIT, r.spec->ns[0], r.replicate, inject, r.theta0, r.theta, &r.fit));
-  }
+  PetscCall(MoeCertifiedFit(r.spec, r.model, r.truth, r.reference, r.data, r.spec->ns[0], r.replicate, inject, r.theta0, r.theta, &r.fit, &r.cert));
   PetscCall(MoeLossComputeAll(r.spec, r.model, r.spec->experts[0], r.theta, r.truth, r.reference, r.eval, r.losses));
   PetscCall(PrintSummary(&r));
   if (output[0]) {

@@ -23,6 +23,24 @@ static PetscErrorCode PrepareOutput(void *ctx)
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode SelectTruth(void *spec)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeTruthSelect((MoeSpec *)spec));
+  PetscFunctionReturn(0);
+}
+
+/* The truth's draw is chosen on rank 0 (screening costs a Fisher information per draw) and
+   sent to the others. */
+static PetscErrorCode SelectTruthOnRoot(MPI_Comm comm, MoeSpec *spec)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeRootCheck(comm, SelectTruth, spec));
+  PetscCallMPI(MPI_Bcast(spec->truth_draws, MOE_MAX_LIST, MPIU_INT, 0, comm));
+  PetscCallMPI(MPI_Bcast(spec->truth_rejected, MOE_MAX_LIST, MPIU_INT, 0, comm));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
 {
   PetscFunctionBegin;
@@ -84,6 +102,7 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
     PetscFunctionReturn(0);
   }
   PetscCall(MoeCheckUnusedOptions(comm));
+  PetscCall(SelectTruthOnRoot(comm, spec));
   PetscCall(MoeGridCreate(spec, &grid));
   MoeUserCheck(opts.inject_error_task < grid->ntasks, "-inject_error_task %" PetscInt64_FMT " is not a task id (0..%" PetscInt64_FMT ")", opts.inject_error_task, grid->ntasks - 1);
   MoeUserCheck(opts.inject_nan_task < grid->ntasks, "-inject_nan_task %" PetscInt64_FMT " is not a task id (0..%" PetscInt64_FMT ")", opts.inject_nan_task, grid->ntasks - 1);
@@ -92,6 +111,8 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   root.opts    = &opts;
   root.results = results;
   PetscCall(MoeRootCheck(comm, PrepareOutput, &root));
+  if (!rank && !opts.quiet)
+    for (PetscInt e = 0; e < (spec->truth_expert[0] ? 1 : spec->nexperts); e++) PetscCall(MoePrintFisherLine(PETSC_COMM_SELF, spec, results->truths[e]));
   if (size == 1) PetscCall(MoeRunSerial(grid, results, &opts, command));
   else if (!rank) PetscCall(MoeRunMaster(grid, results, &opts, command));
   else PetscCall(MoeRunWorker(grid, &opts));

@@ -17,13 +17,12 @@
    estimator converges to [P1]) once it is known. */
 PetscErrorCode MoeNearTarget(MoeModel m, const MoeTruth *truth, const PetscReal *reference, MoeTruth *target)
 {
-  PetscBool sg, se;
+  PetscBool same;
 
   PetscFunctionBegin;
-  PetscCall(PetscStrcmp(m->gating->type, truth->model->gating->type, &sg));
-  PetscCall(PetscStrcmp(m->expert->type, truth->model->expert->type, &se));
+  PetscCall(MoeModelSameFamilies(m, truth->model, &same));
   *target = *truth;
-  if ((sg && se) || !reference) PetscFunctionReturn(0);
+  if (same || !reference) PetscFunctionReturn(0);
   target->model = m;
   target->theta = (PetscReal *)reference;
   PetscCall(PetscStrncpy(target->source, "reference G-bar", sizeof(target->source)));
@@ -60,6 +59,19 @@ static PetscErrorCode NearTruth(MoeModel m, const MoeTruth *truth, PetscReal *th
   }
   PetscCall(PetscFree(map));
   PetscCall(PetscFree(count));
+  PetscFunctionReturn(0);
+}
+
+/* The reference point of a fit: the near start without perturbation, i.e. the target (G*,
+   or G-bar) embedded in the fitted atoms.  With the truth's families and softmax-type
+   gatings the embedding is exact; for sigmoid gating the split atoms keep the total mass
+   only where beta1 = 0 (certification uses the truth's own objective, see moecertify.h). */
+PetscErrorCode MoeReferencePoint(MoeModel m, const MoeTruth *target, PetscReal *theta)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscArrayzero(theta, m->p));
+  PetscCall(NearTruth(m, target, theta));
+  PetscCall(MoeModelPinParameters(m, theta));
   PetscFunctionReturn(0);
 }
 

@@ -2,16 +2,15 @@
    recorded seed, or read from a file (HDF5 written by moerate, or YAML). */
 #include <moedata.h>
 #include <moestore.h>
-#include <moefit.h>
 #include <gsl/gsl_randist.h>
 
 /* Draw theta* atom by atom, always in the same order and always every value
    (beta1 (d), beta0, a (d), b), so that a truth with other families or another regime
-   shares its random numbers:
+   shares its random numbers (draw j of a seed: generator index j, see src/data/screen.c):
      beta1* ~ N(0, beta1_var I) (0 in regime 1, and for the first truth_beta1_zero atoms),
      beta0* ~ N(0, beta0_var), a* ~ N(0, expert_var I), b* ~ N(0, expert_var).
    Pinned entries of softmax-type truths are then set to zero. */
-static PetscErrorCode MoeTruthDraw(const MoeSpec *spec, MoeTruth *t)
+static PetscErrorCode MoeTruthDraw(const MoeSpec *spec, PetscInt draw, MoeTruth *t)
 {
   MoeModel  m = t->model;
   gsl_rng  *rng;
@@ -19,7 +18,7 @@ static PetscErrorCode MoeTruthDraw(const MoeSpec *spec, MoeTruth *t)
   PetscReal s1 = PetscSqrtReal(spec->truth_beta1_var), s0 = PetscSqrtReal(spec->truth_beta0_var), se = PetscSqrtReal(spec->truth_expert_var);
 
   PetscFunctionBegin;
-  PetscCall(MoeRngCreate(spec->truth_seed, MOE_STREAM_TRUTH, 0, 0, 0, &rng));
+  PetscCall(MoeRngCreate(spec->truth_seed, MOE_STREAM_TRUTH, 0, 0, draw, &rng));
   for (i = 0; i < m->k; i++) {
     PetscReal *atom = t->theta + i * m->stride, a[1024], b;
     PetscBool  zero = (PetscBool)(spec->truth_regime == 1 || i < spec->truth_beta1_zero);
@@ -38,7 +37,7 @@ static PetscErrorCode MoeTruthDraw(const MoeSpec *spec, MoeTruth *t)
   if (m->nglobal && m->gating->ops.initglobals) PetscCall((*m->gating->ops.initglobals)(m->gating, rng, spec->truth_regime == 1 ? 0 : spec->truth_beta1_var, spec->truth_beta0_var, t->theta + m->k * m->stride));
   PetscCall(MoeModelPinParameters(m, t->theta));
   gsl_rng_free(rng);
-  PetscCall(PetscSNPrintf(t->source, sizeof(t->source), "drawn from P1 App. C distributions: regime %" PetscInt_FMT ", truth_seed %" PetscInt_FMT, spec->truth_regime, spec->truth_seed));
+  PetscCall(PetscSNPrintf(t->source, sizeof(t->source), "drawn: regime %" PetscInt_FMT ", truth_seed %" PetscInt_FMT ", draw %" PetscInt_FMT, spec->truth_regime, spec->truth_seed, draw));
   PetscFunctionReturn(0);
 }
 
@@ -175,24 +174,12 @@ PetscErrorCode MoeTruthCreate(const MoeSpec *spec, const char fitted[], MoeTruth
   } else {
     PetscCall(MoeModelCreate(spec->truth_gating, expert, spec->kstar, spec->d, spec->opts, "truth_", &t->model));
     PetscCall(PetscCalloc1(t->model->p, &t->theta));
-    PetscCall(MoeTruthDraw(spec, t));
+    PetscInt e = MoeSpecTruthIndex(spec, fitted);
+    t->draw     = spec->truth_draws[e];
+    t->rejected = spec->truth_rejected[e];
+    PetscCall(MoeTruthDraw(spec, t->draw, t));
   }
   *truth = t;
-  PetscFunctionReturn(0);
-}
-
-/* The eigenvalues of the truth's Fisher information J^T J / n on the evaluation sample (see
-   MoeFisherEigenvalues): how many samples its parameters need. */
-PetscErrorCode MoeTruthSetFisher(const MoeSpec *spec, MoeTruth *t)
-{
-  MoeData *E;
-
-  PetscFunctionBegin;
-  if (t->fisher) PetscFunctionReturn(0);
-  PetscCall(MoeDataEvaluationSample(spec, t, &E));
-  PetscCall(PetscMalloc1(t->model->pfree, &t->fisher));
-  PetscCall(MoeFisherEigenvalues(t->model, t->theta, E, t->fisher));
-  PetscCall(MoeDataDestroy(&E));
   PetscFunctionReturn(0);
 }
 

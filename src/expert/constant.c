@@ -13,7 +13,6 @@ PETSC_EXTERN PetscErrorCode MoeExpertCreate_Constant(MoeExpert e)
 {
   PetscFunctionBegin;
   e->ne           = 1;
-  e->smooth       = PETSC_TRUE;
   e->ops.evaluate = MoeExpertEvaluate_Constant;
   PetscFunctionReturn(0);
 }

@@ -36,13 +36,13 @@ static PetscErrorCode MoeExpertEvaluate_FFN(MoeExpert e, const PetscReal *eta, c
 }
 
 /* Make e an FFN expert h = phi(a^T x + b) with eta = (a, b). */
-PetscErrorCode MoeExpertSetUpFFN(MoeExpert e, MoeActivationFn phi, MoeActivationFn dphi, PetscBool smooth)
+PetscErrorCode MoeExpertSetUpFFN(MoeExpert e, MoeActivationFn phi, MoeActivationFn dphi, PetscBool hinge)
 {
   PetscFunctionBegin;
   e->ne           = e->d + 1;
   e->phi          = phi;
   e->dphi         = dphi;
-  e->smooth       = smooth;
+  e->hinge        = hinge;
   e->ops.evaluate = MoeExpertEvaluate_FFN;
   PetscFunctionReturn(0);
 }

@@ -8,6 +8,6 @@ static PetscReal One(PetscReal z) { return 1; }
 PETSC_EXTERN PetscErrorCode MoeExpertCreate_Linear(MoeExpert e)
 {
   PetscFunctionBegin;
-  PetscCall(MoeExpertSetUpFFN(e, Identity, One, PETSC_TRUE));
+  PetscCall(MoeExpertSetUpFFN(e, Identity, One, PETSC_FALSE));
   PetscFunctionReturn(0);
 }

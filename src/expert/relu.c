@@ -7,6 +7,6 @@ static PetscReal DReLU(PetscReal z) { return z > 0 ? 1 : 0; }
 PETSC_EXTERN PetscErrorCode MoeExpertCreate_ReLU(MoeExpert e)
 {
   PetscFunctionBegin;
-  PetscCall(MoeExpertSetUpFFN(e, ReLU, DReLU, PETSC_FALSE));
+  PetscCall(MoeExpertSetUpFFN(e, ReLU, DReLU, PETSC_TRUE));
   PetscFunctionReturn(0);
 }

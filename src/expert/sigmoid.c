@@ -11,6 +11,6 @@ static PetscReal DSig(PetscReal z)
 PETSC_EXTERN PetscErrorCode MoeExpertCreate_Sigmoid(MoeExpert e)
 {
   PetscFunctionBegin;
-  PetscCall(MoeExpertSetUpFFN(e, Sig, DSig, PETSC_TRUE));
+  PetscCall(MoeExpertSetUpFFN(e, Sig, DSig, PETSC_FALSE));
   PetscFunctionReturn(0);
 }

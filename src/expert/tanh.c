@@ -11,6 +11,6 @@ static PetscReal DTanh(PetscReal z)
 PETSC_EXTERN PetscErrorCode MoeExpertCreate_Tanh(MoeExpert e)
 {
   PetscFunctionBegin;
-  PetscCall(MoeExpertSetUpFFN(e, Tanh, DTanh, PETSC_TRUE));
+  PetscCall(MoeExpertSetUpFFN(e, Tanh, DTanh, PETSC_FALSE));
   PetscFunctionReturn(0);
 }

@@ -60,6 +60,7 @@ const char *MoeFitReasonString(PetscInt reason)
   if (reason == 0) return "NONE";
   if (reason == TAO_CONVERGED_USER) return "CONVERGED_FTOL";
   if (reason == MOE_REASON_UNBOUNDED) return "DIVERGED_UNBOUNDED";
+  if (reason == MOE_REASON_STALLED) return "DIVERGED_STALLED";
   return TaoConvergedReasons[reason];
 }
 
@@ -292,6 +293,37 @@ static PetscErrorCode FormJacobian(Tao tao, Vec X, Mat J, Mat Jpre, void *ctx)
   PetscFunctionReturn(0);
 }
 
+/* How far the gradient is from its statistical scale: max_j |g_j| / sqrt(nu H_jj / n), with
+   g = J^T r / n and H_jj = sum_r J_rj^2 / n.  At the truth, g_j is a mean of n noise terms with
+   exactly that standard deviation; at a minimiser g = 0.  A fit that stops with some g_j
+   above it (z > 1) has stalled.  (The Gauss-Newton decrement g^T H^-1 g is no test here: over-
+   specified fits have flat directions along which the quadratic model overpredicts the
+   decrease many times.) */
+static PetscErrorCode GradientZ(MoeFitCtx *c, PetscReal noise, PetscReal *z)
+{
+  PetscInt   pf = c->m->pfree, j, r0, nb, rr;
+  PetscReal *g, *h, n = c->D->n;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc2(pf, &g, pf, &h));
+  for (r0 = 0; r0 < c->D->n; r0 += c->B) {
+    nb = PetscMin(c->B, c->D->n - r0);
+    PetscCall(FillBlock(c, r0, nb, PETSC_TRUE));
+    for (rr = 0; rr < nb; rr++) {
+      const PetscReal *Jr = c->Jb + (size_t)rr * pf;
+      for (j = 0; j < pf; j++) {
+        g[j] += Jr[j] * c->rb[rr];
+        h[j] += Jr[j] * Jr[j];
+      }
+    }
+  }
+  *z = 0;
+  for (j = 0; j < pf; j++)
+    if (h[j] > 0) *z = PetscMax(*z, PetscAbsReal(g[j] / n) / PetscSqrtReal(noise * (h[j] / n) / n));
+  PetscCall(PetscFree2(g, h));
+  PetscFunctionReturn(0);
+}
+
 /* Defaults for TAOBRGN that the user did not set: the dense Levenberg-Marquardt setup. */
 static PetscErrorCode SetBRGNDefaults(void)
 {
@@ -504,6 +536,16 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
     res->reason = MOE_REASON_UNBOUNDED;
     PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "the parameters left the box |theta|_inf <= %g (-fit_max_norm): the objective has no minimiser near the start", (double)spec->max_norm));
   }
+  res->gradient_z = MOE_NAN;
+  if (!ierr && !stored && res->status == MOE_FIT_CONVERGED && reason == TAO_CONVERGED_USER && spec->noise > 0) {
+    PetscCall(PetscArraycpy(c.theta, theta, m->p));
+    PetscCall(GradientZ(&c, spec->noise, &res->gradient_z));
+    if (!(res->gradient_z <= spec->max_gradient_z)) {
+      res->status = MOE_FIT_FAILED;
+      res->reason = MOE_REASON_STALLED;
+      PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "stopped on the objective-decrease test with a gradient %.3g times its statistical scale (> -fit_max_gradient_z)", (double)res->gradient_z));
+    }
+  }
   if (interrupted) { /* abandoned: the task will run again */
     res->status = MOE_FIT_PENDING;
     res->reason = 0;
@@ -556,35 +598,5 @@ PetscErrorCode MoeFitMultiStart(const MoeSpec *spec, MoeModel m, const MoeTruth 
   }
   res->time = time;
   PetscCall(PetscFree2(t0, t));
-  PetscFunctionReturn(0);
-}
-
-/* Eigenvalues (ascending, pfree of them) of the Fisher information J^T J / n of model m at
-   theta over the inputs of D, per unit noise variance.  Its smallest eigenvalue lambda says
-   how well the data pin the parameters down: the least-squares estimate has standard
-   deviation about sqrt(nu / (n lambda)) along that direction, so rates show only once n is
-   well beyond nu / lambda. */
-PetscErrorCode MoeFisherEigenvalues(MoeModel m, const PetscReal *theta, const MoeData *D, PetscReal *eig)
-{
-  MoeFitCtx    c;
-  PetscInt     pf = m->pfree;
-  PetscScalar *h, *work;
-  PetscBLASInt bpf, lwork, info;
-
-  PetscFunctionBegin;
-  PetscCall(PetscMemzero(&c, sizeof(c)));
-  c.m = m;
-  c.D = D;
-  c.B = PetscMax(1, PetscMin(256, D->n));
-  PetscCall(PetscMalloc4(m->p, &c.theta, (size_t)c.B * pf, &c.Jb, c.B, &c.rb, m->p, &c.row));
-  PetscCall(PetscArraycpy(c.theta, theta, m->p));
-  PetscCall(PetscBLASIntCast(pf, &bpf));
-  lwork = 4 * bpf;
-  PetscCall(PetscMalloc2((size_t)pf * pf, &h, lwork, &work));
-  PetscCall(AccumulateJTJ(&c, h));
-  PetscCallBLAS("LAPACKsyev", LAPACKsyev_("N", "U", &bpf, h, &bpf, eig, work, &lwork, &info));
-  PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK syev failed: info %d", (int)info);
-  PetscCall(PetscFree2(h, work));
-  PetscCall(PetscFree4(c.theta, c.Jb, c.rb, c.row));
   PetscFunctionReturn(0);
 }

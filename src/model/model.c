@@ -118,6 +118,18 @@ PetscErrorCode MoeModelPinParameters(MoeModel m, PetscReal *theta)
   PetscFunctionReturn(0);
 }
 
+/* Do two models have the same gating and expert families? */
+PetscErrorCode MoeModelSameFamilies(MoeModel a, MoeModel b, PetscBool *same)
+{
+  PetscBool sg, se;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrcmp(a->gating->type, b->gating->type, &sg));
+  PetscCall(PetscStrcmp(a->expert->type, b->expert->type, &se));
+  *same = (PetscBool)(sg && se);
+  PetscFunctionReturn(0);
+}
+
 /* One line: "topk(-topk_K 2) x relu, k=9, d=32, p=594 (561 free)". */
 PetscErrorCode MoeModelDescribe(MoeModel m, char *buf, size_t len)
 {

@@ -114,20 +114,30 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
   PetscCheck(id != x->inject_error_task, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate the work space of task %lld (injected by -inject_error_task)", (long long)id);
   PetscCall(Prepare(x, t));
   if (t->kind == MOE_TASK_REFERENCE) {
+    PetscBool identified;
+    char      why[512];
     PetscCall(MoeReferenceCompute(s, x->model[t->pair], x->truth[t->expert], theta, &res));
+    if (res.status != MOE_FIT_PENDING) {
+      PetscCall(MoeCertifyReference(s, x->model[t->pair], x->truth[t->expert], theta, res.objective, &rec->weak_sd, &identified, why, sizeof(why)));
+      rec->certified = identified;
+    }
   } else {
-    MoeData   *D;
-    PetscReal *theta0;
-    MoeModel   m = x->model[t->pair];
-    MoeTruth   near;
+    MoeData       *D;
+    PetscReal     *theta0;
+    MoeModel       m = x->model[t->pair];
+    MoeCertificate cert;
     PetscCall(MoeDataGenerate(s, x->truth[t->expert], t->n, t->replicate, &D));
     PetscCall(PetscMalloc1(m->p, &theta0));
-    PetscCall(MoeNearTarget(m, x->truth[t->expert], x->reference[t->pair], &near));
-    PetscCall(MoeFitMultiStart(s, m, &near, D, MOE_STREAM_INIT, t->n, t->replicate, (PetscBool)(id == x->inject_nan_task), theta0, theta, &res));
+    PetscCall(MoeCertifiedFit(s, m, x->truth[t->expert], x->reference[t->pair], D, t->n, t->replicate, (PetscBool)(id == x->inject_nan_task), theta0, theta, &res, &cert));
     PetscCall(PetscFree(theta0));
     PetscCall(MoeDataDestroy(&D));
+    rec->ref_objective = cert.ref_objective;
+    rec->gap           = cert.gap;
+    rec->certified     = cert.certified;
+    rec->starts_used   = (int32_t)cert.starts_used;
     if (res.status != MOE_FIT_PENDING) PetscCall(MoeLossComputeAll(s, m, s->experts[t->expert], theta, x->truth[t->expert], x->reference[t->pair], x->eval[t->expert], losses));
   }
+  rec->gradient_z     = res.gradient_z;
   rec->status        = (int32_t)res.status;
   rec->reason        = (int32_t)res.reason;
   rec->iterations    = (int32_t)res.iterations;

@@ -99,4 +99,5 @@ void MoeRecordInit(const MoeGrid *G, PetscInt64 id, MoeRecord *r)
   r->rank      = -1;
   r->seed      = MoeStreamSeed(G->spec->seed, t->kind == MOE_TASK_REFERENCE ? MOE_STREAM_REFERENCE : MOE_STREAM_X, t->n, t->replicate, 0);
   r->objective = r->gradient_norm = r->wall_time = MOE_NAN;
+  r->ref_objective = r->gap = r->gradient_z = r->weak_sd = MOE_NAN;
 }

@@ -102,9 +102,13 @@ static PetscErrorCode Store(Master *M, const MoeRecord *rec, const PetscReal *lo
   M->cost_seen[t->kind] += t->cost;
   M->time_seen[t->kind] += rec->wall_time;
   if (t->kind == MOE_TASK_REFERENCE) MoeScheduleUnblock(M->S, t->pair);
+  if (t->kind == MOE_TASK_REFERENCE && !rec->certified && !M->opts->quiet) {
+    const MoeSpec *s = G->spec;
+    fprintf(stderr, "moerate: warning: G-bar of %s x %s is not identified (noise-free objective %.2e, sd along its weakest Fisher direction %.2g at n = %lld): losses against it measure nothing; `moerate fit` with this spec says why\n", s->gatings[t->gating], s->experts[t->expert], rec->objective, rec->weak_sd, (long long)s->ns[0]);
+  }
   if (M->opts->verbose) {
     const MoeSpec *s = G->spec;
-    fprintf(stderr, "moerate: task %lld %s x %s %s n=%lld rep %lld: %s (%s) %d its, objective %.6e, %.2fs on rank %d\n", (long long)rec->id, s->gatings[t->gating], s->experts[t->expert], t->kind == MOE_TASK_REFERENCE ? "reference" : "replicate", (long long)t->n, (long long)t->replicate, MoeFitStatuses[rec->status], MoeFitReasonString(rec->reason), (int)rec->iterations, rec->objective, rec->wall_time, (int)rec->rank);
+    fprintf(stderr, "moerate: task %lld %s x %s %s n=%lld rep %lld: %s (%s) %d its, objective %.6e, gap %.3g%s, %d starts, %.2fs on rank %d\n", (long long)rec->id, s->gatings[t->gating], s->experts[t->expert], t->kind == MOE_TASK_REFERENCE ? "reference" : "replicate", (long long)t->n, (long long)t->replicate, MoeFitStatuses[rec->status], MoeFitReasonString(rec->reason), (int)rec->iterations, rec->objective, rec->gap, rec->certified ? " (certified)" : "", (int)rec->starts_used, rec->wall_time, (int)rec->rank);
   }
   PetscFunctionReturn(0);
 }

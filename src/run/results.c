@@ -20,7 +20,11 @@ static const char *record_doc =
   "seed, stream, n, replicate); status: 0 pending, 1 converged, 2 failed, 3 skipped; reason: TaoConvergedReason "
   "(8 = CONVERGED_FTOL, moerate's objective-decrease test) or -100 (PETSc error in the solve, e.g. Inf/NaN); "
   "iterations: TAO iterations; start: the start kept (multi-start); rank: MPI rank that ran it; p: parameters "
-  "(full layout); objective: (1/2n) sum (Y - f(X))^2; gradient_norm: norm of its gradient; wall_time: seconds; "
+  "(full layout); certified: replicate: 1 when gap <= -certify_tol, reference: 1 when G-bar is identified; "
+  "starts_used: starts the fit took; objective: (1/2n) sum (Y - f(X))^2; gradient_norm: norm of its gradient; "
+  "ref_objective: objective of the reference point (truth embedded in k atoms, or G-bar) on the same data; gap: "
+  "2n/noise (objective - ref_objective); gradient_z: max_j |g_j| / sqrt(noise H_jj / n) at the end of the kept fit; weak_sd: "
+  "reference: sd along G-bar's weakest Fisher direction at the smallest n; wall_time: seconds; "
   "t_start, t_end: UNIX time in seconds";
 
 PetscErrorCode MoeResultsCreate(const MoeGrid *G, MoeResults **results)
@@ -42,7 +46,7 @@ PetscErrorCode MoeResultsCreate(const MoeGrid *G, MoeResults **results)
   PetscCall(PetscCalloc1(G->spec->nexperts, &R->truths));
   for (i = 0; i < G->spec->nexperts; i++) {
     PetscCall(MoeTruthCreate(G->spec, G->spec->experts[i], &R->truths[i]));
-    PetscCall(MoeTruthSetFisher(G->spec, R->truths[i]));
+    PetscCall(MoeTruthScreen(G->spec, R->truths[i]));
   }
   *results = R;
   PetscFunctionReturn(0);
@@ -77,8 +81,14 @@ static hid_t RecordType(void)
   H5Tinsert(t, "start", HOFFSET(MoeRecord, start), H5T_NATIVE_INT32);
   H5Tinsert(t, "rank", HOFFSET(MoeRecord, rank), H5T_NATIVE_INT32);
   H5Tinsert(t, "p", HOFFSET(MoeRecord, p), H5T_NATIVE_INT32);
+  H5Tinsert(t, "certified", HOFFSET(MoeRecord, certified), H5T_NATIVE_INT32);
+  H5Tinsert(t, "starts_used", HOFFSET(MoeRecord, starts_used), H5T_NATIVE_INT32);
   H5Tinsert(t, "objective", HOFFSET(MoeRecord, objective), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "gradient_norm", HOFFSET(MoeRecord, gradient_norm), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "ref_objective", HOFFSET(MoeRecord, ref_objective), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "gap", HOFFSET(MoeRecord, gap), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "gradient_z", HOFFSET(MoeRecord, gradient_z), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "weak_sd", HOFFSET(MoeRecord, weak_sd), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "wall_time", HOFFSET(MoeRecord, wall_time), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "t_start", HOFFSET(MoeRecord, t_start), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "t_end", HOFFSET(MoeRecord, t_end), H5T_NATIVE_DOUBLE);

@@ -120,11 +120,11 @@ static PetscErrorCode ReadLosses(PetscOptionItems *PetscOptionsObject, MoeSpec *
   PetscBool set, isauto;
 
   PetscFunctionBegin;
-  PetscCall(ReadNameList(PetscOptionsObject, "-losses", "losses to compute (comma list of l2, sigmoid_d1, sigmoid_d2, sigmoid_d3, softmax_d1, softmax_dlin, topk), or auto: l2 and the natural losses of the fitted gatings (default auto)", list, &n, "auto", &set));
+  PetscCall(ReadNameList(PetscOptionsObject, "-losses", "losses to compute (comma list of l2, l2_truth, sigmoid_d1, sigmoid_d2, sigmoid_d3, softmax_d1, softmax_dlin, topk), or auto: l2 and the natural losses of the fitted gatings (default auto)", list, &n, "auto", &set));
   PetscCall(PetscStrcmp(list[0], "auto", &isauto));
   s->nlosses = 0;
   if (isauto && n == 1) {
-    PetscBool sig = PETSC_FALSE, soft = PETSC_FALSE, topk = PETSC_FALSE, misfit = PETSC_FALSE;
+    PetscBool sig = PETSC_FALSE, soft = PETSC_FALSE, topk = PETSC_FALSE, misfit = PETSC_FALSE, other = PETSC_FALSE;
     for (i = 0; i < s->ngatings; i++) {
       PetscBool a, b, c, same;
       PetscCall(PetscStrcmp(s->gatings[i], "sigmoid", &a));
@@ -135,8 +135,14 @@ static PetscErrorCode ReadLosses(PetscOptionItems *PetscOptionsObject, MoeSpec *
       topk = (PetscBool)(topk || c);
       PetscCall(PetscStrcmp(s->gatings[i], s->truth_gating, &same));
       if (a && (!same || s->truth_regime == 2)) misfit = PETSC_TRUE;
+      for (j = 0; j < s->nexperts; j++) {
+        PetscBool need;
+        PetscCall(MoeSpecNeedsReference(s, s->gatings[i], s->experts[j], &need));
+        other = (PetscBool)(other || need);
+      }
     }
     PetscCall(PetscStrncpy(s->losses[s->nlosses++], "l2", MOE_NAME_LEN));
+    if (other) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "l2_truth", MOE_NAME_LEN));
     if (sig) {
       PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d1", MOE_NAME_LEN));
       PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d2", MOE_NAME_LEN));
@@ -276,6 +282,8 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   PetscCall(Appendf(T, &len, &cap, "-init %s\n-init_perturb %.17g\n-init_scale %.17g\n-init_starts %" PetscInt_FMT "\n", MoeInitTypes[s->init], (double)s->init_perturb, (double)s->init_scale, s->init_starts));
   PetscCall(JoinNames(s->losses, s->nlosses, buf, sizeof(buf)));
   PetscCall(Appendf(T, &len, &cap, "-losses %s\n-loss_r %.17g\n-eval_n %" PetscInt_FMT "\n-reference_n %" PetscInt_FMT "\n", buf, (double)s->loss_r, s->eval_n, s->reference_n));
+  PetscCall(Appendf(T, &len, &cap, "-truth_draw %" PetscInt_FMT "\n-truth_max_sd %.17g\n-truth_active_min %.17g\n-truth_max_draws %" PetscInt_FMT "\n-allow_ill_posed %d\n", s->truth_draw_set ? s->truth_draw : -1, (double)s->truth_max_sd, (double)s->truth_active_min, s->truth_max_draws, (int)s->allow_ill_posed));
+  PetscCall(Appendf(T, &len, &cap, "-certify_tol %.17g\n-certify_starts %" PetscInt_FMT "\n-fit_max_gradient_z %.17g\n", (double)s->certify_tol, s->certify_starts, (double)s->max_gradient_z));
   PetscCall(Appendf(T, &len, &cap, "-fit_ftol %.17g\n-fit_ftol_window %" PetscInt_FMT "\n-fit_max_norm %.17g\n", (double)s->ftol, s->ftol_window, (double)s->max_norm));
   PetscCall(Appendf(T, &len, &cap, "-fit_block %" PetscInt_FMT "\n-fit_lm_lambda %.17g\n-fit_lm_down %.17g\n-fit_lm_up %.17g\n", s->block, (double)s->lm_lambda, (double)s->lm_down, (double)s->lm_up));
   PetscCall(AppendTaoOptions(T, &len, &cap));
@@ -301,13 +309,20 @@ PetscErrorCode MoeSpecLossTargetIsTruth(const MoeSpec *s, const char loss[], con
   PetscFunctionReturn(0);
 }
 
-/* Do the losses of fits of (gating, expert) need the reference G-bar? */
+/* Do fits of (gating, expert) need the reference G-bar?  Always when their families differ
+   from the truth's (G-bar is their near start and certification reference), and when one of
+   their losses is measured against it. */
 PetscErrorCode MoeSpecNeedsReference(const MoeSpec *s, const char gating[], const char expert[], PetscBool *need)
 {
-  PetscInt i;
+  PetscInt    i;
+  const char *texpert;
+  PetscBool   sg, se;
 
   PetscFunctionBegin;
-  *need = PETSC_FALSE;
+  PetscCall(MoeSpecTruthExpert(s, expert, &texpert));
+  PetscCall(PetscStrcmp(gating, s->truth_gating, &sg));
+  PetscCall(PetscStrcmp(expert, texpert, &se));
+  *need = (PetscBool)!(sg && se);
   for (i = 0; i < s->nlosses; i++) {
     const MoeLossType *t;
     PetscBool          applies, truth;
@@ -318,6 +333,18 @@ PetscErrorCode MoeSpecNeedsReference(const MoeSpec *s, const char gating[], cons
     if (!truth) *need = PETSC_TRUE;
   }
   PetscFunctionReturn(0);
+}
+
+/* Which truth the fits of expert family `fitted` use: 0 with -truth_expert (one truth for all),
+   else the index of `fitted` in -expert (one truth per expert family). */
+PetscInt MoeSpecTruthIndex(const MoeSpec *s, const char fitted[])
+{
+  PetscInt e;
+
+  if (s->truth_expert[0]) return 0;
+  for (e = 0; e < s->nexperts; e++)
+    if (!strcmp(s->experts[e], fitted)) return e;
+  return 0;
 }
 
 PetscErrorCode MoeSpecTruthExpert(const MoeSpec *s, const char fitted[], const char **expert)
@@ -341,13 +368,15 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(MoeLossRegisterAll());
   PetscCall(PetscNew(&s));
   s->opts = opts;
-  s->k = 3, s->kstar = 2, s->d = 2;
-  s->truth_regime = 1, s->truth_seed = -1, s->seed = 1;
+  s->k = 3, s->kstar = 2, s->d = 4; /* with the truth's variances below: a well-posed default */
+  s->truth_regime = 2, s->truth_seed = -1, s->truth_draw = -1, s->seed = 1;
+  s->truth_max_sd = 0.1, s->truth_active_min = 0.05, s->truth_max_draws = 100;
+  s->certify_tol = 3, s->certify_starts = 8;
   s->noise = 0.01, s->xlo = -1, s->xhi = 1, s->xsd = 1;
   s->replicates = run ? 3 : 1, s->init_starts = 1, s->init_perturb = -1, s->init_scale = -1;
   s->loss_r = 2, s->eval_n = 10000, s->reference_n = -1;
   s->block = 256, s->lm_lambda = 1e-4, s->lm_down = 0.2, s->lm_up = 1.5;
-  s->ftol = -1, s->ftol_window = 5, s->max_norm = 100;
+  s->ftol = -1, s->ftol_window = 5, s->max_norm = 100, s->max_gradient_z = 1;
   s->truth_beta0_var = -1, s->truth_beta1_var = -1, s->truth_expert_var = -1;
 
   PetscOptionsBegin(comm, NULL, run ? "moerate run: the experiment spec" : "moerate fit: one replicate", "moerate");
@@ -393,11 +422,16 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   }
   PetscCall(PetscOptionsInt("-truth_regime", "1: beta1* = 0 (P1 Regime 1); 2: beta1* ~ N(0, truth_beta1_var I)", NULL, s->truth_regime, &s->truth_regime, NULL));
   PetscCall(PetscOptionsInt("-truth_beta1_zero", "Regime 2: the first this-many true atoms keep beta1* = 0", NULL, 0, &s->truth_beta1_zero, NULL));
-  PetscCall(PetscOptionsReal("-truth_beta0_var", "variance of beta0* (default 0.01/d)", NULL, s->truth_beta0_var, &s->truth_beta0_var, NULL));
-  PetscCall(PetscOptionsReal("-truth_beta1_var", "variance of each entry of beta1* in Regime 2 (default 0.01/d)", NULL, s->truth_beta1_var, &s->truth_beta1_var, NULL));
-  PetscCall(PetscOptionsReal("-truth_expert_var", "variance of each entry of a* and of b* (default 1/d)", NULL, s->truth_expert_var, &s->truth_expert_var, NULL));
+  PetscCall(PetscOptionsReal("-truth_beta0_var", "variance of beta0* (default 0.01/d, P1's)", NULL, s->truth_beta0_var, &s->truth_beta0_var, NULL));
+  PetscCall(PetscOptionsReal("-truth_beta1_var", "variance of each entry of beta1* in Regime 2 (default 4: gates that vary with x; P1 used 0.01/d)", NULL, s->truth_beta1_var, &s->truth_beta1_var, NULL));
+  PetscCall(PetscOptionsReal("-truth_expert_var", "variance of each entry of a* and of b* (default 4: hinges across the inputs; P1 used 1/d)", NULL, s->truth_expert_var, &s->truth_expert_var, NULL));
   PetscCall(PetscOptionsInt("-seed", "experiment seed: data, initial points, evaluation sample", NULL, s->seed, &s->seed, NULL));
-  PetscCall(PetscOptionsInt("-truth_seed", "seed of the drawn truth (default: -seed)", NULL, s->truth_seed, &s->truth_seed, NULL));
+  PetscCall(PetscOptionsInt("-truth_seed", "seed of the drawn truth (default: -seed; then ill-posed draws are redrawn, see -truth_max_sd)", NULL, s->truth_seed, &s->truth_seed, &s->truth_seed_set));
+  PetscCall(PetscOptionsInt("-truth_draw", "use this draw of the truth seed, unscreened for redraws (default: the first well-posed one)", NULL, s->truth_draw, &s->truth_draw, &s->truth_draw_set));
+  PetscCall(PetscOptionsReal("-truth_max_sd", "screening: largest sd sqrt(noise/(n lambda_min)) of an estimate along the truth's weakest Fisher direction at the smallest n", NULL, s->truth_max_sd, &s->truth_max_sd, NULL));
+  PetscCall(PetscOptionsReal("-truth_active_min", "screening: every ReLU/GELU expert of the truth must be active, and inactive, on at least this fraction of the inputs", NULL, s->truth_active_min, &s->truth_active_min, NULL));
+  PetscCall(PetscOptionsInt("-truth_max_draws", "screening: draws of the truth seed tried before giving up", NULL, s->truth_max_draws, &s->truth_max_draws, NULL));
+  PetscCall(PetscOptionsBool("-allow_ill_posed", "measure a truth that fails the screening (P1's published design): its rates are then not evidence", NULL, s->allow_ill_posed, &s->allow_ill_posed, NULL));
 
   /* data */
   PetscCall(PetscOptionsString("-x_dist", "input distribution: uniform (on [x_lo, x_hi]^d) or gaussian (N(0, x_sd^2 I))", NULL, dist, dist, sizeof(dist), NULL));
@@ -427,6 +461,9 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (default -1: 0.01/n, a hundredth of the statistical resolution; 0: off)", NULL, s->ftol, &s->ftol, NULL));
   PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
   PetscCall(PetscOptionsReal("-fit_max_norm", "a fit whose parameters leave |theta|_inf <= this has failed: DIVERGED_UNBOUNDED (0: no limit)", NULL, s->max_norm, &s->max_norm, NULL));
+  PetscCall(PetscOptionsReal("-fit_max_gradient_z", "a fit stopped by -fit_ftol whose gradient exceeds this many times its statistical scale sqrt(noise H_jj/n) in some parameter has stalled (failed)", NULL, s->max_gradient_z, &s->max_gradient_z, NULL));
+  PetscCall(PetscOptionsReal("-certify_tol", "a fit is certified when 2n/noise (f_fit - f_ref) <= this, f_ref the objective of the truth (or G-bar) on the same data", NULL, s->certify_tol, &s->certify_tol, NULL));
+  PetscCall(PetscOptionsInt("-certify_starts", "most starts of an uncertified fit (the reference point itself, then more near starts)", NULL, s->certify_starts, &s->certify_starts, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_lambda", "line-search Newton types (bnls, nls): initial Levenberg-Marquardt damping (0: plain Gauss-Newton)", NULL, s->lm_lambda, &s->lm_lambda, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
@@ -452,14 +489,22 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(s->max_norm >= 0, "-fit_max_norm %g must be >= 0 (0: no limit)", (double)s->max_norm);
   MoeUserCheck(s->block >= 1, "-fit_block %" PetscInt_FMT " must be at least 1", s->block);
   MoeUserCheck(s->lm_lambda >= 0 && s->lm_down > 0 && s->lm_up > 0, "-fit_lm_lambda must be >= 0 and -fit_lm_down, -fit_lm_up > 0");
+  MoeUserCheck(s->truth_max_sd > 0, "-truth_max_sd %g must be > 0", (double)s->truth_max_sd);
+  MoeUserCheck(s->truth_active_min >= 0 && s->truth_active_min < 0.5, "-truth_active_min %g is outside [0, 0.5)", (double)s->truth_active_min);
+  MoeUserCheck(s->truth_max_draws >= 1, "-truth_max_draws %" PetscInt_FMT " must be at least 1", s->truth_max_draws);
+  MoeUserCheck(!s->truth_draw_set || s->truth_draw >= 0, "-truth_draw %" PetscInt_FMT " must be >= 0", s->truth_draw);
+  MoeUserCheck(s->max_gradient_z > 0, "-fit_max_gradient_z %g must be > 0", (double)s->max_gradient_z);
+  MoeUserCheck(s->certify_tol >= 0, "-certify_tol %g must be >= 0 (units of noise/(2n))", (double)s->certify_tol);
+  MoeUserCheck(s->certify_starts >= 1, "-certify_starts %" PetscInt_FMT " must be at least 1", s->certify_starts);
   MoeUserCheck(s->loss_r >= 1, "-loss_r %g must be >= 1", (double)s->loss_r);
   regime = s->truth_regime;
   MoeUserCheck(regime == 1 || regime == 2, "-truth_regime %" PetscInt_FMT " is not 1 or 2", regime);
   MoeUserCheck(s->truth_beta1_zero >= 0 && s->truth_beta1_zero <= s->kstar, "-truth_beta1_zero %" PetscInt_FMT " is outside 0..k*", s->truth_beta1_zero);
   if (s->truth_seed < 0) s->truth_seed = s->seed;
+  for (i = 0; i < MOE_MAX_LIST; i++) s->truth_draws[i] = PetscMax(s->truth_draw, 0);
   if (s->truth_beta0_var < 0) s->truth_beta0_var = 0.01 / s->d;
-  if (s->truth_beta1_var < 0) s->truth_beta1_var = 0.01 / s->d;
-  if (s->truth_expert_var < 0) s->truth_expert_var = 1.0 / s->d;
+  if (s->truth_beta1_var < 0) s->truth_beta1_var = 4;
+  if (s->truth_expert_var < 0) s->truth_expert_var = 4;
   if (s->init_perturb < 0) s->init_perturb = 0.1 / PetscSqrtReal((PetscReal)s->d);
   if (s->init_scale < 0) s->init_scale = 1.0 / PetscSqrtReal((PetscReal)s->d);
   if (s->reference_n < 0) s->reference_n = PetscMax(10 * s->ns[s->nn - 1], 10000);

@@ -43,7 +43,12 @@ PetscErrorCode MoeStoreWriteTruth(hid_t file, const MoeTruth *t)
   PetscCall(MoeH5AttrWriteInt(g, "kstar", t->model->k));
   PetscCall(MoeH5AttrWriteString(g, "source", t->source));
   PetscCall(MoeH5WriteReals(g, "theta", 1, dims, t->theta, "parameter units", "true parameters theta* (layout: see the layout attribute)"));
+  PetscCall(MoeH5AttrWriteInt(g, "draw", t->draw));
+  PetscCall(MoeH5AttrWriteInt(g, "draws_rejected", t->rejected));
   if (t->fisher) {
+    PetscCall(MoeH5AttrWriteReal(g, "weakest_sd", t->sd));
+    PetscCall(MoeH5AttrWriteInt(g, "well_posed", t->wellposed));
+    PetscCall(MoeH5AttrWriteString(g, "screening", t->wellposed ? "well posed" : t->why));
     dims[0] = (hsize_t)t->model->pfree;
     PetscCall(MoeH5WriteReals(g, "fisher_eigenvalues", 1, dims, t->fisher, "1/parameter units^2",
                               "eigenvalues (ascending) of the Fisher information J^T J / n of the truth's free parameters on the evaluation sample, per unit noise variance: along the eigenvector of eigenvalue lambda the least-squares estimate has standard deviation about sqrt(noise / (n lambda))"));

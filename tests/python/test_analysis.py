@@ -1,5 +1,5 @@
-"""analysis/: rates.py, plot_rates.py and plot_timeline.py on synthetic results files with known
-rates (loss = C n^s times log-normal noise) and on a real small `moerate run`."""
+"""analysis/: rates.py, plot_rates.py, plot_timeline.py and summary.py on synthetic results files with
+known rates (loss = C n^s times log-normal noise) and on real small `moerate run`s."""
 import csv
 import io
 import json
@@ -22,8 +22,15 @@ NS = (500, 1000, 2000, 4000, 8000, 16000)
 T0 = 1.8e9  # UNIX seconds of the first synthetic task
 RECORD = np.dtype([("id", "<i8"), ("kind", "<i4"), ("gating", "<i4"), ("expert", "<i4"), ("n", "<i8"),
                    ("replicate", "<i8"), ("seed", "<u8"), ("status", "<i4"), ("reason", "<i4"),
-                   ("iterations", "<i4"), ("start", "<i4"), ("rank", "<i4"), ("p", "<i4"), ("objective", "<f8"),
-                   ("gradient_norm", "<f8"), ("wall_time", "<f8"), ("t_start", "<f8"), ("t_end", "<f8")])
+                   ("iterations", "<i4"), ("start", "<i4"), ("rank", "<i4"), ("p", "<i4"), ("certified", "<i4"),
+                   ("starts_used", "<i4"), ("objective", "<f8"), ("gradient_norm", "<f8"), ("ref_objective", "<f8"),
+                   ("gap", "<f8"), ("gradient_z", "<f8"), ("weak_sd", "<f8"), ("wall_time", "<f8"),
+                   ("t_start", "<f8"), ("t_end", "<f8")])
+# the records of files written before moerate certified its fits
+OLD_FIELDS = ("certified", "starts_used", "ref_objective", "gap", "gradient_z", "weak_sd")
+OLD_RECORD = np.dtype([(name, RECORD.fields[name][0]) for name in RECORD.names if name not in OLD_FIELDS])
+WELL_POSED = {"well_posed": 1, "screening": "well posed", "weakest_sd": 0.05, "draw": 0, "draws_rejected": 0,
+              "source": "synthetic"}
 
 
 def applies(loss, gating):
@@ -33,28 +40,39 @@ def applies(loss, gating):
 
 
 def synthetic(path, slopes, gatings=("sigmoid",), experts=("relu",), ns=NS, replicates=20, sigma=0.5, seed=0,
-              k=3, kstar=2, references=0, edit=None):
-    """Write a results file (root attributes, /grid, /tasks/records, /tasks/losses as in docs/FORMAT.md)
-    in which loss l of a converged replicate at n is 0.1 n^slopes[l] exp(sigma Z).  Tasks are numbered
-    as moerate numbers them, alternate between ranks 1 and 2 and take 0.1 s each; `references` reference
-    fits (kind 1) follow.  edit(records, values), if given, changes the tables before they are written."""
+              k=3, kstar=2, references=0, edit=None, truth_gating=None, truth=WELL_POSED, certificates=True):
+    """Write a results file (root attributes, /grid, /truth, /tasks/records, /tasks/losses as in
+    docs/FORMAT.md) in which loss l of a converged, certified replicate at n is 0.1 n^slopes[l] exp(sigma Z).
+    Tasks are numbered as moerate numbers them, alternate between ranks 1 and 2 and take 0.1 s each;
+    `references` reference fits (kind 1, identified, weak_sd 0.2) follow, one per (gating, expert) pair in
+    turn.  The truth has gating `truth_gating` (default the first gating) and each fit's expert family,
+    /truth/<expert> the attributes `truth` (None: no /truth) and Fisher eigenvalues 1e-2 .. 1.  Without
+    `certificates` the records lack the fields files made before certification lack.  edit(records,
+    values), if given, changes the tables before they are written."""
     rng = np.random.default_rng(seed)
     losses = list(slopes)
     grid = [(g, e, n, r) for g in range(len(gatings)) for e in range(len(experts)) for n in ns
             for r in range(replicates)]
+    pairs = [(g, e) for g in range(len(gatings)) for e in range(len(experts))]
     rec = np.zeros(len(grid) + references, dtype=RECORD)
     val = np.full((len(rec), len(losses)), np.nan)
     for i, (g, e, n, r) in enumerate(grid):
-        rec[i] = (i, mr.REPLICATE, g, e, n, r, i, mr.CONVERGED, 3, 10, 0, 1 + i % 2, 0, 0, 0, 0.1,
-                  T0 + 0.1 * i, T0 + 0.1 * (i + 1))
+        rec[i] = (i, mr.REPLICATE, g, e, n, r, i, mr.CONVERGED, 3, 10, 0, 1 + i % 2, 0, 1, 1, 0, 0, 0.001, -20, 0.1,
+                  np.nan, 0.1, T0 + 0.1 * i, T0 + 0.1 * (i + 1))
         for j, loss in enumerate(losses):
             if applies(loss, gatings[g]):
                 val[i, j] = 0.1 * n ** slopes[loss] * np.exp(sigma * rng.standard_normal())
-    for i in range(len(grid), len(rec)):
-        rec[i] = (i, mr.REFERENCE, 0, 0, 10 * max(ns), 0, i, mr.CONVERGED, 3, 10, 0, 1, 0, 0, 0, 0.1,
-                  T0 - 0.1, T0)
+    for j, i in enumerate(range(len(grid), len(rec))):
+        g, e = pairs[j % len(pairs)]
+        rec[i] = (i, mr.REFERENCE, g, e, 10 * max(ns), 0, i, mr.CONVERGED, 3, 10, 0, 1, 0, 1, 0, 0.004, 0, np.nan,
+                  np.nan, 0.1, 0.2, 0.1, T0 - 0.1, T0)
     if edit:
         edit(rec, val)
+    if not certificates:
+        old = np.zeros(len(rec), dtype=OLD_RECORD)
+        for name in OLD_RECORD.names:
+            old[name] = rec[name]
+        rec = old
     pending = int(np.sum(rec["status"] == mr.PENDING))
     with h5py.File(path, "w") as h:
         h.attrs.update({"kind": "moerate run", "format_version": 1, "estimator": "synthetic",
@@ -67,7 +85,11 @@ def synthetic(path, slopes, gatings=("sigmoid",), experts=("relu",), ns=NS, repl
         h.create_dataset("grid/n", data=np.array(ns, dtype=np.int64))
         h.create_dataset("grid/losses", data=losses, dtype=text)
         h.create_dataset("grid/loss_meanings", data=losses, dtype=text)
-        h["grid"].attrs.update({"replicates": replicates, "k": k, "kstar": kstar, "d": 2})
+        h["grid"].attrs.update({"replicates": replicates, "k": k, "kstar": kstar, "d": 2, "noise": 0.01,
+                                "truth_gating": truth_gating or gatings[0], "truth_expert": "same"})
+        for expert in experts if truth is not None else ():
+            h.create_dataset("truth/%s/fisher_eigenvalues" % expert, data=np.logspace(-2, 0, 5))
+            h["truth"][expert].attrs.update(truth)
         h.create_dataset("tasks/records", data=rec)
         h.create_dataset("tasks/losses", data=val)
     return path
@@ -158,6 +180,11 @@ def test_theory_table():
     assert rates.theory("softmax_dlin", "relu", 2, 2).rate == half  # exactly specified
     assert rates.theory("topk", "sigmoid", 3, 2).tag == "P3"
     assert rates.theory("topk", "linear", 3, 2) is None
+    # l2 decays at -1/2 against either target; l2_truth only when its target f_G* is the fit's
+    assert rates.theory("l2", "relu", 3, 2, matched=False).rate == half
+    assert rates.theory("l2_truth", "gelu", 3, 2, matched=True).rate == half
+    misspecified = rates.theory("l2_truth", "gelu", 3, 2, matched=False)
+    assert misspecified.slope is None and str(misspecified.rate) == "none"
 
 
 def test_window_options(tmp_path):
@@ -222,16 +249,161 @@ def test_inapplicable_losses_give_no_rows(tmp_path):
                                   ("softmax", "relu", "l2"), ("softmax", "relu", "softmax_d1")}
 
 
-# --- a real run ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def real(tmp_path_factory):
+# --- certification, evidence, identification ------------------------------------------------------
+def uncertify(which):
+    """An edit that marks the replicates selected by which(records) uncertified (gap -1, 8 starts) and
+    gives them losses that would turn the slope positive if they were used."""
+    def edit(rec, val):
+        bad = (rec["kind"] == mr.REPLICATE) & which(rec)
+        rec["certified"][bad], rec["gap"][bad], rec["starts_used"][bad] = 0, -1.0, 8
+        val[bad] = 1e3 * rec["n"][bad][:, None].astype(float)
+    return edit
+
+
+def test_uncertified_fits_are_left_out_unless_asked(tmp_path):
+    path = synthetic(tmp_path / "u.h5", {"l2": -0.5}, edit=uncertify(lambda rec: rec["replicate"] < 2))
+    key = ("sigmoid", "relu", "l2")
+    row = rows_of(path)[key]
+    assert (row["used"], row["excluded"], row["certified"], row["uncertified"]) == (6 * 18, 6 * 2, 6 * 18, 6 * 2)
+    assert abs(row["slope_log_mean"] + 0.5) < 0.12
+    both = rows_of(path, "--include-uncertified")[key]
+    assert (both["used"], both["excluded"], both["certified"], both["uncertified"]) == (120, 0, 108, 12)
+    assert both["slope_log_mean"] > 0  # the uncertified fits' losses grow with n
+    table = script("rates.py", path).stdout
+    assert "certified: 108 of 120 converged replicate fits" in table and "certified fits only" in table
+    assert "uncertified replicate fits in the window: 12 (converged ones left out of the rates):" in table
+    assert "  sigmoid/relu n = 500 replicate 0: converged, gap -1, 8 starts" in table
+    assert "included in the rates (--include-uncertified)" in script("rates.py", path, "--include-uncertified").stdout
+    doc = json.loads(script("rates.py", path, "--format", "json").stdout)
+    assert len(doc["uncertified_fits"]) == 12 and doc["groups"][0]["certified"] == 108
+    assert doc["uncertified_fits"][0] == {"id": 0, "gating": "sigmoid", "expert": "relu", "n": 500, "replicate": 0,
+                                          "status": "converged", "gap": -1.0, "starts_used": 8}
+    rows = list(csv.DictReader(io.StringIO(script("rates.py", path, "--format", "csv").stdout)))
+    assert (rows[0]["certified"], rows[0]["uncertified"]) == ("108", "12")
+
+
+def test_uncertified_list_is_capped(tmp_path):
+    path = synthetic(tmp_path / "cap.h5", {"l2": -0.5}, edit=uncertify(lambda rec: rec["replicate"] < 10))
+    table = script("rates.py", path).stdout
+    assert "uncertified replicate fits in the window: 60 " in table
+    assert table.count(": converged, gap -1, 8 starts") == rates.LIST_CAP
+    assert "  ... and 10 more" in table
+
+
+def test_file_without_certificates(tmp_path):
+    path = synthetic(tmp_path / "old.h5", {"l2": -0.5}, certificates=False, truth=None)
+    p = script("rates.py", path)
+    assert p.returncode == 0, p.stderr
+    assert "certified: unknown: this file has no certificates" in p.stdout
+    assert "--include-uncertified does" in p.stdout
+    row = rows_of(path)[("sigmoid", "relu", "l2")]
+    assert row["note"] == "insufficient data (120 uncertified fits left out)" and row["used"] == 0
+    assert row["evidence"] == "- - -"
+    both = rows_of(path, "--include-uncertified")[("sigmoid", "relu", "l2")]
+    assert both["used"] == 120 and abs(both["slope_log_mean"] + 0.5) < 0.12
+    assert both["evidence"] == "- - I"  # no screening, no certificates
+
+
+def test_evidence_column(tmp_path):
+    def evidence(name, **kw):
+        return rows_of(synthetic(tmp_path / name, {"l2": -0.5}, **kw))[("sigmoid", "relu", "l2")]["evidence"]
+
+    assert evidence("all.h5") == "W C I"
+    ill = dict(WELL_POSED, well_posed=0, screening="along the weakest direction ... sd 3 > 0.1")
+    assert evidence("ill.h5", truth=ill) == "- C I"
+    # 1 of 120 uncertified is under 1%: still C; 2 are not
+    assert evidence("one.h5", edit=uncertify(lambda rec: (rec["replicate"] == 0) & (rec["n"] == 500))) == "W C I"
+    assert evidence("two.h5", edit=uncertify(lambda rec: (rec["replicate"] == 0) & (rec["n"] <= 1000))) == "W - I"
+    assert evidence("few.h5", replicates=4) == "W C -"  # 4 fits per n
+    assert evidence("one_n.h5", ns=(500,)) == "W C -"  # no interval
+    table = script("rates.py", synthetic(tmp_path / "t.h5", {"l2": -0.5})).stdout
+    assert rates.EVIDENCE_HELP in table and "evidence" in table.splitlines()[table.splitlines().index(
+        rates.EVIDENCE_HELP) + 1]
+    assert " W C I " in table
+
+
+def test_gbar_not_identified_gets_no_rate(tmp_path):
+    def unidentified(rec, val):
+        ref = (rec["kind"] == mr.REFERENCE) & (rec["gating"] == 0)
+        rec["certified"][ref], rec["weak_sd"][ref] = 0, 0.31
+
+    losses = {"l2": -0.5, "l2_truth": -0.01, "sigmoid_d3": -0.5, "softmax_d1": -0.5}
+    path = synthetic(tmp_path / "gbar.h5", losses, gatings=("sigmoid", "softmax"), truth_gating="softmax",
+                     references=2, edit=unidentified)
+    rows = rows_of(path)
+    for loss in ("l2", "sigmoid_d3"):  # against G-bar (l2: f_G-bar) of the misspecified sigmoid fits
+        row = rows[("sigmoid", "relu", loss)]
+        assert row["note"] == "G-bar not identified (sd 0.31)" and row["contains"] == "n/a"
+        assert row["slope_log_mean"] is None and row["ci_low"] is None and row["used"] == 120
+        assert row["evidence"] == "- C -"
+    truth = rows[("sigmoid", "relu", "l2_truth")]  # against f_G*: a rate, but no theory
+    assert truth["note"] == "" and truth["theory"] == "none" and truth["contains"] == "n/a"
+    assert truth["evidence"] == "W C I"
+    for loss in ("l2", "softmax_d1"):  # the softmax fits have the truth's families: measured against G*
+        row = rows[("softmax", "relu", loss)]
+        assert row["note"] == "" and row["contains"] in ("yes", "no") and row["evidence"] == "W C I"
+    table = script("rates.py", path).stdout
+    assert "G-bar sigmoid/relu (reference fit, n = 160000): NOT identified (converged); sd along its weakest " \
+           "Fisher direction at n = 500: 0.31; noise-free objective 4.000e-03; losses against it get no rate" in table
+    assert "G-bar softmax/relu (reference fit, n = 160000): identified" in table
+    # identified: the same rows get rates, and W
+    path = synthetic(tmp_path / "ok.h5", losses, gatings=("sigmoid", "softmax"), truth_gating="softmax", references=2)
+    row = rows_of(path)[("sigmoid", "relu", "sigmoid_d3")]
+    assert row["note"] == "" and row["contains"] in ("yes", "no") and row["evidence"] == "W C I"
+    p = script("plot_rates.py", synthetic(tmp_path / "plot.h5", losses, gatings=("sigmoid", "softmax"),
+                                          truth_gating="softmax", references=2, edit=unidentified),
+               "-o", tmp_path / "gbar.png")
+    assert p.returncode == 0, p.stderr
+
+
+def test_target_labels(tmp_path):
+    losses = {"l2": -0.5, "l2_truth": -0.5, "sigmoid_d1": -0.5, "sigmoid_d3": -0.5, "softmax_d1": -0.5}
+    results = mr.load(str(synthetic(tmp_path / "targets.h5", losses, gatings=("sigmoid", "softmax"),
+                                    truth_gating="softmax")))
+    col = {name: i for i, name in enumerate(results.losses)}
+    sigmoid, softmax = 0, 1
+    assert [results.target(softmax, 0, col[l]) for l in ("l2", "l2_truth", "softmax_d1")] == ["f_G*", "f_G*", "G*"]
+    assert [results.target(sigmoid, 0, col[l]) for l in ("l2", "l2_truth", "sigmoid_d1", "sigmoid_d3")] == \
+        ["f_G-bar", "f_G*", "G-bar", "G-bar"]
+    # sigmoid_d3 is always against G-bar, even for a fit with the truth's families
+    same = mr.load(str(synthetic(tmp_path / "same.h5", losses)))
+    assert [same.target(0, 0, col[l]) for l in ("l2", "l2_truth", "sigmoid_d1", "sigmoid_d3")] == \
+        ["f_G*", "f_G*", "G*", "G-bar"]
+    rows = rows_of(tmp_path / "targets.h5")
+    assert rows[("sigmoid", "relu", "l2")]["theory"] == "-1/2"
+    assert rows[("softmax", "relu", "l2_truth")]["theory"] == "-1/2"
+    assert rows[("sigmoid", "relu", "l2_truth")]["theory"] == "none"
+
+
+def test_truth_lines(tmp_path):
+    ill = {"well_posed": 0, "screening": "an estimate's sd at n = 500 is 3 > -truth_max_sd 0.1", "draw": 4,
+           "draws_rejected": 4, "source": "drawn: regime 2, truth_seed 1, draw 4"}
+    table = script("rates.py", synthetic(tmp_path / "ill.h5", {"l2": -0.5}, truth=ill)).stdout
+    # no weakest_sd attribute: sqrt(noise / (n_min lambda_min)) = sqrt(0.01 / (500 * 0.01)) = 0.045
+    assert ("truth relu: Fisher information eigenvalues 1.00e-02 .. 1.00e+00; sd along the weakest direction at "
+            "n = 500 (the smallest n): 0.045; ILL POSED: an estimate's sd at n = 500 is 3 > -truth_max_sd 0.1; "
+            "draw 4 (4 rejected); drawn: regime 2, truth_seed 1, draw 4") in table
+    table = script("rates.py", synthetic(tmp_path / "well.h5", {"l2": -0.5})).stdout
+    assert "(the smallest n): 0.05; well posed; draw 0 (0 rejected)" in table
+
+
+# --- real runs ------------------------------------------------------------------------------------
+def mpi_environment():
     for name, value in (("OMPI_ALLOW_RUN_AS_ROOT", "1"), ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"),
                         ("OMPI_MCA_rmaps_base_oversubscribe", "1"),
                         ("OMPI_MCA_btl_vader_single_copy_mechanism", "none"), ("OPENBLAS_NUM_THREADS", "1")):
         os.environ.setdefault(name, value)
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    """A well-posed design (a softmax truth drawn with larger gating and expert variances), fitted with
+    sigmoid gating (misspecified: against its G-bar, identified at these n) and softmax gating."""
+    mpi_environment()
     out = tmp_path_factory.mktemp("real") / "results.h5"
-    moerate("run", "-gating", "sigmoid,softmax", "-expert", "relu", "-d", 2, "-kstar", 2, "-k", 3,
-            "-n", "200,400,800,1600", "-replicates", 3, "-output", out, "-quiet", check=True)
+    moerate("run", "-gating", "sigmoid,softmax", "-expert", "relu", "-truth_gating", "softmax", "-d", 4,
+            "-kstar", 3, "-k", 4, "-truth_beta1_var", 4, "-truth_expert_var", 4, "-n", "1000,2000,4000,8000",
+            "-replicates", 3, "-seed", 2024, "-reference_n", 20000, "-output", out, "-quiet", check=True)
     return out
 
 
@@ -241,7 +413,9 @@ def test_rates_on_real_run_in_three_formats(real):
     table = script("rates.py", real)
     assert table.returncode == 0, table.stderr
     assert "status complete: %d of %d tasks done" % (done, total) in table.stdout
-    assert "slope log-mean" in table.stdout and "[P1 Regime 1]" in table.stdout
+    assert "slope log-mean" in table.stdout and "[P1 Regime 2]" in table.stdout
+    assert "; well posed; draw " in table.stdout
+    assert "G-bar sigmoid/relu (reference fit, n = 20000): identified" in table.stdout
 
     csv_rows = list(csv.DictReader(io.StringIO(script("rates.py", real, "--format", "csv").stdout)))
     doc = json.loads(script("rates.py", real, "--format", "json").stdout)
@@ -249,23 +423,42 @@ def test_rates_on_real_run_in_three_formats(real):
     keys = {(r["gating"], r["loss"]) for r in csv_rows}
     assert keys == {(r["gating"], r["loss"]) for r in doc["rows"]}
     assert ("sigmoid", "softmax_d1") not in keys and ("softmax", "sigmoid_d1") not in keys
-    assert {("sigmoid", "l2"), ("sigmoid", "sigmoid_d1"), ("softmax", "l2"), ("softmax", "softmax_dlin")} <= keys
+    assert {("sigmoid", "l2"), ("sigmoid", "l2_truth"), ("sigmoid", "sigmoid_d3"), ("softmax", "l2"),
+            ("softmax", "l2_truth"), ("softmax", "softmax_dlin")} <= keys
     for c, j in zip(csv_rows, doc["rows"]):
         assert int(c["used"]) + int(c["excluded"]) + int(c["missing"]) == 12  # 4 n x 3 replicates
-        assert int(c["missing"]) == 0 and j["used"] >= 6
+        assert int(c["missing"]) == 0 and j["used"] >= 6 and j["used"] <= j["certified"]
         assert float(c["ci_low"]) == pytest.approx(j["ci_low"]) and float(c["ci_high"]) == pytest.approx(j["ci_high"])
         assert j["ci_low"] <= j["ci_high"] and 0 <= j["r2"] <= 1
+        # a well-posed truth and an identified G-bar; 3 replicates per n are too few for I
+        assert c["evidence"] == j["evidence"] and j["evidence"].startswith("W ") and j["evidence"].endswith(" -")
         if j["loss"] == "l2":
             assert np.isfinite(j["slope_log_mean"]) and j["slope_log_mean"] < 0
             assert c["theory"] == "-1/2" and j["theory_slope"] == -0.5 and j["contains"] in ("yes", "no")
+            assert j["target"] == ("f_G*" if j["gating"] == "softmax" else "f_G-bar")
+        if j["loss"] == "l2_truth":
+            assert j["target"] == "f_G*" and j["theory"] == ("-1/2" if j["gating"] == "softmax" else "none")
         if j["loss"] == "softmax_dlin":
-            # a softmax fit of a sigmoid truth is measured against its G-bar, which has k atoms
-            # like the fit: exactly specified relative to its target
-            assert j["target"] == "G-bar" and j["theory_slope"] == -0.5
+            # the softmax fits have the truth's families: against G*, with k* = 3 < k = 4 atoms
+            assert j["target"] == "G*" and j["theory_slope"] == -0.25
+
+
+def test_ill_posed_truth_is_not_evidence(tmp_path):
+    """The old default design (P1's draw) is ill posed: allowed, it is run, and its rates lack W."""
+    mpi_environment()
+    out = tmp_path / "ill.h5"
+    moerate("run", "-gating", "sigmoid", "-expert", "relu", "-d", 2, "-kstar", 2, "-k", 3, "-n", "200,400",
+            "-replicates", 2, "-allow_ill_posed", "-output", out, "-quiet", check=True)
+    p = script("rates.py", out)
+    assert p.returncode == 0, p.stderr
+    assert "; ILL POSED: " in p.stdout
+    doc = json.loads(script("rates.py", out, "--format", "json").stdout)
+    assert doc["rows"] and all(r["evidence"].startswith("- ") for r in doc["rows"])
 
 
 def test_plots_png_and_pdf(real, tmp_path):
-    for name, extra in (("plot_rates.py", ()), ("plot_rates.py", ("--losses", "l2", "--n-min", 400)),
+    for name, extra in (("plot_rates.py", ()), ("plot_rates.py", ("--losses", "l2", "--n-min", 2000)),
+                        ("plot_rates.py", ("--include-uncertified",)),
                         ("plot_timeline.py", ()), ("plot_timeline.py", ("--color", "n"))):
         for ext in ("png", "pdf"):
             out = tmp_path / ("%s-%d.%s" % (name, len(extra), ext))
@@ -324,6 +517,19 @@ def test_summary_table_of_several_files(real):
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[0].startswith("| experiment | gating |") and lines[1].startswith("|---")
-    rows = [l.split("|")[1:-1] for l in lines[2:]]
+    head = [c.strip() for c in lines[0].split("|")[1:-1]]
+    assert head[-2:] == ["certified/uncertified", "evidence"]
+    rows = [[c.strip() for c in l.split("|")[1:-1]] for l in lines[2:] if l.startswith("|")]
     assert len(rows) == 4  # two files x two gatings, l2 only
-    assert all(r[3].strip() == "l2" and float(r[5]) < 0 and r[8].strip() == "-1/2" for r in rows)
+    assert all(r[3] == "l2" and float(r[5]) < 0 and r[8] == "-1/2" for r in rows)
+    assert all(r[11] == "12/0" and r[12].startswith("W ") for r in rows)
+    assert any(l.startswith("Evidence: W = ") for l in lines)
+
+
+def test_summary_notes_and_uncertified(tmp_path):
+    path = synthetic(tmp_path / "s.h5", {"l2": -0.5}, edit=uncertify(lambda rec: rec["replicate"] < 2))
+    row = [c.strip() for c in script("summary.py", path).stdout.splitlines()[2].split("|")[1:-1]]
+    assert row[10:] == ["108/12", "108/12", "W - I"]
+    lines = script("summary.py", path, "--include-uncertified").stdout.splitlines()
+    row = [c.strip() for c in lines[2].split("|")[1:-1]]
+    assert row[10:] == ["120/0", "108/12", "W - I"] and float(row[5]) > 0

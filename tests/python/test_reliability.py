@@ -144,7 +144,8 @@ def test_records_that_disagree_with_the_spec_are_refused(tmp_path, reference):
 
 def truth_file(tmp_path):
     path = tmp_path / "truth.h5"
-    moerate("fit", "-d", 2, "-kstar", 2, "-k", 3, "-n", 100, "-output", path, check=True)
+    moerate("fit", "-d", 2, "-kstar", 2, "-k", 3, "-n", 100, "-truth_regime", 1, "-truth_expert_var", 0.5, "-allow_ill_posed",
+            "-output", path, check=True)
     return path
 
 

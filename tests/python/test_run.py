@@ -11,8 +11,10 @@ import pytest
 
 from conftest import MOERATE, MPIEXEC, env, moerate
 
-GRID = ["-gating", "sigmoid,softmax", "-expert", "relu,gelu", "-n", "200,400,800,1600", "-replicates", 3,
-        "-d", 2, "-kstar", 2, "-k", 3, "-quiet"]
+# A tiny Regime 1 truth (singular Fisher information, so -allow_ill_posed): machinery, not rates.
+TINY = ["-d", 2, "-kstar", 2, "-k", 3, "-truth_regime", 1, "-truth_expert_var", 0.5, "-allow_ill_posed"]
+GRID = ["-gating", "sigmoid,softmax", "-expert", "relu,gelu", "-n", "200,400,800,1600", "-replicates", 3, *TINY,
+        "-quiet"]
 TIMING = ("wall_time", "t_start", "t_end", "rank")
 
 
@@ -213,15 +215,18 @@ def test_finished_file_is_not_rerun(tmp_path, reference):
 
 def test_more_ranks_than_tasks_idle_and_succeed(tmp_path):
     out = tmp_path / "r.h5"
-    p = moerate("run", "-gating", "sigmoid", "-expert", "relu", "-n", 300, "-replicates", 2, "-output", out, ranks=5)
+    p = moerate("run", "-gating", "sigmoid", "-expert", "relu", "-n", 300, "-replicates", 2, *TINY, "-output", out,
+                ranks=5)
     assert p.returncode == 0, p.stderr
     assert_complete_once(out)
 
 
 def test_progress_is_reported_and_quiet_silences_it(tmp_path):
     out = tmp_path / "r.h5"
-    p = moerate("run", "-gating", "sigmoid", "-expert", "relu", "-n", "300,600", "-replicates", 2, "-output", out, "-progress_interval", 0)
+    p = moerate("run", "-gating", "sigmoid", "-expert", "relu", "-n", "300,600", "-replicates", 2, *TINY, "-output", out,
+                "-progress_interval", 0)
     assert p.returncode == 0
     assert "tasks done" in p.stderr and "tasks/s" in p.stderr and "left ~" in p.stderr and "failed" in p.stderr
-    q = moerate("run", "-gating", "sigmoid", "-expert", "relu", "-n", "300,600", "-replicates", 2, "-output", tmp_path / "q.h5", "-quiet")
+    q = moerate("run", "-gating", "sigmoid", "-expert", "relu", "-n", "300,600", "-replicates", 2, *TINY,
+                "-output", tmp_path / "q.h5", "-quiet")
     assert q.returncode == 0 and q.stderr == ""

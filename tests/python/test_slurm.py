@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(SOURCE, "tests", "slurm"))
 import cluster as slurm  # noqa: E402
 
 SBATCH = os.path.join(SOURCE, "jobs", "slurm", "moerate.sbatch")
-SPEC = "gating: sigmoid,softmax\nexpert: relu\nd: 2\nkstar: 2\nk: 3\nn: 200,400,800,1600\nreplicates: 3\n"
+SPEC = "gating: sigmoid,softmax\nexpert: relu\nd: 2\nkstar: 2\nk: 3\nn: 200,400,800,1600\nreplicates: 3\ntruth_regime: 1\ntruth_expert_var: 0.5\nallow_ill_posed: true\n"
 # About 120 s of work for 2 workers, whatever the speed of the fits (48 tasks of 5 s each): longer
 # than one run (at most ~50 s) of a job with a 1-minute limit.
 LONG = ["-n", "200,400,800,1600", "-replicates", 6, "-test_task_delay", 5]

@@ -1,0 +1,40 @@
+/*
+   Certify: is a fit the estimator the theory is about?
+
+   The least-squares estimator minimises the objective over the fitted family; a point of
+   that family whose objective on the same data is known bounds it from above.  The
+   reference point is the truth G* embedded in the k fitted atoms when the fit has the
+   truth's families (its objective is the truth's own, (1/2n) sum eps_r^2), and the
+   reference G-bar of the fitted families otherwise.  The gap
+
+       gap = 2n/nu (f_fit - f_ref)
+
+   is in units of one standard error of movement (moving a parameter by its standard error
+   changes f by about nu/(2n)); the least-squares estimate has gap about -p (chi-square).
+   A fit is certified when gap <= -certify_tol.  An uncertified fit gets further starts:
+   the reference point itself, then more near starts, until one is certified or
+   -certify_starts starts have run; the best is kept.
+*/
+#ifndef MOECERTIFY_H
+#define MOECERTIFY_H
+
+#include <moefit.h>
+
+typedef struct {
+  PetscReal ref_objective; /* objective of the reference point on the fit's data */
+  PetscReal gap;           /* 2n/nu (f_fit - f_ref); NaN when there is no reference */
+  PetscBool certified;
+  PetscInt  starts_used;
+} MoeCertificate;
+
+PETSC_EXTERN PetscErrorCode MoeCertifyReferenceObjective(MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscReal *fref);
+PETSC_EXTERN PetscErrorCode MoeCertifiedFit(const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
+
+/* G-bar is identified when its noise-free objective is visible at the largest n (at least
+   noise/(2 n_max): otherwise the fitted family reproduces the truth and G-bar is a set) and
+   its Fisher information is not singular at the scale of the data (sd along its weakest
+   direction at most -truth_max_sd at the largest n).  sd receives that sd at the smallest
+   n; why[] says which check failed. */
+PETSC_EXTERN PetscErrorCode MoeCertifyReference(const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, PetscReal objective, PetscReal *sd, PetscBool *identified, char why[], size_t);
+
+#endif

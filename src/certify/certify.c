@@ -1,0 +1,111 @@
+/* Certification of a fit against the objective of a reference point on the same data, and
+   the extra starts of an uncertified fit (see moecertify.h). */
+#include <moecertify.h>
+
+PetscErrorCode MoeCertifyReferenceObjective(MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscReal *fref)
+{
+  PetscBool same;
+
+  PetscFunctionBegin;
+  PetscCall(MoeModelSameFamilies(m, truth->model, &same));
+  if (same) PetscCall(MoeFitObjective(truth->model, D, truth->theta, fref));
+  else if (gbar) PetscCall(MoeFitObjective(m, D, gbar, fref));
+  else *fref = MOE_NAN;
+  PetscFunctionReturn(0);
+}
+
+/* gap = 2n/nu (f - fref); with noise-free data, 0 at or below fref and +inf above. */
+static PetscReal Gap(const MoeSpec *spec, PetscInt n, PetscReal f, PetscReal fref)
+{
+  if (PetscIsInfOrNanReal(f) || PetscIsInfOrNanReal(fref)) return MOE_NAN;
+  if (spec->noise > 0) return 2.0 * n / spec->noise * (f - fref);
+  return f <= fref * (1 + 1e-10) ? 0 : PETSC_INFINITY;
+}
+
+static void Assess(const MoeSpec *spec, PetscInt n, const MoeFitResult *r, PetscReal fref, MoeCertificate *c)
+{
+  c->ref_objective = fref;
+  c->gap           = Gap(spec, n, r->objective, fref);
+  c->certified     = (PetscBool)(c->gap <= spec->certify_tol); /* false for NaN */
+}
+
+/* Is fit a (certificate ca) better than fit b (cb)?  Certified and converged first, then
+   certified, then converged, then the lower objective. */
+static PetscBool Better(const MoeFitResult *a, const MoeCertificate *ca, const MoeFitResult *b, const MoeCertificate *cb)
+{
+  PetscInt ka = 2 * (ca->certified ? 1 : 0) + (a->status == MOE_FIT_CONVERGED ? 1 : 0);
+  PetscInt kb = 2 * (cb->certified ? 1 : 0) + (b->status == MOE_FIT_CONVERGED ? 1 : 0);
+
+  if (ka != kb) return (PetscBool)(ka > kb);
+  return (PetscBool)(a->objective < b->objective);
+}
+
+/* The fit of one replicate: -init_starts starts near the target (G*, or G-bar for other
+   families), then, while it is not certified and converged, the reference point itself and
+   further near starts, up to -certify_starts in all. */
+PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+{
+  MoeTruth       near;
+  MoeFitResult   r;
+  MoeCertificate c;
+  PetscReal      fref, *t0, *t, time;
+  PetscInt       s;
+
+  PetscFunctionBegin;
+  PetscCall(MoeNearTarget(m, truth, gbar, &near));
+  PetscCall(MoeFitMultiStart(spec, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
+  PetscCall(MoeCertifyReferenceObjective(m, truth, gbar, D, &fref));
+  Assess(spec, D->n, res, fref, cert);
+  cert->starts_used = spec->init_starts;
+  if (res->status == MOE_FIT_PENDING || PetscIsInfOrNanReal(fref)) PetscFunctionReturn(0);
+  time = res->time;
+  PetscCall(PetscMalloc2(m->p, &t0, m->p, &t));
+  for (s = spec->init_starts; s < spec->certify_starts && !(cert->certified && res->status == MOE_FIT_CONVERGED); s++) {
+    if (s == spec->init_starts) PetscCall(MoeReferencePoint(m, &near, t0));
+    else PetscCall(MoeInitialPoint(spec, m, &near, MOE_STREAM_INIT, n, replicate, s, t0));
+    PetscCall(MoeFitSolve(spec, m, D, t0, inject_nan, t, &r));
+    r.start = s;
+    time += r.time;
+    cert->starts_used = s + 1;
+    if (r.status == MOE_FIT_PENDING) { /* interrupted: abandon the task */
+      *res = r;
+      break;
+    }
+    Assess(spec, D->n, &r, fref, &c);
+    if (Better(&r, &c, res, cert)) {
+      *res = r;
+      c.starts_used = cert->starts_used;
+      *cert         = c;
+      PetscCall(PetscArraycpy(theta0, t0, m->p));
+      PetscCall(PetscArraycpy(theta, t, m->p));
+    }
+  }
+  res->time = time;
+  PetscCall(PetscFree2(t0, t));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeCertifyReference(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, PetscReal objective, PetscReal *sd, PetscBool *identified, char why[], size_t len)
+{
+  MoeData   *E;
+  PetscReal *eig, *vmin, floor = spec->noise / (2.0 * spec->ns[spec->nn - 1]);
+  PetscInt   nmin = spec->ns[0], nmax = spec->ns[spec->nn - 1];
+
+  PetscFunctionBegin;
+  PetscCall(MoeDataEvaluationSample(spec, truth, &E));
+  PetscCall(PetscMalloc2(m->pfree, &eig, m->pfree, &vmin));
+  PetscCall(MoeModelFisher(m, gbar, E->n, E->X, eig, vmin));
+  *sd = !(eig[0] > 1e-14 * eig[m->pfree - 1]) ? PETSC_INFINITY : spec->noise > 0 ? PetscSqrtReal(spec->noise / (nmin * eig[0])) : 0;
+  why[0] = 0;
+  if (!(objective >= floor))
+    PetscCall(PetscSNPrintf(why, len, "its noise-free objective %.2e is below noise/(2 n_max) = %.2e: the fitted family reproduces the truth (or nearly), so G-bar is a set, not a point", (double)objective, (double)floor));
+  else if (!(*sd * PetscSqrtReal((PetscReal)nmin / nmax) <= spec->truth_max_sd)) {
+    char dir[256];
+    PetscCall(MoeModelDescribeDirection(m, vmin, dir, sizeof(dir)));
+    PetscCall(PetscSNPrintf(why, len, "its Fisher information is singular at the scale of the data: along its weakest direction (lambda_min %.2e: %s) an estimate's sd even at n = %" PetscInt_FMT " is %.2g > -truth_max_sd %g", (double)eig[0], dir, nmax, *sd >= PETSC_INFINITY ? (double)INFINITY : (double)(*sd * PetscSqrtReal((PetscReal)nmin / nmax)), (double)spec->truth_max_sd));
+  }
+  *identified = (PetscBool)!why[0];
+  PetscCall(PetscFree2(eig, vmin));
+  PetscCall(MoeDataDestroy(&E));
+  PetscFunctionReturn(0);
+}

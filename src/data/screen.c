@@ -1,0 +1,107 @@
+/* Screening a truth before any work: a rate is evidence only if the truth is well posed.
+
+   Two checks, on the evaluation sample (-eval_n inputs of stream EVAL):
+   - the Fisher information J^T J / n of the truth's free parameters pins every direction
+     down at the smallest n: along its weakest direction an estimate's standard deviation
+     sqrt(nu / (n_min lambda_min)) is at most -truth_max_sd;
+   - every hinge expert (ReLU, GELU) is active (a^T x + b > 0) on a fraction of the inputs
+     in [-truth_active_min, 1 - -truth_active_min]: a hinge outside the bulk of the inputs
+     leaves its expert nearly unidentified (and, active everywhere, linear).
+
+   A drawn truth that fails is drawn again along the recorded sequence of draws of its
+   truth seed (draw j uses generator index j of stream TRUTH) until one passes, for each
+   expert family's truth on its own; a truth file, an explicit -truth_seed or -truth_draw that
+   fails is refused, unless -allow_ill_posed. */
+#include <moedata.h>
+
+/* sqrt(nu / (n lambda)), infinite when lambda is zero or negligible against lambda_max. */
+static PetscReal WeakestSd(PetscReal noise, PetscInt n, PetscReal lmin, PetscReal lmax)
+{
+  if (!(lmin > 1e-14 * lmax)) return PETSC_INFINITY;
+  if (noise == 0) return 0;
+  return PetscSqrtReal(noise / (n * lmin));
+}
+
+/* The first hinge expert of t active on too few or too many of the inputs E, in why[]. */
+static PetscErrorCode CheckHingeActivity(const MoeSpec *spec, const MoeTruth *t, const MoeData *E, char why[], size_t len)
+{
+  MoeModel m = t->model;
+  PetscInt i, r, j, active;
+
+  PetscFunctionBegin;
+  if (!m->expert->hinge) PetscFunctionReturn(0);
+  for (i = 0; i < m->k; i++) {
+    const PetscReal *eta = t->theta + i * m->stride + m->ng;
+    PetscReal        frac;
+    for (r = 0, active = 0; r < E->n; r++) {
+      PetscReal z = eta[m->d];
+      for (j = 0; j < m->d; j++) z += eta[j] * E->X[(size_t)r * m->d + j];
+      if (z > 0) active++;
+    }
+    frac = (PetscReal)active / E->n;
+    if (frac < spec->truth_active_min || frac > 1 - spec->truth_active_min) {
+      PetscCall(PetscSNPrintf(why, len, "the %s expert of atom %" PetscInt_FMT " is active on %.1f%% of the inputs, outside [%g%%, %g%%] (-truth_active_min): its hinge lies outside the bulk of the inputs", m->expert->type, i, (double)(100 * frac), (double)(100 * spec->truth_active_min), (double)(100 * (1 - spec->truth_active_min))));
+      PetscFunctionReturn(0);
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Screen truth t: its Fisher eigenvalues (kept in t->fisher), the sd along its weakest
+   direction at the smallest n, and the verdict with the reason in t->why. */
+PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
+{
+  MoeModel   m = t->model;
+  MoeData   *E;
+  PetscReal *vmin;
+  PetscInt   nmin = spec->ns[0];
+
+  PetscFunctionBegin;
+  PetscCall(MoeDataEvaluationSample(spec, t, &E));
+  PetscCall(PetscFree(t->fisher));
+  PetscCall(PetscMalloc1(m->pfree, &t->fisher));
+  PetscCall(PetscMalloc1(m->pfree, &vmin));
+  PetscCall(MoeModelFisher(m, t->theta, E->n, E->X, t->fisher, vmin));
+  t->sd     = WeakestSd(spec->noise, nmin, t->fisher[0], t->fisher[m->pfree - 1]);
+  t->why[0] = 0;
+  if (!(t->sd <= spec->truth_max_sd)) {
+    char dir[256];
+    PetscCall(MoeModelDescribeDirection(m, vmin, dir, sizeof(dir)));
+    PetscCall(PetscSNPrintf(t->why, sizeof(t->why), "along the weakest direction of its Fisher information (lambda_min %.2e: %s) an estimate's sd at n = %" PetscInt_FMT " is %.2g > -truth_max_sd %g", (double)t->fisher[0], dir, nmin, t->sd >= PETSC_INFINITY ? (double)INFINITY : (double)t->sd, (double)spec->truth_max_sd));
+  } else PetscCall(CheckHingeActivity(spec, t, E, t->why, sizeof(t->why)));
+  t->wellposed = (PetscBool)!t->why[0];
+  PetscCall(PetscFree(vmin));
+  PetscCall(MoeDataDestroy(&E));
+  PetscFunctionReturn(0);
+}
+
+/* Choose each truth's draw (spec->truth_draws, spec->truth_rejected) before any work: one
+   truth per expert family (or the one of -truth_expert), each screened on its own. */
+PetscErrorCode MoeTruthSelect(MoeSpec *spec)
+{
+  PetscBool   isfile = (PetscBool)(spec->truth_file[0] != 0), fixed;
+  PetscInt    first  = spec->truth_draw_set ? spec->truth_draw : 0, ntruths = spec->truth_expert[0] ? 1 : spec->nexperts, e, j;
+  const char *culprit;
+
+  PetscFunctionBegin;
+  fixed   = (PetscBool)(isfile || spec->truth_seed_set || spec->truth_draw_set || spec->allow_ill_posed);
+  culprit = isfile ? "-truth_file" : spec->truth_draw_set ? "-truth_draw" : "-truth_seed";
+  for (e = 0; e < ntruths; e++) {
+    PetscBool ok = PETSC_FALSE;
+    char      why[1024];
+    for (j = first; j < first + (fixed ? 1 : spec->truth_max_draws) && !ok; j++) {
+      MoeTruth *t;
+      spec->truth_draws[e] = j;
+      PetscCall(MoeTruthCreate(spec, spec->experts[e], &t));
+      PetscCall(MoeTruthScreen(spec, t));
+      ok = t->wellposed;
+      if (!ok) PetscCall(PetscSNPrintf(why, sizeof(why), "the %s x %s truth (%s) is ill posed: %s", t->model->gating->type, t->model->expert->type, t->source, t->why));
+      PetscCall(MoeTruthDestroy(&t));
+    }
+    spec->truth_rejected[e] = j - 1 - first;
+    if (ok || spec->allow_ill_posed) continue;
+    if (fixed) MoeUserError("%s: %s: choose a better-conditioned truth, or add -allow_ill_posed to measure it anyway", culprit, why);
+    MoeUserError("-truth_seed %" PetscInt_FMT ": none of its first %" PetscInt_FMT " draws (-truth_max_draws) is well posed; the last: %s: change the truth's distributions (-truth_beta1_var, -truth_expert_var, -truth_regime, -d, -kstar), or add -allow_ill_posed", spec->truth_seed, spec->truth_max_draws, why);
+  }
+  PetscFunctionReturn(0);
+}

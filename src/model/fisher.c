@@ -1,0 +1,91 @@
+/* The Fisher information of a regression model on a sample of inputs, per unit noise
+   variance: I = J^T J / n over the free parameters, J the n x pfree Jacobian of f.  Along an
+   eigenvector of eigenvalue lambda the least-squares estimate has standard deviation about
+   sqrt(nu / (n lambda)), so its smallest eigenvalue says how many samples a truth (or G-bar)
+   needs before its parameters are pinned down. */
+#include <moemodel.h>
+#include <petscblaslapack.h>
+
+#define MOE_FISHER_BLOCK 256
+
+/* info = J^T J / n at theta over the n rows of X (pfree x pfree, column-major, upper triangle). */
+static PetscErrorCode FisherAccumulate(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscScalar *info)
+{
+  PetscInt     pf = m->pfree, r0, nb, rr, j;
+  PetscReal   *Jb, *row, f;
+  PetscScalar  zero = 0.0, one = 1.0, scale = 1.0 / n;
+  PetscBLASInt bpf, bnb;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(pf, &bpf));
+  PetscCall(PetscMalloc2((size_t)MOE_FISHER_BLOCK * pf, &Jb, m->p, &row));
+  for (r0 = 0; r0 < n; r0 += MOE_FISHER_BLOCK) {
+    nb = PetscMin(MOE_FISHER_BLOCK, n - r0);
+    for (rr = 0; rr < nb; rr++) {
+      PetscCall(MoeModelEvaluateRow(m, theta, X + (size_t)(r0 + rr) * m->d, &f, row));
+      for (j = 0; j < pf; j++) Jb[(size_t)rr * pf + j] = row[m->ifree[j]];
+    }
+    PetscCall(PetscBLASIntCast(nb, &bnb));
+    PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &bpf, &bnb, &scale, Jb, &bpf, r0 ? &one : &zero, info, &bpf));
+  }
+  PetscCall(PetscFree2(Jb, row));
+  PetscFunctionReturn(0);
+}
+
+/* Eigenvalues (ascending, pfree of them) of the Fisher information of m at theta over the n
+   inputs X; with vec not NULL, also the eigenvector of the smallest one (pfree entries, free
+   layout). */
+PetscErrorCode MoeModelFisher(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscReal *eig, PetscReal *vec)
+{
+  PetscInt     pf = m->pfree;
+  PetscScalar *info, *work;
+  PetscBLASInt bpf, lwork, lierr;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(pf, &bpf));
+  lwork = 4 * bpf + 64;
+  PetscCall(PetscMalloc2((size_t)pf * pf, &info, lwork, &work));
+  PetscCall(FisherAccumulate(m, theta, n, X, info));
+  PetscCallBLAS("LAPACKsyev", LAPACKsyev_(vec ? "V" : "N", "U", &bpf, info, &bpf, eig, work, &lwork, &lierr));
+  PetscCheck(lierr == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK syev failed: info %d", (int)lierr);
+  if (vec) PetscCall(PetscArraycpy(vec, info, pf)); /* column 0: the smallest eigenvalue's */
+  PetscCall(PetscFree2(info, work));
+  PetscFunctionReturn(0);
+}
+
+/* The name of entry i of the full parameter vector, e.g. "atom 3 beta1[2]", "atom 0 b". */
+PetscErrorCode MoeModelParameterName(MoeModel m, PetscInt i, char *buf, size_t len)
+{
+  PetscInt atom = i / m->stride, j = i % m->stride, d = m->d;
+
+  PetscFunctionBegin;
+  if (atom >= m->k) PetscCall(PetscSNPrintf(buf, len, "gating global %" PetscInt_FMT, i - m->k * m->stride));
+  else if (j < d) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " beta1[%" PetscInt_FMT "]", atom, j));
+  else if (j == d) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " beta0", atom));
+  else if (j == m->stride - 1) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " b", atom));
+  else PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " a[%" PetscInt_FMT "]", atom, j - d - 1));
+  PetscFunctionReturn(0);
+}
+
+/* "atom 3 beta0 0.71, atom 3 b -0.52, atom 3 a[1] 0.30": the (at most) three largest entries
+   of a unit direction given in the free layout. */
+PetscErrorCode MoeModelDescribeDirection(MoeModel m, const PetscReal *vec, char *buf, size_t len)
+{
+  PetscInt used[3] = {-1, -1, -1}, t, j;
+
+  PetscFunctionBegin;
+  buf[0] = 0;
+  for (t = 0; t < 3 && t < m->pfree; t++) {
+    PetscInt best = -1;
+    char     name[64], item[96];
+    for (j = 0; j < m->pfree; j++) {
+      if (j == used[0] || j == used[1]) continue;
+      if (best < 0 || PetscAbsReal(vec[j]) > PetscAbsReal(vec[best])) best = j;
+    }
+    used[t] = best;
+    PetscCall(MoeModelParameterName(m, m->ifree[best], name, sizeof(name)));
+    PetscCall(PetscSNPrintf(item, sizeof(item), "%s%s %.2f", t ? ", " : "", name, (double)vec[best]));
+    PetscCall(PetscStrlcat(buf, item, len));
+  }
+  PetscFunctionReturn(0);
+}
