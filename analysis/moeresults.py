@@ -3,6 +3,10 @@
 Works on partial files (a run still going, or interrupted): every task has a record from the
 start, pending tasks have status 0 and NaN losses.  Shared by rates.py, plot_rates.py and
 plot_timeline.py, which also use `load_or_exit` for their one-line command-line errors.
+
+Files written before moerate certified its fits have no `certified` field in their records:
+`has_certificates` is then False and no task counts as certified (the scripts say so and use
+such fits only when asked to, with --include-uncertified).
 """
 import os
 import sys
@@ -15,6 +19,7 @@ KIND = "moerate run"
 
 # task record `status` and `kind` values
 PENDING, CONVERGED, FAILED, SKIPPED = 0, 1, 2, 3
+STATUS_NAMES = {PENDING: "pending", CONVERGED: "converged", FAILED: "failed", SKIPPED: "skipped"}
 REPLICATE, REFERENCE = 0, 1
 
 
@@ -38,6 +43,34 @@ class Results:
     values: np.ndarray  # tasks x losses, NaN where not applicable or not done
     sessions: np.ndarray  # structured, one row per invocation (may be empty)
     fisher: dict  # truth expert family -> eigenvalues of the truth's Fisher information (if stored)
+    truths: dict  # truth expert family -> attributes of /truth/<expert> (well_posed, weakest_sd, screening, draw, ...)
+
+    @property
+    def has_certificates(self):
+        """Whether the records have the `certified` field (files made before it do not)."""
+        return "certified" in (self.records.dtype.names or ())
+
+    def field(self, name, fill=np.nan):
+        """A record field as an array, `fill` for every task when the file predates the field."""
+        if name in (self.records.dtype.names or ()):
+            return self.records[name]
+        return np.full(len(self.records), fill)
+
+    def certified(self):
+        """Mask of the tasks with certified == 1: replicate fits whose objective is at most -certify_tol units
+        of noise/(2n) above their reference point's on the same data, and identified G-bar references.  All False
+        when the file has no certificates."""
+        if not self.has_certificates:
+            return np.zeros(len(self.records), dtype=bool)
+        return self.records["certified"] == 1
+
+    def spec_option(self, name, default=None):
+        """The value (text) of `-name` in the run's canonical spec, or `default`."""
+        for line in str(self.attrs.get("spec", "")).splitlines():
+            key, _, value = line.strip().partition(" ")
+            if key == "-" + name:
+                return value.strip()
+        return default
 
     def status_counts(self):
         """Counts of all tasks: total, done (not pending), converged, failed, skipped, pending, reference."""
@@ -56,21 +89,52 @@ class Results:
         r = self.records
         return (r["kind"] == REPLICATE) & (r["gating"] == gating) & (r["expert"] == expert)
 
-    def target(self, gating, expert, loss):
-        """What a loss column compares a pair's fits with: "f_G*" (l2), "G*" (the fit has the
-        truth's families) or "G-bar" (the pair's reference fit; always for sigmoid_d3)."""
-        name = self.losses[loss]
-        if name == "l2":
-            return "f_G*"
+    def matched(self, gating, expert):
+        """Whether the pair has the truth's gating and expert families (otherwise it is misspecified and
+        its atom losses and `l2` are measured against its reference fit G-bar)."""
         texpert = self.grid.get("truth_expert", "same")
-        same = (self.gatings[gating] == self.grid.get("truth_gating")
-                and texpert in ("same", self.experts[expert]))
-        return "G*" if same and name != "sigmoid_d3" else "G-bar"
+        return self.gatings[gating] == self.grid.get("truth_gating") and texpert in ("same", self.experts[expert])
+
+    def target(self, gating, expert, loss):
+        """What a loss column compares a pair's fits with: "f_G*" (l2_truth always, l2 when the fit has the
+        truth's families), "f_G-bar" (l2 of a misspecified fit), "G*" (atom losses of a fit with the
+        truth's families) or "G-bar" (atom losses otherwise, and sigmoid_d3 always)."""
+        name, matched = self.losses[loss], self.matched(gating, expert)
+        if name == "l2_truth":
+            return "f_G*"
+        if name == "l2":
+            return "f_G*" if matched else "f_G-bar"
+        return "G*" if matched and name != "sigmoid_d3" else "G-bar"
 
     def target_atoms(self, gating, expert, loss):
-        """Atoms of the loss's target: k* for G*, k for G-bar (a fit of the same model)."""
+        """Atoms of the loss's target: k* for G* and f_G*, k for G-bar and f_G-bar (a fit of the same model)."""
         k = int(self.grid.get("k", 0))
-        return int(self.grid.get("kstar", 0)) if self.target(gating, expert, loss) == "G*" else k
+        return int(self.grid.get("kstar", 0)) if self.target(gating, expert, loss) in ("G*", "f_G*") else k
+
+    def truth_key(self, expert):
+        """The /truth group (its expert family) of the truth a pair with this expert index is fitted to."""
+        texpert = self.grid.get("truth_expert", "same")
+        return self.experts[expert] if texpert in (None, "", "same") else texpert
+
+    def well_posed(self, expert):
+        """The screening verdict of the truth of a pair with this expert index: True, False, or None when
+        the file does not record it."""
+        value = self.truths.get(self.truth_key(expert), {}).get("well_posed")
+        return None if value is None else bool(value)
+
+    def reference(self, gating, expert):
+        """Task index of the pair's reference fit G-bar, None when it has none."""
+        r = self.records
+        idx = np.flatnonzero((r["kind"] == REFERENCE) & (r["gating"] == gating) & (r["expert"] == expert))
+        return int(idx[0]) if len(idx) else None
+
+    def reference_identified(self, gating, expert):
+        """Whether the pair's G-bar is identified: True, False (its finished reference task has
+        certified == 0), or None (no reference task, still pending, or a file without certificates)."""
+        i = self.reference(gating, expert)
+        if i is None or not self.has_certificates or self.records["status"][i] == PENDING:
+            return None
+        return bool(self.records["certified"][i] == 1)
 
     def loss_applies(self, gating, expert, loss):
         """Whether loss column `loss` applies to the pair: it is finite for one of the pair's finished
@@ -108,7 +172,8 @@ def _read(h, path):
                    records=h["tasks/records"][()], values=np.asarray(h["tasks/losses"][()], dtype=float),
                    sessions=sessions,
                    fisher={e: h["truth"][e]["fisher_eigenvalues"][()] for e in h.get("truth", {})
-                           if "fisher_eigenvalues" in h["truth"][e]})
+                           if "fisher_eigenvalues" in h["truth"][e]},
+                   truths={e: {k: _python(v) for k, v in h["truth"][e].attrs.items()} for e in h.get("truth", {})})
 
 
 def load(path):

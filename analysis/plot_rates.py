@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Log-log convergence plots of a moerate results file, in the style of P1's Figure 1.
 
-One panel per expert family and loss, one colour per gating: the mean loss over the converged
-replicates at each n with +-2 standard deviation bars (the lower end clipped at a tenth of the
-mean, to stay on the log axis), and the fitted log(mean loss) line dashed, its slope in the legend.
+One panel per expert family and loss, one colour per gating: the mean loss over the converged and
+certified replicate fits at each n (with --include-uncertified, every converged fit) with +-2
+standard deviation bars (the lower end clipped at a tenth of the mean, to stay on the log axis),
+and the fitted log(mean loss) line dashed, its slope and the number of fits in the legend.  Groups
+measured against a G-bar that is not identified get no line: rates.py gives them no rate.
 The output format follows the extension of -o (png, pdf, svg).
 """
 import argparse
@@ -23,17 +25,37 @@ FORMATS = ("png", "pdf", "svg")
 CLIP = 0.1  # lower error bars end at least at CLIP x mean
 
 
-def panels(results, losses, n_min):
-    """[(expert, loss, [(gating, Selection)])] for every expert and loss with data, in grid order."""
+def panels(results, losses, n_min, include_uncertified=False):
+    """[(expert, loss, [(gating, Selection, note)])] for every expert and loss with data, in grid order;
+    note: why the group gets no rate (its G-bar is not identified), or ""."""
     out = []
     for e, expert in enumerate(results.experts):
         for loss in losses:
             li = results.losses.index(loss)
-            series = [(gating, rates.select(results, g, e, li, n_min))
+            series = [(gating, rates.select(results, g, e, li, n_min, include_uncertified=include_uncertified),
+                       rates.gbar_note(results, g, e, li))
                       for g, gating in enumerate(results.gatings) if results.loss_applies(g, e, li)]
-            series = [(gating, sel) for gating, sel in series if sel.used]
+            series = [item for item in series if item[1].used]
             if series:
                 out.append((expert, loss, series))
+    return out
+
+
+def compare_panels(results, pairs, n_min, include_uncertified=False):
+    """P1's Figure 1 layout: one panel per expert family holding each (gating, loss) of `pairs`
+    (e.g. the sigmoid fits' sigmoid_d3 beside the softmax fits' softmax_dlin), so that gatings
+    are compared on one log-log plot.  Items as `panels`; series labels are "gating, loss"."""
+    out = []
+    for e, expert in enumerate(results.experts):
+        series = []
+        for gating, loss in pairs:
+            g, li = results.gatings.index(gating), results.losses.index(loss)
+            if results.loss_applies(g, e, li):
+                sel = rates.select(results, g, e, li, n_min, include_uncertified=include_uncertified)
+                if sel.used:
+                    series.append(("%s, %s" % (gating, loss), sel, rates.gbar_note(results, g, e, li)))
+        if series:
+            out.append((expert, "P1 Figure 1 comparison", series))
     return out
 
 
@@ -42,27 +64,34 @@ def short_n(n, _pos=None):
     return "%gk" % (n / 1000) if n >= 1000 else "%g" % n
 
 
-def draw_series(ax, gating, sel, colour):
-    """Mean +-2 sd bars and the dashed fitted line of one gating."""
+def fits_label(sel, include_uncertified):
+    """How many fits a series shows: "30 certified fits", or "30 fits, 2 uncertified"."""
+    if not include_uncertified:
+        return "%d certified fits" % sel.used
+    return "%d fits, %d uncertified" % (sel.used, max(sel.used - sel.certified, 0))
+
+
+def draw_series(ax, gating, sel, colour, include_uncertified=False, note=""):
+    """Mean +-2 sd bars and the dashed fitted line of one gating (no line when `note` says why not)."""
     mean = np.array([v.mean() for v in sel.samples])
     with np.errstate(over="ignore"):  # diverged fits can have losses near the float range
         sd = np.array([v.std(ddof=1) if len(v) > 1 else 0.0 for v in sel.samples])
     lower = mean - np.maximum(mean - 2 * sd, CLIP * mean)
-    label = "%s (one n, no fit)" % gating
-    if len(sel.n) >= 2:
+    label = "%s (%s; %s)" % (gating, note or "one n, no fit", fits_label(sel, include_uncertified))
+    if len(sel.n) >= 2 and not note:
         slope, _ = rates.fit(sel, "log-mean")
         x = np.log(sel.n.astype(float))
         intercept = np.mean(np.log(mean)) - slope * np.mean(x)
         ax.plot(sel.n, np.exp(intercept + slope * x), "--", color=colour, linewidth=1.2)
-        label = "%s: slope %.2f" % (gating, slope)
+        label = "%s: slope %.2f (%s)" % (gating, slope, fits_label(sel, include_uncertified))
     ax.errorbar(sel.n, mean, yerr=[lower, 2 * sd], fmt="o-", color=colour, capsize=3, markersize=4,
                 linewidth=1, label=label)
 
 
-def draw_panel(ax, expert, loss, series, colours):
+def draw_panel(ax, expert, loss, series, colours, include_uncertified=False):
     """One panel: every gating's series for an expert family and a loss."""
-    for gating, sel in series:
-        draw_series(ax, gating, sel, colours[gating])
+    for gating, sel, note in series:
+        draw_series(ax, gating, sel, colours[gating], include_uncertified, note)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
@@ -75,22 +104,26 @@ def draw_panel(ax, expert, loss, series, colours):
     ax.legend(loc="best", fontsize="small")
 
 
-def figure(results, items):
+def figure(results, items, include_uncertified=False):
     """The figure of `panels` items: one row per expert family, that expert's losses across."""
     rows = {}
     for expert, loss, series in items:
         rows.setdefault(expert, []).append((loss, series))
     ncols = max(len(r) for r in rows.values())
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(4.6 * ncols, 3.8 * len(rows)), squeeze=False,
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(max(4.6 * ncols, 7.5), 3.8 * len(rows) + 0.4), squeeze=False,
                              constrained_layout=True)
-    colours = {g: "C%d" % i for i, g in enumerate(results.gatings)}
+    labels = list(dict.fromkeys(label for _, _, series in items for label, _, _ in series))
+    colours = {label: "C%d" % i for i, label in enumerate(labels)}
     for axrow, (expert, row) in zip(axes, rows.items()):
         for c, ax in enumerate(axrow):
             if c < len(row):
-                draw_panel(ax, expert, row[c][0], row[c][1], colours)
+                draw_panel(ax, expert, row[c][0], row[c][1], colours, include_uncertified)
             else:
                 ax.set_axis_off()
-    fig.suptitle("%s: least-squares fits; dashed: fitted slope of log(mean loss)" % os.path.basename(results.path))
+    which = ("certified and uncertified converged least-squares fits" if include_uncertified
+             else "certified least-squares fits only")
+    fig.suptitle("%s: %s\ndashed: fitted slope of log(mean loss)" % (os.path.basename(results.path), which),
+                 fontsize="medium")
     return fig
 
 
@@ -99,7 +132,13 @@ def parser():
     p.add_argument("results", help="a moerate run results file (HDF5)")
     p.add_argument("-o", "--output", required=True, help="figure file (.png, .pdf or .svg)")
     p.add_argument("--losses", help="comma list of losses to plot (default: all with data)")
+    p.add_argument("--compare", metavar="GATING:LOSS,...",
+                   help="P1's Figure 1 layout: one panel per expert family with these (gating, loss) series on "
+                        "one plot, e.g. sigmoid:sigmoid_d3,softmax:softmax_dlin")
+    p.add_argument("--expert", help="plot only this expert family")
     p.add_argument("--n-min", type=int, help="smallest n plotted and fitted")
+    p.add_argument("--include-uncertified", action="store_true",
+                   help="plot converged fits that are not certified too (default: certified fits only)")
     return p
 
 
@@ -114,10 +153,25 @@ def main(argv=None):
     unknown = [loss for loss in chosen if loss not in results.losses]
     if unknown:
         mr.fail(p.prog, "unknown loss %s (the file has %s)" % (", ".join(unknown), ", ".join(results.losses)))
-    items = panels(results, chosen, opts.n_min)
+    if opts.compare:
+        pairs = [tuple(item.split(":", 1)) for item in opts.compare.split(",")]
+        bad = [":".join(pr) for pr in pairs
+               if len(pr) != 2 or pr[0] not in results.gatings or pr[1] not in results.losses]
+        if bad:
+            mr.fail(p.prog, "--compare %s: give GATING:LOSS pairs of the file's gatings (%s) and losses (%s)"
+                    % (",".join(bad), ", ".join(results.gatings), ", ".join(results.losses)))
+        items = compare_panels(results, pairs, opts.n_min, opts.include_uncertified)
+    else:
+        items = panels(results, chosen, opts.n_min, opts.include_uncertified)
+    if opts.expert:
+        if opts.expert not in results.experts:
+            mr.fail(p.prog, "--expert %s: the file's expert families are %s" % (opts.expert, ", ".join(results.experts)))
+        items = [item for item in items if item[0] == opts.expert]
     if not items:
-        mr.fail(p.prog, "%s: no usable data: no converged replicate with these losses" % opts.results)
-    figure(results, items).savefig(opts.output, dpi=120)
+        mr.fail(p.prog, "%s: no usable data: no %s replicate with these losses%s"
+                % (opts.results, "converged" if opts.include_uncertified else "converged and certified",
+                   "" if opts.include_uncertified else " (--include-uncertified plots uncertified fits too)"))
+    figure(results, items, opts.include_uncertified).savefig(opts.output, dpi=120)
     print("wrote %s" % opts.output)
 
 

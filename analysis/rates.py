@@ -4,8 +4,13 @@
 For every (gating, expert, loss) group: the slope of log(mean loss) against log(n) (the papers'
 estimator, "log-mean"), the slope of mean(log loss) ("mean-log"), a 95% percentile bootstrap
 interval of the chosen estimator (replicates resampled with replacement within each n), R^2,
-the n window and the replicates used, excluded (failed or skipped fits, unusable losses) and
-missing (pending tasks).  Only converged replicate tasks are used; reference fits never are.
+the n window and the replicates used, excluded (failed or skipped fits, uncertified fits, unusable
+losses) and missing (pending tasks).  Only converged and certified replicate fits are used (a fit is
+certified when its objective is at most -certify_tol units of noise/(2n) above the objective of its
+reference point on the same data, so that it is the least-squares estimate the theory is about); --include-uncertified adds
+the converged uncertified ones.  Reference fits are never used.  Every row says which evidence
+criteria its rate meets (W: well posed, C: certified, I: interval), and rows measured against a
+G-bar that is not identified get no rate.
 """
 import argparse
 import csv
@@ -20,6 +25,14 @@ import numpy as np
 import moeresults as mr
 
 ESTIMATORS = ("log-mean", "mean-log")
+GBAR_TARGETS = ("G-bar", "f_G-bar")
+CERTIFIED_SHARE = 0.99  # evidence C: this share of the finished replicate fits certified
+MIN_REPLICATES = 5  # evidence I: used fits per sample size, on average
+LIST_CAP = 50  # uncertified fits listed after the table
+EVIDENCE_HELP = ("evidence: W = the truth is well posed (and, against G-bar, G-bar is identified); C = at least "
+                 "%d%% of the group's finished replicate fits in the window are converged and certified; I = a 95%% "
+                 "interval from >= 2 sample sizes and >= %d used fits per n on average; - = not met"
+                 % (round(100 * CERTIFIED_SHARE), MIN_REPLICATES))
 
 # --- theory --------------------------------------------------------------------------------
 STRONG = frozenset({"relu", "gelu", "sigmoid", "tanh"})  # strongly identifiable experts
@@ -42,11 +55,16 @@ class Theory:
         return float(self.rate) if isinstance(self.rate, Fraction) else None
 
 
-# loss -> [(experts, specification, theory)]; specification "over" (k > k*), "exact" (k = k*) or
-# None (either); the first matching rule applies, no match means no theory for that setting.
+# loss -> [(experts, setting, theory)]; setting "over" (k > k*), "exact" (k = k*), "matched" (the fit
+# has the truth's families), "misspecified" (it has not) or None (any); the first matching rule
+# applies, no match means no theory for that setting.
 THEORY = {
-    "l2": [(ALL_EXPERTS, None, Theory(Fraction(-1, 2), "L2 regression error, every setting (up to log)",
-                                      "P1-P3"))],
+    "l2": [(ALL_EXPERTS, None, Theory(Fraction(-1, 2), "L2 regression error against the fit's target (f_G* or "
+                                      "f_G-bar), every setting (up to log)", "P1-P3"))],
+    "l2_truth": [(ALL_EXPERTS, "matched", Theory(Fraction(-1, 2), "L2 error against f_G*, the fit has the truth's "
+                                                 "families (up to log)", "P1-P3")),
+                 (ALL_EXPERTS, "misspecified", Theory("none", "misspecified fit: tends to the positive L2 "
+                                                      "distance between f_G-bar and f_G*", ""))],
     "sigmoid_d1": [(STRONG, None, Theory(Fraction(-1, 2), "sigmoid gating, strongly identifiable experts",
                                          "P1 Regime 1")),
                    (NONIDENTIFIABLE, None, Theory("no polynomial rate", "D1 needs strongly identifiable experts",
@@ -68,11 +86,13 @@ THEORY = {
 }
 
 
-def theory(loss, expert, k, kstar):
-    """The Theory for a loss of a fit with these experts and k atoms (truth k*), or None."""
-    spec = "over" if k > kstar else "exact" if k == kstar else None
+def theory(loss, expert, k, kstar, matched=True):
+    """The Theory for a loss of a fit with these experts and k atoms (its target has k* atoms), or None;
+    `matched`: the fit has the truth's gating and expert families."""
+    settings = {None, "over" if k > kstar else "exact" if k == kstar else None,
+                "matched" if matched else "misspecified"}
     for experts, needs, th in THEORY.get(loss, []):
-        if expert in experts and needs in (None, spec):
+        if expert in experts and needs in settings:
             return th
     return None
 
@@ -85,8 +105,11 @@ class Selection:
     n: np.ndarray  # sample sizes with at least one used replicate, ascending
     samples: list  # the used losses at each of those n
     used: int
-    excluded: int  # failed or skipped fits, converged fits with a non-finite or zero loss
+    excluded: int  # failed or skipped fits, uncertified fits left out, converged fits with a non-finite or zero loss
     missing: int  # pending tasks
+    certified: int = 0  # converged and certified fits
+    uncertified: int = 0  # converged fits that are not certified
+    finished: int = 0  # replicate tasks not pending
 
 
 def window(results, gating, expert, n_min=None, n_max=None):
@@ -100,17 +123,21 @@ def window(results, gating, expert, n_min=None, n_max=None):
     return mask
 
 
-def select(results, gating, expert, loss, n_min=None, n_max=None):
-    """Selection of the replicate tasks of a group with n_min <= n <= n_max."""
+def select(results, gating, expert, loss, n_min=None, n_max=None, include_uncertified=False):
+    """Selection of the replicate tasks of a group with n_min <= n <= n_max: its converged and certified
+    fits (with include_uncertified, every converged fit) with a finite positive loss."""
     rec = results.records
     mask = window(results, gating, expert, n_min, n_max)
     status, ns, v = rec["status"][mask], rec["n"][mask], results.values[mask, loss]
+    converged, certified = status == mr.CONVERGED, results.certified()[mask]
     with np.errstate(invalid="ignore"):
-        ok = (status == mr.CONVERGED) & np.isfinite(v) & (v > 0)
+        ok = converged & (certified | include_uncertified) & np.isfinite(v) & (v > 0)
     missing = status == mr.PENDING
     sizes = np.unique(ns[ok])
     return Selection(n=sizes, samples=[v[ok & (ns == s)] for s in sizes], used=int(ok.sum()),
-                     excluded=int(np.sum(~ok & ~missing)), missing=int(missing.sum()))
+                     excluded=int(np.sum(~ok & ~missing)), missing=int(missing.sum()),
+                     certified=int(np.sum(converged & certified)), uncertified=int(np.sum(converged & ~certified)),
+                     finished=int(np.sum(~missing)))
 
 
 def statistic(values, estimator):
@@ -140,24 +167,59 @@ def bootstrap(sel, estimator, size, rng):
     return float(lo), float(hi)
 
 
+# --- evidence ------------------------------------------------------------------------------
+def _sd(x):
+    """A standard deviation for the reader: 0.24, inf (singular), or n/a (not recorded)."""
+    return "n/a" if np.isnan(x) else "inf" if np.isinf(x) else "%.2g" % x
+
+
+def gbar_note(results, gating, expert, loss):
+    """Why a group gets no rate because its target G-bar is not identified, or ""."""
+    against_gbar = results.target(gating, expert, loss) in GBAR_TARGETS
+    if not against_gbar or results.reference_identified(gating, expert) is not False:
+        return ""
+    return "G-bar not identified (sd %s)" % _sd(results.field("weak_sd")[results.reference(gating, expert)])
+
+
+def evidence(results, gating, expert, loss, sel, row):
+    """Which criteria a row's rate meets, e.g. "W C I" or "- C I" (see EVIDENCE_HELP)."""
+    well = results.well_posed(expert) is True
+    if results.target(gating, expert, loss) in GBAR_TARGETS:
+        well = well and results.reference_identified(gating, expert) is True
+    certified = sel.finished > 0 and sel.certified >= CERTIFIED_SHARE * sel.finished
+    interval = (row["ci_low"] is not None and row["n_sizes"] >= 2
+                and row["used"] >= MIN_REPLICATES * row["n_sizes"])
+    return " ".join(letter if met else "-" for letter, met in (("W", well), ("C", certified), ("I", interval)))
+
+
+def insufficient(sel, opts):
+    """The note of a group with fewer than two sample sizes."""
+    if sel.uncertified and not opts.include_uncertified:
+        return "insufficient data (%d uncertified fits left out)" % sel.uncertified
+    return "insufficient data"
+
+
 # --- rows ----------------------------------------------------------------------------------
 def rate_row(results, gating, expert, loss, opts):
     """The rate of one group as a flat dict (the CSV/JSON row)."""
-    sel = select(results, gating, expert, loss, opts.n_min, opts.n_max)
+    sel = select(results, gating, expert, loss, opts.n_min, opts.n_max, opts.include_uncertified)
     # "over-specified" is relative to the loss's target: G* has k* atoms, G-bar has k
     th = theory(results.losses[loss], results.experts[expert], results.grid.get("k", 0),
-                results.target_atoms(gating, expert, loss))
+                results.target_atoms(gating, expert, loss), results.matched(gating, expert))
     row = {"gating": results.gatings[gating], "expert": results.experts[expert], "loss": results.losses[loss],
            "target": results.target(gating, expert, loss),
            "n_min": int(sel.n[0]) if len(sel.n) else None, "n_max": int(sel.n[-1]) if len(sel.n) else None,
            "n_sizes": len(sel.n), "used": sel.used, "excluded": sel.excluded, "missing": sel.missing,
+           "certified": sel.certified, "uncertified": sel.uncertified,
            "slope_log_mean": None, "slope_mean_log": None, "estimator": opts.estimator,
            "ci_low": None, "ci_high": None, "r2": None,
            "theory": "" if th is None else str(th.rate), "theory_slope": None if th is None else th.slope,
            "theory_tag": "" if th is None else th.tag, "theory_reason": "" if th is None else th.reason,
-           "contains": "n/a", "note": ""}
-    if len(sel.n) < 2:
-        row["note"] = "insufficient data"
+           "contains": "n/a", "evidence": "", "note": gbar_note(results, gating, expert, loss)}
+    if not row["note"] and len(sel.n) < 2:
+        row["note"] = insufficient(sel, opts)
+    if row["note"]:
+        row["evidence"] = evidence(results, gating, expert, loss, sel, row)
         return row
     row["slope_log_mean"] = fit(sel, "log-mean")[0]
     row["slope_mean_log"] = fit(sel, "mean-log")[0]
@@ -166,6 +228,7 @@ def rate_row(results, gating, expert, loss, opts):
     row["ci_low"], row["ci_high"] = bootstrap(sel, opts.estimator, opts.bootstrap, rng)
     if th is not None and th.slope is not None:
         row["contains"] = "yes" if row["ci_low"] <= th.slope <= row["ci_high"] else "no"
+    row["evidence"] = evidence(results, gating, expert, loss, sel, row)
     return row
 
 
@@ -180,12 +243,29 @@ def group_counts(results, opts):
     out = []
     for g, e in results.pairs():
         mask = window(results, g, e, opts.n_min, opts.n_max)
-        s = results.records["status"][mask]
+        s, certified = results.records["status"][mask], results.certified()[mask]
         out.append({"gating": results.gatings[g], "expert": results.experts[e], "tasks": int(mask.sum()),
                     "converged": int(np.sum(s == mr.CONVERGED)),
+                    "certified": int(np.sum((s == mr.CONVERGED) & certified)),
+                    "uncertified": int(np.sum((s == mr.CONVERGED) & ~certified)),
                     "failed": int(np.sum((s == mr.FAILED) | (s == mr.SKIPPED))),
                     "pending": int(np.sum(s == mr.PENDING))})
     return out
+
+
+def uncertified_fits(results, opts):
+    """Every finished replicate fit in the window that is not certified, in task order, as dicts."""
+    rec = results.records
+    mask = np.zeros(len(rec), dtype=bool)
+    for g, e in results.pairs():
+        mask |= window(results, g, e, opts.n_min, opts.n_max)
+    mask &= (rec["status"] != mr.PENDING) & ~results.certified()
+    gap, starts = results.field("gap"), results.field("starts_used", -1)
+    return [{"id": int(rec["id"][i]), "gating": results.gatings[rec["gating"][i]],
+             "expert": results.experts[rec["expert"][i]], "n": int(rec["n"][i]), "replicate": int(rec["replicate"][i]),
+             "status": mr.STATUS_NAMES.get(int(rec["status"][i]), str(rec["status"][i])),
+             "gap": float(gap[i]) if np.isfinite(gap[i]) else None,
+             "starts_used": int(starts[i]) if starts[i] >= 0 else None} for i in np.flatnonzero(mask)]
 
 
 def status_line(results):
@@ -194,6 +274,22 @@ def status_line(results):
     failed = "%d failed" % c["failed"] + (", %d skipped" % c["skipped"] if c["skipped"] else "")
     return "status %s: %d of %d tasks done (%s); %d pending" % (results.attrs.get("status", "unknown"), c["done"],
                                                                  c["total"], failed, c["pending"])
+
+
+def certification_line(results, opts):
+    """'certified: 98 of 100 converged replicate fits (gap <= -3 standard errors ...); rates use ...'"""
+    rec = results.records
+    converged = (rec["kind"] == mr.REPLICATE) & (rec["status"] == mr.CONVERGED)
+    use = ("rates use every converged fit (--include-uncertified)" if opts.include_uncertified
+           else "rates use certified fits only")
+    if not results.has_certificates:
+        return ("certified: unknown: this file has no certificates (made before moerate certified its fits), so "
+                "every fit counts as uncertified; %s" % (use if opts.include_uncertified
+                                                         else "no rate uses them; --include-uncertified does"))
+    tol = results.spec_option("certify_tol", "?")
+    return ("certified: %d of %d converged replicate fits (gap 2n/noise (f_fit - f_ref) <= %s against the truth in k "
+            "atoms, or G-bar for misspecified fits); %s" % (int(np.sum(converged & results.certified())),
+                                                          int(converged.sum()), tol, use))
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -209,27 +305,93 @@ def _cells(row):
     else:
         slopes = [_num(row["slope_log_mean"]), _num(row["slope_mean_log"])]
         ci = "[%.3f, %.3f]" % (row["ci_low"], row["ci_high"])
-    reason = "%s [%s]" % (row["theory_reason"], row["theory_tag"]) if row["theory_tag"] else ""
+    reason = row["theory_reason"] + (" [%s]" % row["theory_tag"] if row["theory_tag"] else "")
     return [row["gating"], row["expert"], row["loss"], row["target"], window, str(row["n_sizes"]), str(row["used"]),
-            str(row["excluded"]), str(row["missing"])] + slopes + [ci, _num(row["r2"]), row["theory"] or "none",
-                                                                   row["contains"], reason]
+            str(row["excluded"]), str(row["missing"]), str(row["certified"]), str(row["uncertified"])] + slopes + [
+                ci, _num(row["r2"]), row["theory"] or "none", row["contains"], row["evidence"], reason]
+
+
+def weakest_sd(results, expert, eig):
+    """The truth's sd along its weakest Fisher direction at the smallest n of the grid: the stored
+    `weakest_sd`, else sqrt(noise / (n_min lambda_min)) (inf when the information is singular)."""
+    stored = results.truths.get(expert, {}).get("weakest_sd")
+    if stored is not None:
+        return float(stored)
+    lmin, lmax = float(eig[0]), float(eig[-1])
+    if not lmin > 1e-12 * lmax:
+        return float("inf")
+    return (float(results.grid.get("noise", 0)) / (int(results.n[0]) * lmin)) ** 0.5
+
+
+def verdict(attrs):
+    """The screening verdict of a truth: "well posed", "ILL POSED: why", or that it is not recorded."""
+    if "well_posed" not in attrs:
+        return "not screened (the file predates screening)"
+    return "well posed" if attrs["well_posed"] else "ILL POSED: %s" % attrs.get("screening", "no reason recorded")
+
+
+def truth_line(results, expert):
+    """One truth: its Fisher eigenvalue range, the sd along its weakest direction at the smallest n,
+    the screening verdict and the draw."""
+    attrs, eig = results.truths.get(expert, {}), results.fisher.get(expert)
+    n_min = int(results.n[0]) if len(results.n) else 0
+    if eig is None or len(eig) == 0:
+        parts = ["no Fisher information stored"]
+    else:
+        parts = ["Fisher information eigenvalues %.2e .. %.2e" % (float(eig[0]), float(eig[-1])),
+                 "sd along the weakest direction at n = %d (the smallest n): %s"
+                 % (n_min, _sd(weakest_sd(results, expert, eig)))]
+    parts.append(verdict(attrs))
+    if "draw" in attrs:
+        parts.append("draw %s (%s rejected)" % (attrs["draw"], attrs.get("draws_rejected", "?")))
+    if attrs.get("source"):
+        parts.append(str(attrs["source"]))
+    return "truth %s: %s" % (expert, "; ".join(parts))
+
+
+def reference_line(results, gating, expert):
+    """One G-bar reference fit: identified or not, its weak_sd and noise-free objective; None without one."""
+    i = results.reference(gating, expert)
+    if i is None:
+        return None
+    rec = results.records[i]
+    head = "G-bar %s/%s (reference fit, n = %d)" % (results.gatings[gating], results.experts[expert], rec["n"])
+    if rec["status"] == mr.PENDING:
+        return head + ": pending"
+    ident = results.reference_identified(gating, expert)
+    state = {True: "identified", False: "NOT identified", None: "identification not recorded"}[ident]
+    n_min = int(results.n[0]) if len(results.n) else 0
+    text = "%s: %s (%s); sd along its weakest Fisher direction at n = %d: %s; noise-free objective %.3e" % (
+        head, state, mr.STATUS_NAMES.get(int(rec["status"]), "?"), n_min, _sd(results.field("weak_sd")[i]),
+        rec["objective"])
+    return text + ("; losses against it get no rate" if ident is False else "")
 
 
 def fisher_lines(results):
-    """How well the data pin the truth down: the smallest eigenvalue of its Fisher information and
-    the standard deviation it implies along that direction at the largest n; rates show only once
-    that is small."""
-    noise, n = float(results.grid.get("noise", 0)), int(results.n[-1]) if len(results.n) else 0
-    out = []
-    for expert, eig in sorted(results.fisher.items()):
-        lmin, lmax = float(eig[0]), float(eig[-1])
-        head = "truth %s: Fisher information eigenvalues %.2e .. %.2e" % (expert, lmin, lmax)
-        if lmin <= 1e-12 * lmax:
-            out.append(head + ": singular, some direction of the truth is not identified at all")
-        else:
-            out.append(head + "; at n = %d the estimate's sd along the weakest direction is about %.2g"
-                       % (n, (noise / (n * lmin)) ** 0.5))
+    """How well the data pin the truths and the G-bar references down: one line per truth (Fisher
+    eigenvalues, sd along the weakest direction at the smallest n, screening verdict, draw) and one
+    per G-bar reference fit (identified or not); rates show only once those sds are small."""
+    out = [truth_line(results, e) for e in sorted(set(results.fisher) | set(results.truths))]
+    out += [line for line in (reference_line(results, g, e) for g, e in results.pairs()) if line]
     return out
+
+
+def uncertified_lines(results, fits, opts):
+    """The uncertified fits after the table, one a line, at most LIST_CAP lines."""
+    if not results.has_certificates:
+        return ["uncertified replicate fits: all %d finished ones (the file has no certificates)" % len(fits)]
+    if not fits:
+        return ["uncertified replicate fits in the window: none"]
+    use = "included in the rates (--include-uncertified)" if opts.include_uncertified else "left out of the rates"
+    lines = ["uncertified replicate fits in the window: %d (converged ones %s):" % (len(fits), use)]
+    for f in fits[:LIST_CAP]:
+        lines.append("  %s/%s n = %d replicate %d: %s, gap %s, %s starts"
+                     % (f["gating"], f["expert"], f["n"], f["replicate"], f["status"],
+                        "n/a" if f["gap"] is None else "%.3g" % f["gap"],
+                        "?" if f["starts_used"] is None else f["starts_used"]))
+    if len(fits) > LIST_CAP:
+        lines.append("  ... and %d more" % (len(fits) - LIST_CAP))
+    return lines
 
 
 def format_table(results, rows, groups, opts):
@@ -237,16 +399,17 @@ def format_table(results, rows, groups, opts):
     window = "n in [%s, %s]" % (opts.n_min if opts.n_min is not None else "min",
                                 opts.n_max if opts.n_max is not None else "max")
     c = results.status_counts()
-    lines = ["file %s" % results.path, status_line(results),
+    lines = ["file %s" % results.path, status_line(results), certification_line(results, opts),
              "fits: %s" % results.attrs.get("estimator", "unknown estimator"),
              "window %s; CI: 95%% percentile bootstrap of the %s slope, B = %d, seed %d"
              % (window, opts.estimator, opts.bootstrap, opts.seed)]
     if c["reference"]:
         lines.append("%d reference fits (G-bar) never used as replicates" % c["reference"])
     lines += fisher_lines(results)
-    lines.append("")
-    head = ["gating", "expert", "loss", "vs", "n window", "#n", "used", "excl", "miss", "slope log-mean",
-            "slope mean-log", "95%% CI (%s)" % opts.estimator, "R2", "theory", "contains", "reason"]
+    lines += ["", EVIDENCE_HELP]
+    head = ["gating", "expert", "loss", "vs", "n window", "#n", "used", "excl", "miss", "cert", "uncert",
+            "slope log-mean", "slope mean-log", "95%% CI (%s)" % opts.estimator, "R2", "theory", "contains",
+            "evidence", "reason"]
     table = [head] + [_cells(r) for r in rows]
     widths = [max(len(t[i]) for t in table) for i in range(len(head))]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(t, widths)).rstrip() for t in table]
@@ -255,6 +418,7 @@ def format_table(results, rows, groups, opts):
         if (gr["gating"], gr["expert"]) not in shown:
             lines.append("%s/%s: no rows yet: %d replicate tasks, %d pending" % (gr["gating"], gr["expert"],
                                                                              gr["tasks"], gr["pending"]))
+    lines += [""] + uncertified_lines(results, uncertified_fits(results, opts), opts)
     return "\n".join(lines) + "\n"
 
 
@@ -268,10 +432,13 @@ def format_csv(rows):
 
 def format_json(results, rows, groups, opts):
     doc = {"file": results.path, "status": results.attrs.get("status", "unknown"), "status_line": status_line(results),
+           "certification_line": certification_line(results, opts), "certificates": results.has_certificates,
            "tasks": results.status_counts(), "fits": results.attrs.get("estimator", ""),
            "options": {"n_min": opts.n_min, "n_max": opts.n_max, "estimator": opts.estimator,
-                       "bootstrap": opts.bootstrap, "seed": opts.seed},
-           "groups": groups, "rows": rows}
+                       "bootstrap": opts.bootstrap, "seed": opts.seed,
+                       "include_uncertified": opts.include_uncertified},
+           "evidence": EVIDENCE_HELP, "fisher_lines": fisher_lines(results),
+           "groups": groups, "rows": rows, "uncertified_fits": uncertified_fits(results, opts)}
     return json.dumps(doc, indent=1) + "\n"
 
 
@@ -285,6 +452,8 @@ def parser():
     p.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--include-uncertified", action="store_true",
+                   help="use converged fits that are not certified too (default: certified fits only)")
     return p
 
 
