@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
-# Reproduce docs/results/: run every quick experiment, then its rate table and figure.
-#   bash docs/results/make.sh [RANKS]        (default 3: two workers on a 2-core machine)
+# Reproduce docs/results/: run experiments, then their rate tables and figures.
+#   bash docs/results/make.sh [RANKS] [SPEC ...]   (default 3 ranks: two workers on 2 cores;
+#                                                  default specs: every quick one, see below)
 # Results files go to results/ (not committed: they are regenerated exactly by this script);
-# the tables (rates tables, CSV) and figures land here.
+# the tables (rates tables, CSV) and figures land here, and the seconds each run took in
+# timings.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ranks=${1:-3}
+shift || true
+specs=("$@")
+if ((${#specs[@]} == 0)); then
+  specs=(p1_fig1_wellposed_quick p1_regime1_wellposed_quick p1_regime2_wellposed_quick p1_fig1_quick
+    p1_regime1_quick p1_regime2_quick p2_softmax_quick p2_softmax_exact_quick p2_dts_quick p2_dts_fit_quick
+    p2_hsoftmax_quick p3_topk_quick p3_topk_smallK_quick p3_topk_exact_quick)
+fi
 out=docs/results
 mkdir -p results
-for spec in p1_regime1 p1_regime2 p1_fig1 p2_softmax p2_softmax_exact p2_dts p2_dts_fit p2_hsoftmax \
-  p3_topk p3_topk_smallK p3_topk_exact; do
-  name=${spec}_quick
+for name in "${specs[@]}"; do
   start=$(date +%s)
   bash jobs/local.sh "$ranks" "jobs/specs/$name.yaml" "results/$name.h5" -quiet
-  echo "$name: $(($(date +%s) - start)) s" >>"$out/timings.txt"
+  echo "$name: $(($(date +%s) - start)) s on $ranks ranks ($(nproc) cores), $(date -u +%F)" >>"$out/timings.txt"
   /usr/bin/python3 analysis/rates.py "results/$name.h5" >"$out/$name.txt"
   /usr/bin/python3 analysis/rates.py "results/$name.h5" --format csv >"$out/$name.csv"
   /usr/bin/python3 analysis/plot_rates.py "results/$name.h5" -o "$out/$name.png"
+  if [[ $name == p1_fig1* ]]; then # P1's Figure 1: one figure per panel, both gatings on one plot
+    for expert in relu linear; do
+      /usr/bin/python3 analysis/plot_rates.py "results/$name.h5" --expert "$expert" \
+        --compare sigmoid:sigmoid_d3,softmax:softmax_dlin -o "$out/${name}_$expert.png"
+    done
+  fi
 done
-/usr/bin/python3 analysis/plot_timeline.py results/p1_fig1_quick.h5 -o "$out/p1_fig1_quick_timeline.png" >"$out/p1_fig1_quick_timeline.txt"
-/usr/bin/python3 analysis/summary.py results/*_quick.h5 >"$out/rates.md"
+/usr/bin/python3 analysis/summary.py results/*.h5 >"$out/rates.md"

@@ -11,7 +11,7 @@ set -euo pipefail
 # Submit from the repository root: the jobs find common.sh, the specs and results/ from there.
 cd "$(dirname "$0")/../.."
 
-specs=(p1_regime1 p1_regime2 p1_fig1 p2_softmax p2_softmax_exact p2_dts p2_dts_fit p2_hsoftmax p3_topk p3_topk_smallK p3_topk_exact)
+specs=(p1_fig1_wellposed p1_regime1_wellposed p1_regime2_wellposed p1_regime1 p1_regime2 p1_fig1 p2_softmax p2_softmax_exact p2_dts p2_dts_fit p2_hsoftmax p3_topk p3_topk_smallK p3_topk_exact)
 variant=${1:-full}
 case $variant in
   full) suffix= ;;
