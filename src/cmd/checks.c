@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <sys/stat.h>
 
 /* The output's directory must exist and be writable: a file is created there and removed
    (access(2) says yes to root even where creating a file fails). */
@@ -27,6 +28,23 @@ PetscErrorCode MoeCheckOutputPath(const char option[], const char path[])
   unlink(probe);
   PetscCall(PetscTestDirectory(path, 'r', &isdir));
   MoeUserCheck(!isdir, "%s %s is a directory: give the path of an HDF5 file", option, path);
+  PetscCall(MoeCheckOutputIsPlain(option, path));
+  PetscFunctionReturn(0);
+}
+
+/* An existing output must be a regular file with one name: moerate replaces it by renaming a
+   new file over it, which would replace a symbolic link (not its target) or a device node, and
+   its lock is taken per name, so a second hard link would let two runs write it at once.  Such
+   outputs are refused (also with -force) and left as they are. */
+PetscErrorCode MoeCheckOutputIsPlain(const char option[], const char path[])
+{
+  struct stat st;
+
+  PetscFunctionBegin;
+  if (lstat(path, &st)) PetscFunctionReturn(0); /* does not exist yet */
+  MoeUserCheck(!S_ISLNK(st.st_mode), "%s %s is a symbolic link: give the path of the file itself (moerate replaces its output by rename, which would replace the link)", option, path);
+  MoeUserCheck(S_ISREG(st.st_mode), "%s %s is not a regular file (a FIFO, socket or device): give the path of an HDF5 file", option, path);
+  MoeUserCheck(st.st_nlink == 1, "%s %s has %lu hard links: give a file with one name (two names would let two runs write it at once)", option, path, (unsigned long)st.st_nlink);
   PetscFunctionReturn(0);
 }
 

@@ -149,6 +149,28 @@ PetscErrorCode MoeTruthReadHeader(MPI_Comm comm, const char path[], char gating[
   PetscFunctionReturn(0);
 }
 
+/* A truth read from a file: every value finite, and the entries a softmax-type gating pins
+   (the last atom's scores) zero: the losses compare atoms in the pinned parametrisation, so a
+   shifted truth would give wrong losses without a word. */
+static PetscErrorCode CheckTruthValues(const char path[], MoeModel m, const PetscReal *theta)
+{
+  PetscInt i;
+  char     name[64];
+
+  PetscFunctionBegin;
+  for (i = 0; i < m->p; i++) {
+    if (PetscIsInfOrNanReal(theta[i])) {
+      PetscCall(MoeModelParameterName(m, i, name, sizeof(name)));
+      MoeUserError("-truth_file %s: theta[%" PetscInt_FMT "] (%s) is %g: every value must be finite", path, i, name, (double)theta[i]);
+    }
+    if (m->pinned[i] && theta[i] != 0) {
+      PetscCall(MoeModelParameterName(m, i, name, sizeof(name)));
+      MoeUserError("-truth_file %s: theta[%" PetscInt_FMT "] (%s) is %g, but %s gating pins it to 0: subtract the pinned atom's scores from every atom's (softmax is invariant to the shift)", path, i, name, (double)theta[i], m->gating->type);
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
 /* The truth for fits with expert family `fitted`. */
 PetscErrorCode MoeTruthCreate(const MoeSpec *spec, const char fitted[], MoeTruth **truth)
 {
@@ -170,6 +192,7 @@ PetscErrorCode MoeTruthCreate(const MoeSpec *spec, const char fitted[], MoeTruth
     PetscCall(PetscOptionsDestroy(&fopts));
     MoeUserCheck(p == t->model->p, "-truth_file %s: theta has %" PetscInt_FMT " values but a %s x %s truth with k*=%" PetscInt_FMT ", d=%" PetscInt_FMT " has %" PetscInt_FMT, spec->truth_file, p, gating, fexpert, kstar, d, t->model->p);
     t->theta = theta;
+    PetscCall(CheckTruthValues(spec->truth_file, t->model, theta));
     PetscCall(PetscSNPrintf(t->source, sizeof(t->source), "file %s", spec->truth_file));
   } else {
     PetscCall(MoeModelCreate(spec->truth_gating, expert, spec->kstar, spec->d, spec->opts, "truth_", &t->model));

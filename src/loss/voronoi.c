@@ -103,6 +103,7 @@ PetscErrorCode MoeVoronoiCreate(const MoeLossInput *in, MoeVoronoi *v)
   PetscCall(Atoms(t, in->target, v->tloc, v->tb0, v->teta));
   for (i = 0; i < v->k; i++) {
     PetscReal best = PETSC_MAX_REAL;
+    v->cell[i]     = 0; /* an atom with non-finite or huge parameters is nearest to none: cell 0 */
     for (j = 0; j < v->kstar; j++) {
       PetscReal dl = MoeDist(v->nloc, v->loc + i * v->nloc, v->tloc + j * v->nloc), de = MoeDist(v->ne, v->eta + i * v->ne, v->teta + j * v->ne);
       PetscReal dd = dl * dl + de * de;

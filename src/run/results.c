@@ -1,16 +1,19 @@
 /* The results of a run: in memory on the master, and the HDF5 file (layout: docs/FORMAT.md).
    The file is always written whole, to a temporary name, and renamed into place. */
+#define _GNU_SOURCE /* renameat2: a backup never replaces an earlier one */
 #include <moerun.h>
 #include <moestore.h>
 #include <moeloss.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <time.h>
-#include <glob.h>
+#include <dirent.h>
+#include <libgen.h>
 #include <errno.h>
+#include <stdio.h>
 #include <sys/file.h>
 
-#define MOE_FORMAT_VERSION 1
+#define MOE_FORMAT_VERSION 2 /* 2: certificates in the records, checksummed datasets */
 
 PetscErrorCode MoeResultsBackup(const char[], const char[]);
 
@@ -210,19 +213,16 @@ static PetscErrorCode WriteModels(hid_t file, const MoeGrid *G)
 static PetscErrorCode WriteTasks(hid_t file, const MoeResults *R)
 {
   const MoeGrid *G = R->grid;
-  hid_t          g, type, space, dset;
+  hid_t          g, type, dset;
   hsize_t        dims[2] = {(hsize_t)G->ntasks, 0};
 
   PetscFunctionBegin;
   PetscCall(MoeH5CreateGroup(file, "tasks", &g));
-  type  = RecordType();
-  space = H5Screate_simple(1, dims, NULL);
-  dset  = H5Dcreate2(g, "records", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create /tasks/records");
+  type = RecordType();
+  PetscCall(MoeH5CreateChecksummed(g, "records", type, 1, dims, &dset));
   MoeH5Call(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->records));
   PetscCall(MoeH5AttrWriteString(dset, "meaning", record_doc));
   MoeH5Call(H5Dclose(dset));
-  MoeH5Call(H5Sclose(space));
   MoeH5Call(H5Tclose(type));
   dims[1] = (hsize_t)G->spec->nlosses;
   PetscCall(MoeH5WriteReals(g, "losses", 2, dims, R->losses, "loss units (see /grid/loss_meanings)", "losses of each task, columns as /grid/losses; NaN: not applicable or not done"));
@@ -234,17 +234,14 @@ static PetscErrorCode WriteTasks(hid_t file, const MoeResults *R)
 
 static PetscErrorCode WriteSessions(hid_t file, const MoeResults *R)
 {
-  hid_t   type = SessionType(), space, dset;
+  hid_t   type = SessionType(), dset;
   hsize_t dims[1] = {(hsize_t)R->nsessions};
 
   PetscFunctionBegin;
-  space = H5Screate_simple(1, dims, NULL);
-  dset  = H5Dcreate2(file, "sessions", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create /sessions");
+  PetscCall(MoeH5CreateChecksummed(file, "sessions", type, 1, dims, &dset));
   MoeH5Call(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->sessions));
   PetscCall(MoeH5AttrWriteString(dset, "meaning", "one row per invocation of moerate run on this file: start, end (UNIX seconds; end 0 while running), io_time (seconds spent writing this file, up to the last write), ranks, exit_status (-1 while running), host of rank 0"));
   MoeH5Call(H5Dclose(dset));
-  MoeH5Call(H5Sclose(space));
   MoeH5Call(H5Tclose(type));
   PetscFunctionReturn(0);
 }
@@ -255,8 +252,12 @@ static PetscErrorCode SyncFile(const char path[])
 
   PetscFunctionBegin;
   PetscCheck(fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot reopen %s", path);
-  fsync(fd);
-  close(fd);
+  if (fsync(fd)) {
+    int e = errno;
+    close(fd);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (fsync: %s): the results file was not replaced", path, strerror(e));
+  }
+  PetscCheck(close(fd) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (close: %s): the results file was not replaced", path, strerror(errno));
   PetscFunctionReturn(0);
 }
 
@@ -407,15 +408,22 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
   MoeUserError("-output %s cannot be read (damaged? %s): move it away, or add -force to keep it as a backup and start over", path, msg);
 }
 
-/* -force: keep an unusable output as PATH.bak-<time>; the run then starts over. */
+/* -force: keep an unusable output as PATH.bak-<time> (PATH.bak-<time>-<i> when that exists:
+   an earlier backup is never replaced); the run then starts over. */
 PetscErrorCode MoeResultsBackup(const char path[], const char why[])
 {
   char   bak[PETSC_MAX_PATH_LEN + 64];
   time_t now = time(NULL);
+  int    i, r = -1;
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(bak, sizeof(bak), "%s.bak-%ld", path, (long)now));
-  MoeUserCheck(rename(path, bak) == 0, "-output %s %s, and it cannot be moved to %s", path, why, bak);
+  for (i = 0; i < 1000 && r; i++) {
+    if (i) PetscCall(PetscSNPrintf(bak, sizeof(bak), "%s.bak-%ld-%d", path, (long)now, i));
+    else PetscCall(PetscSNPrintf(bak, sizeof(bak), "%s.bak-%ld", path, (long)now));
+    r = renameat2(AT_FDCWD, path, AT_FDCWD, bak, RENAME_NOREPLACE);
+    if (r && errno != EEXIST) break;
+  }
+  MoeUserCheck(r == 0, "-output %s %s, and it cannot be moved to %s (%s)", path, why, bak, strerror(errno));
   fprintf(stderr, "moerate: -force: %s %s; kept it as %s and starting over\n", path, why, bak);
   PetscFunctionReturn(0);
 }
@@ -447,6 +455,14 @@ static PetscErrorCode ExistingProblem(const MoeSpec *s, const char path[], char 
     if (has) PetscCall(MoeH5AttrReadString(file, "kind", kind, sizeof(kind)));
     if (!has || strcmp(kind, "moerate run")) PetscCall(PetscSNPrintf(why, len, "is not a moerate run results file"));
     else {
+      PetscInt64 version = 0;
+      PetscCall(MoeH5AttrExists(file, "format_version", &has));
+      if (has) PetscCall(MoeH5AttrReadInt(file, "format_version", &version));
+      if (version != MOE_FORMAT_VERSION) {
+        PetscCall(PetscSNPrintf(why, len, "was written in file format %lld, this moerate writes format %d", (long long)version, MOE_FORMAT_VERSION));
+        H5Fclose(file);
+        PetscFunctionReturn(0);
+      }
       PetscCall(MoeH5AttrReadString(file, "spec_hash", hash, sizeof(hash)));
       if (strcmp(hash, s->hash)) PetscCall(PetscSNPrintf(why, len, "was written from another spec (hash %s, this spec %s)", hash, s->hash));
     }
@@ -482,26 +498,46 @@ static char lock_path[PETSC_MAX_PATH_LEN + 8];
 /* One run per results file: an exclusive lock on PATH.lock for the whole run (two runs
    replacing the same file would each drop the other's results).  Temporary files left by
    a killed run are removed once the lock is held. */
+/* Remove the temporary files PATH.tmp-<pid> a killed run left: names compared literally (an
+   output name with glob characters must not match another run's files). */
+static PetscErrorCode RemoveStaleTemporaries(const char path[])
+{
+  char           dir[PETSC_MAX_PATH_LEN], base[PETSC_MAX_PATH_LEN], prefix[PETSC_MAX_PATH_LEN + 8], file[2 * PETSC_MAX_PATH_LEN + 2];
+  DIR           *d;
+  struct dirent *e;
+  size_t         len;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
+  PetscCall(PetscStrncpy(base, path, sizeof(base)));
+  PetscCall(PetscSNPrintf(prefix, sizeof(prefix), "%s.tmp-", basename(base)));
+  len = strlen(prefix);
+  d   = opendir(dirname(dir));
+  if (!d) PetscFunctionReturn(0);
+  while ((e = readdir(d))) {
+    const char *pid = e->d_name + len;
+    if (strncmp(e->d_name, prefix, len) || !*pid || strspn(pid, "0123456789") != strlen(pid)) continue;
+    PetscCall(PetscSNPrintf(file, sizeof(file), "%s/%s", dir, e->d_name));
+    unlink(file);
+  }
+  closedir(d);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeResultsLock(const char path[])
 {
-  glob_t g;
-  char   pattern[PETSC_MAX_PATH_LEN + 16];
-  size_t i;
-
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(lock_path, sizeof(lock_path), "%s.lock", path));
   lock_fd = open(lock_path, O_RDWR | O_CREAT, 0644);
   MoeUserCheck(lock_fd >= 0, "-output %s: cannot create the lock file %s (%s)", path, lock_path, strerror(errno));
   if (flock(lock_fd, LOCK_EX | LOCK_NB)) {
+    int e = errno;
     close(lock_fd);
     lock_fd = -1;
-    MoeUserError("-output %s is being written by another moerate run (lock %s is held): wait for it to finish or choose another -output", path, lock_path);
+    MoeUserCheck(e != EWOULDBLOCK, "-output %s is being written by another moerate run (lock %s is held): wait for it to finish or choose another -output", path, lock_path);
+    MoeUserError("-output %s: cannot lock %s (%s): this filesystem does not support flock (some Lustre and NFS mounts); write the output to a filesystem that does, e.g. node-local or home storage", path, lock_path, strerror(e));
   }
-  PetscCall(PetscSNPrintf(pattern, sizeof(pattern), "%s.tmp-*", path));
-  if (!glob(pattern, 0, NULL, &g)) {
-    for (i = 0; i < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
-    globfree(&g);
-  }
+  PetscCall(RemoveStaleTemporaries(path));
   PetscFunctionReturn(0);
 }
 

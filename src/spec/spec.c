@@ -469,7 +469,17 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
   PetscOptionsEnd();
 
-  /* resolve and validate */
+  /* resolve and validate: every real option finite first (NaN passes every comparison below) */
+  {
+    const struct {
+      const char *name;
+      PetscReal   value;
+    } reals[] = {
+      {"-x_lo", s->xlo}, {"-x_hi", s->xhi}, {"-x_sd", s->xsd}, {"-noise", s->noise}, {"-truth_beta0_var", s->truth_beta0_var}, {"-truth_beta1_var", s->truth_beta1_var}, {"-truth_expert_var", s->truth_expert_var}, {"-init_perturb", s->init_perturb}, {"-init_scale", s->init_scale}, {"-loss_r", s->loss_r}, {"-fit_ftol", s->ftol}, {"-fit_max_norm", s->max_norm}, {"-fit_lm_lambda", s->lm_lambda}, {"-fit_lm_down", s->lm_down}, {"-fit_lm_up", s->lm_up}, {"-truth_max_sd", s->truth_max_sd}, {"-truth_active_min", s->truth_active_min}, {"-certify_tol", s->certify_tol}, {"-fit_max_gradient_z", s->max_gradient_z},
+    };
+    for (size_t r = 0; r < sizeof(reals) / sizeof(reals[0]); r++) MoeUserCheck(PetscIsNormalReal(reals[r].value) || reals[r].value == 0, "%s %g is not a finite number: give a finite value", reals[r].name, (double)reals[r].value);
+    MoeUserCheck(PetscAbsReal(s->xlo) < 1e100 && PetscAbsReal(s->xhi) < 1e100 && s->xsd < 1e100, "-x_lo, -x_hi, -x_sd must be below 1e100 in magnitude: the inputs must be representable");
+  }
   PetscCall(PetscEnumFind(MoeInputDists, dist, (PetscEnum *)&s->xdist, &set));
   MoeUserCheck(set, "-x_dist '%s' is not an input distribution: use uniform or gaussian", dist);
   PetscCall(PetscEnumFind(MoeInitTypes, init, (PetscEnum *)&s->init, &set));

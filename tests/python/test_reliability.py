@@ -161,6 +161,11 @@ def bad_inputs(tmp_path):
     count_yaml = tmp_path / "count.yaml"
     count_yaml.write_text("n_range: [1000, 4000]\nn_count: 0\n")
     t = truth_file(tmp_path)
+    nan_truth, shifted_truth = tmp_path / "nan.yaml", tmp_path / "shifted.yaml"
+    atom = ["0.5", "0.1", "0.2", "1.0", "-0.3", "0.4"]  # beta1 (2), beta0, a (2), b: d = 2
+    nan_truth.write_text("gating: sigmoid\nexpert: relu\nkstar: 2\nd: 2\ntheta: [%s]\n" % ", ".join(atom + atom[:-1] + ["nan"]))
+    # softmax pins the last atom's scores (beta1, beta0) to 0; this truth's are shifted
+    shifted_truth.write_text("gating: softmax\nexpert: relu\nkstar: 2\nd: 2\ntheta: [%s]\n" % ", ".join(atom + atom))
     return [
         ("unknown gating", ["-gating", "sigmod"], "unknown gating family 'sigmod'"),
         ("unknown expert", ["-expert", "relux"], "unknown expert family 'relux'"),
@@ -197,6 +202,14 @@ def bad_inputs(tmp_path):
         ("no starts", ["-init_starts", 0], "-init_starts 0 must be at least 1"),
         ("queue depth 0", ["-queue_depth", 0], "-queue_depth 0 is outside 1..64"),
         ("not a task id", ["-inject_nan_task", 999], "-inject_nan_task 999 is not a task id"),
+        ("NaN perturbation", ["-init_perturb", "nan"], "-init_perturb nan"),
+        ("infinite start scale", ["-init", "random", "-init_scale", "inf"], "-init_scale inf"),
+        ("NaN noise", ["-noise", "nan"], "-noise nan"),
+        ("infinite input box", ["-x_hi", "inf"], "-x_hi inf"),
+        ("NaN truth variance", ["-truth_beta1_var", "nan"], "-truth_beta1_var nan"),
+        ("infinite loss exponent", ["-loss_r", "inf"], "-loss_r inf"),
+        ("NaN in a truth file", ["-truth_file", nan_truth], "(atom 1 b) is nan"),
+        ("shifted softmax truth", ["-truth_file", shifted_truth], "but softmax gating pins it to 0"),
     ]
 
 
@@ -265,3 +278,89 @@ def test_a_second_run_on_the_same_file_is_refused(tmp_path):
     assert q.returncode == 2 and "is being written by another moerate run" in q.stderr
     os.killpg(p.pid, signal.SIGUSR1)
     wait_gone(p)
+
+
+def test_outputs_that_are_not_plain_files_are_refused_and_left_alone(tmp_path, reference):
+    """moerate replaces its output by rename: a symbolic link (to a results file, to /dev/null,
+    dangling), a FIFO or a second hard link would be replaced or written twice.  Each is refused in
+    one line, also with -force, and left exactly as it was."""
+    results = tmp_path / "results.h5"
+    shutil.copy(reference, results)
+    before = results.read_bytes()
+    cases = []
+    for name, target in (("link to a results file", results), ("link to /dev/null", "/dev/null"),
+                         ("dangling link", tmp_path / "nowhere.h5")):
+        link = tmp_path / (name.replace(" ", "_").replace("/", "") + ".h5")
+        os.symlink(target, link)
+        cases.append((name, link, "is a symbolic link"))
+    fifo = tmp_path / "fifo.h5"
+    os.mkfifo(fifo)
+    cases.append(("FIFO", fifo, "is not a regular file"))
+    hard = tmp_path / "hard.h5"
+    os.link(results, hard)
+    cases.append(("second hard link", hard, "has 2 hard links"))
+    for name, path, culprit in cases:
+        for extra in ([], ["-force"]):
+            p = moerate("run", *GRID, *extra, "-output", path, timeout=60)
+            lines = [l for l in p.stderr.splitlines() if l.strip()]
+            assert p.returncode == 2 and len(lines) == 1 and culprit in lines[0], (name, extra, p.stderr)
+    assert results.read_bytes() == before and os.path.samefile(results, hard)
+    assert os.readlink(tmp_path / "link_to_a_results_file.h5") == str(results)
+    assert os.readlink(tmp_path / "link_to_devnull.h5") == "/dev/null"
+    assert not os.path.exists(tmp_path / "nowhere.h5")
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)
+    assert sorted(os.listdir(tmp_path)) == sorted(["results.h5", "link_to_a_results_file.h5", "link_to_devnull.h5",
+                                                   "dangling_link.h5", "fifo.h5", "hard.h5"])
+    p = moerate("fit", "-n", 300, "-output", tmp_path / "link_to_devnull.h5")
+    assert p.returncode == 2 and "is a symbolic link" in p.stderr
+
+
+def test_glob_characters_in_the_output_name_touch_no_other_file(tmp_path):
+    """Stale temporary files are matched by name literally: another run's PATH.tmp-PID survives a run
+    whose output name would match it as a glob pattern."""
+    other = tmp_path / "ab.h5.tmp-4242"
+    other.write_bytes(b"another run's file being written")
+    stale = tmp_path / "a*.h5.tmp-99999"
+    stale.write_bytes(b"left by a killed run of this output")
+    moerate("run", *GRID, "-n", 200, "-replicates", 1, "-output", tmp_path / "a*.h5", check=True)
+    assert other.read_bytes() == b"another run's file being written"
+    assert not stale.exists()
+
+
+def test_forced_backups_never_replace_an_earlier_backup(tmp_path):
+    """-force keeps an unusable output as FILE.bak-TIME; when that name exists (two forced runs in one
+    second) the new backup gets another name and the earlier one is kept."""
+    out = tmp_path / "r.h5"
+    now = int(time.time())
+    for t in range(now, now + 30):  # the backup names of the next 30 seconds are taken
+        (tmp_path / ("r.h5.bak-%d" % t)).write_text("earlier backup %d\n" % t)
+    out.write_text("not a results file\n")
+    p = moerate("run", *GRID, "-n", 200, "-replicates", 1, "-force", "-output", out)
+    assert p.returncode == 0, p.stderr
+    for t in range(now, now + 30):
+        assert (tmp_path / ("r.h5.bak-%d" % t)).read_text() == "earlier backup %d\n" % t
+    kept = [f for f in os.listdir(tmp_path) if f.startswith("r.h5.bak-") and f.count("-") == 2]
+    assert len(kept) == 1 and (tmp_path / kept[0]).read_text() == "not a results file\n"
+    assert kept[0] in p.stderr
+
+
+@pytest.mark.parametrize("dataset", ["tasks/losses", "tasks/theta", "tasks/records"])
+def test_a_corrupted_stored_number_is_refused_on_resume(tmp_path, reference, dataset):
+    """Every stored number is checksummed (HDF5's Fletcher-32 filter): a flipped byte in the losses,
+    parameters or records of a finished file is refused in one line on resume, and the file is
+    left as it is."""
+    out = tmp_path / "r.h5"
+    shutil.copy(reference, out)
+    with h5py.File(out, "r") as h:
+        d = h[dataset]
+        assert d.fletcher32
+        info = d.id.get_chunk_info(0)
+    data = bytearray(out.read_bytes())
+    data[info.byte_offset + 17] ^= 0x40
+    out.write_bytes(bytes(data))
+    before = out.read_bytes()
+    p = moerate("run", *GRID, "-output", out)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert p.returncode == 2 and len(lines) == 1, p.stderr
+    assert "cannot be read" in lines[0] and "-force" in lines[0]
+    assert out.read_bytes() == before
