@@ -3,12 +3,11 @@
    PETSc/TAO on PETSC_COMM_SELF.
 
    Two routes, chosen by the TAO type:
-   - any TAO type but brgn/pounders (default: bnls, a bounded Newton line-search method):
-     objective, gradient J^T r / n and the Gauss-Newton Hessian J^T J / n (+ Levenberg-
-     Marquardt damping lambda diag(J^T J), updated as TAOBRGN's "lm" regulariser does)
-     are accumulated over row blocks of J (-fit_block rows at a time, dsyrk/dgemv), so
-     memory does not grow with n*p.  This is the algorithm of TAOBRGN with the lm
-     regulariser, without storing J.
+   - any TAO type but brgn/pounders (default: bntr, a trust-region Newton method with
+     Steihaug CG preconditioned by diag(J^T J)): objective, gradient J^T r / n and the
+     Gauss-Newton Hessian J^T J / n are accumulated over row blocks of J (-fit_block rows at
+     a time, dsyrk/dgemv), so memory does not grow with n*p.  Line-search types (bnls, nls)
+     get the Levenberg-Marquardt damping lambda diag(J^T J) of TAOBRGN's "lm" regulariser.
    - -tao_type brgn (or pounders): TAO's own least-squares solver on the residual vector
      with the n x p Jacobian stored densely (memory n*p*8 bytes).
 */

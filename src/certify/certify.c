@@ -41,8 +41,10 @@ static PetscBool Better(const MoeFitResult *a, const MoeCertificate *ca, const M
 }
 
 /* The fit of one replicate: -init_starts starts near the target (G*, or G-bar for other
-   families), then, while it is not certified and converged, the reference point itself and
-   further near starts, up to -certify_starts in all. */
+   families), then, while it is not certified, the reference point itself and further near
+   starts, up to -certify_starts in all.  A certified fit that did not converge (iteration cap,
+   stall) gets the reference point as one more start, not more: it is at the estimator's
+   objective, and further starts of a slow design would only repeat its cost. */
 PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
 {
   MoeTruth       near;
@@ -60,7 +62,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
   if (res->status == MOE_FIT_PENDING || PetscIsInfOrNanReal(fref)) PetscFunctionReturn(0);
   time = res->time;
   PetscCall(PetscMalloc2(m->p, &t0, m->p, &t));
-  for (s = spec->init_starts; s < spec->certify_starts && !(cert->certified && res->status == MOE_FIT_CONVERGED); s++) {
+  for (s = spec->init_starts; s < spec->certify_starts && (!cert->certified || (res->status != MOE_FIT_CONVERGED && s == spec->init_starts)); s++) {
     if (s == spec->init_starts) PetscCall(MoeReferencePoint(m, &near, t0));
     else PetscCall(MoeInitialPoint(spec, m, &near, MOE_STREAM_INIT, n, replicate, s, t0));
     PetscCall(MoeFitSolve(spec, m, D, t0, inject_nan, t, &r));
