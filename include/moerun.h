@@ -107,6 +107,8 @@ typedef struct {
   PetscReal  flush_interval, progress_interval;
   PetscReal  test_flush_delay; /* testing: seconds between writing the file and renaming it */
   PetscReal  test_task_delay;  /* testing: seconds each task waits before it starts */
+  PetscReal  stop_grace;       /* seconds the master waits for busy workers after a stop request */
+  PetscInt64 test_hang_task;   /* testing: the worker running this task ignores stop requests */
   PetscInt64 inject_nan_task, inject_error_task;
   PetscInt   depth; /* tasks queued per worker */
 } MoeRunOptions;

@@ -27,6 +27,6 @@ static inline size_t MoeRefMessageSize(const MoeGrid *G)
   return sizeof(PetscInt64) + sizeof(PetscReal) * (size_t)G->pmax;
 }
 
-PETSC_EXTERN PetscErrorCode MoeExecutorSetOptions(MoeExecutor, PetscInt64 inject_nan_task, PetscInt64 inject_error_task, PetscBool skip_fit, PetscReal task_delay);
+PETSC_EXTERN PetscErrorCode MoeExecutorSetOptions(MoeExecutor, const MoeRunOptions *);
 
 #endif

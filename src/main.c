@@ -13,6 +13,70 @@ static const char help[] = "moerate " MOERATE_VERSION ": empirical convergence r
                            "       moerate run [options]   an experiment grid over MPI ranks, e.g.\n"
                            "       mpirun -n 4 moerate run -options_file_yaml jobs/specs/p1_fig1_quick.yaml\n\n";
 
+/* The top-level keys of a YAML spec: none (an empty spec would run the default grid) and
+   duplicates (the last would silently win) are input errors.  0 when the spec is usable. */
+static int CheckYAMLKeys(const char path[], yaml_parser_t *parser)
+{
+  yaml_event_t event;
+  int          depth = 0, expect_key = 0, nkeys = 0, done = 0, ok = 1, status = MOE_EXIT_OK, i;
+  char       **keys = NULL;
+
+  while (!done && (ok = yaml_parser_parse(parser, &event))) {
+    done = event.type == YAML_STREAM_END_EVENT;
+    if (event.type == YAML_MAPPING_START_EVENT || event.type == YAML_SEQUENCE_START_EVENT) {
+      if (depth == 1) expect_key = !expect_key; /* a list (or mapping) as a value */
+      depth++;
+      if (depth == 1) expect_key = 1;
+    } else if (event.type == YAML_MAPPING_END_EVENT || event.type == YAML_SEQUENCE_END_EVENT) depth--;
+    else if (event.type == YAML_SCALAR_EVENT && depth == 1) {
+      if (expect_key) {
+        const char *key = (const char *)event.data.scalar.value;
+        for (i = 0; i < nkeys && status == MOE_EXIT_OK; i++)
+          if (!strcmp(keys[i], key)) {
+            fprintf(stderr, "moerate: error: -options_file_yaml %s: the key '%s' is given twice (line %lu): give each setting once\n", path, key, (unsigned long)event.start_mark.line + 1);
+            status = MOE_EXIT_USAGE;
+          }
+        keys          = realloc(keys, sizeof(char *) * (nkeys + 1));
+        keys[nkeys++] = strdup(key);
+      }
+      expect_key = !expect_key;
+    }
+    yaml_event_delete(&event);
+  }
+  if (!ok) {
+    fprintf(stderr, "moerate: error: -options_file_yaml %s: YAML syntax error at line %lu, column %lu: %s; fix the spec file\n", path, (unsigned long)parser->problem_mark.line + 1, (unsigned long)parser->problem_mark.column + 1, parser->problem ? parser->problem : "unknown problem");
+    status = MOE_EXIT_USAGE;
+  } else if (status == MOE_EXIT_OK && nkeys == 0) {
+    fprintf(stderr, "moerate: error: -options_file_yaml %s has no settings: an empty spec would run the default grid; give the experiment's settings (see jobs/specs/)\n", path);
+    status = MOE_EXIT_USAGE;
+  }
+  for (i = 0; i < nkeys; i++) free(keys[i]);
+  free(keys);
+  return status;
+}
+
+/* A word that is neither an option nor the value of the option before it: "-gating sigmoid
+   softmax" would fit sigmoid only.  A value may start with '-' when it is a number. */
+static int CheckStrayWords(int argc, char **argv)
+{
+  int i, after_name = 0;
+
+  for (i = 2; i < argc; i++) {
+    char *end;
+    int   number = (strtod(argv[i], &end), end != argv[i] && *end == 0);
+    if (argv[i][0] == '-' && !number) {
+      after_name = 1;
+      continue;
+    }
+    if (!after_name) {
+      fprintf(stderr, "moerate: error: stray word '%s' after %s %s: give a list as one comma-separated value (e.g. %s %s,%s)\n", argv[i], argv[i - 2], argv[i - 1], argv[i - 2], argv[i - 1], argv[i]);
+      return MOE_EXIT_USAGE;
+    }
+    after_name = 0;
+  }
+  return MOE_EXIT_OK;
+}
+
 /* PETSc reads -options_file and -options_file_yaml inside PetscInitialize, where a missing
    file or a YAML syntax error ends in a traceback.  Check them first, and report one line. */
 static int CheckOptionFiles(int argc, char **argv)
@@ -30,19 +94,14 @@ static int CheckOptionFiles(int argc, char **argv)
     }
     if (yamlfile) {
       yaml_parser_t parser;
-      yaml_event_t  event;
-      int           done = 0, ok = 1;
+      int           status;
       yaml_parser_initialize(&parser);
       yaml_parser_set_input_file(&parser, fp);
-      while (!done && (ok = yaml_parser_parse(&parser, &event))) {
-        done = event.type == YAML_STREAM_END_EVENT;
-        yaml_event_delete(&event);
-      }
-      if (!ok) fprintf(stderr, "moerate: error: -options_file_yaml %s: YAML syntax error at line %lu, column %lu: %s; fix the spec file\n", argv[i + 1], (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1, parser.problem ? parser.problem : "unknown problem");
+      status = CheckYAMLKeys(argv[i + 1], &parser);
       yaml_parser_delete(&parser);
-      if (!ok) {
+      if (status != MOE_EXIT_OK) {
         fclose(fp);
-        return MOE_EXIT_USAGE;
+        return status;
       }
     }
     fclose(fp);
@@ -67,6 +126,7 @@ int main(int argc, char **argv)
     strncat(command, " ", sizeof(command) - strlen(command) - 1);
     strncat(command, argv[i], sizeof(command) - strlen(command) - 1);
   }
+  if ((status = CheckStrayWords(argc, argv)) != MOE_EXIT_OK) return status;
   if ((status = CheckOptionFiles(argc, argv)) != MOE_EXIT_OK) return status;
   if (isrun && MoeInstallStopHandlers()) return MOE_EXIT_FAILURE; /* from the very start ... */
   argv[1] = argv[0]; /* PETSc sees the options only */

@@ -9,9 +9,14 @@
 #   MOERATE_LAUNCHER  what starts the MPI ranks   default: mpirun -n $SLURM_NTASKS
 #                     (e.g. MOERATE_LAUNCHER="srun --mpi=pmix": srun takes the ranks from the job)
 #   MOERATE_RESULTS   results directory of the family scripts   default: $MOERATE_ROOT/results
+#   MOERATE_MAX_REQUEUES  requeues of one job at most           default: 100
+#
+# Nothing else is taken from the submitting shell: the thread counts of every BLAS and OpenMP
+# runtime are set here (one per rank), whatever the submitting shell had.
 #
 # The caller has set moe_root (the repository) before sourcing this file.
 
+moe_outputs=() # the results files this run of the job writes
 moe_stop=0  # 1 once USR1 has arrived (SLURM's time-limit warning, or scancel --batch --signal=USR1)
 moe_pid=    # the launcher (mpirun) while it runs
 
@@ -29,6 +34,18 @@ moe_on_usr1() {
   fi
 }
 
+# SIGTERM to the whole job (scancel, preemption) reaches mpirun too, which then exits 1 however
+# cleanly the ranks stopped.  The batch shell's trap asks the ranks for a clean stop as USR1 does,
+# and moe_finish reports the run as stopped (3: resumable), not as an internal error.
+moe_term=0
+moe_on_term() {
+  moe_term=1
+  moe_log "TERM: stopping moerate cleanly (the results file stays resumable)"
+  if [[ -n $moe_pid ]]; then
+    kill -USR1 "$moe_pid" 2>/dev/null || true
+  fi
+}
+
 # moe_start: check the job, find moerate and the launcher, print where this runs.
 moe_start() {
   if [[ -z ${SLURM_JOB_ID:-} ]]; then
@@ -41,20 +58,22 @@ moe_start() {
     exit 2
   fi
   read -r -a moe_launcher <<<"${MOERATE_LAUNCHER:-mpirun -n $SLURM_NTASKS}"
-  # One BLAS thread per rank: the ranks already fill the cores.
-  export OPENBLAS_NUM_THREADS=1
+  # One BLAS (and OpenMP) thread per rank: the ranks already fill the cores.
+  export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
   moe_log "job $SLURM_JOB_ID ($SLURM_JOB_NAME), restart ${SLURM_RESTART_COUNT:-0}," \
     "$SLURM_NTASKS tasks on ${SLURM_JOB_NODELIST:-?}, in $PWD"
   trap moe_on_usr1 USR1
+  trap moe_on_term TERM
 }
 
 # moe_run SPEC.yaml RESULTS.h5 [moerate options]: run (or resume) one grid; returns moerate's
 # exit status (3 without starting it when the warning has already come).
 moe_run() {
-  if ((moe_stop)); then
+  if ((moe_stop || moe_term)); then
     return 3
   fi
   local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" "${@:3}") status=0
+  moe_outputs+=("$2")
   moe_log "+ ${cmd[*]}"
   "${cmd[@]}" &
   moe_pid=$!
@@ -74,7 +93,20 @@ moe_run() {
 # A stop that USR1 did not cause (e.g. scancel's TERM) is not requeued.  Anything else is
 # moerate's (2 bad input, 1 internal error) or the launcher's failure: passed on.
 moe_finish() {
+  if ((moe_term && $1 != 0)); then
+    moe_log "stopped by TERM (scancel or preemption): submit again to resume (a preempted job with --requeue is requeued by SLURM)"
+    exit 3
+  fi
   if (($1 == 3 && moe_stop)); then
+    if ! moe_progressed; then
+      moe_log "no task finished in this run nor the one before: not requeueing (a task longer than the" \
+        "time limit never finishes); raise --time, or use more ranks, then submit again to resume"
+      exit 3
+    fi
+    if ((${SLURM_RESTART_COUNT:-0} >= ${MOERATE_MAX_REQUEUES:-100})); then
+      moe_log "requeued ${SLURM_RESTART_COUNT} times (MOERATE_MAX_REQUEUES): not again; submit again to resume"
+      exit 3
+    fi
     moe_log "moerate stopped cleanly: requeueing job $SLURM_JOB_ID to resume"
     if ! scontrol requeue "$SLURM_JOB_ID"; then
       moe_log "scontrol requeue failed: submit the job again to resume"
@@ -86,6 +118,24 @@ moe_finish() {
     moe_log "done"
   fi
   exit "$1"
+}
+
+# moe_progressed: did this run or the one before finish a task?  The finished-task count of
+# every results file this job writes (the tasks_done attribute, read with h5dump) is kept in
+# $moe_state between runs; without h5dump every run counts as progress.
+moe_state=
+moe_progressed() {
+  local total=0 f n last runs
+  command -v h5dump >/dev/null || return 0
+  for f in "${moe_outputs[@]}"; do
+    n=$(h5dump -a /tasks_done "$f" 2>/dev/null | sed -n 's/^ *(0): *\([0-9]*\).*/\1/p')
+    total=$((total + ${n:-0}))
+  done
+  moe_state=${moe_state:-${moe_outputs[0]}.requeue-$SLURM_JOB_ID}
+  read -r last runs <"$moe_state" 2>/dev/null || { last=-1 runs=0; }
+  if ((total > last)); then runs=0; else runs=$((runs + 1)); fi
+  echo "$total $runs" >"$moe_state"
+  ((runs < 2))
 }
 
 # moe_specs full|quick NAME...: run jobs/specs/NAME.yaml (quick: NAME_quick.yaml) into

@@ -51,6 +51,8 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   o->inject_nan_task   = -1;
   o->inject_error_task = -1;
   o->depth             = 2;
+  o->stop_grace        = 10;
+  o->test_hang_task    = -1;
   PetscOptionsBegin(comm, NULL, "moerate run: output and run control (not part of the spec)", "moerate");
   PetscCall(PetscOptionsString("-output", "the results file (HDF5); an existing one from the same spec is resumed", NULL, o->output, o->output, sizeof(o->output), NULL));
   PetscCall(PetscOptionsBool("-force", "start over when -output is from another spec or unreadable (the old file is kept as FILE.bak-TIME)", NULL, o->force, &o->force, NULL));
@@ -61,6 +63,7 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   PetscCall(PetscOptionsReal("-progress_interval", "seconds between progress lines", NULL, o->progress_interval, &o->progress_interval, NULL));
   PetscCall(PetscOptionsReal("-test_flush_delay", "testing: seconds to wait between writing the results and renaming them into place", NULL, o->test_flush_delay, &o->test_flush_delay, NULL));
   PetscCall(PetscOptionsReal("-test_task_delay", "testing: seconds each task waits (interruptibly) before it starts, for runs of a known length", NULL, o->test_task_delay, &o->test_task_delay, NULL));
+  PetscCall(PetscOptionsReal("-stop_grace", "seconds to wait for busy workers after a stop request (SIGUSR1, SIGTERM) before writing the results and leaving without them (exit status 3); keep it below the SLURM warning time", NULL, o->stop_grace, &o->stop_grace, NULL));
   PetscCall(PetscOptionsInt("-queue_depth", "tasks queued on each worker", NULL, o->depth, &o->depth, NULL));
   PetscCall(PetscOptionsBool("-skip_fit", "benchmark the scheduler: tasks do nothing (recorded as skipped)", NULL, o->skip_fit, &o->skip_fit, NULL));
   {
@@ -70,8 +73,12 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
     t                  = (PetscInt)o->inject_error_task;
     PetscCall(PetscOptionsInt("-inject_error_task", "testing: the rank running this task id fails as if it could not allocate", NULL, t, &t, NULL));
     o->inject_error_task = t;
+    t                    = (PetscInt)o->test_hang_task;
+    PetscCall(PetscOptionsInt("-test_hang_task", "testing: the worker running this task ignores stop requests for 300 s", NULL, t, &t, NULL));
+    o->test_hang_task = t;
   }
   PetscOptionsEnd();
+  MoeUserCheck(o->stop_grace >= 0 && PetscIsNormalReal(o->stop_grace + 1), "-stop_grace %g must be a number of seconds >= 0", (double)o->stop_grace);
   MoeUserCheck(o->flush_interval >= 0 && o->progress_interval >= 0, "-flush_interval and -progress_interval must be >= 0 seconds");
   MoeUserCheck(o->depth >= 1 && o->depth <= 64, "-queue_depth %" PetscInt_FMT " is outside 1..64", o->depth);
   PetscFunctionReturn(0);

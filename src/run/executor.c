@@ -10,7 +10,7 @@ struct _p_MoeExecutor {
   MoeData      **eval;      /* per expert */
   MoeModel      *model;     /* per pair */
   PetscReal    **reference; /* per pair, once known */
-  PetscInt64     inject_nan_task, inject_error_task;
+  PetscInt64     inject_nan_task, inject_error_task, hang_task;
   PetscBool      skip_fit;
   PetscReal      task_delay; /* testing: seconds every task waits before it starts */
 };
@@ -24,19 +24,21 @@ PetscErrorCode MoeExecutorCreate(const MoeGrid *G, MoeExecutor *ex)
   x->grid            = G;
   x->inject_nan_task   = -1;
   x->inject_error_task = -1;
+  x->hang_task         = -1;
   PetscCall(PetscCalloc2(G->spec->nexperts, &x->truth, G->spec->nexperts, &x->eval));
   PetscCall(PetscCalloc2(G->npairs, &x->model, G->npairs, &x->reference));
   *ex = x;
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeExecutorSetOptions(MoeExecutor x, PetscInt64 inject_nan_task, PetscInt64 inject_error_task, PetscBool skip_fit, PetscReal task_delay)
+PetscErrorCode MoeExecutorSetOptions(MoeExecutor x, const MoeRunOptions *o)
 {
   PetscFunctionBegin;
-  x->task_delay        = task_delay;
-  x->inject_nan_task   = inject_nan_task;
-  x->inject_error_task = inject_error_task;
-  x->skip_fit        = skip_fit;
+  x->task_delay        = o->test_task_delay;
+  x->inject_nan_task   = o->inject_nan_task;
+  x->inject_error_task = o->inject_error_task;
+  x->hang_task         = o->test_hang_task;
+  x->skip_fit          = o->skip_fit;
   PetscFunctionReturn(0);
 }
 
@@ -102,6 +104,7 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
     if (MoeFitInterrupted()) PetscFunctionReturn(0);     /* abandoned: the record stays pending */
     usleep(10000);
   }
+  while (id == x->hang_task && MoeWallTime() - rec->t_start < 300) sleep(1); /* testing: a worker deaf to stop requests */
   for (j = 0; j < s->nlosses; j++) losses[j] = MOE_NAN;
   for (j = 0; j < G->pmax; j++) theta[j] = MOE_NAN;
   if (x->skip_fit) { /* the scheduler benchmark: no data, no fit */

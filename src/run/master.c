@@ -177,7 +177,7 @@ PetscErrorCode MoeRunSerial(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscFunctionBegin;
   PetscCall(MasterSetUp(&M, G, R, opts, command, 1));
   PetscCall(MoeExecutorCreate(G, &x));
-  PetscCall(MoeExecutorSetOptions(x, opts->inject_nan_task, opts->inject_error_task, opts->skip_fit, opts->test_task_delay));
+  PetscCall(MoeExecutorSetOptions(x, opts));
   PetscCall(PetscMalloc2(G->spec->nlosses, &losses, G->pmax, &theta));
   for (PetscInt q = 0; q < G->npairs; q++) { /* G-bars computed by an earlier session */
     const MoePair *P = &G->pairs[q];
@@ -246,6 +246,7 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscInt     spins = 0, running;
   PetscBool    stopping = PETSC_FALSE;
   size_t       msize    = MoeResultMessageSize(G);
+  PetscLogDouble stop_time = 0;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
@@ -268,10 +269,17 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
     running = 0;
     for (w = 1; w < size; w++) running += W[w].outstanding;
     if (!stopping && MoeStopRequested()) {
-      stopping = PETSC_TRUE;
+      stopping  = PETSC_TRUE;
+      stop_time = MoeWallTime();
       for (w = 1; w < size; w++) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_STOP, PETSC_COMM_WORLD));
     }
     if (!running) break; /* all handed-out work is back, and nothing more can start */
+    if (stopping && MoeWallTime() - stop_time > opts->stop_grace) { /* a worker does not answer: leave without it */
+      PetscCall(MasterFinish(&M, PETSC_TRUE));
+      fprintf(stderr, "moerate: %d task(s) did not stop within -stop_grace %g s: the results file is written without them (they stay pending); ending the job\n", (int)running, (double)opts->stop_grace);
+      fflush(stderr);
+      MPI_Abort(PETSC_COMM_WORLD, MOE_EXIT_STOPPED);
+    }
     PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, MOE_TAG_RESULT, PETSC_COMM_WORLD, &flag, &st));
     if (flag) {
       MoeRecord rec;

@@ -40,7 +40,7 @@ PetscErrorCode MoeRunWorker(const MoeGrid *G, const MoeRunOptions *opts)
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCall(MoeExecutorCreate(G, &x));
-  PetscCall(MoeExecutorSetOptions(x, opts->inject_nan_task, opts->inject_error_task, opts->skip_fit, opts->test_task_delay));
+  PetscCall(MoeExecutorSetOptions(x, opts));
   PetscCall(PetscMalloc3(cap, &queue, msize, &msg, MoeRefMessageSize(G), &in));
   PetscCall(MoeFitSetInterrupt(WorkerInterrupt, NULL));
   while (!leaving) {

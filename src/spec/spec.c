@@ -3,6 +3,7 @@
 #include <moespec.h>
 #include <moedata.h>
 #include <moeloss.h>
+#include <unistd.h>
 
 const char *const MoeInputDists[] = {"uniform", "gaussian", "MoeInputDist", "MOE_X_", NULL};
 const char *const MoeInitTypes[]  = {"near", "random", "MoeInitType", "MOE_INIT_", NULL};
@@ -10,8 +11,8 @@ const char *const MoeInitTypes[]  = {"near", "random", "MoeInitType", "MOE_INIT_
 /* A list option: names, no duplicates, at least one entry. */
 static PetscErrorCode ReadNameList(PetscOptionItems *PetscOptionsObject, const char opt[], const char help[], char list[][MOE_NAME_LEN], PetscInt *n, const char deflt[], PetscBool *set)
 {
-  char    *vals[MOE_MAX_LIST];
-  PetscInt i, j, nmax = MOE_MAX_LIST;
+  char    *vals[MOE_MAX_LIST + 1];
+  PetscInt i, j, nmax = MOE_MAX_LIST + 1; /* one more than fits: a longer list is refused, not cut */
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsStringArray(opt, help, NULL, vals, &nmax, set));
@@ -24,6 +25,7 @@ static PetscErrorCode ReadNameList(PetscOptionItems *PetscOptionsObject, const c
     PetscFunctionReturn(0);
   }
   MoeUserCheck(nmax > 0 && vals[0][0], "%s is empty: give at least one name (e.g. %s %s)", opt, opt, deflt);
+  MoeUserCheck(nmax <= MOE_MAX_LIST, "%s lists more than %d names: split the experiment", opt, MOE_MAX_LIST);
   for (i = 0; i < nmax; i++) {
     PetscCall(PetscStrncpy(list[i], vals[i], MOE_NAME_LEN));
     PetscCall(PetscFree(vals[i]));
@@ -67,7 +69,7 @@ static PetscErrorCode CheckFamilyNames(const char opt[], const char list[][MOE_N
 /* -n as an explicit list, or -n_range lo,hi with -n_count m log-spaced values. */
 static PetscErrorCode ReadSampleSizes(PetscOptionItems *PetscOptionsObject, MoeSpec *s, PetscBool run)
 {
-  PetscInt  ns[MOE_MAX_LIST], nn = MOE_MAX_LIST, range[2], nr = 2, count = 4, i, j;
+  PetscInt  ns[MOE_MAX_LIST + 1], nn = MOE_MAX_LIST + 1, range[3], nr = 3, count = 4, i, j;
   PetscBool set, rset, cset;
 
   PetscFunctionBegin;
@@ -82,6 +84,7 @@ static PetscErrorCode ReadSampleSizes(PetscOptionItems *PetscOptionsObject, MoeS
     PetscCall(PetscOptionsHasName(NULL, NULL, "-n_range", &given));
     MoeUserCheck(set || rset || !given, "-n_range is empty: give the smallest and largest sample size (e.g. -n_range 1000,100000)");
   }
+  MoeUserCheck(!set || nn <= MOE_MAX_LIST, "-n lists more than %d sample sizes: split the experiment", MOE_MAX_LIST);
   if (set) rset = PETSC_FALSE; /* -n overrides -n_range (e.g. a spec file's range from the command line) */
   if (rset) {
     MoeUserCheck(nr == 2, "-n_range needs two values, smallest,largest (e.g. -n_range 1000,100000)");
@@ -179,8 +182,13 @@ static PetscErrorCode AppendTaoOptions(char **text, size_t *len, size_t *cap)
   PetscFunctionBegin;
   PetscCall(PetscOptionsGetAll(NULL, &all));
   for (tok = strtok_r(all, " ", &save); tok && n < 256; tok = strtok_r(NULL, " ", &save)) {
-    if (!strncmp(tok, "-tao_", 5)) {
-      char *val = save && *save != '-' ? strtok_r(NULL, " ", &save) : NULL;
+    if (!strncmp(tok, "-tao_", 5)) { /* its value, if any: a word that is not an option (a number may start with -) */
+      char *val = NULL, *next = save, word[256];
+      while (next && *next == ' ') next++;
+      if (next && *next) {
+        PetscCall(PetscStrncpy(word, next, PetscMin(sizeof(word), strcspn(next, " ") + 1)));
+        if (word[0] != '-' || LooksNumeric(word)) val = strtok_r(NULL, " ", &save);
+      }
       char  line[512];
       PetscCall(PetscSNPrintf(line, sizeof(line), "%s %s\n", tok, val ? val : ""));
       PetscCall(PetscStrallocpy(line, &lines[n++]));
@@ -480,6 +488,20 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
     for (size_t r = 0; r < sizeof(reals) / sizeof(reals[0]); r++) MoeUserCheck(PetscIsNormalReal(reals[r].value) || reals[r].value == 0, "%s %g is not a finite number: give a finite value", reals[r].name, (double)reals[r].value);
     MoeUserCheck(PetscAbsReal(s->xlo) < 1e100 && PetscAbsReal(s->xhi) < 1e100 && s->xsd < 1e100, "-x_lo, -x_hi, -x_sd must be below 1e100 in magnitude: the inputs must be representable");
   }
+  { /* options whose default is a negative sentinel: a negative value given by the user is an error, not the default */
+    const struct {
+      const char *name;
+      PetscReal   value;
+    } given[] = {
+      {"-init_perturb", s->init_perturb}, {"-init_scale", s->init_scale}, {"-truth_beta0_var", s->truth_beta0_var}, {"-truth_beta1_var", s->truth_beta1_var}, {"-truth_expert_var", s->truth_expert_var}, {"-truth_seed", (PetscReal)s->truth_seed}, {"-reference_n", (PetscReal)s->reference_n},
+    };
+    for (size_t r = 0; r < sizeof(given) / sizeof(given[0]); r++) {
+      PetscBool set;
+      PetscCall(PetscOptionsHasName(s->opts, NULL, given[r].name, &set));
+      MoeUserCheck(!set || given[r].value >= 0, "%s %g is negative: give a value >= 0, or leave it out for the default", given[r].name, (double)given[r].value);
+    }
+    MoeUserCheck(s->ftol == -1 || s->ftol >= 0, "-fit_ftol %g: give -1 (0.01/n, the default) or a value >= 0", (double)s->ftol);
+  }
   PetscCall(PetscEnumFind(MoeInputDists, dist, (PetscEnum *)&s->xdist, &set));
   MoeUserCheck(set, "-x_dist '%s' is not an input distribution: use uniform or gaussian", dist);
   PetscCall(PetscEnumFind(MoeInitTypes, init, (PetscEnum *)&s->init, &set));
@@ -520,11 +542,29 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   if (s->reference_n < 0) s->reference_n = PetscMax(10 * s->ns[s->nn - 1], 10000);
   MoeUserCheck(s->reference_n >= 1, "-reference_n %" PetscInt_FMT " must be at least 1", s->reference_n);
 
-  /* every family can be built with these settings (checks K, tau, groups, truth file) */
+  /* every family can be built with these settings (checks K, tau, groups, truth file), and
+     the smallest sample has more points than any fitted model has free parameters */
   for (i = 0; i < s->ngatings; i++) {
-    MoeModel m;
-    PetscCall(MoeModelCreate(s->gatings[i], s->experts[0], s->k, s->d, opts, NULL, &m));
-    PetscCall(MoeModelDestroy(&m));
+    for (PetscInt e = 0; e < s->nexperts; e++) {
+      MoeModel m;
+      PetscCall(MoeModelCreate(s->gatings[i], s->experts[e], s->k, s->d, opts, NULL, &m));
+      MoeUserCheck(s->ns[0] > m->pfree, "-n %" PetscInt_FMT " is not larger than the %" PetscInt_FMT " free parameters of the %s x %s fit: the least-squares estimate is not determined; give larger sample sizes", s->ns[0], m->pfree, s->gatings[i], s->experts[e]);
+      PetscCall(MoeModelDestroy(&m));
+    }
+  }
+  for (i = 0; i < s->nlosses; i++) { /* a loss that applies to none of the fitted gatings measures nothing */
+    const MoeLossType *t;
+    PetscBool          any = PETSC_FALSE, applies;
+    PetscCall(MoeLossGet(s->losses[i], &t));
+    for (PetscInt g = 0; g < s->ngatings; g++) {
+      PetscCall(MoeLossApplies(t, s->gatings[g], &applies));
+      any = (PetscBool)(any || applies);
+    }
+    MoeUserCheck(any, "-losses: %s applies to none of the fitted gatings (%s applies to %s): drop it or fit such a gating", s->losses[i], s->losses[i], t->gatings);
+  }
+  { /* every sample must fit in memory: refuse sizes no machine holds before allocating them */
+    double bytes = 8.0 * (s->d + 1) * PetscMax(PetscMax(s->ns[s->nn - 1], s->reference_n), s->eval_n), avail = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    MoeUserCheck(bytes < avail, "the largest sample (n = %" PetscInt_FMT ", -reference_n %" PetscInt_FMT ", -eval_n %" PetscInt_FMT ") needs %.3g GB, more than this machine's %.3g GB: give smaller sizes", s->ns[s->nn - 1], s->reference_n, s->eval_n, bytes / 1e9, avail / 1e9);
   }
   for (i = 0; i < s->nexperts; i++) {
     MoeTruth *t;

@@ -162,6 +162,9 @@ def bad_inputs(tmp_path):
     count_yaml.write_text("n_range: [1000, 4000]\nn_count: 0\n")
     t = truth_file(tmp_path)
     nan_truth, shifted_truth = tmp_path / "nan.yaml", tmp_path / "shifted.yaml"
+    empty_yaml, dup_yaml = tmp_path / "empty.yaml", tmp_path / "dup.yaml"
+    empty_yaml.write_text("# nothing but a comment\n")
+    dup_yaml.write_text("k: 3\nd: 2\nk: 4\n")
     atom = ["0.5", "0.1", "0.2", "1.0", "-0.3", "0.4"]  # beta1 (2), beta0, a (2), b: d = 2
     nan_truth.write_text("gating: sigmoid\nexpert: relu\nkstar: 2\nd: 2\ntheta: [%s]\n" % ", ".join(atom + atom[:-1] + ["nan"]))
     # softmax pins the last atom's scores (beta1, beta0) to 0; this truth's are shifted
@@ -210,6 +213,26 @@ def bad_inputs(tmp_path):
         ("infinite loss exponent", ["-loss_r", "inf"], "-loss_r inf"),
         ("NaN in a truth file", ["-truth_file", nan_truth], "(atom 1 b) is nan"),
         ("shifted softmax truth", ["-truth_file", shifted_truth], "but softmax gating pins it to 0"),
+        ("more than 64 sizes", ["-n", ",".join(str(200 + i) for i in range(65))], "-n lists more than 64 sample sizes"),
+        ("more than 64 gatings", ["-gating", ",".join(["sigmoid"] * 65)], "-gating lists more than 64 names"),
+        ("three values in -n_range", ["-n_range", "1000,2000,4000"], "-n_range needs two values"),
+        ("typo under -tao_", ["-tao_max_iter", 5], "option -tao_max_iter is not"),
+        ("stray word after a list", ["-gating", "sigmoid", "softmax"], "stray word 'softmax' after -gating sigmoid"),
+        ("empty spec file", ["-options_file_yaml", empty_yaml], "has no settings"),
+        ("duplicate YAML key", ["-options_file_yaml", dup_yaml], "the key 'k' is given twice"),
+        ("negative perturbation", ["-init_perturb", "-0.1"], "-init_perturb -0.1"),
+        ("negative reference size", ["-reference_n", -5], "-reference_n -5"),
+        ("negative truth seed", ["-truth_seed", -3], "-truth_seed -3"),
+        ("ftol between -1 and 0", ["-fit_ftol", "-0.5"], "-fit_ftol -0.5"),
+        ("fewer points than parameters", ["-n", "10,200"], "-n 10 is not larger than the 18 free parameters"),
+        ("loss of no fitted gating", ["-gating", "softmax", "-losses", "l2,sigmoid_d1"], "sigmoid_d1 applies to none"),
+        ("sample larger than memory", ["-n", "200,2000000000"], "more than this machine's"),
+        ("evaluation sample larger than memory", ["-eval_n", 1500000000], "more than this machine's"),
+        ("negative stop grace", ["-stop_grace", -1], "-stop_grace -1"),
+        ("no screening tolerance", ["-truth_max_sd", 0], "-truth_max_sd 0"),
+        ("no certification start", ["-certify_starts", 0], "-certify_starts 0"),
+        ("negative certification tolerance", ["-certify_tol", -1], "-certify_tol -1"),
+        ("negative truth draw", ["-truth_draw", -2], "-truth_draw -2"),
     ]
 
 
@@ -217,7 +240,7 @@ def test_bad_input_catalogue(tmp_path, reference):
     out = tmp_path / "r.h5"
     shutil.copy(reference, out)
     cases = bad_inputs(tmp_path)
-    assert len(cases) >= 25
+    assert len(cases) >= 60
     for name, options, culprit in cases:
         grid = list(GRID)
         if "-n_range" in options or any(str(o).endswith(("range.yaml", "count.yaml")) for o in options):
@@ -364,3 +387,33 @@ def test_a_corrupted_stored_number_is_refused_on_resume(tmp_path, reference, dat
     assert p.returncode == 2 and len(lines) == 1, p.stderr
     assert "cannot be read" in lines[0] and "-force" in lines[0]
     assert out.read_bytes() == before
+
+
+def test_a_worker_deaf_to_the_stop_request_does_not_delay_the_stop(tmp_path):
+    """SIGUSR1 while one worker is stuck in a task that ignores it: the master waits -stop_grace
+    seconds, writes the results file without that task and ends the job with status 3, well within
+    SLURM's warning time; the same command then resumes to completion."""
+    out = tmp_path / "r.h5"
+    args = ["run", *GRID, "-n", "200,400", "-replicates", 4, "-test_task_delay", 1, "-stop_grace", 3, "-output", out]
+    p = start(args + ["-test_hang_task", 4], 3)  # among the first tasks handed out
+    wait_for_tasks(out, 1, p)
+    t0 = time.time()
+    os.killpg(p.pid, signal.SIGUSR1)
+    status = p.wait(timeout=60)
+    assert status == 3 and time.time() - t0 < 10
+    with h5py.File(out, "r") as h:
+        assert h.attrs["status"] == "incomplete" and h.attrs["tasks_pending"] > 0
+    wait_gone(p)
+    q = moerate(*args, ranks=2)
+    assert q.returncode == 0, q.stderr
+    assert_complete_once(out)
+
+
+def test_negative_tao_values_are_part_of_the_spec(tmp_path):
+    """-tao_max_it -1 and -7 are different specs: one cannot resume the other."""
+    out = tmp_path / "r.h5"
+    moerate("run", *GRID, "-n", 200, "-replicates", 1, "-tao_max_it", -1, "-output", out, check=True)
+    with h5py.File(out, "r") as h:
+        assert "-tao_max_it -1\n" in h.attrs["spec"]
+    p = moerate("run", *GRID, "-n", 200, "-replicates", 1, "-tao_max_it", -7, "-output", out)
+    assert p.returncode == 2 and "was written from another spec" in p.stderr
