@@ -16,7 +16,7 @@
 #
 # The caller has set moe_root (the repository) before sourcing this file.
 
-moe_outputs=() # the results files this run of the job writes
+moe_progress=0 # 1 once a moerate run of this job run has finished a task (or cannot tell)
 moe_stop=0  # 1 once USR1 has arrived (SLURM's time-limit warning, or scancel --batch --signal=USR1)
 moe_pid=    # the launcher (mpirun) while it runs
 
@@ -72,8 +72,8 @@ moe_run() {
   if ((moe_stop || moe_term)); then
     return 3
   fi
-  local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" "${@:3}") status=0
-  moe_outputs+=("$2")
+  local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" "${@:3}") status=0 before
+  before=$(moe_done "$2")
   moe_log "+ ${cmd[*]}"
   "${cmd[@]}" &
   moe_pid=$!
@@ -84,6 +84,7 @@ moe_run() {
   done
   wait "$moe_pid" || status=$?
   moe_pid=
+  if ((before < 0 || $(moe_done "$2") > before)); then moe_progress=1; fi
   moe_log "moerate exited with status $status"
   return "$status"
 }
@@ -98,9 +99,9 @@ moe_finish() {
     exit 3
   fi
   if (($1 == 3 && moe_stop)); then
-    if ! moe_progressed; then
-      moe_log "no task finished in this run nor the one before: not requeueing (a task longer than the" \
-        "time limit never finishes); raise --time, or use more ranks, then submit again to resume"
+    if ((!moe_progress)); then
+      moe_log "no task finished in this run: not requeueing (a task longer than the time limit would" \
+        "never finish); raise --time, then submit again to resume"
       exit 3
     fi
     if ((${SLURM_RESTART_COUNT:-0} >= ${MOERATE_MAX_REQUEUES:-100})); then
@@ -120,22 +121,13 @@ moe_finish() {
   exit "$1"
 }
 
-# moe_progressed: did this run or the one before finish a task?  The finished-task count of
-# every results file this job writes (the tasks_done attribute, read with h5dump) is kept in
-# $moe_state between runs; without h5dump every run counts as progress.
-moe_state=
-moe_progressed() {
-  local total=0 f n last runs
-  command -v h5dump >/dev/null || return 0
-  for f in "${moe_outputs[@]}"; do
-    n=$(h5dump -a /tasks_done "$f" 2>/dev/null | sed -n 's/^ *(0): *\([0-9]*\).*/\1/p')
-    total=$((total + ${n:-0}))
-  done
-  moe_state=${moe_state:-${moe_outputs[0]}.requeue-$SLURM_JOB_ID}
-  read -r last runs <"$moe_state" 2>/dev/null || { last=-1 runs=0; }
-  if ((total > last)); then runs=0; else runs=$((runs + 1)); fi
-  echo "$total $runs" >"$moe_state"
-  ((runs < 2))
+# moe_done FILE: the number of finished tasks of a results file (its tasks_done attribute, read
+# with h5dump; 0 when there is no file yet, -1 when h5dump is missing).
+moe_done() {
+  command -v h5dump >/dev/null || { echo -1; return; }
+  local n
+  n=$(h5dump -a /tasks_done "$1" 2>/dev/null | sed -n 's/^ *(0): *\([0-9]*\).*/\1/p')
+  echo "${n:-0}"
 }
 
 # moe_specs full|quick NAME...: run jobs/specs/NAME.yaml (quick: NAME_quick.yaml) into

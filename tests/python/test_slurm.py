@@ -109,3 +109,31 @@ def test_time_limit_stops_cleanly_requeues_and_resumes(cluster, tmp_path):
     sessions = assert_complete_once(out)
     assert len(sessions) == int(info["Restarts"]) + 1, text  # one moerate run per run of the job
     assert list(sessions["exit_status"]) == [3] * (len(sessions) - 1) + [0]  # each stopped cleanly
+
+
+def test_term_to_the_whole_job_is_a_clean_resumable_stop(cluster, tmp_path):
+    """scancel (TERM to the batch shell, mpirun and the ranks, as at preemption): moerate stops
+    cleanly and the job reports 3, resumable, not 1 (an internal error)."""
+    out = tmp_path / "r.h5"
+    job, log = submit(cluster, tmp_path, ["--ntasks=3"], [out, *LONG, "-quiet"])
+    t0 = time.time()
+    while not (out.exists() and time.time() - t0 > 15) and time.time() - t0 < 120:
+        time.sleep(1)
+    subprocess.run(["scancel", job], env=cluster.env(), timeout=30, check=True)
+    wait_job(cluster, job, log, timeout=120)
+    time.sleep(2)  # the batch shell writes its last line after the job state changes
+    text = read(log)
+    assert "TERM: stopping moerate cleanly" in text and "stopped by TERM (scancel or preemption)" in text, text
+    with h5py.File(out, "r") as h:
+        assert h.attrs["status"] == "incomplete" and h.attrs["tasks_pending"] > 0
+        assert h["sessions"][-1]["exit_status"] == 3
+
+
+def test_a_run_that_finishes_no_task_is_not_requeued(cluster, tmp_path):
+    """Every task is longer than the time limit: requeueing would repeat the same run forever."""
+    out = tmp_path / "r.h5"
+    job, log = submit(cluster, tmp_path, ["--ntasks=3", "--time=1", "--signal=B:USR1@10"],
+                      [out, "-n", 200, "-replicates", 2, "-test_task_delay", 300, "-quiet"])
+    info = wait_job(cluster, job, log, timeout=200)
+    text = read(log)
+    assert int(info["Restarts"]) == 0 and "no task finished in this run: not requeueing" in text, text
