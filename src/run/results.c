@@ -255,6 +255,7 @@ static PetscErrorCode SyncFile(const char path[])
   if (fsync(fd)) {
     int e = errno;
     close(fd);
+    unlink(path); /* an unsynced copy is worth nothing */
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (fsync: %s): the results file was not replaced", path, strerror(e));
   }
   PetscCheck(close(fd) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (close: %s): the results file was not replaced", path, strerror(errno));

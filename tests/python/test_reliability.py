@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import MOERATE, moerate
+from conftest import MOERATE, env, moerate
 from test_run import GRID, assert_complete_once, assert_same_results, kill_job, start, wait_for_tasks, wait_gone
 
 
@@ -417,3 +417,37 @@ def test_negative_tao_values_are_part_of_the_spec(tmp_path):
         assert "-tao_max_it -1\n" in h.attrs["spec"]
     p = moerate("run", *GRID, "-n", 200, "-replicates", 1, "-tao_max_it", -7, "-output", out)
     assert p.returncode == 2 and "was written from another spec" in p.stderr
+
+
+def failing_fs(what):
+    """The environment of a run on a filesystem whose flock() or fsync() fails (tests/failfs.c)."""
+    shim = os.environ.get("MOE_FAILFS")
+    if not shim or not os.path.exists(shim):
+        pytest.skip("no failfs shim (MOE_FAILFS): run through ctest")
+    e = env()
+    e.update(LD_PRELOAD=shim, MOE_TEST_FAIL=what)
+    return e
+
+
+def test_a_filesystem_without_flock_is_named_not_blamed_on_another_run(tmp_path):
+    out = tmp_path / "r.h5"
+    p = subprocess.run([MOERATE, "run", *map(str, GRID), "-n", "200", "-replicates", "1", "-output", str(out)],
+                       capture_output=True, text=True, env=failing_fs("flock"), timeout=120)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert p.returncode == 2 and len(lines) == 1, p.stderr
+    assert "does not support flock" in lines[0] and "another moerate run" not in lines[0]
+    assert not out.exists()
+
+
+def test_a_failing_fsync_stops_the_run_before_the_results_file_is_replaced(tmp_path, reference):
+    """fsync of the new results file fails (a full or failing shared disk): the run stops with an
+    error instead of renaming an unsynced file over the old one, which stays as it was."""
+    out = tmp_path / "r.h5"
+    shutil.copy(reference, out)
+    before = out.read_bytes()
+    for path in (out, tmp_path / "new.h5"):  # a finished file (its session row is rewritten) and a new one
+        p = subprocess.run([MOERATE, "run", *map(str, GRID), "-output", str(path)], capture_output=True, text=True,
+                           env=failing_fs("fsync"), timeout=120)
+        assert p.returncode != 0 and "fsync" in p.stderr, p.stderr
+    assert out.read_bytes() == before
+    assert not (tmp_path / "new.h5").exists() and not list(tmp_path.glob("*.tmp-*"))
