@@ -65,8 +65,10 @@ THEORY = {
                                                  "families (up to log)", "P1-P3")),
                  (ALL_EXPERTS, "misspecified", Theory("none", "misspecified fit: tends to the positive L2 "
                                                       "distance between f_G-bar and f_G*", ""))],
-    "sigmoid_d1": [(STRONG, None, Theory(Fraction(-1, 2), "sigmoid gating, strongly identifiable experts",
-                                         "P1 Regime 1")),
+    "sigmoid_d1": [(STRONG, "regime 1", Theory(Fraction(-1, 2), "sigmoid gating, strongly identifiable experts, "
+                                               "beta1* = 0", "P1 Regime 1")),
+                   (STRONG, "regime 2", Theory("none", "Regime 2 (beta1* != 0): the estimator converges to G-bar "
+                                               "(sigmoid_d3), not to G*", "P1")),
                    (NONIDENTIFIABLE, None, Theory("no polynomial rate", "D1 needs strongly identifiable experts",
                                                   "P1"))],
     "sigmoid_d2": [(NONIDENTIFIABLE, None, Theory(SLOWER, "sigmoid gating, non-identifiable experts", "P1"))],
@@ -86,11 +88,12 @@ THEORY = {
 }
 
 
-def theory(loss, expert, k, kstar, matched=True):
+def theory(loss, expert, k, kstar, matched=True, regime=1):
     """The Theory for a loss of a fit with these experts and k atoms (its target has k* atoms), or None;
-    `matched`: the fit has the truth's gating and expert families."""
+    `matched`: the fit has the truth's gating and expert families; `regime`: P1's regime of the truth
+    (1: beta1* = 0)."""
     settings = {None, "over" if k > kstar else "exact" if k == kstar else None,
-                "matched" if matched else "misspecified"}
+                "matched" if matched else "misspecified", "regime %d" % regime}
     for experts, needs, th in THEORY.get(loss, []):
         if expert in experts and needs in settings:
             return th
@@ -170,7 +173,7 @@ def bootstrap(sel, estimator, size, rng):
 # --- evidence ------------------------------------------------------------------------------
 def _sd(x):
     """A standard deviation for the reader: 0.24, inf (singular), or n/a (not recorded)."""
-    return "n/a" if np.isnan(x) else "inf" if np.isinf(x) else "%.2g" % x
+    return "n/a" if np.isnan(x) else "inf (singular)" if np.isinf(x) or x >= 1e300 else "%.2g" % x
 
 
 def gbar_note(results, gating, expert, loss):
@@ -205,7 +208,8 @@ def rate_row(results, gating, expert, loss, opts):
     sel = select(results, gating, expert, loss, opts.n_min, opts.n_max, opts.include_uncertified)
     # "over-specified" is relative to the loss's target: G* has k* atoms, G-bar has k
     th = theory(results.losses[loss], results.experts[expert], results.grid.get("k", 0),
-                results.target_atoms(gating, expert, loss), results.matched(gating, expert))
+                results.target_atoms(gating, expert, loss), results.matched(gating, expert),
+                int(results.grid.get("truth_regime", 1)))
     row = {"gating": results.gatings[gating], "expert": results.experts[expert], "loss": results.losses[loss],
            "target": results.target(gating, expert, loss),
            "n_min": int(sel.n[0]) if len(sel.n) else None, "n_max": int(sel.n[-1]) if len(sel.n) else None,

@@ -123,6 +123,7 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
     if (res.status != MOE_FIT_PENDING) {
       PetscCall(MoeCertifyReference(s, x->model[t->pair], x->truth[t->expert], theta, res.objective, &rec->weak_sd, &identified, why, sizeof(why)));
       rec->certified = identified;
+      if (rec->weak_sd >= PETSC_INFINITY) rec->weak_sd = (double)INFINITY;
     }
   } else {
     MoeData       *D;

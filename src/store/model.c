@@ -46,7 +46,7 @@ PetscErrorCode MoeStoreWriteTruth(hid_t file, const MoeTruth *t)
   PetscCall(MoeH5AttrWriteInt(g, "draw", t->draw));
   PetscCall(MoeH5AttrWriteInt(g, "draws_rejected", t->rejected));
   if (t->fisher) {
-    PetscCall(MoeH5AttrWriteReal(g, "weakest_sd", t->sd));
+    PetscCall(MoeH5AttrWriteReal(g, "weakest_sd", t->sd >= PETSC_INFINITY ? (PetscReal)INFINITY : t->sd)); /* IEEE inf for readers */
     PetscCall(MoeH5AttrWriteInt(g, "well_posed", t->wellposed));
     PetscCall(MoeH5AttrWriteString(g, "screening", t->wellposed ? "well posed" : t->why));
     dims[0] = (hsize_t)t->model->pfree;
