@@ -145,6 +145,7 @@ PETSC_EXTERN PetscErrorCode MoeModelDescribeDirection(MoeModel, const PetscReal 
 /* Fisher information J^T J / n of the free parameters at theta over n inputs X (src/model/fisher.c):
    its eigenvalues, ascending, and optionally the eigenvector of the smallest. */
 PETSC_EXTERN PetscErrorCode MoeModelFisher(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscReal *eig, PetscReal *vmin);
+PETSC_EXTERN PetscReal      MoeFisherSd(PetscReal noise, PetscInt n, const PetscReal *eig, PetscInt p);
 
 static inline const PetscReal *MoeAtom(MoeModel m, const PetscReal *theta, PetscInt i)
 {

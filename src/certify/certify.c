@@ -97,7 +97,7 @@ PetscErrorCode MoeCertifyReference(const MoeSpec *spec, MoeModel m, const MoeTru
   PetscCall(MoeDataEvaluationSample(spec, truth, &E));
   PetscCall(PetscMalloc2(m->pfree, &eig, m->pfree, &vmin));
   PetscCall(MoeModelFisher(m, gbar, E->n, E->X, eig, vmin));
-  *sd = !(eig[0] > 1e-14 * eig[m->pfree - 1]) ? PETSC_INFINITY : spec->noise > 0 ? PetscSqrtReal(spec->noise / (nmin * eig[0])) : 0;
+  *sd = MoeFisherSd(spec->noise, nmin, eig, m->pfree);
   why[0] = 0;
   if (!(objective >= floor))
     PetscCall(PetscSNPrintf(why, len, "its noise-free objective %.2e is below noise/(2 n_max) = %.2e: the fitted family reproduces the truth (or nearly), so G-bar is a set, not a point", (double)objective, (double)floor));

@@ -14,14 +14,6 @@
    fails is refused, unless -allow_ill_posed. */
 #include <moedata.h>
 
-/* sqrt(nu / (n lambda)), infinite when lambda is zero or negligible against lambda_max. */
-static PetscReal WeakestSd(PetscReal noise, PetscInt n, PetscReal lmin, PetscReal lmax)
-{
-  if (!(lmin > 1e-14 * lmax)) return PETSC_INFINITY;
-  if (noise == 0) return 0;
-  return PetscSqrtReal(noise / (n * lmin));
-}
-
 /* The first hinge expert of t active on too few or too many of the inputs E, in why[]. */
 static PetscErrorCode CheckHingeActivity(const MoeSpec *spec, const MoeTruth *t, const MoeData *E, char why[], size_t len)
 {
@@ -62,7 +54,7 @@ PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
   PetscCall(PetscMalloc1(m->pfree, &t->fisher));
   PetscCall(PetscMalloc1(m->pfree, &vmin));
   PetscCall(MoeModelFisher(m, t->theta, E->n, E->X, t->fisher, vmin));
-  t->sd     = WeakestSd(spec->noise, nmin, t->fisher[0], t->fisher[m->pfree - 1]);
+  t->sd     = MoeFisherSd(spec->noise, nmin, t->fisher, m->pfree);
   t->why[0] = 0;
   if (!(t->sd <= spec->truth_max_sd)) {
     char dir[256];

@@ -53,6 +53,16 @@ PetscErrorCode MoeModelFisher(MoeModel m, const PetscReal *theta, PetscInt n, co
   PetscFunctionReturn(0);
 }
 
+/* An estimate's sd along the weakest direction at sample size n: sqrt(nu / (n lambda_min)) from
+   the ascending eigenvalues eig[0..p); infinite when lambda_min is zero or negligible against
+   lambda_max (a singular information). */
+PetscReal MoeFisherSd(PetscReal noise, PetscInt n, const PetscReal *eig, PetscInt p)
+{
+  if (!(eig[0] > 1e-14 * eig[p - 1])) return PETSC_INFINITY;
+  if (noise == 0) return 0;
+  return PetscSqrtReal(noise / (n * eig[0]));
+}
+
 /* The name of entry i of the full parameter vector, e.g. "atom 3 beta1[2]", "atom 0 b". */
 PetscErrorCode MoeModelParameterName(MoeModel m, PetscInt i, char *buf, size_t len)
 {
