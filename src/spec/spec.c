@@ -183,13 +183,12 @@ static PetscErrorCode AppendTaoOptions(char **text, size_t *len, size_t *cap)
   PetscCall(PetscOptionsGetAll(NULL, &all));
   for (tok = strtok_r(all, " ", &save); tok && n < 256; tok = strtok_r(NULL, " ", &save)) {
     if (!strncmp(tok, "-tao_", 5)) { /* its value, if any: a word that is not an option (a number may start with -) */
-      char *val = NULL, *next = save, word[256];
+      char *val = NULL, *next = save, word[256], line[512];
       while (next && *next == ' ') next++;
       if (next && *next) {
         PetscCall(PetscStrncpy(word, next, PetscMin(sizeof(word), strcspn(next, " ") + 1)));
         if (word[0] != '-' || LooksNumeric(word)) val = strtok_r(NULL, " ", &save);
       }
-      char  line[512];
       PetscCall(PetscSNPrintf(line, sizeof(line), "%s %s\n", tok, val ? val : ""));
       PetscCall(PetscStrallocpy(line, &lines[n++]));
     }
