@@ -29,6 +29,8 @@ def activation(name):
         return np.tanh, (lambda z: 1 - np.tanh(z) ** 2)
     if name == "linear":
         return (lambda z: z), (lambda z: np.ones_like(z))
+    if name == "softplus":
+        return (lambda z: np.logaddexp(0.0, z)), expit
     raise ValueError("unknown expert family %r" % name)
 
 

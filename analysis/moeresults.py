@@ -44,6 +44,26 @@ class Results:
     sessions: np.ndarray  # structured, one row per invocation (may be empty)
     fisher: dict  # truth expert family -> eigenvalues of the truth's Fisher information (if stored)
     truths: dict  # truth expert family -> attributes of /truth/<expert> (well_posed, weakest_sd, screening, draw, ...)
+    families: dict  # "gating"/"expert"/"loss" -> name -> traits from moerate's registries (/families)
+
+    def expert_identifiability(self, expert):
+        """The identifiability class of expert index `expert` as its family declares it: "strong", "linear" or
+        "constant" (/families/expert/<name>; the theory rates follow from it, not from the family's name)."""
+        name = self.experts[expert]
+        traits = self.families.get("expert", {}).get(name)
+        if traits is None:
+            raise ResultsError("%s: no traits of expert family %s (/families): the file predates them; run the "
+                               "experiment again with this moerate" % (self.path, name))
+        return traits["identifiability"]
+
+    def loss_target_kind(self, loss):
+        """What loss column `loss` is measured against, as its registry declares: "function" (f_G*), "atoms" (G*
+        when the fit has the truth's families, else G-bar) or "reference" (G-bar)."""
+        traits = self.families.get("loss", {}).get(self.losses[loss])
+        if traits is None:
+            raise ResultsError("%s: no traits of loss %s (/families): the file predates them; run the experiment "
+                               "again with this moerate" % (self.path, self.losses[loss]))
+        return traits["target"]
 
     @property
     def has_certificates(self):
@@ -99,12 +119,13 @@ class Results:
         """What a loss column compares a pair's fits with: "f_G*" (l2_truth always, l2 when the fit has the
         truth's families), "f_G-bar" (l2 of a misspecified fit), "G*" (atom losses of a fit with the
         truth's families) or "G-bar" (atom losses otherwise, and sigmoid_d3 always)."""
-        name, matched = self.losses[loss], self.matched(gating, expert)
-        if name == "l2_truth":
+        kind, matched = self.loss_target_kind(loss), self.matched(gating, expert)
+        voronoi = bool(self.families["loss"][self.losses[loss]].get("voronoi", 1))
+        if kind == "function":
             return "f_G*"
-        if name == "l2":
+        if not voronoi:
             return "f_G*" if matched else "f_G-bar"
-        return "G*" if matched and name != "sigmoid_d3" else "G-bar"
+        return "G*" if matched and kind == "atoms" else "G-bar"
 
     def target_atoms(self, gating, expert, loss):
         """Atoms of the loss's target: k* for G* and f_G*, k for G-bar and f_G-bar (a fit of the same model)."""
@@ -173,7 +194,9 @@ def _read(h, path):
                    sessions=sessions,
                    fisher={e: h["truth"][e]["fisher_eigenvalues"][()] for e in h.get("truth", {})
                            if "fisher_eigenvalues" in h["truth"][e]},
-                   truths={e: {k: _python(v) for k, v in h["truth"][e].attrs.items()} for e in h.get("truth", {})})
+                   truths={e: {k: _python(v) for k, v in h["truth"][e].attrs.items()} for e in h.get("truth", {})},
+                   families={kind: {name: {k: _python(v) for k, v in h["families"][kind][name].attrs.items()}
+                                    for name in h["families"][kind]} for kind in h.get("families", {})})
 
 
 def load(path):

@@ -35,7 +35,8 @@ EVIDENCE_HELP = ("evidence: W = the truth is well posed (and, against G-bar, G-b
                  % (round(100 * CERTIFIED_SHARE), MIN_REPLICATES))
 
 # --- theory --------------------------------------------------------------------------------
-STRONG = frozenset({"relu", "gelu", "sigmoid", "tanh"})  # strongly identifiable experts
+# expert families by the identifiability class their registry entry declares (/families/expert/<name>)
+STRONG = frozenset({"strong"})  # strongly identifiable experts (P1 Def. 1)
 NONIDENTIFIABLE = frozenset({"linear", "constant"})
 ALL_EXPERTS = STRONG | NONIDENTIFIABLE
 SLOWER = "slower than any n^-c"
@@ -89,7 +90,8 @@ THEORY = {
 
 
 def theory(loss, expert, k, kstar, matched=True, regime=1):
-    """The Theory for a loss of a fit with these experts and k atoms (its target has k* atoms), or None;
+    """The Theory for a loss of a fit with experts of identifiability class `expert` ("strong", "linear" or
+    "constant", as the expert family declares) and k atoms (its target has k* atoms), or None;
     `matched`: the fit has the truth's gating and expert families; `regime`: P1's regime of the truth
     (1: beta1* = 0)."""
     settings = {None, "over" if k > kstar else "exact" if k == kstar else None,
@@ -207,7 +209,7 @@ def rate_row(results, gating, expert, loss, opts):
     """The rate of one group as a flat dict (the CSV/JSON row)."""
     sel = select(results, gating, expert, loss, opts.n_min, opts.n_max, opts.include_uncertified)
     # "over-specified" is relative to the loss's target: G* has k* atoms, G-bar has k
-    th = theory(results.losses[loss], results.experts[expert], results.grid.get("k", 0),
+    th = theory(results.losses[loss], results.expert_identifiability(expert), results.grid.get("k", 0),
                 results.target_atoms(gating, expert, loss), results.matched(gating, expert),
                 int(results.grid.get("truth_regime", 1)))
     row = {"gating": results.gatings[gating], "expert": results.experts[expert], "loss": results.losses[loss],

@@ -27,6 +27,7 @@ typedef struct {
   PetscInt  starts_used;
 } MoeCertificate;
 
+PETSC_EXTERN PetscErrorCode MoeCertifyBestOfStarts(const MoeFitParams *, const MoeInitParams *, MoeModel, const MoeTruth *target, const MoeData *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *);
 PETSC_EXTERN PetscErrorCode MoeCertifyReferenceObjective(MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscReal *fref);
 PETSC_EXTERN PetscErrorCode MoeCertifiedFit(const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
 

@@ -13,18 +13,8 @@
 #include <moespec.h>
 #include <gsl/gsl_rng.h>
 
-typedef enum {
-  MOE_STREAM_TRUTH     = 1,
-  MOE_STREAM_X         = 2,
-  MOE_STREAM_NOISE     = 3,
-  MOE_STREAM_INIT      = 4,
-  MOE_STREAM_EVAL      = 5,
-  MOE_STREAM_REFERENCE = 6
-} MoeStream;
 
-PETSC_EXTERN uint64_t       MoeStreamSeed(PetscInt64 seed, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt64 index);
 PETSC_EXTERN PetscErrorCode MoeRngCreate(PetscInt64 seed, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt64 index, gsl_rng **);
-PETSC_EXTERN uint64_t       MoeHash64(const void *, size_t);
 
 /* The true mixing measure G*. */
 typedef struct {
@@ -39,11 +29,10 @@ typedef struct {
   char       why[512];  /* why not */
 } MoeTruth;
 
-PETSC_EXTERN PetscErrorCode MoeTruthCreate(const MoeSpec *, const char expert[], MoeTruth **);
+PETSC_EXTERN PetscErrorCode MoeTruthCreate(const MoeSpec *, PetscInt e, MoeTruth **);
 PETSC_EXTERN PetscErrorCode MoeTruthDestroy(MoeTruth **);
 PETSC_EXTERN PetscErrorCode MoeTruthScreen(const MoeSpec *, MoeTruth *);
 PETSC_EXTERN PetscErrorCode MoeTruthSelect(MoeSpec *);
-PETSC_EXTERN PetscErrorCode MoeTruthReadHeader(MPI_Comm, const char file[], char gating[], char expert[], PetscInt *kstar, PetscInt *d);
 
 /* A sample: X is row-major n x d. */
 typedef struct {
@@ -53,13 +42,14 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode MoeDataCreate(PetscInt n, PetscInt d, MoeData **);
 PETSC_EXTERN PetscErrorCode MoeDataDestroy(MoeData **);
-PETSC_EXTERN PetscErrorCode MoeDataSampleX(const MoeSpec *, MoeStream, PetscInt64 n, PetscInt64 replicate, MoeData *);
-PETSC_EXTERN PetscErrorCode MoeDataGenerate(const MoeSpec *, const MoeTruth *, PetscInt64 n, PetscInt64 replicate, MoeData **);
-PETSC_EXTERN PetscErrorCode MoeDataEvaluationSample(const MoeSpec *, const MoeTruth *, MoeData **);
+PETSC_EXTERN PetscErrorCode MoeDataSampleX(const MoeDataParams *, MoeStream, PetscInt64 n, PetscInt64 replicate, MoeData *);
+PETSC_EXTERN PetscErrorCode MoeDataGenerate(const MoeDataParams *, const MoeTruth *, PetscInt64 n, PetscInt64 replicate, MoeData **);
+PETSC_EXTERN PetscErrorCode MoeDataEvaluationSample(const MoeDataParams *, const MoeTruth *, MoeData **);
+PETSC_EXTERN PetscErrorCode MoeDataReferenceSample(const MoeDataParams *, const MoeTruth *, MoeData **);
 
 /* Initial points (full layout of the fitted model); start s of replicate (n, rep). */
 PETSC_EXTERN PetscErrorCode MoeNearTarget(MoeModel, const MoeTruth *, const PetscReal *reference, MoeTruth *);
 PETSC_EXTERN PetscErrorCode MoeReferencePoint(MoeModel, const MoeTruth *target, PetscReal *theta);
-PETSC_EXTERN PetscErrorCode MoeInitialPoint(const MoeSpec *, MoeModel, const MoeTruth *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt start, PetscReal *theta);
+PETSC_EXTERN PetscErrorCode MoeInitialPoint(const MoeInitParams *, MoeModel, const MoeTruth *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt start, PetscReal *theta);
 
 #endif

@@ -3,6 +3,9 @@
    PETSc/TAO on PETSC_COMM_SELF.
 
    Two routes, chosen by the TAO type:
+   The fit reads its settings from a MoeFitParams (moespec.h), starts from the point it is given
+   and returns where it stopped: starts and multi-start are the certification's (moecertify.h).
+
    - any TAO type but brgn/pounders (default: bntr, a trust-region Newton method with
      Steihaug CG preconditioned by diag(J^T J)): objective, gradient J^T r / n and the
      Gauss-Newton Hessian J^T J / n are accumulated over row blocks of J (-fit_block rows at
@@ -49,17 +52,12 @@ typedef struct {
 } MoeFitResult;
 
 PETSC_EXTERN const char *MoeFitReasonString(PetscInt reason);
-PETSC_EXTERN PetscErrorCode MoeFitSolve(const MoeSpec *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
-PETSC_EXTERN PetscErrorCode MoeFitMultiStart(const MoeSpec *, MoeModel, const MoeTruth *, const MoeData *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *);
+PETSC_EXTERN PetscErrorCode MoeFitSolve(const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
 PETSC_EXTERN PetscErrorCode MoeFitObjective(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
-PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(const MoeSpec *, MoeModel);
+PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(MoeModel);
 /* A check made at every TAO iteration; when it returns true the fit stops and its result
    is MOE_FIT_PENDING (the task is abandoned, to be run again). */
 PETSC_EXTERN PetscErrorCode MoeFitSetInterrupt(PetscBool (*)(void *), void *);
 PETSC_EXTERN PetscBool      MoeFitInterrupted(void);
-
-/* The regime-2 reference G-bar of a fitted family: the fit to noise-free data from the
-   truth on a sample of -reference_n points (stream REFERENCE), from the near-truth start. */
-PETSC_EXTERN PetscErrorCode MoeReferenceCompute(const MoeSpec *, MoeModel, const MoeTruth *, PetscReal *theta, MoeFitResult *);
 
 #endif

@@ -12,8 +12,9 @@
 #define MOELOSS_H
 
 #include <moedata.h>
+#include <moelosstype.h>
 
-typedef struct {
+struct _n_MoeLossInput {
   MoeModel         model;  /* the fitted family */
   const PetscReal *theta;  /* fitted parameters (full layout) */
   MoeModel         tmodel; /* the target's family (may differ from the fit's) */
@@ -21,31 +22,9 @@ typedef struct {
   PetscReal        r;      /* exponent of sigmoid_d2 */
   const MoeData   *eval;   /* Monte-Carlo sample with the truth's values, for l2 */
   const MoeTruth  *truth;
-} MoeLossInput;
+};
 
-typedef PetscErrorCode (*MoeLossFn)(const MoeLossInput *, PetscReal *);
-
-/* What a loss compares the fit with. */
-typedef enum {
-  MOE_LOSS_FUNCTION,  /* the true regression function f_G* (l2_truth) */
-  MOE_LOSS_ATOMS,     /* G* (its atoms, or its function for l2) when the fit has the truth's families, else G-bar */
-  MOE_LOSS_REFERENCE  /* the atoms of the reference G-bar (sigmoid_d3) */
-} MoeLossTarget;
-
-typedef struct {
-  MoeLossFn     compute;
-  MoeLossTarget target;
-  const char *gatings;   /* comma list of fitted gating families it applies to ("" : all) */
-  const char *meaning;
-} MoeLossType;
-
-PETSC_EXTERN PetscErrorCode MoeLossRegister(const char[], MoeLossFn, MoeLossTarget, const char gatings[], const char meaning[]);
-PETSC_EXTERN PetscErrorCode MoeLossRegisterAll(void);
-PETSC_EXTERN PetscErrorCode MoeLossGet(const char[], const MoeLossType **);
-PETSC_EXTERN PetscErrorCode MoeLossApplies(const MoeLossType *, const char gating[], PetscBool *);
-PETSC_EXTERN PetscErrorCode MoeLossTypesString(char *, size_t);
-
-PETSC_EXTERN PetscErrorCode MoeLossComputeAll(const MoeSpec *, MoeModel, const char expert[], const PetscReal *theta, const MoeTruth *, const PetscReal *reference, const MoeData *eval, PetscReal *values);
+PETSC_EXTERN PetscErrorCode MoeLossComputeAll(const MoeLossSet *, MoeModel, const PetscReal *theta, const MoeTruth *, const PetscReal *reference, const MoeData *eval, PetscReal *values);
 
 /* The atoms of a mixing measure and the Voronoi cells of a fit around a target. */
 typedef struct {

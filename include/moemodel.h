@@ -15,9 +15,10 @@
    last leaf of every group).  The fit works on the "free" vector: theta without the
    pinned entries, in the same order.
 
-   Gating and expert families are registered by name in function lists (as PETSc
-   registers TAO types): adding a family is one source file and one line in
-   src/gating/register.c or src/expert/register.c.
+   Gating and expert families are registered as PETSc registers TAO types: a family is one
+   source file, which ends with its traits (a MoeGatingFamily or MoeExpertFamily: name,
+   constructor, what the other rooms need to know), and one line in src/gating/register.c or
+   src/expert/register.c.  src/expert/softplus.c is a complete example.
 */
 #ifndef MOEMODEL_H
 #define MOEMODEL_H
@@ -28,99 +29,98 @@ typedef struct _p_MoeGating *MoeGating;
 typedef struct _p_MoeExpert *MoeExpert;
 typedef struct _p_MoeModel  *MoeModel;
 
-/* ---------------- gating families ---------------- */
+/* ---------------- families and their traits ----------------
+   A family declares what the rest of moerate needs to know about it in one constant
+   struct in its own file (src/gating/<name>.c, src/expert/<name>.c), registered by one
+   line in its register.c.  Nothing outside a family's file compares its name: the other
+   rooms read these traits.  The internals (evaluation, pinning, atom views) are in
+   include/moe/private/modelimpl.h, for the family files and src/model/ alone. */
+
+/* An option a family reads (without prefix; truths read it with the prefix "truth_"). */
+typedef enum {
+  MOE_OPTION_INT,
+  MOE_OPTION_REAL,
+  MOE_OPTION_BOOL
+} MoeOptionType;
+
 typedef struct {
-  /* Read family options (-<prefix>topk_K, ...) and set nglobal. */
-  PetscErrorCode (*setfromoptions)(MoeGating, PetscOptions, const char[]);
-  /* f = sum_i gate_i h_i at x.  theta is the full vector (atom stride g->stride).
-     If J is not NULL, write df/d(gating parameters) into J (full layout; only the
-     gating entries of each atom and the globals are touched). gate[] receives the
-     gates, which are df/dh_i. */
-  PetscErrorCode (*evaluate)(MoeGating, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J);
-  /* Mark pinned entries of the full vector (pin[] preset to FALSE). */
-  PetscErrorCode (*pin)(MoeGating, PetscBool *pin);
-  /* beta0 for each of c atoms that split a true atom with bias b0, so that the split
-     atoms carry the same total gate mass as the true one. */
-  PetscErrorCode (*splitbias)(MoeGating, PetscReal b0, PetscInt c, PetscReal *b0split);
-  /* Voronoi view of the atoms: location (nloc entries per atom) and beta0. */
-  PetscErrorCode (*atoms)(MoeGating, const PetscReal *theta, PetscReal *loc, PetscReal *b0);
-  /* Values of the globals for a drawn truth or a random start: family defaults, and
-     for globals that are gating parameters, draws from N(0, var1) (slopes) and
-     N(0, var0) (biases) when rng is not NULL. */
-  PetscErrorCode (*initglobals)(MoeGating, void *rng, PetscReal var1, PetscReal var0, PetscReal *glob);
-  /* Near-truth start: atom map (fitted atom -> true atom) and globals copied from a
-     truth of the same family.  NULL: the generic map of src/data/init.c. */
-  PetscErrorCode (*atommap)(MoeGating fit, MoeGating truth, PetscInt *map);
-  PetscErrorCode (*embedglobals)(MoeGating fit, MoeGating truth, const PetscReal *tglob, const PetscInt *map, PetscReal *glob);
-  /* Lower bounds of the globals (e.g. tau > 0), written only where bounded; NULL: unbounded. */
-  PetscErrorCode (*globalbounds)(MoeGating, PetscReal *lower);
-  /* Family settings as options without prefix, e.g. "-topk_K 2": printed in summaries,
-     stored as the "gating_options" attribute and read back from truth files. */
-  PetscErrorCode (*describe)(MoeGating, char *, size_t);
-  PetscErrorCode (*destroy)(MoeGating);
-} MoeGatingOps;
+  const char   *name; /* e.g. "-topk_K"; NULL ends a list */
+  MoeOptionType type;
+  const char   *defval;
+  const char   *help;
+} MoeFamilyOption;
 
-struct _p_MoeGating {
-  MoeGatingOps ops;
-  char         type[64];
-  PetscInt     k, d;     /* atoms, input dimension */
-  PetscInt     stride;   /* entries per atom in theta */
-  PetscInt     nglobal;  /* gating globals at theta[k*stride] */
-  PetscInt     nloc;     /* length of an atom's gating location (Voronoi) */
-  PetscInt     active;   /* atoms with a non-zero gate at any x (K for top-K, else k) */
-  PetscBool    softmax;  /* mass of an atom is exp(beta0) (else sigmoid(beta0)) */
-  void        *data;
-};
+/* The mass of an atom in the Voronoi losses: sigmoid(beta0) or exp(beta0). */
+typedef enum {
+  MOE_MASS_SIGMOID,
+  MOE_MASS_EXP
+} MoeMass;
+PETSC_EXTERN const char *const MoeMasses[];
 
-PETSC_EXTERN PetscFunctionList MoeGatingList;
-/* Every family option of every gating family (without prefix), NULL-terminated. */
-PETSC_EXTERN const char *const MoeGatingOptionNames[];
-PETSC_EXTERN PetscErrorCode MoeGatingRegister(const char[], PetscErrorCode (*)(MoeGating));
+typedef struct {
+  const char *name;
+  PetscErrorCode (*create)(MoeGating);
+  MoeMass     mass;
+  const char *losses;        /* Voronoi losses of its fits (comma list), chosen by -losses auto */
+  const char *misfit_losses; /* Voronoi losses against the reference G-bar (comma list), chosen by
+                                -losses auto when the truth is not of this gating or is in Regime 2 */
+  const MoeFamilyOption *options;
+  const char *meaning;
+} MoeGatingFamily;
+
+/* Identifiability of an expert family in the sense of the papers: it decides which theory
+   rates apply (analysis/rates.py reads it from the results file). */
+typedef enum {
+  MOE_IDENTIFIABLE_STRONG,  /* strongly identifiable [P1 Def. 1]: sigmoid, tanh, ReLU, GELU, ... */
+  MOE_IDENTIFIABLE_LINEAR,  /* linear in x (a^T x + b): not strongly identifiable, interacts with the gating */
+  MOE_IDENTIFIABLE_CONSTANT /* input-independent (b): not strongly identifiable */
+} MoeIdentifiability;
+PETSC_EXTERN const char *const MoeIdentifiabilities[];
+
+typedef struct {
+  const char *name;
+  PetscErrorCode (*create)(MoeExpert);
+  MoeIdentifiability identifiability;
+  PetscBool   hinge; /* phi bends at 0 (ReLU, GELU): the expert is identified only where a^T x + b
+                        changes sign over the inputs (truth screening, src/data/screen.c) */
+  const char *meaning;
+} MoeExpertFamily;
+
+PETSC_EXTERN PetscErrorCode MoeGatingRegister(const MoeGatingFamily *);
 PETSC_EXTERN PetscErrorCode MoeGatingRegisterAll(void);
-PETSC_EXTERN PetscErrorCode MoeGatingCreate(const char[], PetscInt k, PetscInt d, PetscInt stride, PetscOptions, const char prefix[], MoeGating *);
-PETSC_EXTERN PetscErrorCode MoeGatingDestroy(MoeGating *);
+PETSC_EXTERN PetscErrorCode MoeGatingFamilyFind(const char[], const MoeGatingFamily **);
+PETSC_EXTERN PetscErrorCode MoeGatingFamilies(PetscInt *, const MoeGatingFamily *const **);
 PETSC_EXTERN PetscErrorCode MoeGatingTypesString(char *, size_t);
+PETSC_EXTERN PetscBool      MoeGatingFamilyHasLoss(const MoeGatingFamily *, const char loss[]);
+PETSC_EXTERN PetscErrorCode MoeGatingFamilyOptionsDeclare(MPI_Comm, const char prefix[], PetscOptions);
 
-/* Shared by the softmax-type families. */
-PETSC_EXTERN void           MoeSoftmax(PetscInt, const PetscReal *s, PetscReal *g);
-PETSC_EXTERN PetscErrorCode MoeGatingPinLastAtom(MoeGating, PetscBool *);
-PETSC_EXTERN PetscErrorCode MoeAtomMapDefault(PetscInt k, PetscInt kstar, PetscInt *map);
-PETSC_EXTERN PetscErrorCode MoeFunctionListNames(PetscFunctionList, char *, size_t);
-
-/* ---------------- expert families ---------------- */
-typedef struct {
-  /* h = h(x, eta); if dh is not NULL, dh[0..ne) = dh/deta. */
-  PetscErrorCode (*evaluate)(MoeExpert, const PetscReal *eta, const PetscReal *x, PetscReal *h, PetscReal *dh);
-  PetscErrorCode (*destroy)(MoeExpert);
-} MoeExpertOps;
-
-/* An FFN activation phi and its derivative. */
-typedef PetscReal (*MoeActivationFn)(PetscReal);
-
-struct _p_MoeExpert {
-  MoeExpertOps    ops;
-  char            type[64];
-  PetscInt        d;
-  PetscInt        ne;        /* parameters per expert */
-  PetscBool       hinge;     /* phi bends at 0 (ReLU, GELU): the expert is identified only where
-                                a^T x + b changes sign over the inputs */
-  MoeActivationFn phi, dphi; /* FFN experts */
-  void           *data;
-};
-
-PETSC_EXTERN PetscFunctionList MoeExpertList;
-PETSC_EXTERN PetscErrorCode MoeExpertRegister(const char[], PetscErrorCode (*)(MoeExpert));
+PETSC_EXTERN PetscErrorCode MoeExpertRegister(const MoeExpertFamily *);
 PETSC_EXTERN PetscErrorCode MoeExpertRegisterAll(void);
-PETSC_EXTERN PetscErrorCode MoeExpertCreate(const char[], PetscInt d, MoeExpert *);
-PETSC_EXTERN PetscErrorCode MoeExpertDestroy(MoeExpert *);
+PETSC_EXTERN PetscErrorCode MoeExpertFamilyFind(const char[], const MoeExpertFamily **);
+PETSC_EXTERN PetscErrorCode MoeExpertFamilies(PetscInt *, const MoeExpertFamily *const **);
 PETSC_EXTERN PetscErrorCode MoeExpertTypesString(char *, size_t);
-/* FFN experts: phi(a^T x + b) for a given activation. */
-PETSC_EXTERN PetscErrorCode MoeExpertSetUpFFN(MoeExpert, MoeActivationFn, MoeActivationFn, PetscBool hinge);
+
+/* Shared by the registries (src/model/family.c): families by name, in registration order. */
+#define MOE_MAX_FAMILIES 64
+typedef struct {
+  const char *what; /* "gating family", ... for messages */
+  PetscInt    n;
+  const char *names[MOE_MAX_FAMILIES];
+  const void *items[MOE_MAX_FAMILIES];
+} MoeRegistry;
+PETSC_EXTERN PetscErrorCode MoeRegistryAdd(MoeRegistry *, const char name[], const void *item);
+PETSC_EXTERN const void    *MoeRegistryFind(const MoeRegistry *, const char name[]);
+PETSC_EXTERN PetscErrorCode MoeRegistryNames(const MoeRegistry *, char *, size_t);
+PETSC_EXTERN PetscBool      MoeNameInList(const char name[], const char list[]);
+PETSC_EXTERN PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm, PetscOptions, const char prefix[], const char title[], const MoeFamilyOption *);
+PETSC_EXTERN PetscErrorCode MoeFamilyOptionNames(const char ***);
 
 /* ---------------- the model ---------------- */
 struct _p_MoeModel {
-  MoeGating  gating;
+  MoeGating  gating; /* family internals: src/model/ and the families only */
   MoeExpert  expert;
+  const MoeGatingFamily *gfamily; /* their traits, for everyone */
+  const MoeExpertFamily *efamily;
   PetscInt   k, d, stride, ng, ne, nglobal;
   PetscInt   p;       /* full parameter count */
   PetscInt   pfree;   /* free (fitted) parameters */
@@ -139,6 +139,19 @@ PETSC_EXTERN PetscErrorCode MoeModelFullToFree(MoeModel, const PetscReal *theta,
 PETSC_EXTERN PetscErrorCode MoeModelPinParameters(MoeModel, PetscReal *theta);
 PETSC_EXTERN PetscErrorCode MoeModelLowerBounds(MoeModel, PetscReal *lower);
 PETSC_EXTERN PetscErrorCode MoeModelDescribe(MoeModel, char *, size_t);
+/* Family settings as options without prefix ("-topk_K 2"), "" when the family has none. */
+PETSC_EXTERN PetscErrorCode MoeModelGatingOptions(MoeModel, char *, size_t);
+/* Atoms with a non-zero gate at some x (K for top-K gating, else k). */
+PETSC_EXTERN PetscInt       MoeModelActiveAtoms(MoeModel);
+/* Voronoi view of the atoms (src/model/embed.c): gating locations (nloc entries per atom), beta0, eta. */
+PETSC_EXTERN PetscInt       MoeModelLocationSize(MoeModel);
+PETSC_EXTERN PetscErrorCode MoeModelAtoms(MoeModel, const PetscReal *theta, PetscReal *loc, PetscReal *b0, PetscReal *eta);
+/* theta of model m holding the atoms of tmodel's ttheta through the families' atom map (extra atoms
+   split true atoms with the same total gate mass; globals from a target of the same gating family,
+   else the family defaults). */
+PETSC_EXTERN PetscErrorCode MoeModelEmbed(MoeModel m, MoeModel tmodel, const PetscReal *ttheta, PetscReal *theta);
+/* Gating globals of a drawn truth (rng, variances) or their defaults (rng NULL). */
+PETSC_EXTERN PetscErrorCode MoeModelInitGlobals(MoeModel, void *rng, PetscReal var1, PetscReal var0, PetscReal *theta);
 PETSC_EXTERN PetscErrorCode MoeModelSameFamilies(MoeModel, MoeModel, PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeModelParameterName(MoeModel, PetscInt i, char *, size_t);
 PETSC_EXTERN PetscErrorCode MoeModelDescribeDirection(MoeModel, const PetscReal *vfree, char *, size_t);

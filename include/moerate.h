@@ -1,14 +1,23 @@
 /*
    moerate: empirical convergence rates of mixture-of-experts estimators.
 
-   Umbrella header.  The data flow of the program is visible in the headers:
+   Umbrella header.  The source is laid out along the data flow; each step is a room (a
+   directory under src/ and a header), and a room calls only the rooms before it:
 
-     moespec.h   spec (options database)  ->  task grid
-     moerun.h    schedule (master/worker over MPI)
-     moedata.h   generate (truth, data, initial points)
-     moefit.h    fit (TAO least squares on PETSC_COMM_SELF)
-     moeloss.h   losses (Voronoi losses, L2 regression error)
-     moestore.h  store (HDF5)
+     moespec.h     src/spec/      spec (options database, YAML) and the small parameter structs
+     moerun.h      src/run/       task grid (grid.c) and schedule (schedule.c)
+     moedata.h     src/data/      generate: truth (drawn and screened), data, initial points
+     moefit.h      src/fit/       fit: TAO least squares on PETSC_COMM_SELF
+     moecertify.h  src/certify/   certify: starts, the gap to the reference point, G-bar identified
+     moeloss.h     src/loss/      losses: Voronoi losses, L2 regression error
+     moestore.h    src/store/     store: every file format (results, replicate and truth files)
+
+   Shared by every room: moerate.h (src/util/: errors, exit status, clock, streams) and the
+   family registries (moemodel.h, moelosstype.h: src/gating/, src/expert/, src/model/,
+   src/loss/registry.c), whose internals are private (include/moe/private/).  The drivers wire
+   the rooms: moetask.h (src/task/: one task's pipeline, for `moerate fit` and every rank of
+   `moerate run`), the master and workers of src/run/, and the commands of src/cmd/.
+   tests/python/test_layout.py checks the direction of every call.
 */
 #ifndef MOERATE_H
 #define MOERATE_H
@@ -42,10 +51,22 @@
 PETSC_EXTERN PetscErrorCode MoePushErrorHandler(void);
 PETSC_EXTERN PetscErrorCode MoeErrorReport(MPI_Comm, PetscErrorCode, int *);
 PETSC_EXTERN PetscErrorCode MoeGitRevision(const char **);
+PETSC_EXTERN uint64_t       MoeHash64(const void *, size_t);
 
 /* The exit status a command chose (MOE_EXIT_OK unless set, e.g. MOE_EXIT_STOPPED). */
 PETSC_EXTERN void MoeSetExitStatus(int);
 PETSC_EXTERN int  MoeExitStatus(void);
+
+/* The random streams of an experiment (src/util/stream.c). */
+typedef enum {
+  MOE_STREAM_TRUTH     = 1,
+  MOE_STREAM_X         = 2,
+  MOE_STREAM_NOISE     = 3,
+  MOE_STREAM_INIT      = 4,
+  MOE_STREAM_EVAL      = 5,
+  MOE_STREAM_REFERENCE = 6
+} MoeStream;
+PETSC_EXTERN uint64_t MoeStreamSeed(PetscInt64 seed, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt64 index);
 
 /* OpenBLAS kernel selection (src/util/blas.c). */
 PETSC_EXTERN void        MoeBlasSelectKernels(char **argv);

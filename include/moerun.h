@@ -88,6 +88,7 @@ typedef struct {
   PetscReal     *theta;   /* [ntasks x pmax], NaN beyond p */
   PetscInt64     done, failed;
   MoeTruth     **truths; /* per expert family, with their Fisher eigenvalues, for the file */
+  MoeModel      *models; /* per pair, for the file */
 } MoeResults;
 
 PETSC_EXTERN PetscErrorCode MoeResultsCreate(const MoeGrid *, MoeResults **);
@@ -118,7 +119,7 @@ PETSC_EXTERN PetscErrorCode MoeInstallStopHandlers(void);
 PETSC_EXTERN PetscBool      MoeStopRequested(void);
 PETSC_EXTERN void           MoeRequestStop(void);
 
-/* The results file (src/run/results.c). */
+/* The results file (src/store/results.c). */
 PETSC_EXTERN PetscErrorCode MoeResultsWrite(const MoeResults *, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay);
 PETSC_EXTERN PetscErrorCode MoeResultsLoad(MoeResults *, const char path[], PetscBool retry_failed, PetscBool force, PetscBool *found);
 PETSC_EXTERN PetscErrorCode MoeResultsCheckExisting(const MoeSpec *, const char path[], PetscBool force);

@@ -8,7 +8,7 @@
 #ifndef MOESPEC_H
 #define MOESPEC_H
 
-#include <moemodel.h>
+#include <moelosstype.h>
 
 #define MOE_NAME_LEN 64
 #define MOE_MAX_LIST 64
@@ -25,17 +25,40 @@ typedef enum {
 } MoeInitType;
 PETSC_EXTERN const char *const MoeInitTypes[];
 
+/* What a truth file holds (read by src/store/truth.c before the spec): one truth per /truth group
+   of an HDF5 file, or the one truth of a YAML file. */
+typedef struct {
+  const MoeGatingFamily *gating;
+  const MoeExpertFamily *expert;
+  PetscInt               kstar, d, p;
+  char                   options[1024]; /* gating family options, e.g. "-topk_K 2" */
+  PetscReal             *theta;         /* p values, full layout */
+} MoeTruthRecord;
+
+typedef struct {
+  char           path[PETSC_MAX_PATH_LEN];
+  PetscInt       n;
+  MoeTruthRecord truths[MOE_MAX_LIST];
+} MoeTruthFile;
+
+PETSC_EXTERN PetscErrorCode MoeTruthFileDestroy(MoeTruthFile **);
+
 typedef struct {
   /* fitted families */
   PetscInt ngatings, nexperts;
   char     gatings[MOE_MAX_LIST][MOE_NAME_LEN];
   char     experts[MOE_MAX_LIST][MOE_NAME_LEN];
+  const MoeGatingFamily *gating_families[MOE_MAX_LIST];
+  const MoeExpertFamily *expert_families[MOE_MAX_LIST];
   PetscInt k, d;
 
   /* the truth: drawn from P1's distributions, or read from a file */
   char      truth_gating[MOE_NAME_LEN];
   char      truth_expert[MOE_NAME_LEN]; /* "" : the expert family of each fit */
   char      truth_file[PETSC_MAX_PATH_LEN];
+  MoeTruthFile          *truthfile;           /* its contents (owned by the spec) */
+  const MoeGatingFamily *truth_gating_family;
+  const MoeExpertFamily *truth_expert_family; /* NULL: the expert family of each fit */
   PetscInt  kstar;
   PetscInt  truth_regime;     /* 1: beta1* = 0; 2: beta1* ~ N(0, beta1_var I) */
   PetscInt  truth_beta1_zero; /* regime 2: this many atoms keep beta1* = 0 */
@@ -92,11 +115,45 @@ typedef struct {
   char         hash[17];
 } MoeSpec;
 
-PETSC_EXTERN PetscErrorCode MoeSpecCreate(MPI_Comm, PetscOptions, PetscBool run, MoeSpec **);
+/* tf: the contents of -truth_file, read before (src/store/truth.c), or NULL; the spec takes it. */
+/* The pieces of the spec each room reads: generate (samples, initial points) and fit take these
+   small structs, not the whole spec. */
+typedef struct {
+  PetscInt     d;
+  MoeInputDist xdist;
+  PetscReal    xlo, xhi, xsd;
+  PetscReal    noise;
+  PetscInt     seed;
+  PetscInt     eval_n, reference_n;
+} MoeDataParams;
+
+typedef struct {
+  MoeInitType init;
+  PetscReal   perturb, scale;
+  PetscInt    starts; /* -init_starts */
+  PetscInt    seed;
+} MoeInitParams;
+
+typedef struct {
+  PetscInt  block;
+  PetscReal lm_lambda, lm_down, lm_up;
+  PetscReal ftol; /* -1: 0.01/n */
+  PetscInt  ftol_window;
+  PetscReal max_norm, max_gradient_z;
+  PetscReal noise;
+} MoeFitParams;
+
+PETSC_EXTERN void MoeSpecDataParams(const MoeSpec *, MoeDataParams *);
+PETSC_EXTERN void MoeSpecInitParams(const MoeSpec *, MoeInitParams *);
+PETSC_EXTERN void MoeSpecFitParams(const MoeSpec *, MoeFitParams *);
+
+PETSC_EXTERN PetscErrorCode MoeSpecCreate(MPI_Comm, PetscOptions, PetscBool run, MoeTruthFile *tf, MoeSpec **);
 PETSC_EXTERN PetscErrorCode MoeSpecDestroy(MoeSpec **);
-PETSC_EXTERN PetscInt       MoeSpecTruthIndex(const MoeSpec *, const char fitted[]);
-PETSC_EXTERN PetscErrorCode MoeSpecTruthExpert(const MoeSpec *, const char fitted[], const char **);
-PETSC_EXTERN PetscErrorCode MoeSpecLossTargetIsTruth(const MoeSpec *, const char loss[], const char gating[], const char expert[], PetscBool *);
-PETSC_EXTERN PetscErrorCode MoeSpecNeedsReference(const MoeSpec *, const char gating[], const char expert[], PetscBool *);
+/* Pairs are (gating index g, expert index e) into -gating and -expert; l indexes -losses. */
+PETSC_EXTERN PetscInt       MoeSpecTruthIndex(const MoeSpec *, PetscInt e);
+PETSC_EXTERN PetscBool      MoeSpecLossApplies(const MoeSpec *, PetscInt l, PetscInt g);
+PETSC_EXTERN PetscErrorCode MoeSpecLossTargetIsTruth(const MoeSpec *, PetscInt l, PetscInt g, PetscInt e, PetscBool *);
+PETSC_EXTERN PetscErrorCode MoeSpecNeedsReference(const MoeSpec *, PetscInt g, PetscInt e, PetscBool *);
+PETSC_EXTERN PetscErrorCode MoeSpecPairLosses(const MoeSpec *, PetscInt g, PetscInt e, MoeLossSet *);
 
 #endif

@@ -6,7 +6,7 @@
 #ifndef MOESTORE_H
 #define MOESTORE_H
 
-#include <moedata.h>
+#include <moecertify.h>
 #include <hdf5.h>
 
 #define MoeH5Call(call) \
@@ -29,9 +29,32 @@ PETSC_EXTERN PetscErrorCode MoeH5LinkExists(hid_t, const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeH5CreateGroup(hid_t, const char[], hid_t *);
 PETSC_EXTERN PetscErrorCode MoeH5WriteProvenance(hid_t, MPI_Comm, const char command[]);
 
+/* The file of `moerate fit -output` (src/store/replicate.c). */
+typedef struct {
+  const MoeSpec        *spec;
+  const MoeTruth       *truth;
+  MoeModel              model;
+  const MoeData        *data;
+  PetscInt              replicate;
+  const PetscReal      *theta0, *theta, *losses;
+  const MoeFitResult   *fit;
+  const char           *reason_name; /* MoeFitReasonString(fit->reason) */
+  const MoeCertificate *cert;
+  const PetscReal      *gbar; /* NULL: the fit needs no G-bar */
+  const MoeFitResult   *gbar_fit;
+  PetscBool             gbar_identified;
+  PetscReal             gbar_sd;
+  const char           *gbar_why;
+} MoeReplicateFile;
+PETSC_EXTERN PetscErrorCode MoeStoreWriteReplicate(const MoeReplicateFile *, const char path[], const char command[]);
+
+/* truth files, read (src/store/truth.c) */
+PETSC_EXTERN PetscErrorCode MoeStoreReadTruthFile(MPI_Comm, MoeTruthFile **);
+
 /* models and truths (src/store/model.c) */
-PETSC_EXTERN PetscErrorCode MoeGatingOptionsString(MoeGating, char *, size_t);
 PETSC_EXTERN PetscErrorCode MoeStoreWriteModelAttributes(hid_t, MoeModel);
+PETSC_EXTERN PetscErrorCode MoeStoreWriteFittedModel(hid_t, MoeModel);
 PETSC_EXTERN PetscErrorCode MoeStoreWriteTruth(hid_t, const MoeTruth *);
+PETSC_EXTERN PetscErrorCode MoeStoreWriteFamilies(hid_t, const MoeSpec *);
 
 #endif

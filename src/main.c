@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <moerate.h>
 #include <moecmd.h>
+#include <stdarg.h>
 #include <moestore.h>
 #include <moerun.h>
 #include <yaml.h>
@@ -109,6 +110,44 @@ static int CheckOptionFiles(int argc, char **argv)
   return MOE_EXIT_OK;
 }
 
+/* -help: PETSc prints its generic options while it initialises, before any moerate option.
+   They are held here and printed after moerate's own options, which come first, grouped by room. */
+static char  *generic_help     = NULL;
+static size_t generic_help_len = 0;
+
+static PetscErrorCode HoldGenericHelp(MPI_Comm comm, const char format[], ...)
+{
+  va_list     ap;
+  char        line[8192];
+  int     n, rank = 0, init = 0;
+
+  MPI_Initialized(&init);
+  if (init) MPI_Comm_rank(comm, &rank);
+  if (rank) return 0;
+  va_start(ap, format);
+  n = vsnprintf(line, sizeof(line), format, ap);
+  va_end(ap);
+  if (n < 0) return 0;
+  if ((size_t)n >= sizeof(line)) n = (int)sizeof(line) - 1;
+  char *grown = (char *)realloc(generic_help, generic_help_len + (size_t)n + 1);
+  if (!grown) return 0;
+  generic_help = grown;
+  memcpy(generic_help + generic_help_len, line, (size_t)n + 1);
+  generic_help_len += (size_t)n;
+  return 0;
+}
+
+static PetscErrorCode PrintGenericHelp(void)
+{
+  PetscFunctionBegin;
+  if (generic_help) {
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n---------- PETSc's generic options ----------\n%s", generic_help));
+    free(generic_help);
+    generic_help = NULL;
+  }
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   PetscErrorCode ierr;
@@ -132,7 +171,13 @@ int main(int argc, char **argv)
   argv[1] = argv[0]; /* PETSc sees the options only */
   argc--;
   argv++;
-  PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  for (i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "-help") || !strcmp(argv[i], "-h")) PetscHelpPrintf = HoldGenericHelp;
+  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
+  if (PetscHelpPrintf == HoldGenericHelp) {
+    PetscHelpPrintf = PetscHelpPrintfDefault;
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s\n---------- moerate's options, by room ----------\n", help));
+  }
   if (isrun) PetscCall(MoeInstallStopHandlers()); /* ... and again over PETSc's: a stop request during the set-up is kept */
   PetscCall(MoePushErrorHandler());
   PetscCall(MoeH5Initialize());
@@ -146,6 +191,7 @@ int main(int argc, char **argv)
     }
   }
   if (!ierr) status = MoeExitStatus();
+  PetscCall(PrintGenericHelp());
   PetscCall(PetscFinalize());
   return status;
 }

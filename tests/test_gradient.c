@@ -1,37 +1,47 @@
-/* Analytic derivatives of f_G(x) with respect to every parameter, for every
-   gating x expert pair, against central finite differences at random points. */
+/* Analytic derivatives of f_G(x) with respect to every parameter, for every registered
+   gating x expert pair (a new family is checked without editing this file; a gating family
+   with boolean options is checked with them off and on), against central finite differences
+   at random points. */
 #include <moemodel.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
 
-static const char *gatings[] = {"sigmoid", "softmax", "topk", "dts", "dts_fit", "hsoftmax"};
-static const char *experts[] = {"relu", "gelu", "sigmoid", "tanh", "linear", "constant"};
-
 /* The relative error of the analytic derivative; kinks of ReLU and top-K switches are
    detected (the two one-sided differences disagree) and skipped. */
-static PetscErrorCode CheckPair(const char *gating, const char *expert, gsl_rng *rng, PetscInt *nchecked, PetscReal *worst)
+/* Family options of the test (k = 6): integers 3 (top-3, or 3 groups of 2 leaves), reals 0.7
+   (a temperature), booleans as asked. */
+static PetscErrorCode SetFamilyOptions(const MoeGatingFamily *f, PetscBool flags, PetscOptions opts)
+{
+  PetscFunctionBegin;
+  for (const MoeFamilyOption *o = f->options; o && o->name; o++) PetscCall(PetscOptionsSetValue(opts, o->name, o->type == MOE_OPTION_INT ? "3" : o->type == MOE_OPTION_REAL ? "0.7" : flags ? "1" : "0"));
+  PetscFunctionReturn(0);
+}
+
+static PetscBool HasFlags(const MoeGatingFamily *f)
+{
+  for (const MoeFamilyOption *o = f->options; o && o->name; o++)
+    if (o->type == MOE_OPTION_BOOL) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
+static PetscErrorCode CheckPair(const MoeGatingFamily *gating, PetscBool flags, const MoeExpertFamily *expert, gsl_rng *rng, PetscInt *nchecked, PetscReal *worst)
 {
   MoeModel     m;
   PetscOptions opts;
   PetscInt     k = 6, d = 3, i, trial;
-  PetscReal   *theta, *J, *x;
-  const char  *gname = gating;
+  PetscReal   *theta, *J, *x, *lower;
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsCreate(&opts));
-  PetscCall(PetscOptionsSetValue(opts, "-topk_K", "3"));
-  PetscCall(PetscOptionsSetValue(opts, "-dts_tau", "0.7"));
-  PetscCall(PetscOptionsSetValue(opts, "-hsoftmax_groups", "2"));
-  if (!strcmp(gating, "dts_fit")) {
-    PetscCall(PetscOptionsSetValue(opts, "-dts_fit_tau", "1"));
-    gname = "dts";
-  }
-  PetscCall(MoeModelCreate(gname, expert, k, d, opts, NULL, &m));
-  PetscCall(PetscMalloc3(m->p, &theta, m->p, &J, d, &x));
+  PetscCall(SetFamilyOptions(gating, flags, opts));
+  PetscCall(MoeModelCreate(gating->name, expert->name, k, d, opts, NULL, &m));
+  PetscCall(PetscMalloc4(m->p, &theta, m->p, &J, d, &x, m->p, &lower));
+  PetscCall(MoeModelLowerBounds(m, lower));
   for (trial = 0; trial < 20; trial++) {
     for (i = 0; i < m->p; i++) theta[i] = gsl_ran_gaussian(rng, 0.8);
     for (i = 0; i < m->k * m->stride; i += m->stride) theta[i + d] *= 0.5;
-    if (m->nglobal && !strcmp(gname, "dts")) theta[m->k * m->stride] = 0.5 + gsl_rng_uniform(rng);
+    for (i = 0; i < m->p; i++) /* bounded parameters (a temperature): well inside their range */
+      if (lower[i] != PETSC_NINFINITY) theta[i] = lower[i] + 0.5 + gsl_rng_uniform(rng);
     for (i = 0; i < d; i++) x[i] = 2 * gsl_rng_uniform(rng) - 1;
     PetscReal f;
     PetscCall(MoeModelEvaluateRow(m, theta, x, &f, J));
@@ -47,13 +57,13 @@ static PetscErrorCode CheckPair(const char *gating, const char *expert, gsl_rng 
       if (PetscAbsReal(fwd - bwd) > 1e-3 * (1 + PetscAbsReal(cd))) continue; /* a kink */
       err = PetscAbsReal(J[i] - cd) / PetscMax(1e-3, PetscAbsReal(cd));
       if (err > 1e-6) {
-        PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL %s x %s: parameter %" PetscInt_FMT " analytic %.12e finite-difference %.12e (rel err %.2e)\n", gating, expert, i, (double)J[i], (double)cd, (double)err));
+        PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL %s%s x %s: parameter %" PetscInt_FMT " analytic %.12e finite-difference %.12e (rel err %.2e)\n", gating->name, flags ? " (flags on)" : "", expert->name, i, (double)J[i], (double)cd, (double)err));
         *worst = PetscMax(*worst, err);
       }
       (*nchecked)++;
     }
   }
-  PetscCall(PetscFree3(theta, J, x));
+  PetscCall(PetscFree4(theta, J, x, lower));
   PetscCall(MoeModelDestroy(&m));
   PetscCall(PetscOptionsDestroy(&opts));
   PetscFunctionReturn(0);
@@ -62,17 +72,21 @@ static PetscErrorCode CheckPair(const char *gating, const char *expert, gsl_rng 
 int main(int argc, char **argv)
 {
   gsl_rng  *rng;
-  PetscInt  nchecked = 0;
+  PetscInt  nchecked = 0, npairs = 0, ng, ne, a, b;
   PetscReal worst    = 0;
-  size_t    a, b;
+  const MoeGatingFamily *const *gatings;
+  const MoeExpertFamily *const *experts;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   rng = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(rng, 12345);
-  for (a = 0; a < sizeof(gatings) / sizeof(gatings[0]); a++)
-    for (b = 0; b < sizeof(experts) / sizeof(experts[0]); b++) PetscCall(CheckPair(gatings[a], experts[b], rng, &nchecked, &worst));
+  PetscCall(MoeGatingFamilies(&ng, &gatings));
+  PetscCall(MoeExpertFamilies(&ne, &experts));
+  for (a = 0; a < ng; a++)
+    for (PetscInt flags = 0; flags < (HasFlags(gatings[a]) ? 2 : 1); flags++)
+      for (b = 0; b < ne; b++, npairs++) PetscCall(CheckPair(gatings[a], (PetscBool)flags, experts[b], rng, &nchecked, &worst));
   gsl_rng_free(rng);
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "checked %" PetscInt_FMT " derivatives of %zu gating x expert pairs; worst failing relative error %.2e\n", nchecked, (sizeof(gatings) / sizeof(gatings[0])) * (sizeof(experts) / sizeof(experts[0])), (double)worst));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "checked %" PetscInt_FMT " derivatives of %" PetscInt_FMT " gating x expert pairs; worst failing relative error %.2e\n", nchecked, npairs, (double)worst));
   PetscCheck(worst == 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "analytic derivatives disagree with finite differences");
   PetscCheck(nchecked > 10000, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "too few derivatives checked");
   PetscCall(PetscFinalize());

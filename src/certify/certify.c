@@ -14,6 +14,43 @@ PetscErrorCode MoeCertifyReferenceObjective(MoeModel m, const MoeTruth *truth, c
   PetscFunctionReturn(0);
 }
 
+/* -init_starts fits from starts 0, 1, ... of stream (n, replicate) near target; keep the
+   converged fit with the lowest objective (a failed one only if all failed).  theta0
+   receives the kept start. */
+PetscErrorCode MoeCertifyBestOfStarts(const MoeFitParams *fp, const MoeInitParams *ip, MoeModel m, const MoeTruth *target, const MoeData *D, MoeStream stream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res)
+{
+  PetscReal   *t0, *t;
+  MoeFitResult r;
+  PetscInt     s;
+  PetscReal    time = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc2(m->p, &t0, m->p, &t));
+  for (s = 0; s < ip->starts; s++) {
+    PetscBool better;
+    PetscCall(MoeInitialPoint(ip, m, target, stream, n, replicate, s, t0));
+    PetscCall(MoeFitSolve(fp, m, D, t0, inject_nan, t, &r));
+    r.start = s;
+    time += r.time;
+    if (r.status == MOE_FIT_PENDING) { /* interrupted: abandon the task */
+      *res = r;
+      break;
+    }
+    if (s == 0) better = PETSC_TRUE;
+    else if (r.status == MOE_FIT_CONVERGED && res->status != MOE_FIT_CONVERGED) better = PETSC_TRUE;
+    else if (r.status != MOE_FIT_CONVERGED && res->status == MOE_FIT_CONVERGED) better = PETSC_FALSE;
+    else better = (PetscBool)(r.objective < res->objective);
+    if (better) {
+      *res = r;
+      PetscCall(PetscArraycpy(theta0, t0, m->p));
+      PetscCall(PetscArraycpy(theta, t, m->p));
+    }
+  }
+  res->time = time;
+  PetscCall(PetscFree2(t0, t));
+  PetscFunctionReturn(0);
+}
+
 /* gap = 2n/nu (f - fref); with noise-free data, 0 at or below fref and +inf above. */
 static PetscReal Gap(const MoeSpec *spec, PetscInt n, PetscReal f, PetscReal fref)
 {
@@ -53,9 +90,14 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
   PetscReal      fref, *t0, *t, time;
   PetscInt       s;
 
+  MoeFitParams   fp;
+  MoeInitParams  ip;
+
   PetscFunctionBegin;
+  MoeSpecFitParams(spec, &fp);
+  MoeSpecInitParams(spec, &ip);
   PetscCall(MoeNearTarget(m, truth, gbar, &near));
-  PetscCall(MoeFitMultiStart(spec, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
+  PetscCall(MoeCertifyBestOfStarts(&fp, &ip, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
   PetscCall(MoeCertifyReferenceObjective(m, truth, gbar, D, &fref));
   Assess(spec, D->n, res, fref, cert);
   cert->starts_used = spec->init_starts;
@@ -64,8 +106,8 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
   PetscCall(PetscMalloc2(m->p, &t0, m->p, &t));
   for (s = spec->init_starts; s < spec->certify_starts && (!cert->certified || (res->status != MOE_FIT_CONVERGED && s == spec->init_starts)); s++) {
     if (s == spec->init_starts) PetscCall(MoeReferencePoint(m, &near, t0));
-    else PetscCall(MoeInitialPoint(spec, m, &near, MOE_STREAM_INIT, n, replicate, s, t0));
-    PetscCall(MoeFitSolve(spec, m, D, t0, inject_nan, t, &r));
+    else PetscCall(MoeInitialPoint(&ip, m, &near, MOE_STREAM_INIT, n, replicate, s, t0));
+    PetscCall(MoeFitSolve(&fp, m, D, t0, inject_nan, t, &r));
     r.start = s;
     time += r.time;
     cert->starts_used = s + 1;
@@ -92,9 +134,11 @@ PetscErrorCode MoeCertifyReference(const MoeSpec *spec, MoeModel m, const MoeTru
   MoeData   *E;
   PetscReal *eig, *vmin, floor = spec->noise / (2.0 * spec->ns[spec->nn - 1]);
   PetscInt   nmin = spec->ns[0], nmax = spec->ns[spec->nn - 1];
+  MoeDataParams dp;
 
   PetscFunctionBegin;
-  PetscCall(MoeDataEvaluationSample(spec, truth, &E));
+  MoeSpecDataParams(spec, &dp);
+  PetscCall(MoeDataEvaluationSample(&dp, truth, &E));
   PetscCall(PetscMalloc2(m->pfree, &eig, m->pfree, &vmin));
   PetscCall(MoeModelFisher(m, gbar, E->n, E->X, eig, vmin));
   *sd = MoeFisherSd(spec->noise, nmin, eig, m->pfree);

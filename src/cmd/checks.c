@@ -123,6 +123,6 @@ PetscErrorCode MoePrintFisherLine(MPI_Comm comm, const MoeSpec *s, const MoeTrut
   if (rejected) PetscCall(PetscSNPrintf(draws, sizeof(draws), "; %" PetscInt_FMT " earlier draws rejected", rejected));
   if (t->wellposed) PetscCall(PetscSNPrintf(verdict, sizeof(verdict), "well posed (-truth_max_sd %g)", (double)s->truth_max_sd));
   else PetscCall(PetscSNPrintf(verdict, sizeof(verdict), "ILL POSED, measured under -allow_ill_posed: %s", t->why));
-  PetscCall(PetscPrintf(comm, "Fisher: truth %s x %s (%s%s): eigenvalues of J^T J/n %.2e .. %.2e; sd along the weakest direction at n = %" PetscInt_FMT ": %s; %s\n", t->model->gating->type, t->model->expert->type, t->source, draws, (double)lmin, (double)lmax, s->ns[0], sd, verdict));
+  PetscCall(PetscPrintf(comm, "Fisher: truth %s x %s (%s%s): eigenvalues of J^T J/n %.2e .. %.2e; sd along the weakest direction at n = %" PetscInt_FMT ": %s; %s\n", t->model->gfamily->name, t->model->efamily->name, t->source, draws, (double)lmin, (double)lmax, s->ns[0], sd, verdict));
   PetscFunctionReturn(0);
 }

@@ -1,6 +1,7 @@
 /* `moerate run`: a whole experiment grid over MPI ranks into one HDF5 file. */
 #include <moerun.h>
 #include <moecmd.h>
+#include <moestore.h>
 
 typedef struct {
   const MoeSpec       *spec;
@@ -94,14 +95,16 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   PetscMPIInt   rank, size;
   PetscBool     help;
   RootSetUp     root;
+  MoeTruthFile *tf;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(MoeSpecCreate(comm, NULL, PETSC_TRUE, &spec));
+  PetscCall(MoeStoreReadTruthFile(comm, &tf));
+  PetscCall(MoeSpecCreate(comm, NULL, PETSC_TRUE, tf, &spec));
   PetscCall(ReadRunOptions(comm, &opts));
   PetscCall(MoeModelCreate(spec->gatings[0], spec->experts[0], spec->k, spec->d, NULL, NULL, &m));
-  PetscCall(MoeFitCheckOptions(spec, m)); /* also lists the TAO options under -help */
+  PetscCall(MoeFitCheckOptions(m)); /* also lists the TAO options under -help */
   PetscCall(MoeModelDestroy(&m));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {

@@ -26,34 +26,34 @@ PetscErrorCode MoeDataDestroy(MoeData **D)
 }
 
 /* Draw the inputs of D from stream (seed, stream, n, replicate). */
-PetscErrorCode MoeDataSampleX(const MoeSpec *spec, MoeStream stream, PetscInt64 n, PetscInt64 replicate, MoeData *D)
+PetscErrorCode MoeDataSampleX(const MoeDataParams *dp, MoeStream stream, PetscInt64 n, PetscInt64 replicate, MoeData *D)
 {
   gsl_rng *rng;
   size_t   i, N = (size_t)D->n * D->d;
 
   PetscFunctionBegin;
-  PetscCall(MoeRngCreate(spec->seed, stream, n, replicate, 0, &rng));
-  if (spec->xdist == MOE_X_UNIFORM) {
-    for (i = 0; i < N; i++) D->X[i] = spec->xlo + (spec->xhi - spec->xlo) * gsl_rng_uniform(rng);
+  PetscCall(MoeRngCreate(dp->seed, stream, n, replicate, 0, &rng));
+  if (dp->xdist == MOE_X_UNIFORM) {
+    for (i = 0; i < N; i++) D->X[i] = dp->xlo + (dp->xhi - dp->xlo) * gsl_rng_uniform(rng);
   } else {
-    for (i = 0; i < N; i++) D->X[i] = gsl_ran_gaussian_ziggurat(rng, spec->xsd);
+    for (i = 0; i < N; i++) D->X[i] = gsl_ran_gaussian_ziggurat(rng, dp->xsd);
   }
   gsl_rng_free(rng);
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeDataGenerate(const MoeSpec *spec, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
+PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
 {
   MoeData  *D;
   gsl_rng  *rng;
   PetscInt  i;
-  PetscReal sd = PetscSqrtReal(spec->noise);
+  PetscReal sd = PetscSqrtReal(dp->noise);
 
   PetscFunctionBegin;
-  PetscCall(MoeDataCreate((PetscInt)n, spec->d, &D));
-  PetscCall(MoeDataSampleX(spec, MOE_STREAM_X, n, replicate, D));
+  PetscCall(MoeDataCreate((PetscInt)n, dp->d, &D));
+  PetscCall(MoeDataSampleX(dp, MOE_STREAM_X, n, replicate, D));
   PetscCall(MoeModelEvaluateMany(truth->model, truth->theta, D->n, D->X, D->Y));
-  PetscCall(MoeRngCreate(spec->seed, MOE_STREAM_NOISE, n, replicate, 0, &rng));
+  PetscCall(MoeRngCreate(dp->seed, MOE_STREAM_NOISE, n, replicate, 0, &rng));
   if (sd > 0)
     for (i = 0; i < D->n; i++) D->Y[i] += gsl_ran_gaussian_ziggurat(rng, sd);
   gsl_rng_free(rng);
@@ -61,15 +61,31 @@ PetscErrorCode MoeDataGenerate(const MoeSpec *spec, const MoeTruth *truth, Petsc
   PetscFunctionReturn(0);
 }
 
-/* The fixed Monte-Carlo sample of the L2 regression error: eval_n noise-free points. */
-PetscErrorCode MoeDataEvaluationSample(const MoeSpec *spec, const MoeTruth *truth, MoeData **data)
+/* n noise-free points (X, f_G*(X)) of a fixed stream. */
+static PetscErrorCode NoiseFreeSample(const MoeDataParams *dp, const MoeTruth *truth, MoeStream stream, PetscInt n, MoeData **data)
 {
   MoeData *D;
 
   PetscFunctionBegin;
-  PetscCall(MoeDataCreate(spec->eval_n, spec->d, &D));
-  PetscCall(MoeDataSampleX(spec, MOE_STREAM_EVAL, spec->eval_n, 0, D));
+  PetscCall(MoeDataCreate(n, dp->d, &D));
+  PetscCall(MoeDataSampleX(dp, stream, n, 0, D));
   PetscCall(MoeModelEvaluateMany(truth->model, truth->theta, D->n, D->X, D->Y));
   *data = D;
+  PetscFunctionReturn(0);
+}
+
+/* The fixed Monte-Carlo sample of the L2 regression error: eval_n noise-free points. */
+PetscErrorCode MoeDataEvaluationSample(const MoeDataParams *dp, const MoeTruth *truth, MoeData **data)
+{
+  PetscFunctionBegin;
+  PetscCall(NoiseFreeSample(dp, truth, MOE_STREAM_EVAL, dp->eval_n, data));
+  PetscFunctionReturn(0);
+}
+
+/* The noise-free sample of the reference fit G-bar: -reference_n points of stream REFERENCE. */
+PetscErrorCode MoeDataReferenceSample(const MoeDataParams *dp, const MoeTruth *truth, MoeData **data)
+{
+  PetscFunctionBegin;
+  PetscCall(NoiseFreeSample(dp, truth, MOE_STREAM_REFERENCE, dp->reference_n, data));
   PetscFunctionReturn(0);
 }

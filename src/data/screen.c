@@ -21,7 +21,7 @@ static PetscErrorCode CheckHingeActivity(const MoeSpec *spec, const MoeTruth *t,
   PetscInt i, r, j, active;
 
   PetscFunctionBegin;
-  if (!m->expert->hinge) PetscFunctionReturn(0);
+  if (!m->efamily->hinge) PetscFunctionReturn(0);
   for (i = 0; i < m->k; i++) {
     const PetscReal *eta = t->theta + i * m->stride + m->ng;
     PetscReal        frac;
@@ -32,7 +32,7 @@ static PetscErrorCode CheckHingeActivity(const MoeSpec *spec, const MoeTruth *t,
     }
     frac = (PetscReal)active / E->n;
     if (frac < spec->truth_active_min || frac > 1 - spec->truth_active_min) {
-      PetscCall(PetscSNPrintf(why, len, "the %s expert of atom %" PetscInt_FMT " is active on %.1f%% of the inputs, outside [%g%%, %g%%] (-truth_active_min): its hinge lies outside the bulk of the inputs", m->expert->type, i, (double)(100 * frac), (double)(100 * spec->truth_active_min), (double)(100 * (1 - spec->truth_active_min))));
+      PetscCall(PetscSNPrintf(why, len, "the %s expert of atom %" PetscInt_FMT " is active on %.1f%% of the inputs, outside [%g%%, %g%%] (-truth_active_min): its hinge lies outside the bulk of the inputs", m->efamily->name, i, (double)(100 * frac), (double)(100 * spec->truth_active_min), (double)(100 * (1 - spec->truth_active_min))));
       PetscFunctionReturn(0);
     }
   }
@@ -47,9 +47,11 @@ PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
   MoeData   *E;
   PetscReal *vmin;
   PetscInt   nmin = spec->ns[0];
+  MoeDataParams dp;
 
   PetscFunctionBegin;
-  PetscCall(MoeDataEvaluationSample(spec, t, &E));
+  MoeSpecDataParams(spec, &dp);
+  PetscCall(MoeDataEvaluationSample(&dp, t, &E));
   PetscCall(PetscFree(t->fisher));
   PetscCall(PetscMalloc1(m->pfree, &t->fisher));
   PetscCall(PetscMalloc1(m->pfree, &vmin));
@@ -72,7 +74,7 @@ PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
 PetscErrorCode MoeTruthSelect(MoeSpec *spec)
 {
   PetscBool   isfile = (PetscBool)(spec->truth_file[0] != 0), fixed;
-  PetscInt    first  = spec->truth_draw_set ? spec->truth_draw : 0, ntruths = spec->truth_expert[0] ? 1 : spec->nexperts, e, j;
+  PetscInt    first  = spec->truth_draw_set ? spec->truth_draw : 0, ntruths = spec->truth_expert_family ? 1 : spec->nexperts, e, j;
   const char *culprit;
 
   PetscFunctionBegin;
@@ -84,10 +86,10 @@ PetscErrorCode MoeTruthSelect(MoeSpec *spec)
     for (j = first; j < first + (fixed ? 1 : spec->truth_max_draws) && !ok; j++) {
       MoeTruth *t;
       spec->truth_draws[e] = j;
-      PetscCall(MoeTruthCreate(spec, spec->experts[e], &t));
+      PetscCall(MoeTruthCreate(spec, e, &t));
       PetscCall(MoeTruthScreen(spec, t));
       ok = t->wellposed;
-      if (!ok) PetscCall(PetscSNPrintf(why, sizeof(why), "the %s x %s truth (%s) is ill posed: %s", t->model->gating->type, t->model->expert->type, t->source, t->why));
+      if (!ok) PetscCall(PetscSNPrintf(why, sizeof(why), "the %s x %s truth (%s) is ill posed: %s", t->model->gfamily->name, t->model->efamily->name, t->source, t->why));
       PetscCall(MoeTruthDestroy(&t));
     }
     spec->truth_rejected[e] = j - 1 - first;

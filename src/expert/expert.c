@@ -1,13 +1,33 @@
 /* Expert families: creation by name, and the FFN experts phi(a^T x + b) shared by the
    activation files (relu.c, gelu.c, sigmoid.c, tanh.c, linear.c). */
-#include <moemodel.h>
+#include <moe/private/modelimpl.h>
 
-PetscFunctionList MoeExpertList = NULL;
+const char *const MoeIdentifiabilities[] = {"strong", "linear", "constant", "MoeIdentifiability", "MOE_IDENTIFIABLE_", NULL};
 
-PetscErrorCode MoeExpertRegister(const char name[], PetscErrorCode (*create)(MoeExpert))
+static MoeRegistry registry = {"expert families", 0, {NULL}, {NULL}};
+
+PetscErrorCode MoeExpertRegister(const MoeExpertFamily *f)
 {
   PetscFunctionBegin;
-  PetscCall(PetscFunctionListAdd(&MoeExpertList, name, create));
+  PetscCall(MoeRegistryAdd(&registry, f->name, f));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeExpertFamilies(PetscInt *n, const MoeExpertFamily *const **list)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeExpertRegisterAll());
+  *n    = registry.n;
+  *list = (const MoeExpertFamily *const *)registry.items;
+  PetscFunctionReturn(0);
+}
+
+/* The family registered as `name`, or NULL. */
+PetscErrorCode MoeExpertFamilyFind(const char name[], const MoeExpertFamily **f)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeExpertRegisterAll());
+  *f = (const MoeExpertFamily *)MoeRegistryFind(&registry, name);
   PetscFunctionReturn(0);
 }
 
@@ -15,7 +35,7 @@ PetscErrorCode MoeExpertTypesString(char *buf, size_t len)
 {
   PetscFunctionBegin;
   PetscCall(MoeExpertRegisterAll());
-  PetscCall(MoeFunctionListNames(MoeExpertList, buf, len));
+  PetscCall(MoeRegistryNames(&registry, buf, len));
   PetscFunctionReturn(0);
 }
 
@@ -36,34 +56,32 @@ static PetscErrorCode MoeExpertEvaluate_FFN(MoeExpert e, const PetscReal *eta, c
 }
 
 /* Make e an FFN expert h = phi(a^T x + b) with eta = (a, b). */
-PetscErrorCode MoeExpertSetUpFFN(MoeExpert e, MoeActivationFn phi, MoeActivationFn dphi, PetscBool hinge)
+PetscErrorCode MoeExpertSetUpFFN(MoeExpert e, MoeActivationFn phi, MoeActivationFn dphi)
 {
   PetscFunctionBegin;
   e->ne           = e->d + 1;
   e->phi          = phi;
   e->dphi         = dphi;
-  e->hinge        = hinge;
   e->ops.evaluate = MoeExpertEvaluate_FFN;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode MoeExpertCreate(const char type[], PetscInt d, MoeExpert *expert)
 {
-  PetscErrorCode (*create)(MoeExpert) = NULL;
-  MoeExpert e;
+  const MoeExpertFamily *f = NULL;
+  MoeExpert              e;
 
   PetscFunctionBegin;
-  PetscCall(MoeExpertRegisterAll());
-  PetscCall(PetscFunctionListFind(MoeExpertList, type, &create));
-  if (!create) {
+  PetscCall(MoeExpertFamilyFind(type, &f));
+  if (!f) {
     char known[256];
     PetscCall(MoeExpertTypesString(known, sizeof(known)));
     MoeUserError("-expert: unknown expert family '%s'; choose one of: %s", type, known);
   }
   PetscCall(PetscNew(&e));
-  PetscCall(PetscStrncpy(e->type, type, sizeof(e->type)));
-  e->d = d;
-  PetscCall((*create)(e));
+  e->family = f;
+  e->d      = d;
+  PetscCall((*f->create)(e));
   *expert = e;
   PetscFunctionReturn(0);
 }

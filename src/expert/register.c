@@ -1,12 +1,12 @@
-/* The registry of expert families: one line per family. */
+/* The registry of expert families: one line per family (its traits: MoeExpertFamily_<Name>,
+   defined at the end of its file). */
 #include <moemodel.h>
 
-PETSC_EXTERN PetscErrorCode MoeExpertCreate_ReLU(MoeExpert);
-PETSC_EXTERN PetscErrorCode MoeExpertCreate_GELU(MoeExpert);
-PETSC_EXTERN PetscErrorCode MoeExpertCreate_Sigmoid(MoeExpert);
-PETSC_EXTERN PetscErrorCode MoeExpertCreate_Tanh(MoeExpert);
-PETSC_EXTERN PetscErrorCode MoeExpertCreate_Linear(MoeExpert);
-PETSC_EXTERN PetscErrorCode MoeExpertCreate_Constant(MoeExpert);
+#define MoeExpertRegisterFamily(Name) \
+  do { \
+    extern const MoeExpertFamily MoeExpertFamily_##Name; \
+    PetscCall(MoeExpertRegister(&MoeExpertFamily_##Name)); \
+  } while (0)
 
 static PetscBool MoeExpertRegisterAllCalled = PETSC_FALSE;
 
@@ -15,11 +15,12 @@ PetscErrorCode MoeExpertRegisterAll(void)
   PetscFunctionBegin;
   if (MoeExpertRegisterAllCalled) PetscFunctionReturn(0);
   MoeExpertRegisterAllCalled = PETSC_TRUE;
-  PetscCall(MoeExpertRegister("relu", MoeExpertCreate_ReLU));
-  PetscCall(MoeExpertRegister("gelu", MoeExpertCreate_GELU));
-  PetscCall(MoeExpertRegister("sigmoid", MoeExpertCreate_Sigmoid));
-  PetscCall(MoeExpertRegister("tanh", MoeExpertCreate_Tanh));
-  PetscCall(MoeExpertRegister("linear", MoeExpertCreate_Linear));
-  PetscCall(MoeExpertRegister("constant", MoeExpertCreate_Constant));
+  MoeExpertRegisterFamily(ReLU);
+  MoeExpertRegisterFamily(GELU);
+  MoeExpertRegisterFamily(Sigmoid);
+  MoeExpertRegisterFamily(Tanh);
+  MoeExpertRegisterFamily(Linear);
+  MoeExpertRegisterFamily(Constant);
+  MoeExpertRegisterFamily(Softplus);
   PetscFunctionReturn(0);
 }

@@ -1,5 +1,5 @@
 /* Sigmoid FFN experts h = 1/(1 + exp(-(a^T x + b))) [P2]. */
-#include <moemodel.h>
+#include <moe/private/modelimpl.h>
 
 static PetscReal Sig(PetscReal z) { return z >= 0 ? 1.0 / (1.0 + PetscExpReal(-z)) : PetscExpReal(z) / (1.0 + PetscExpReal(z)); }
 static PetscReal DSig(PetscReal z)
@@ -8,9 +8,11 @@ static PetscReal DSig(PetscReal z)
   return s * (1.0 - s);
 }
 
-PETSC_EXTERN PetscErrorCode MoeExpertCreate_Sigmoid(MoeExpert e)
+static PetscErrorCode MoeExpertCreate_Sigmoid(MoeExpert e)
 {
   PetscFunctionBegin;
-  PetscCall(MoeExpertSetUpFFN(e, Sig, DSig, PETSC_FALSE));
+  PetscCall(MoeExpertSetUpFFN(e, Sig, DSig));
   PetscFunctionReturn(0);
 }
+
+const MoeExpertFamily MoeExpertFamily_Sigmoid = {"sigmoid", MoeExpertCreate_Sigmoid, MOE_IDENTIFIABLE_STRONG, PETSC_FALSE, "sigmoid FFN experts 1/(1 + exp(-(a^T x + b)))"};

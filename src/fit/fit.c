@@ -349,7 +349,7 @@ static PetscErrorCode SetBRGNDefaults(void)
    a trust-region Newton method, on the Gauss-Newton Hessian, with the trust-region
    subproblem solved by Steihaug CG preconditioned by diag(J^T J): a Levenberg-Marquardt
    method with Marquardt's scaling. */
-static PetscErrorCode CreateTao(const MoeSpec *spec, MoeModel m, Tao *tao, PetscBool *stored)
+static PetscErrorCode CreateTao(MoeModel m, Tao *tao, PetscBool *stored)
 {
   KSP       ksp;
   PC        pc;
@@ -392,7 +392,7 @@ static PetscErrorCode CreateTao(const MoeSpec *spec, MoeModel m, Tao *tao, Petsc
 }
 
 /* Validate the TAO options before any work starts: a bad -tao_type is a user error. */
-PetscErrorCode MoeFitCheckOptions(const MoeSpec *spec, MoeModel m)
+PetscErrorCode MoeFitCheckOptions(MoeModel m)
 {
   Tao            tao;
   PetscBool      stored;
@@ -400,7 +400,7 @@ PetscErrorCode MoeFitCheckOptions(const MoeSpec *spec, MoeModel m)
 
   PetscFunctionBegin;
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-  ierr = CreateTao(spec, m, &tao, &stored);
+  ierr = CreateTao(m, &tao, &stored);
   PetscCall(PetscPopErrorHandler());
   if (ierr) {
     char type[64] = "";
@@ -412,7 +412,7 @@ PetscErrorCode MoeFitCheckOptions(const MoeSpec *spec, MoeModel m)
 }
 
 /* One fit from theta0; theta receives the last iterate (also when the fit failed). */
-PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
+PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
 {
   MoeFitCtx          c;
   Tao                tao, sub = NULL;
@@ -431,24 +431,24 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
   PetscCall(PetscMemzero(res, sizeof(*res)));
   c.m          = m;
   c.D          = D;
-  c.B          = PetscMax(1, PetscMin(spec->block, D->n));
+  c.B          = PetscMax(1, PetscMin(fp->block, D->n));
   c.lm         = PETSC_FALSE; /* set below for line-search types */
-  c.lambda     = spec->lm_lambda;
+  c.lambda     = fp->lm_lambda;
   c.lambda_min = 1e-10;
-  c.down       = spec->lm_down;
-  c.up         = spec->lm_up;
+  c.down       = fp->lm_down;
+  c.up         = fp->lm_up;
   c.fold       = PETSC_MAX_REAL;
   c.inject_nan = inject_nan;
   /* auto: stop once the objective moves by less than 1% of its statistical resolution 1/n
      over a window: moving a parameter by its standard error changes the objective by about f/n */
-  c.ftol       = spec->ftol < 0 ? 0.01 / D->n : spec->ftol;
-  c.max_norm   = spec->max_norm;
-  c.window     = spec->ftol_window;
+  c.ftol       = fp->ftol < 0 ? 0.01 / D->n : fp->ftol;
+  c.max_norm   = fp->max_norm;
+  c.window     = fp->ftol_window;
   PetscCall(PetscMalloc1(c.window, &c.fhist));
   PetscCall(PetscMalloc4(m->p, &c.theta, (size_t)c.B * m->pfree, &c.Jb, c.B, &c.rb, m->p, &c.row));
   PetscCall(PetscArraycpy(c.theta, theta0, m->p));
 
-  PetscCall(CreateTao(spec, m, &tao, &stored));
+  PetscCall(CreateTao(m, &tao, &stored));
   { /* trust-region types need no damping; line-search Newton gets TAOBRGN's lm damping */
     PetscBool tr = PETSC_FALSE;
     for (const char *const *t = (const char *const[]){TAOBNTR, TAOBNTL, TAONTR, TAONTL, NULL}; *t; t++) {
@@ -456,7 +456,7 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
       PetscCall(PetscObjectTypeCompare((PetscObject)tao, *t, &same));
       tr = (PetscBool)(tr || same);
     }
-    c.lm = (PetscBool)(!tr && spec->lm_lambda > 0);
+    c.lm = (PetscBool)(!tr && fp->lm_lambda > 0);
   }
   PetscCall(TaoSetConvergenceTest(tao, ConvergenceTest, &c));
   if (interrupt_check) PetscCall(TaoSetMonitor(tao, InterruptMonitor, &interrupted, NULL));
@@ -534,13 +534,13 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
   if (c.unbounded) {
     res->status = MOE_FIT_FAILED;
     res->reason = MOE_REASON_UNBOUNDED;
-    PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "the parameters left the box |theta|_inf <= %g (-fit_max_norm): the objective has no minimiser near the start", (double)spec->max_norm));
+    PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "the parameters left the box |theta|_inf <= %g (-fit_max_norm): the objective has no minimiser near the start", (double)fp->max_norm));
   }
   res->gradient_z = MOE_NAN;
-  if (!ierr && !stored && res->status == MOE_FIT_CONVERGED && reason == TAO_CONVERGED_USER && spec->noise > 0) {
+  if (!ierr && !stored && res->status == MOE_FIT_CONVERGED && reason == TAO_CONVERGED_USER && fp->noise > 0) {
     PetscCall(PetscArraycpy(c.theta, theta, m->p));
-    PetscCall(GradientZ(&c, spec->noise, &res->gradient_z));
-    if (!(res->gradient_z <= spec->max_gradient_z)) {
+    PetscCall(GradientZ(&c, fp->noise, &res->gradient_z));
+    if (!(res->gradient_z <= fp->max_gradient_z)) {
       res->status = MOE_FIT_FAILED;
       res->reason = MOE_REASON_STALLED;
       PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "stopped on the objective-decrease test with a gradient %.3g times its statistical scale (> -fit_max_gradient_z)", (double)res->gradient_z));
@@ -562,41 +562,5 @@ PetscErrorCode MoeFitSolve(const MoeSpec *spec, MoeModel m, const MoeData *D, co
   PetscCall(PetscFree(c.xjac));
   PetscCall(PetscFree4(c.theta, c.Jb, c.rb, c.row));
   PetscCall(PetscFree(c.fhist));
-  PetscFunctionReturn(0);
-}
-
-/* -init_starts fits from starts 0, 1, ...; keep the converged fit with the lowest
-   objective (a failed one only if all failed).  theta0 receives the kept start. */
-PetscErrorCode MoeFitMultiStart(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const MoeData *D, MoeStream stream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res)
-{
-  PetscReal   *t0, *t;
-  MoeFitResult r;
-  PetscInt     s;
-  PetscReal    time = 0;
-
-  PetscFunctionBegin;
-  PetscCall(PetscMalloc2(m->p, &t0, m->p, &t));
-  for (s = 0; s < spec->init_starts; s++) {
-    PetscBool better;
-    PetscCall(MoeInitialPoint(spec, m, truth, stream, n, replicate, s, t0));
-    PetscCall(MoeFitSolve(spec, m, D, t0, inject_nan, t, &r));
-    r.start = s;
-    time += r.time;
-    if (r.status == MOE_FIT_PENDING) { /* interrupted: abandon the task */
-      *res = r;
-      break;
-    }
-    if (s == 0) better = PETSC_TRUE;
-    else if (r.status == MOE_FIT_CONVERGED && res->status != MOE_FIT_CONVERGED) better = PETSC_TRUE;
-    else if (r.status != MOE_FIT_CONVERGED && res->status == MOE_FIT_CONVERGED) better = PETSC_FALSE;
-    else better = (PetscBool)(r.objective < res->objective);
-    if (better) {
-      *res = r;
-      PetscCall(PetscArraycpy(theta0, t0, m->p));
-      PetscCall(PetscArraycpy(theta, t, m->p));
-    }
-  }
-  res->time = time;
-  PetscCall(PetscFree2(t0, t));
   PetscFunctionReturn(0);
 }

@@ -2,7 +2,7 @@
    temperature tau > 0.  Options: -<prefix>dts_tau (default 1), -<prefix>dts_fit_tau
    (fit tau as a parameter; it is then the single gating global, theta[k*stride], and its
    value from -dts_tau is the initial value of a random start).  The last atom is pinned. */
-#include <moemodel.h>
+#include <moe/private/modelimpl.h>
 
 typedef struct {
   PetscReal  tau;
@@ -97,7 +97,7 @@ static PetscErrorCode MoeGatingDestroy_DTS(MoeGating g)
   PetscFunctionReturn(0);
 }
 
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_DTS(MoeGating g)
+static PetscErrorCode MoeGatingCreate_DTS(MoeGating g)
 {
   MoeGating_DTS *dts;
 
@@ -114,6 +114,13 @@ PETSC_EXTERN PetscErrorCode MoeGatingCreate_DTS(MoeGating g)
   g->ops.globalbounds     = MoeGatingGlobalBounds_DTS;
   g->ops.describe         = MoeGatingDescribe_DTS;
   g->ops.destroy          = MoeGatingDestroy_DTS;
-  g->softmax              = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
+
+static const MoeFamilyOption options[] = {
+  {"-dts_tau", MOE_OPTION_REAL, "1", "dense-to-sparse gating: temperature tau > 0 (initial value when fitted)"},
+  {"-dts_fit_tau", MOE_OPTION_BOOL, "0", "dense-to-sparse gating: fit tau as a parameter"},
+  {NULL, MOE_OPTION_INT, NULL, NULL}
+};
+
+const MoeGatingFamily MoeGatingFamily_DTS = {"dts", MoeGatingCreate_DTS, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "dense-to-sparse gating: softmax of scores / temperature tau"};

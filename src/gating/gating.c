@@ -1,12 +1,65 @@
-/* Gating families: creation by name, defaults shared by all families. */
-#include <moemodel.h>
+/* Gating families: the registry of their traits, creation by name, defaults shared by all
+   families. */
+#include <moe/private/modelimpl.h>
 
-PetscFunctionList MoeGatingList = NULL;
+const char *const MoeMasses[] = {"sigmoid", "exp", "MoeMass", "MOE_MASS_", NULL};
 
-PetscErrorCode MoeGatingRegister(const char name[], PetscErrorCode (*create)(MoeGating))
+static MoeRegistry registry = {"gating families", 0, {NULL}, {NULL}};
+
+PetscErrorCode MoeGatingRegister(const MoeGatingFamily *f)
 {
   PetscFunctionBegin;
-  PetscCall(PetscFunctionListAdd(&MoeGatingList, name, create));
+  PetscCall(MoeRegistryAdd(&registry, f->name, f));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeGatingFamilies(PetscInt *n, const MoeGatingFamily *const **list)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeGatingRegisterAll());
+  *n    = registry.n;
+  *list = (const MoeGatingFamily *const *)registry.items;
+  PetscFunctionReturn(0);
+}
+
+/* The family registered as `name`, or NULL. */
+PetscErrorCode MoeGatingFamilyFind(const char name[], const MoeGatingFamily **f)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeGatingRegisterAll());
+  *f = (const MoeGatingFamily *)MoeRegistryFind(&registry, name);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeGatingTypesString(char *buf, size_t len)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeGatingRegisterAll());
+  PetscCall(MoeRegistryNames(&registry, buf, len));
+  PetscFunctionReturn(0);
+}
+
+/* Is `loss` one of the family's Voronoi losses (natural or against G-bar)? */
+PetscBool MoeGatingFamilyHasLoss(const MoeGatingFamily *f, const char loss[])
+{
+  return (PetscBool)(MoeNameInList(loss, f->losses) || MoeNameInList(loss, f->misfit_losses));
+}
+
+/* Declare every family's options (with prefix, e.g. "truth_") for -help and for the spec:
+   one block per family.  The families read their values themselves at creation. */
+PetscErrorCode MoeGatingFamilyOptionsDeclare(MPI_Comm comm, const char prefix[], PetscOptions opts)
+{
+  PetscInt i;
+  char     title[128];
+
+  PetscFunctionBegin;
+  PetscCall(MoeGatingRegisterAll());
+  for (i = 0; i < registry.n; i++) {
+    const MoeGatingFamily *f = (const MoeGatingFamily *)registry.items[i];
+    if (!f->options) continue;
+    PetscCall(PetscSNPrintf(title, sizeof(title), "moerate %s: %s gating family", prefix ? "truth" : "spec", f->name));
+    PetscCall(MoeFamilyOptionsDeclare(comm, opts, prefix, title, f->options));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -71,48 +124,22 @@ static PetscErrorCode MoeGatingAtoms_Default(MoeGating g, const PetscReal *theta
 }
 
 /* "name1, name2, ..." of a function list, for help and error messages. */
-PetscErrorCode MoeFunctionListNames(PetscFunctionList list, char *buf, size_t len)
-{
-  const char **names;
-  int          i, n;
-
-  PetscFunctionBegin;
-  PetscCall(PetscFunctionListGet(list, &names, &n));
-  buf[0] = 0;
-  for (i = 0; i < n; i++) {
-    if (!names[i] || !names[i][0]) continue;
-    if (buf[0]) PetscCall(PetscStrlcat(buf, ", ", len));
-    PetscCall(PetscStrlcat(buf, names[i], len));
-  }
-  PetscCall(PetscFree(names));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MoeGatingTypesString(char *buf, size_t len)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeGatingRegisterAll());
-  PetscCall(MoeFunctionListNames(MoeGatingList, buf, len));
-  PetscFunctionReturn(0);
-}
-
 /* Create gating family `type` for k atoms in dimension d; family options are read
    from `opts` with `prefix` (e.g. "truth_"). */
 PetscErrorCode MoeGatingCreate(const char type[], PetscInt k, PetscInt d, PetscInt stride, PetscOptions opts, const char prefix[], MoeGating *gating)
 {
-  PetscErrorCode (*create)(MoeGating) = NULL;
-  MoeGating g;
+  const MoeGatingFamily *f = NULL;
+  MoeGating              g;
 
   PetscFunctionBegin;
-  PetscCall(MoeGatingRegisterAll());
-  PetscCall(PetscFunctionListFind(MoeGatingList, type, &create));
-  if (!create) {
+  PetscCall(MoeGatingFamilyFind(type, &f));
+  if (!f) {
     char known[256];
     PetscCall(MoeGatingTypesString(known, sizeof(known)));
     MoeUserError("-%sgating: unknown gating family '%s'; choose one of: %s", prefix ? prefix : "", type, known);
   }
   PetscCall(PetscNew(&g));
-  PetscCall(PetscStrncpy(g->type, type, sizeof(g->type)));
+  g->family        = f;
   g->k             = k;
   g->d             = d;
   g->stride        = stride;
@@ -120,7 +147,7 @@ PetscErrorCode MoeGatingCreate(const char type[], PetscInt k, PetscInt d, PetscI
   g->active        = k;
   g->ops.atoms     = MoeGatingAtoms_Default;
   g->ops.splitbias = MoeGatingSplitBias_Exp;
-  PetscCall((*create)(g));
+  PetscCall((*f->create)(g));
   if (g->ops.setfromoptions) PetscCall((*g->ops.setfromoptions)(g, opts, prefix));
   *gating = g;
   PetscFunctionReturn(0);

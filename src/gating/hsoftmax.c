@@ -6,7 +6,7 @@
    Pinned: the last group's (alpha1, alpha0) and the last leaf of every group.
    Option: -<prefix>hsoftmax_groups G (default 2; G must divide k).
    Voronoi view of leaf (g, l): location (alpha1_g, beta1_{gl}), bias alpha0_g + beta0_{gl}. */
-#include <moemodel.h>
+#include <moe/private/modelimpl.h>
 #include <gsl/gsl_randist.h>
 
 typedef struct {
@@ -178,7 +178,7 @@ static PetscErrorCode MoeGatingDestroy_HSoftmax(MoeGating g)
   PetscFunctionReturn(0);
 }
 
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_HSoftmax(MoeGating g)
+static PetscErrorCode MoeGatingCreate_HSoftmax(MoeGating g)
 {
   MoeGating_HSoftmax *hs;
 
@@ -196,6 +196,12 @@ PETSC_EXTERN PetscErrorCode MoeGatingCreate_HSoftmax(MoeGating g)
   g->ops.embedglobals   = MoeGatingEmbedGlobals_HSoftmax;
   g->ops.describe       = MoeGatingDescribe_HSoftmax;
   g->ops.destroy        = MoeGatingDestroy_HSoftmax;
-  g->softmax            = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
+
+static const MoeFamilyOption options[] = {
+  {"-hsoftmax_groups", MOE_OPTION_INT, "2", "hierarchical softmax: number of groups G (G divides k)"},
+  {NULL, MOE_OPTION_INT, NULL, NULL}
+};
+
+const MoeGatingFamily MoeGatingFamily_HSoftmax = {"hsoftmax", MoeGatingCreate_HSoftmax, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "hierarchical softmax gating: softmax over groups times softmax within a group"};

@@ -1,13 +1,12 @@
-/* The registry of gating families: one line per family. */
+/* The registry of gating families: one line per family (its traits: MoeGatingFamily_<Name>,
+   defined at the end of its file). */
 #include <moemodel.h>
 
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_Sigmoid(MoeGating);
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_Softmax(MoeGating);
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_TopK(MoeGating);
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_DTS(MoeGating);
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_HSoftmax(MoeGating);
-
-const char *const MoeGatingOptionNames[] = {"-topk_K", "-dts_tau", "-dts_fit_tau", "-hsoftmax_groups", NULL};
+#define MoeGatingRegisterFamily(Name) \
+  do { \
+    extern const MoeGatingFamily MoeGatingFamily_##Name; \
+    PetscCall(MoeGatingRegister(&MoeGatingFamily_##Name)); \
+  } while (0)
 
 static PetscBool MoeGatingRegisterAllCalled = PETSC_FALSE;
 
@@ -16,10 +15,10 @@ PetscErrorCode MoeGatingRegisterAll(void)
   PetscFunctionBegin;
   if (MoeGatingRegisterAllCalled) PetscFunctionReturn(0);
   MoeGatingRegisterAllCalled = PETSC_TRUE;
-  PetscCall(MoeGatingRegister("sigmoid", MoeGatingCreate_Sigmoid));
-  PetscCall(MoeGatingRegister("softmax", MoeGatingCreate_Softmax));
-  PetscCall(MoeGatingRegister("topk", MoeGatingCreate_TopK));
-  PetscCall(MoeGatingRegister("dts", MoeGatingCreate_DTS));
-  PetscCall(MoeGatingRegister("hsoftmax", MoeGatingCreate_HSoftmax));
+  MoeGatingRegisterFamily(Sigmoid);
+  MoeGatingRegisterFamily(Softmax);
+  MoeGatingRegisterFamily(TopK);
+  MoeGatingRegisterFamily(DTS);
+  MoeGatingRegisterFamily(HSoftmax);
   PetscFunctionReturn(0);
 }

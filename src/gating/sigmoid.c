@@ -1,6 +1,6 @@
 /* Sigmoid gating [P1]: gate_i(x) = 1 / (1 + exp(-(beta1_i^T x + beta0_i))).
    The gates do not sum to one; no parameter is pinned. */
-#include <moemodel.h>
+#include <moe/private/modelimpl.h>
 
 static inline PetscReal Sigmoid(PetscReal z)
 {
@@ -44,11 +44,12 @@ static PetscErrorCode MoeGatingSplitBias_Sigmoid(MoeGating g, PetscReal b0, Pets
   PetscFunctionReturn(0);
 }
 
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_Sigmoid(MoeGating g)
+static PetscErrorCode MoeGatingCreate_Sigmoid(MoeGating g)
 {
   PetscFunctionBegin;
   g->ops.evaluate  = MoeGatingEvaluate_Sigmoid;
   g->ops.splitbias = MoeGatingSplitBias_Sigmoid;
-  g->softmax       = PETSC_FALSE;
   PetscFunctionReturn(0);
 }
+
+const MoeGatingFamily MoeGatingFamily_Sigmoid = {"sigmoid", MoeGatingCreate_Sigmoid, MOE_MASS_SIGMOID, "sigmoid_d1,sigmoid_d2", "sigmoid_d3", NULL, "sigmoid gating [P1]: gate_i = sigmoid(beta1_i^T x + beta0_i), gates need not sum to one"};

@@ -1,7 +1,7 @@
 /* Softmax gating [P1, P2]: gate_i(x) = exp(s_i) / sum_j exp(s_j), s_i = beta1_i^T x + beta0_i.
    The gates are invariant to a common shift of the scores, so the last atom's
    (beta1, beta0) is pinned to zero. */
-#include <moemodel.h>
+#include <moe/private/modelimpl.h>
 
 static PetscErrorCode MoeGatingEvaluate_Softmax(MoeGating g, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J)
 {
@@ -28,11 +28,12 @@ static PetscErrorCode MoeGatingEvaluate_Softmax(MoeGating g, const PetscReal *th
   PetscFunctionReturn(0);
 }
 
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_Softmax(MoeGating g)
+static PetscErrorCode MoeGatingCreate_Softmax(MoeGating g)
 {
   PetscFunctionBegin;
   g->ops.evaluate = MoeGatingEvaluate_Softmax;
   g->ops.pin      = MoeGatingPinLastAtom;
-  g->softmax      = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
+
+const MoeGatingFamily MoeGatingFamily_Softmax = {"softmax", MoeGatingCreate_Softmax, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, NULL, "softmax gating [P2]: gate_i = softmax_i(beta1^T x + beta0), last atom pinned"};

@@ -3,7 +3,7 @@
    over those K atoms; the others get gate 0.  The selection is piecewise constant in
    the parameters, so the derivative is taken with the selection fixed.
    Option: -<prefix>topk_K (default 2, 1 <= K <= k).  The last atom is pinned. */
-#include <moemodel.h>
+#include <moe/private/modelimpl.h>
 
 typedef struct {
   PetscInt   K;
@@ -96,7 +96,7 @@ static PetscErrorCode MoeGatingDestroy_TopK(MoeGating g)
   PetscFunctionReturn(0);
 }
 
-PETSC_EXTERN PetscErrorCode MoeGatingCreate_TopK(MoeGating g)
+static PetscErrorCode MoeGatingCreate_TopK(MoeGating g)
 {
   MoeGating_TopK *tk;
 
@@ -110,6 +110,12 @@ PETSC_EXTERN PetscErrorCode MoeGatingCreate_TopK(MoeGating g)
   g->ops.pin            = MoeGatingPinLastAtom;
   g->ops.describe       = MoeGatingDescribe_TopK;
   g->ops.destroy        = MoeGatingDestroy_TopK;
-  g->softmax            = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
+
+static const MoeFamilyOption options[] = {
+  {"-topk_K", MOE_OPTION_INT, "2", "top-K gating: atoms kept per input (1 <= K <= k)"},
+  {NULL, MOE_OPTION_INT, NULL, NULL}
+};
+
+const MoeGatingFamily MoeGatingFamily_TopK = {"topk", MoeGatingCreate_TopK, MOE_MASS_EXP, "topk", NULL, options, "top-K sparse softmax gating [P3]: softmax over the K largest scores, zero elsewhere"};

@@ -25,7 +25,7 @@ static PetscErrorCode MoeLoss_L2(const MoeLossInput *in, PetscReal *value)
 PETSC_EXTERN PetscErrorCode MoeLossRegister_L2(void)
 {
   PetscFunctionBegin;
-  PetscCall(MoeLossRegister("l2", MoeLoss_L2, MOE_LOSS_ATOMS, "", "L2(mu) regression error |f_Ghat - f_target|, target f_G* (the fit has the truth's families) or f_G-bar, Monte Carlo on -eval_n points"));
-  PetscCall(MoeLossRegister("l2_truth", MoeLoss_L2, MOE_LOSS_FUNCTION, "", "L2(mu) error |f_Ghat - f_G*| against the true function, also for misspecified fits, Monte Carlo on -eval_n points"));
+  PetscCall(MoeLossRegister("l2", MoeLoss_L2, MOE_LOSS_ATOMS, PETSC_FALSE, "L2(mu) regression error |f_Ghat - f_target|, target f_G* (the fit has the truth's families) or f_G-bar, Monte Carlo on -eval_n points"));
+  PetscCall(MoeLossRegister("l2_truth", MoeLoss_L2, MOE_LOSS_FUNCTION, PETSC_FALSE, "L2(mu) error |f_Ghat - f_G*| against the true function, also for misspecified fits, Monte Carlo on -eval_n points"));
   PetscFunctionReturn(0);
 }

@@ -95,8 +95,8 @@ static PetscErrorCode MoeLoss_SigmoidD3(const MoeLossInput *in, PetscReal *value
 PETSC_EXTERN PetscErrorCode MoeLossRegister_Sigmoid(void)
 {
   PetscFunctionBegin;
-  PetscCall(MoeLossRegister("sigmoid_d1", MoeLoss_SigmoidD1, MOE_LOSS_ATOMS, "sigmoid", "P1 Voronoi loss D1 (sigmoid gating, strongly identifiable experts)"));
-  PetscCall(MoeLossRegister("sigmoid_d2", MoeLoss_SigmoidD2, MOE_LOSS_ATOMS, "sigmoid", "P1 Voronoi loss D2,r (sigmoid gating, non-identifiable experts; r = -loss_r)"));
-  PetscCall(MoeLossRegister("sigmoid_d3", MoeLoss_SigmoidD3, MOE_LOSS_REFERENCE, "sigmoid", "P1 Voronoi loss D3 against the reference G-bar (Regime 2)"));
+  PetscCall(MoeLossRegister("sigmoid_d1", MoeLoss_SigmoidD1, MOE_LOSS_ATOMS, PETSC_TRUE, "P1 Voronoi loss D1 (sigmoid gating, strongly identifiable experts)"));
+  PetscCall(MoeLossRegister("sigmoid_d2", MoeLoss_SigmoidD2, MOE_LOSS_ATOMS, PETSC_TRUE, "P1 Voronoi loss D2,r (sigmoid gating, non-identifiable experts; r = -loss_r)"));
+  PetscCall(MoeLossRegister("sigmoid_d3", MoeLoss_SigmoidD3, MOE_LOSS_REFERENCE, PETSC_TRUE, "P1 Voronoi loss D3 against the reference G-bar (Regime 2)"));
   PetscFunctionReturn(0);
 }

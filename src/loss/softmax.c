@@ -48,7 +48,7 @@ static PetscErrorCode MoeLoss_SoftmaxDlin(const MoeLossInput *in, PetscReal *val
 PETSC_EXTERN PetscErrorCode MoeLossRegister_Softmax(void)
 {
   PetscFunctionBegin;
-  PetscCall(MoeLossRegister("softmax_d1", MoeLoss_SoftmaxD1, MOE_LOSS_ATOMS, "softmax,dts,hsoftmax", "P2 Voronoi loss D1 (softmax-type gating)"));
-  PetscCall(MoeLossRegister("softmax_dlin", MoeLoss_SoftmaxDlin, MOE_LOSS_ATOMS, "softmax,dts,hsoftmax", "softmax Voronoi loss with exponent 1 in every cell (parameter-error rate)"));
+  PetscCall(MoeLossRegister("softmax_d1", MoeLoss_SoftmaxD1, MOE_LOSS_ATOMS, PETSC_TRUE, "P2 Voronoi loss D1 (softmax-type gating)"));
+  PetscCall(MoeLossRegister("softmax_dlin", MoeLoss_SoftmaxDlin, MOE_LOSS_ATOMS, PETSC_TRUE, "softmax Voronoi loss with exponent 1 in every cell (parameter-error rate)"));
   PetscFunctionReturn(0);
 }

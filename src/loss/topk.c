@@ -11,7 +11,7 @@
 static PetscErrorCode MoeLoss_TopK(const MoeLossInput *in, PetscReal *value)
 {
   MoeVoronoi v;
-  PetscInt   i, j, c, K = in->model->gating->active;
+  PetscInt   i, j, c, K = MoeModelActiveAtoms(in->model);
   PetscReal *T, s = 0;
 
   PetscFunctionBegin;
@@ -39,6 +39,6 @@ static PetscErrorCode MoeLoss_TopK(const MoeLossInput *in, PetscReal *value)
 PETSC_EXTERN PetscErrorCode MoeLossRegister_TopK(void)
 {
   PetscFunctionBegin;
-  PetscCall(MoeLossRegister("topk", MoeLoss_TopK, MOE_LOSS_ATOMS, "topk", "P3 top-K Voronoi loss (exact cells linear, over-specified cells with exponents rbar(|A_j|))"));
+  PetscCall(MoeLossRegister("topk", MoeLoss_TopK, MOE_LOSS_ATOMS, PETSC_TRUE, "P3 top-K Voronoi loss (exact cells linear, over-specified cells with exponents rbar(|A_j|))"));
   PetscFunctionReturn(0);
 }

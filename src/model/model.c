@@ -1,6 +1,6 @@
 /* The MoE regression function f_G(x) = sum_i gate_i(x) h(x, eta_i), its parameter layout
    (see moemodel.h) and its analytic derivatives. */
-#include <moemodel.h>
+#include <moe/private/modelimpl.h>
 
 PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt k, PetscInt d, PetscOptions opts, const char prefix[], MoeModel *model)
 {
@@ -16,6 +16,8 @@ PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt
   m->ne     = m->expert->ne;
   m->stride = m->ng + m->ne;
   PetscCall(MoeGatingCreate(gating, k, d, m->stride, opts, prefix, &m->gating));
+  m->gfamily = m->gating->family;
+  m->efamily = m->expert->family;
   m->nglobal = m->gating->nglobal;
   m->p       = k * m->stride + m->nglobal;
   PetscCall(PetscCalloc1(m->p, &m->pinned));
@@ -124,8 +126,8 @@ PetscErrorCode MoeModelSameFamilies(MoeModel a, MoeModel b, PetscBool *same)
   PetscBool sg, se;
 
   PetscFunctionBegin;
-  PetscCall(PetscStrcmp(a->gating->type, b->gating->type, &sg));
-  PetscCall(PetscStrcmp(a->expert->type, b->expert->type, &se));
+  sg = (PetscBool)(a->gfamily == b->gfamily);
+  se = (PetscBool)(a->efamily == b->efamily);
   *same = (PetscBool)(sg && se);
   PetscFunctionReturn(0);
 }
@@ -137,6 +139,19 @@ PetscErrorCode MoeModelDescribe(MoeModel m, char *buf, size_t len)
 
   PetscFunctionBegin;
   if (m->gating->ops.describe) PetscCall((*m->gating->ops.describe)(m->gating, extra, sizeof(extra)));
-  PetscCall(PetscSNPrintf(buf, len, "%s%s%s%s x %s, k=%" PetscInt_FMT ", d=%" PetscInt_FMT ", p=%" PetscInt_FMT " (%" PetscInt_FMT " free)", m->gating->type, extra[0] ? "(" : "", extra, extra[0] ? ")" : "", m->expert->type, m->k, m->d, m->p, m->pfree));
+  PetscCall(PetscSNPrintf(buf, len, "%s%s%s%s x %s, k=%" PetscInt_FMT ", d=%" PetscInt_FMT ", p=%" PetscInt_FMT " (%" PetscInt_FMT " free)", m->gfamily->name, extra[0] ? "(" : "", extra, extra[0] ? ")" : "", m->efamily->name, m->k, m->d, m->p, m->pfree));
   PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelGatingOptions(MoeModel m, char *buf, size_t len)
+{
+  PetscFunctionBegin;
+  buf[0] = 0;
+  if (m->gating->ops.describe) PetscCall((*m->gating->ops.describe)(m->gating, buf, len));
+  PetscFunctionReturn(0);
+}
+
+PetscInt MoeModelActiveAtoms(MoeModel m)
+{
+  return m->gating->active;
 }

@@ -1,7 +1,7 @@
-/* One task on this rank: generate its data, fit, compute its losses.  Truths, evaluation
-   samples and models are built once per expert family or pair and kept. */
+/* One task of the grid on this rank: its pipeline is the task room's (moetask.h); truths,
+   evaluation samples and models are built once per expert family or pair and kept. */
 #include <moerun.h>
-#include <moeloss.h>
+#include <moetask.h>
 #include <unistd.h>
 
 struct _p_MoeExecutor {
@@ -80,8 +80,10 @@ static PetscErrorCode Prepare(MoeExecutor x, const MoeTask *t)
 
   PetscFunctionBegin;
   if (!x->truth[t->expert]) {
-    PetscCall(MoeTruthCreate(s, s->experts[t->expert], &x->truth[t->expert]));
-    PetscCall(MoeDataEvaluationSample(s, x->truth[t->expert], &x->eval[t->expert]));
+    MoeDataParams dp;
+    MoeSpecDataParams(s, &dp);
+    PetscCall(MoeTruthCreate(s, t->expert, &x->truth[t->expert]));
+    PetscCall(MoeDataEvaluationSample(&dp, x->truth[t->expert], &x->eval[t->expert]));
   }
   if (!x->model[t->pair]) PetscCall(MoeModelCreate(s->gatings[t->gating], s->experts[t->expert], s->k, s->d, s->opts, NULL, &x->model[t->pair]));
   PetscFunctionReturn(0);
@@ -94,6 +96,7 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
   const MoeSpec *s = G->spec;
   const MoeTask *t = &G->tasks[id];
   MoeFitResult   res;
+  MoePairContext pc;
   PetscInt       j;
 
   PetscFunctionBegin;
@@ -116,30 +119,28 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
   }
   PetscCheck(id != x->inject_error_task, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate the work space of task %lld (injected by -inject_error_task)", (long long)id);
   PetscCall(Prepare(x, t));
+  pc = (MoePairContext){s, t->gating, t->expert, x->model[t->pair], x->truth[t->expert], x->reference[t->pair], x->eval[t->expert]};
   if (t->kind == MOE_TASK_REFERENCE) {
-    PetscBool identified;
-    char      why[512];
-    PetscCall(MoeReferenceCompute(s, x->model[t->pair], x->truth[t->expert], theta, &res));
+    MoeReferenceResult ref;
+    ref.theta = theta;
+    PetscCall(MoeTaskReference(&pc, &ref));
+    res = ref.fit;
     if (res.status != MOE_FIT_PENDING) {
-      PetscCall(MoeCertifyReference(s, x->model[t->pair], x->truth[t->expert], theta, res.objective, &rec->weak_sd, &identified, why, sizeof(why)));
-      rec->certified = identified;
-      if (rec->weak_sd >= PETSC_INFINITY) rec->weak_sd = (double)INFINITY;
+      rec->certified = ref.identified;
+      rec->weak_sd   = ref.weak_sd >= PETSC_INFINITY ? (double)INFINITY : ref.weak_sd;
     }
   } else {
-    MoeData       *D;
-    PetscReal     *theta0;
-    MoeModel       m = x->model[t->pair];
-    MoeCertificate cert;
-    PetscCall(MoeDataGenerate(s, x->truth[t->expert], t->n, t->replicate, &D));
-    PetscCall(PetscMalloc1(m->p, &theta0));
-    PetscCall(MoeCertifiedFit(s, m, x->truth[t->expert], x->reference[t->pair], D, t->n, t->replicate, (PetscBool)(id == x->inject_nan_task), theta0, theta, &res, &cert));
-    PetscCall(PetscFree(theta0));
-    PetscCall(MoeDataDestroy(&D));
-    rec->ref_objective = cert.ref_objective;
-    rec->gap           = cert.gap;
-    rec->certified     = cert.certified;
-    rec->starts_used   = (int32_t)cert.starts_used;
-    if (res.status != MOE_FIT_PENDING) PetscCall(MoeLossComputeAll(s, m, s->experts[t->expert], theta, x->truth[t->expert], x->reference[t->pair], x->eval[t->expert], losses));
+    MoeReplicateResult rep;
+    PetscCall(PetscMalloc1(pc.model->p, &rep.theta0));
+    rep.theta  = theta;
+    rep.losses = losses;
+    PetscCall(MoeTaskReplicate(&pc, t->n, t->replicate, (PetscBool)(id == x->inject_nan_task), PETSC_FALSE, &rep));
+    PetscCall(PetscFree(rep.theta0));
+    res                = rep.fit;
+    rec->ref_objective = rep.cert.ref_objective;
+    rec->gap           = rep.cert.gap;
+    rec->certified     = rep.cert.certified;
+    rec->starts_used   = (int32_t)rep.cert.starts_used;
   }
   rec->gradient_z     = res.gradient_z;
   rec->status        = (int32_t)res.status;

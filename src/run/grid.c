@@ -30,7 +30,7 @@ PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
       P->gating  = g;
       P->expert  = e;
       PetscCall(PairSize(s, g, e, &P->p, &P->pfree));
-      PetscCall(MoeSpecNeedsReference(s, s->gatings[g], s->experts[e], &P->reference));
+      PetscCall(MoeSpecNeedsReference(s, g, e, &P->reference));
       G->pmax = PetscMax(G->pmax, P->p);
       if (P->reference) nref++;
     }

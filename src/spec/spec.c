@@ -1,8 +1,7 @@
 /* The experiment spec: read from the options database (YAML through -options_file_yaml,
    or the command line), validated before any work starts. */
 #include <moespec.h>
-#include <moedata.h>
-#include <moeloss.h>
+#include <moelosstype.h>
 #include <unistd.h>
 
 const char *const MoeInputDists[] = {"uniform", "gaussian", "MoeInputDist", "MOE_X_", NULL};
@@ -49,19 +48,41 @@ static PetscBool LooksNumeric(const char *s)
   return (PetscBool)(end != s && *end == 0);
 }
 
-static PetscErrorCode CheckFamilyNames(const char opt[], const char list[][MOE_NAME_LEN], PetscInt n, PetscFunctionList registry, const char what[])
+/* Resolve family names through their registries: one line naming the option and the choices. */
+static PetscErrorCode UnknownFamily(const char opt[], const char name[], const char what[], const char known[])
+{
+  PetscFunctionBegin;
+  if (LooksNumeric(name)) MoeUserError("%s: '%s' is a number, not the name of any %s; choose from: %s", opt, name, what, known);
+  MoeUserError("%s: unknown %s '%s'; choose from: %s", opt, what, name, known);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ResolveGatings(const char opt[], const char list[][MOE_NAME_LEN], PetscInt n, const MoeGatingFamily **f)
 {
   PetscInt i;
+  char     known[256];
 
   PetscFunctionBegin;
   for (i = 0; i < n; i++) {
-    void (*fn)(void) = NULL;
-    char known[256];
-    PetscCall(PetscFunctionListFind(registry, list[i], &fn));
-    if (fn) continue;
-    PetscCall(MoeFunctionListNames(registry, known, sizeof(known)));
-    if (LooksNumeric(list[i])) MoeUserError("%s: '%s' is a number, not the name of any %s; choose from: %s", opt, list[i], what, known);
-    MoeUserError("%s: unknown %s '%s'; choose from: %s", opt, what, list[i], known);
+    PetscCall(MoeGatingFamilyFind(list[i], &f[i]));
+    if (f[i]) continue;
+    PetscCall(MoeGatingTypesString(known, sizeof(known)));
+    PetscCall(UnknownFamily(opt, list[i], "gating family", known));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ResolveExperts(const char opt[], const char list[][MOE_NAME_LEN], PetscInt n, const MoeExpertFamily **f)
+{
+  PetscInt i;
+  char     known[256];
+
+  PetscFunctionBegin;
+  for (i = 0; i < n; i++) {
+    PetscCall(MoeExpertFamilyFind(list[i], &f[i]));
+    if (f[i]) continue;
+    PetscCall(MoeExpertTypesString(known, sizeof(known)));
+    PetscCall(UnknownFamily(opt, list[i], "expert family", known));
   }
   PetscFunctionReturn(0);
 }
@@ -115,47 +136,43 @@ static PetscErrorCode ReadSampleSizes(PetscOptionItems *PetscOptionsObject, MoeS
   PetscFunctionReturn(0);
 }
 
+/* Does pair (gating g, expert e) have the truth's families? */
+static PetscBool PairMatchesTruth(const MoeSpec *s, PetscInt g, PetscInt e)
+{
+  return (PetscBool)(s->gating_families[g] == s->truth_gating_family && (!s->truth_expert_family || s->truth_expert_family == s->expert_families[e]));
+}
+
 /* Losses: "auto" picks the natural losses of the fitted gatings (science.md) and l2. */
 static PetscErrorCode ReadLosses(PetscOptionItems *PetscOptionsObject, MoeSpec *s)
 {
   char      list[MOE_MAX_LIST][MOE_NAME_LEN];
   PetscInt  n, i, j;
   PetscBool set, isauto;
+  char      names[512], help[700];
 
   PetscFunctionBegin;
-  PetscCall(ReadNameList(PetscOptionsObject, "-losses", "losses to compute (comma list of l2, l2_truth, sigmoid_d1, sigmoid_d2, sigmoid_d3, softmax_d1, softmax_dlin, topk), or auto: l2 and the natural losses of the fitted gatings (default auto)", list, &n, "auto", &set));
+  PetscCall(MoeLossTypesString(names, sizeof(names)));
+  PetscCall(PetscSNPrintf(help, sizeof(help), "losses to compute (comma list of %s), or auto: l2 and the natural losses of the fitted gatings (default auto)", names));
+  PetscCall(ReadNameList(PetscOptionsObject, "-losses", help, list, &n, "auto", &set));
   PetscCall(PetscStrcmp(list[0], "auto", &isauto));
   s->nlosses = 0;
-  if (isauto && n == 1) {
-    PetscBool sig = PETSC_FALSE, soft = PETSC_FALSE, topk = PETSC_FALSE, misfit = PETSC_FALSE, other = PETSC_FALSE;
+  if (isauto && n == 1) { /* l2, l2_truth when some fit is misspecified, and the families' Voronoi losses */
+    PetscBool   chosen[MOE_MAX_LIST] = {PETSC_FALSE}, other = PETSC_FALSE;
+    PetscInt    nl;
+    const char *const *names;
+    PetscCall(MoeLossNames(&nl, &names));
     for (i = 0; i < s->ngatings; i++) {
-      PetscBool a, b, c, same;
-      PetscCall(PetscStrcmp(s->gatings[i], "sigmoid", &a));
-      PetscCall(PetscStrcmp(s->gatings[i], "topk", &c));
-      b = (PetscBool)(!a && !c);
-      sig  = (PetscBool)(sig || a);
-      soft = (PetscBool)(soft || b);
-      topk = (PetscBool)(topk || c);
-      PetscCall(PetscStrcmp(s->gatings[i], s->truth_gating, &same));
-      if (a && (!same || s->truth_regime == 2)) misfit = PETSC_TRUE;
-      for (j = 0; j < s->nexperts; j++) {
-        PetscBool need;
-        PetscCall(MoeSpecNeedsReference(s, s->gatings[i], s->experts[j], &need));
-        other = (PetscBool)(other || need);
-      }
+      const MoeGatingFamily *f      = s->gating_families[i];
+      PetscBool              misfit = (PetscBool)(f != s->truth_gating_family || s->truth_regime == 2);
+      for (j = 0; j < nl; j++)
+        if (MoeNameInList(names[j], f->losses) || (misfit && MoeNameInList(names[j], f->misfit_losses))) chosen[j] = PETSC_TRUE;
+      for (PetscInt e = 0; e < s->nexperts; e++) other = (PetscBool)(other || !PairMatchesTruth(s, i, e));
     }
-    PetscCall(PetscStrncpy(s->losses[s->nlosses++], "l2", MOE_NAME_LEN));
-    if (other) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "l2_truth", MOE_NAME_LEN));
-    if (sig) {
-      PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d1", MOE_NAME_LEN));
-      PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d2", MOE_NAME_LEN));
-      if (misfit) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "sigmoid_d3", MOE_NAME_LEN));
+    for (j = 0; j < nl; j++) {
+      const MoeLossType *t;
+      PetscCall(MoeLossGet(names[j], &t));
+      if (t->voronoi ? chosen[j] : (t->target != MOE_LOSS_FUNCTION || other)) PetscCall(PetscStrncpy(s->losses[s->nlosses++], names[j], MOE_NAME_LEN));
     }
-    if (soft) {
-      PetscCall(PetscStrncpy(s->losses[s->nlosses++], "softmax_d1", MOE_NAME_LEN));
-      PetscCall(PetscStrncpy(s->losses[s->nlosses++], "softmax_dlin", MOE_NAME_LEN));
-    }
-    if (topk) PetscCall(PetscStrncpy(s->losses[s->nlosses++], "topk", MOE_NAME_LEN));
   } else {
     for (i = 0; i < n; i++) {
       const MoeLossType *t;
@@ -167,7 +184,7 @@ static PetscErrorCode ReadLosses(PetscOptionItems *PetscOptionsObject, MoeSpec *
   for (i = 0; i < s->ngatings; i++)
     for (j = 0; j < s->nexperts; j++) {
       PetscBool need;
-      PetscCall(MoeSpecNeedsReference(s, s->gatings[i], s->experts[j], &need));
+      PetscCall(MoeSpecNeedsReference(s, i, j, &need));
       if (need) s->need_reference = PETSC_TRUE;
     }
   PetscFunctionReturn(0);
@@ -258,6 +275,7 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   char     buf[4096];
   PetscInt i;
   char   **T = &s->text;
+  const char **famopts;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(cap, T));
@@ -267,7 +285,8 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   PetscCall(JoinNames(s->experts, s->nexperts, buf, sizeof(buf)));
   PetscCall(Appendf(T, &len, &cap, "-expert %s\n", buf));
   PetscCall(Appendf(T, &len, &cap, "-k %" PetscInt_FMT "\n-d %" PetscInt_FMT "\n-kstar %" PetscInt_FMT "\n", s->k, s->d, s->kstar));
-  for (const char *const *o = MoeGatingOptionNames; *o; o++) { /* family options, fitted and truth */
+  PetscCall(MoeFamilyOptionNames(&famopts));
+  for (const char **o = famopts; *o; o++) { /* family options, fitted and truth */
     const char *pre[2] = {NULL, "truth_"};
     for (i = 0; i < 2; i++) {
       char      v[256];
@@ -298,83 +317,84 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   PetscFunctionReturn(0);
 }
 
-/* Is a loss of fits of (gating, expert) measured against the truth G*?  Only when the fit
-   has the truth's families and the loss is not a reference loss (sigmoid_d3); otherwise
-   the target is the reference G-bar of the fitted families. */
-PetscErrorCode MoeSpecLossTargetIsTruth(const MoeSpec *s, const char loss[], const char gating[], const char expert[], PetscBool *truth)
+/* Is loss l of fits of pair (g, e) measured against the truth G*?  Only when the fit has the
+   truth's families and the loss is not a reference loss (sigmoid_d3); otherwise the target is
+   the reference G-bar of the fitted families. */
+PetscErrorCode MoeSpecLossTargetIsTruth(const MoeSpec *s, PetscInt l, PetscInt g, PetscInt e, PetscBool *truth)
 {
   const MoeLossType *t;
-  const char        *texpert;
-  PetscBool          sg, se;
 
   PetscFunctionBegin;
-  PetscCall(MoeLossGet(loss, &t));
-  PetscCall(MoeSpecTruthExpert(s, expert, &texpert));
-  PetscCall(PetscStrcmp(gating, s->truth_gating, &sg));
-  PetscCall(PetscStrcmp(expert, texpert, &se));
-  *truth = (PetscBool)(t->target == MOE_LOSS_FUNCTION || (t->target == MOE_LOSS_ATOMS && sg && se));
+  PetscCall(MoeLossGet(s->losses[l], &t));
+  *truth = (PetscBool)(t->target == MOE_LOSS_FUNCTION || (t->target == MOE_LOSS_ATOMS && PairMatchesTruth(s, g, e)));
   PetscFunctionReturn(0);
 }
 
-/* Do fits of (gating, expert) need the reference G-bar?  Always when their families differ
-   from the truth's (G-bar is their near start and certification reference), and when one of
-   their losses is measured against it. */
-PetscErrorCode MoeSpecNeedsReference(const MoeSpec *s, const char gating[], const char expert[], PetscBool *need)
+/* Does loss l apply to fits of pair (g, e)?  Voronoi losses to the gating families that
+   declare them, the others to every fit. */
+PetscBool MoeSpecLossApplies(const MoeSpec *s, PetscInt l, PetscInt g)
 {
-  PetscInt    i;
-  const char *texpert;
-  PetscBool   sg, se;
+  const MoeLossType *t;
+
+  if (MoeLossGet(s->losses[l], &t)) return PETSC_FALSE;
+  return (PetscBool)(!t->voronoi || MoeGatingFamilyHasLoss(s->gating_families[g], s->losses[l]));
+}
+
+/* Do fits of pair (g, e) need the reference G-bar?  Always when their families differ from the
+   truth's (G-bar is their near start and certification reference), and when one of their
+   losses is measured against it. */
+PetscErrorCode MoeSpecNeedsReference(const MoeSpec *s, PetscInt g, PetscInt e, PetscBool *need)
+{
+  PetscInt l;
 
   PetscFunctionBegin;
-  PetscCall(MoeSpecTruthExpert(s, expert, &texpert));
-  PetscCall(PetscStrcmp(gating, s->truth_gating, &sg));
-  PetscCall(PetscStrcmp(expert, texpert, &se));
-  *need = (PetscBool)!(sg && se);
-  for (i = 0; i < s->nlosses; i++) {
-    const MoeLossType *t;
-    PetscBool          applies, truth;
-    PetscCall(MoeLossGet(s->losses[i], &t));
-    PetscCall(MoeLossApplies(t, gating, &applies));
-    if (!applies) continue;
-    PetscCall(MoeSpecLossTargetIsTruth(s, s->losses[i], gating, expert, &truth));
+  *need = (PetscBool)!PairMatchesTruth(s, g, e);
+  for (l = 0; l < s->nlosses; l++) {
+    PetscBool truth;
+    if (!MoeSpecLossApplies(s, l, g)) continue;
+    PetscCall(MoeSpecLossTargetIsTruth(s, l, g, e, &truth));
     if (!truth) *need = PETSC_TRUE;
   }
   PetscFunctionReturn(0);
 }
 
-/* Which truth the fits of expert family `fitted` use: 0 with -truth_expert (one truth for all),
-   else the index of `fitted` in -expert (one truth per expert family). */
-PetscInt MoeSpecTruthIndex(const MoeSpec *s, const char fitted[])
+PetscErrorCode MoeSpecPairLosses(const MoeSpec *s, PetscInt g, PetscInt e, MoeLossSet *set)
 {
-  PetscInt e;
+  PetscInt l;
 
-  if (s->truth_expert[0]) return 0;
-  for (e = 0; e < s->nexperts; e++)
-    if (!strcmp(s->experts[e], fitted)) return e;
-  return 0;
-}
-
-PetscErrorCode MoeSpecTruthExpert(const MoeSpec *s, const char fitted[], const char **expert)
-{
   PetscFunctionBegin;
-  *expert = s->truth_expert[0] ? s->truth_expert : fitted;
+  set->n = s->nlosses;
+  set->r = s->loss_r;
+  for (l = 0; l < s->nlosses; l++) {
+    PetscCall(MoeLossGet(s->losses[l], &set->type[l]));
+    set->applies[l] = MoeSpecLossApplies(s, l, g);
+    PetscCall(MoeSpecLossTargetIsTruth(s, l, g, e, &set->totruth[l]));
+  }
   PetscFunctionReturn(0);
 }
 
+/* Which truth the fits of expert index e use: 0 with -truth_expert (one truth for all), else e
+   (one truth per expert family). */
+PetscInt MoeSpecTruthIndex(const MoeSpec *s, PetscInt e)
+{
+  return s->truth_expert_family ? 0 : e;
+}
+
 /* Read and validate the spec; run: `moerate run` (lists, replicates) or `moerate fit`. */
-PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, MoeSpec **spec)
+PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, MoeTruthFile *tf, MoeSpec **spec)
 {
   MoeSpec  *s;
   PetscBool set, kset, kstarset, dset, tgset;
   PetscInt  i, regime;
-  char      dist[32] = "uniform", init[32] = "near";
+  char      dist[32] = "uniform", init[32] = "near", names[512], gating_help[600], expert_help[600];
 
   PetscFunctionBegin;
   PetscCall(MoeGatingRegisterAll());
   PetscCall(MoeExpertRegisterAll());
   PetscCall(MoeLossRegisterAll());
   PetscCall(PetscNew(&s));
-  s->opts = opts;
+  s->opts      = opts;
+  s->truthfile = tf;
   s->k = 3, s->kstar = 2, s->d = 4; /* with the truth's variances below: a well-posed default */
   s->truth_regime = 2, s->truth_seed = -1, s->truth_draw = -1, s->seed = 1;
   s->truth_max_sd = 0.1, s->truth_active_min = 0.05, s->truth_max_draws = 100;
@@ -386,47 +406,43 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   s->ftol = -1, s->ftol_window = 5, s->max_norm = 100, s->max_gradient_z = 1;
   s->truth_beta0_var = -1, s->truth_beta1_var = -1, s->truth_expert_var = -1;
 
-  PetscOptionsBegin(comm, NULL, run ? "moerate run: the experiment spec" : "moerate fit: one replicate", "moerate");
-  /* models */
-  PetscCall(ReadNameList(PetscOptionsObject, "-gating", "gating families to fit: sigmoid, softmax, topk, dts, hsoftmax (comma list; default sigmoid)", s->gatings, &s->ngatings, "sigmoid", &set));
-  PetscCall(ReadNameList(PetscOptionsObject, "-expert", "expert families: relu, gelu, sigmoid, tanh, linear, constant (comma list; default relu)", s->experts, &s->nexperts, "relu", &set));
-  PetscCall(CheckFamilyNames("-gating", (const char(*)[MOE_NAME_LEN])s->gatings, s->ngatings, MoeGatingList, "gating family"));
-  PetscCall(CheckFamilyNames("-expert", (const char(*)[MOE_NAME_LEN])s->experts, s->nexperts, MoeExpertList, "expert family"));
+  PetscCall(MoeGatingTypesString(names, sizeof(names)));
+  PetscCall(PetscSNPrintf(gating_help, sizeof(gating_help), "gating families to fit: %s (comma list; default sigmoid)", names));
+  PetscCall(MoeExpertTypesString(names, sizeof(names)));
+  PetscCall(PetscSNPrintf(expert_help, sizeof(expert_help), "expert families: %s (comma list; default relu)", names));
+  PetscOptionsBegin(comm, NULL, "moerate spec: the fitted models", "moerate");
+  PetscCall(ReadNameList(PetscOptionsObject, "-gating", gating_help, s->gatings, &s->ngatings, "sigmoid", &set));
+  PetscCall(ReadNameList(PetscOptionsObject, "-expert", expert_help, s->experts, &s->nexperts, "relu", &set));
+  PetscCall(ResolveGatings("-gating", (const char(*)[MOE_NAME_LEN])s->gatings, s->ngatings, s->gating_families));
+  PetscCall(ResolveExperts("-expert", (const char(*)[MOE_NAME_LEN])s->experts, s->nexperts, s->expert_families));
   MoeUserCheck(run || (s->ngatings == 1 && s->nexperts == 1), "`moerate fit` fits one gating and one expert family: give a single -gating and -expert");
   PetscCall(PetscOptionsInt("-k", "number of fitted atoms (experts)", NULL, s->k, &s->k, &kset));
   PetscCall(PetscOptionsInt("-kstar", "number of true atoms k* (from the truth file if one is given)", NULL, s->kstar, &s->kstar, &kstarset));
   PetscCall(PetscOptionsInt("-d", "input dimension", NULL, s->d, &s->d, &dset));
-  { /* family options: read by the families themselves; declared here for -help */
-    PetscInt  K = 2, G = 2;
-    PetscReal tau = 1;
-    PetscBool fit = PETSC_FALSE;
-    PetscCall(PetscOptionsInt("-topk_K", "top-K gating: atoms kept per input (1 <= K <= k)", NULL, K, &K, NULL));
-    PetscCall(PetscOptionsReal("-dts_tau", "dense-to-sparse gating: temperature tau > 0 (initial value when fitted)", NULL, tau, &tau, NULL));
-    PetscCall(PetscOptionsBool("-dts_fit_tau", "dense-to-sparse gating: fit tau as a parameter", NULL, fit, &fit, NULL));
-    PetscCall(PetscOptionsInt("-hsoftmax_groups", "hierarchical softmax: number of groups G (G divides k)", NULL, G, &G, NULL));
-    PetscCall(PetscOptionsInt("-truth_topk_K", "top-K of a topk truth", NULL, K, &K, NULL));
-    PetscCall(PetscOptionsReal("-truth_dts_tau", "temperature of a dts truth", NULL, tau, &tau, NULL));
-    PetscCall(PetscOptionsBool("-truth_dts_fit_tau", "(ignored for a truth)", NULL, fit, &fit, NULL));
-    PetscCall(PetscOptionsInt("-truth_hsoftmax_groups", "groups of an hsoftmax truth", NULL, G, &G, NULL));
-  }
+  PetscOptionsEnd();
+  /* family options: declared by the families themselves (for -help), read by them at creation */
+  PetscCall(MoeGatingFamilyOptionsDeclare(comm, NULL, opts));
 
-  /* truth */
+  PetscOptionsBegin(comm, NULL, "moerate truth: the true mixing measure G* and its screening", "moerate");
   PetscCall(PetscOptionsString("-truth_file", "read the truth from this HDF5 (moerate output) or YAML file", NULL, s->truth_file, s->truth_file, sizeof(s->truth_file), NULL));
   PetscCall(PetscStrncpy(s->truth_gating, s->gatings[0], sizeof(s->truth_gating)));
   PetscCall(PetscOptionsString("-truth_gating", "gating family of the truth (default: the first -gating)", NULL, s->truth_gating, s->truth_gating, sizeof(s->truth_gating), &tgset));
   PetscCall(PetscOptionsString("-truth_expert", "expert family of the truth (default: that of each fit)", NULL, s->truth_expert, s->truth_expert, sizeof(s->truth_expert), NULL));
+  PetscCall(ResolveGatings("-truth_gating", (const char(*)[MOE_NAME_LEN])&s->truth_gating, 1, &s->truth_gating_family));
   if (s->truth_file[0]) { /* the truth file fixes k*, d and the truth's families */
-    char     tg[MOE_NAME_LEN], te[MOE_NAME_LEN];
-    PetscInt tk, td;
-    PetscCall(MoeTruthReadHeader(comm, s->truth_file, tg, te, &tk, &td));
-    MoeUserCheck(!dset || td == s->d, "-d %" PetscInt_FMT " does not match the truth file %s (d = %" PetscInt_FMT "): drop -d or use a matching truth", s->d, s->truth_file, td);
-    MoeUserCheck(!kstarset || tk == s->kstar, "-kstar %" PetscInt_FMT " does not match the truth file %s (k* = %" PetscInt_FMT "): drop -kstar or use a matching truth", s->kstar, s->truth_file, tk);
-    s->d     = td;
-    s->kstar = tk;
-    MoeUserCheck(!tgset || !strcmp(tg, s->truth_gating), "-truth_gating %s does not match the truth file %s (gating %s): drop -truth_gating", s->truth_gating, s->truth_file, tg);
-    PetscCall(PetscStrncpy(s->truth_gating, tg, sizeof(s->truth_gating)));
-    if (!s->truth_expert[0]) PetscCall(PetscStrncpy(s->truth_expert, te, sizeof(s->truth_expert)));
+    const MoeTruthRecord *r;
+    PetscCheck(tf && tf->n > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "-truth_file %s was not read before the spec", s->truth_file);
+    r = &tf->truths[0];
+    MoeUserCheck(!dset || r->d == s->d, "-d %" PetscInt_FMT " does not match the truth file %s (d = %" PetscInt_FMT "): drop -d or use a matching truth", s->d, s->truth_file, r->d);
+    MoeUserCheck(!kstarset || r->kstar == s->kstar, "-kstar %" PetscInt_FMT " does not match the truth file %s (k* = %" PetscInt_FMT "): drop -kstar or use a matching truth", s->kstar, s->truth_file, r->kstar);
+    s->d     = r->d;
+    s->kstar = r->kstar;
+    MoeUserCheck(!tgset || r->gating == s->truth_gating_family, "-truth_gating %s does not match the truth file %s (gating %s): drop -truth_gating", s->truth_gating, s->truth_file, r->gating->name);
+    PetscCall(PetscStrncpy(s->truth_gating, r->gating->name, sizeof(s->truth_gating)));
+    s->truth_gating_family = r->gating;
+    if (!s->truth_expert[0] && tf->n == 1) PetscCall(PetscStrncpy(s->truth_expert, r->expert->name, sizeof(s->truth_expert)));
   }
+  if (s->truth_expert[0]) PetscCall(ResolveExperts("-truth_expert", (const char(*)[MOE_NAME_LEN])&s->truth_expert, 1, &s->truth_expert_family));
   PetscCall(PetscOptionsInt("-truth_regime", "1: beta1* = 0 (P1 Regime 1); 2: beta1* ~ N(0, truth_beta1_var I)", NULL, s->truth_regime, &s->truth_regime, NULL));
   PetscCall(PetscOptionsInt("-truth_beta1_zero", "Regime 2: the first this-many true atoms keep beta1* = 0", NULL, 0, &s->truth_beta1_zero, NULL));
   PetscCall(PetscOptionsReal("-truth_beta0_var", "variance of beta0* (default 0.01/d, P1's)", NULL, s->truth_beta0_var, &s->truth_beta0_var, NULL));
@@ -439,8 +455,10 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsReal("-truth_active_min", "screening: every ReLU/GELU expert of the truth must be active, and inactive, on at least this fraction of the inputs", NULL, s->truth_active_min, &s->truth_active_min, NULL));
   PetscCall(PetscOptionsInt("-truth_max_draws", "screening: draws of the truth seed tried before giving up", NULL, s->truth_max_draws, &s->truth_max_draws, NULL));
   PetscCall(PetscOptionsBool("-allow_ill_posed", "measure a truth that fails the screening (P1's published design): its rates are then not evidence", NULL, s->allow_ill_posed, &s->allow_ill_posed, NULL));
+  PetscOptionsEnd();
+  PetscCall(MoeGatingFamilyOptionsDeclare(comm, "truth_", opts));
 
-  /* data */
+  PetscOptionsBegin(comm, NULL, "moerate data: inputs, noise, sample sizes", "moerate");
   PetscCall(PetscOptionsString("-x_dist", "input distribution: uniform (on [x_lo, x_hi]^d) or gaussian (N(0, x_sd^2 I))", NULL, dist, dist, sizeof(dist), NULL));
   PetscCall(PetscOptionsReal("-x_lo", "lower end of the uniform inputs", NULL, s->xlo, &s->xlo, NULL));
   PetscCall(PetscOptionsReal("-x_hi", "upper end of the uniform inputs", NULL, s->xhi, &s->xhi, NULL));
@@ -450,20 +468,23 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   /* read by `fit` too (and ignored there), so that it accepts a run's spec file */
   PetscCall(PetscOptionsInt("-replicates", "replicates per sample size (run)", NULL, s->replicates, &s->replicates, NULL));
   if (!run) s->replicates = 1;
+  PetscOptionsEnd();
 
-  /* initial points */
+  PetscOptionsBegin(comm, NULL, "moerate fit: initial points", "moerate");
   PetscCall(PetscOptionsString("-init", "initial point: near (the truth, split atoms, perturbed) or random", NULL, init, init, sizeof(init), NULL));
   PetscCall(PetscOptionsReal("-init_perturb", "near: standard deviation of the perturbation of each parameter (default 0.1/sqrt(d))", NULL, s->init_perturb, &s->init_perturb, NULL));
   PetscCall(PetscOptionsReal("-init_scale", "random: standard deviation of each parameter (default 1/sqrt(d))", NULL, s->init_scale, &s->init_scale, NULL));
   PetscCall(PetscOptionsInt("-init_starts", "starts per fit; the best objective is kept", NULL, s->init_starts, &s->init_starts, NULL));
+  PetscOptionsEnd();
 
-  /* losses */
+  PetscOptionsBegin(comm, NULL, "moerate losses", "moerate");
   PetscCall(ReadLosses(PetscOptionsObject, s));
   PetscCall(PetscOptionsReal("-loss_r", "exponent r of sigmoid_d2", NULL, s->loss_r, &s->loss_r, NULL));
   PetscCall(PetscOptionsInt("-eval_n", "Monte-Carlo points of the L2 regression error", NULL, s->eval_n, &s->eval_n, NULL));
   PetscCall(PetscOptionsInt("-reference_n", "noise-free sample size of the reference fit G-bar (default 10 x largest n)", NULL, s->reference_n, &s->reference_n, NULL));
+  PetscOptionsEnd();
 
-  /* fit */
+  PetscOptionsBegin(comm, NULL, "moerate fit: the least-squares estimator and its certification", "moerate");
   PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
   PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (default -1: 0.01/n, a hundredth of the statistical resolution; 0: off)", NULL, s->ftol, &s->ftol, NULL));
   PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
@@ -505,8 +526,6 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(set, "-x_dist '%s' is not an input distribution: use uniform or gaussian", dist);
   PetscCall(PetscEnumFind(MoeInitTypes, init, (PetscEnum *)&s->init, &set));
   MoeUserCheck(set, "-init '%s' is not an initialisation policy: use near or random", init);
-  PetscCall(CheckFamilyNames("-truth_gating", (const char(*)[MOE_NAME_LEN])&s->truth_gating, 1, MoeGatingList, "gating family"));
-  if (s->truth_expert[0]) PetscCall(CheckFamilyNames("-truth_expert", (const char(*)[MOE_NAME_LEN])&s->truth_expert, 1, MoeExpertList, "expert family"));
   MoeUserCheck(s->d >= 1 && s->d <= 1024, "-d %" PetscInt_FMT " is outside 1..1024", s->d);
   MoeUserCheck(s->kstar >= 1, "-kstar %" PetscInt_FMT " is not a positive number of true atoms", s->kstar);
   MoeUserCheck(s->k >= s->kstar, "-k %" PetscInt_FMT " is smaller than -kstar %" PetscInt_FMT ": the fit needs at least as many atoms as the truth (k >= k*)", s->k, s->kstar);
@@ -552,23 +571,16 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
     }
   }
   for (i = 0; i < s->nlosses; i++) { /* a loss that applies to none of the fitted gatings measures nothing */
-    const MoeLossType *t;
-    PetscBool          any = PETSC_FALSE, applies;
-    PetscCall(MoeLossGet(s->losses[i], &t));
-    for (PetscInt g = 0; g < s->ngatings; g++) {
-      PetscCall(MoeLossApplies(t, s->gatings[g], &applies));
-      any = (PetscBool)(any || applies);
-    }
-    MoeUserCheck(any, "-losses: %s applies to none of the fitted gatings (%s applies to %s): drop it or fit such a gating", s->losses[i], s->losses[i], t->gatings);
+    PetscBool any = PETSC_FALSE;
+    char      which[256] = "";
+    for (PetscInt g = 0; g < s->ngatings; g++) any = (PetscBool)(any || MoeSpecLossApplies(s, i, g));
+    if (any) continue;
+    PetscCall(MoeLossGatingFamilies(s->losses[i], which, sizeof(which)));
+    MoeUserError("-losses: %s applies to none of the fitted gatings (%s applies to %s): drop it or fit such a gating", s->losses[i], s->losses[i], which);
   }
   { /* every sample must fit in memory: refuse sizes no machine holds before allocating them */
     double bytes = 8.0 * (s->d + 1) * PetscMax(PetscMax(s->ns[s->nn - 1], s->reference_n), s->eval_n), avail = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     MoeUserCheck(bytes < avail, "the largest sample (n = %" PetscInt_FMT ", -reference_n %" PetscInt_FMT ", -eval_n %" PetscInt_FMT ") needs %.3g GB, more than this machine's %.3g GB: give smaller sizes", s->ns[s->nn - 1], s->reference_n, s->eval_n, bytes / 1e9, avail / 1e9);
-  }
-  for (i = 0; i < s->nexperts; i++) {
-    MoeTruth *t;
-    PetscCall(MoeTruthCreate(s, s->experts[i], &t));
-    PetscCall(MoeTruthDestroy(&t));
   }
   PetscCall(BuildCanonicalText(s));
   *spec = s;
@@ -580,6 +592,33 @@ PetscErrorCode MoeSpecDestroy(MoeSpec **s)
   PetscFunctionBegin;
   if (!*s) PetscFunctionReturn(0);
   PetscCall(PetscFree((*s)->text));
+  PetscCall(MoeTruthFileDestroy(&(*s)->truthfile));
   PetscCall(PetscFree(*s));
   PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeTruthFileDestroy(MoeTruthFile **tf)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  if (!*tf) PetscFunctionReturn(0);
+  for (i = 0; i < (*tf)->n; i++) PetscCall(PetscFree((*tf)->truths[i].theta));
+  PetscCall(PetscFree(*tf));
+  PetscFunctionReturn(0);
+}
+
+void MoeSpecDataParams(const MoeSpec *s, MoeDataParams *p)
+{
+  *p = (MoeDataParams){s->d, s->xdist, s->xlo, s->xhi, s->xsd, s->noise, s->seed, s->eval_n, s->reference_n};
+}
+
+void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
+{
+  *p = (MoeInitParams){s->init, s->init_perturb, s->init_scale, s->init_starts, s->seed};
+}
+
+void MoeSpecFitParams(const MoeSpec *s, MoeFitParams *p)
+{
+  *p = (MoeFitParams){s->block, s->lm_lambda, s->lm_down, s->lm_up, s->ftol, s->ftol_window, s->max_norm, s->max_gradient_z, s->noise};
 }

@@ -4,29 +4,38 @@
 
 static const char *layout_doc = "theta = [atom_0 | ... | atom_{k-1} | globals]; atom_i = [beta1_i (d) | beta0_i | eta_i]; eta_i = [a_i (d) | b_i] (FFN, linear) or [b_i] (constant); globals: dts with fitted tau: [tau]; hsoftmax: [alpha1_g (d) | alpha0_g] per group";
 
-PetscErrorCode MoeGatingOptionsString(MoeGating g, char *buf, size_t len)
-{
-  PetscFunctionBegin;
-  buf[0] = 0;
-  if (g->ops.describe) PetscCall((*g->ops.describe)(g, buf, len));
-  PetscFunctionReturn(0);
-}
-
 /* Attributes describing a model's families and parameter layout on obj. */
 PetscErrorCode MoeStoreWriteModelAttributes(hid_t obj, MoeModel m)
 {
   char gopts[256];
 
   PetscFunctionBegin;
-  PetscCall(MoeGatingOptionsString(m->gating, gopts, sizeof(gopts)));
-  PetscCall(MoeH5AttrWriteString(obj, "gating", m->gating->type));
-  PetscCall(MoeH5AttrWriteString(obj, "expert", m->expert->type));
+  PetscCall(MoeModelGatingOptions(m, gopts, sizeof(gopts)));
+  PetscCall(MoeH5AttrWriteString(obj, "gating", m->gfamily->name));
+  PetscCall(MoeH5AttrWriteString(obj, "expert", m->efamily->name));
   PetscCall(MoeH5AttrWriteString(obj, "gating_options", gopts));
   PetscCall(MoeH5AttrWriteInt(obj, "d", m->d));
   PetscCall(MoeH5AttrWriteInt(obj, "stride", m->stride));
   PetscCall(MoeH5AttrWriteInt(obj, "p", m->p));
   PetscCall(MoeH5AttrWriteInt(obj, "pfree", m->pfree));
   PetscCall(MoeH5AttrWriteString(obj, "layout", layout_doc));
+  PetscFunctionReturn(0);
+}
+
+/* A fitted model's group: its attributes, k and which parameters are pinned. */
+PetscErrorCode MoeStoreWriteFittedModel(hid_t g, MoeModel m)
+{
+  PetscReal *pinned;
+  hsize_t    dims[1] = {(hsize_t)m->p};
+  PetscInt   i;
+
+  PetscFunctionBegin;
+  PetscCall(MoeStoreWriteModelAttributes(g, m));
+  PetscCall(MoeH5AttrWriteInt(g, "k", m->k));
+  PetscCall(PetscMalloc1(m->p, &pinned));
+  for (i = 0; i < m->p; i++) pinned[i] = m->pinned[i] ? 1 : 0;
+  PetscCall(MoeH5WriteReals(g, "pinned", 1, dims, pinned, "1", "1 where the parameter is pinned (not fitted)"));
+  PetscCall(PetscFree(pinned));
   PetscFunctionReturn(0);
 }
 
@@ -38,7 +47,7 @@ PetscErrorCode MoeStoreWriteTruth(hid_t file, const MoeTruth *t)
 
   PetscFunctionBegin;
   PetscCall(MoeH5CreateGroup(file, "truth", &top));
-  PetscCall(MoeH5CreateGroup(top, t->model->expert->type, &g));
+  PetscCall(MoeH5CreateGroup(top, t->model->efamily->name, &g));
   PetscCall(MoeStoreWriteModelAttributes(g, t->model));
   PetscCall(MoeH5AttrWriteInt(g, "kstar", t->model->k));
   PetscCall(MoeH5AttrWriteString(g, "source", t->source));
@@ -54,6 +63,61 @@ PetscErrorCode MoeStoreWriteTruth(hid_t file, const MoeTruth *t)
                               "eigenvalues (ascending) of the Fisher information J^T J / n of the truth's free parameters on the evaluation sample, per unit noise variance: along the eigenvector of eigenvalue lambda the least-squares estimate has standard deviation about sqrt(noise / (n lambda))"));
   }
   MoeH5Call(H5Gclose(g));
+  MoeH5Call(H5Gclose(top));
+  PetscFunctionReturn(0);
+}
+
+/* /families: the traits of the families an experiment uses, from their registries, for the
+   analysis (which theory applies to which expert, what a loss is measured against). */
+PetscErrorCode MoeStoreWriteFamilies(hid_t file, const MoeSpec *s)
+{
+  hid_t    top, kind, g;
+  PetscInt i;
+  char     which[256];
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5CreateGroup(file, "families", &top));
+  PetscCall(MoeH5CreateGroup(top, "gating", &kind));
+  for (i = 0; i <= s->ngatings; i++) {
+    const MoeGatingFamily *f = i < s->ngatings ? s->gating_families[i] : s->truth_gating_family;
+    PetscBool              done;
+    PetscCall(MoeH5LinkExists(kind, f->name, &done));
+    if (done) continue;
+    PetscCall(MoeH5CreateGroup(kind, f->name, &g));
+    PetscCall(MoeH5AttrWriteString(g, "mass", MoeMasses[f->mass]));
+    PetscCall(MoeH5AttrWriteString(g, "losses", f->losses ? f->losses : ""));
+    PetscCall(MoeH5AttrWriteString(g, "misfit_losses", f->misfit_losses ? f->misfit_losses : ""));
+    PetscCall(MoeH5AttrWriteString(g, "meaning", f->meaning));
+    MoeH5Call(H5Gclose(g));
+  }
+  MoeH5Call(H5Gclose(kind));
+  PetscCall(MoeH5CreateGroup(top, "expert", &kind));
+  for (i = 0; i <= s->nexperts; i++) {
+    const MoeExpertFamily *f = i < s->nexperts ? s->expert_families[i] : s->truth_expert_family;
+    PetscBool              done;
+    if (!f) continue;
+    PetscCall(MoeH5LinkExists(kind, f->name, &done));
+    if (done) continue;
+    PetscCall(MoeH5CreateGroup(kind, f->name, &g));
+    PetscCall(MoeH5AttrWriteString(g, "identifiability", MoeIdentifiabilities[f->identifiability]));
+    PetscCall(MoeH5AttrWriteInt(g, "hinge", f->hinge));
+    PetscCall(MoeH5AttrWriteString(g, "meaning", f->meaning));
+    MoeH5Call(H5Gclose(g));
+  }
+  MoeH5Call(H5Gclose(kind));
+  PetscCall(MoeH5CreateGroup(top, "loss", &kind));
+  for (i = 0; i < s->nlosses; i++) {
+    const MoeLossType *t;
+    PetscCall(MoeLossGet(s->losses[i], &t));
+    PetscCall(MoeH5CreateGroup(kind, t->name, &g));
+    PetscCall(MoeH5AttrWriteString(g, "target", MoeLossTargets[t->target]));
+    PetscCall(MoeH5AttrWriteInt(g, "voronoi", t->voronoi));
+    PetscCall(MoeLossGatingFamilies(t->name, which, sizeof(which)));
+    PetscCall(MoeH5AttrWriteString(g, "gatings", which));
+    PetscCall(MoeH5AttrWriteString(g, "meaning", t->meaning));
+    MoeH5Call(H5Gclose(g));
+  }
+  MoeH5Call(H5Gclose(kind));
   MoeH5Call(H5Gclose(top));
   PetscFunctionReturn(0);
 }

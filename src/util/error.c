@@ -1,34 +1,5 @@
 /* Error reporting: user-input errors are one line; everything else keeps PETSc's traceback. */
 #include <moerate.h>
-#include <sys/time.h>
-
-extern const char *moerate_git_revision;
-
-PetscErrorCode MoeGitRevision(const char **rev)
-{
-  PetscFunctionBegin;
-  *rev = moerate_git_revision;
-  PetscFunctionReturn(0);
-}
-
-static int moe_exit_status = MOE_EXIT_OK;
-
-void MoeSetExitStatus(int status)
-{
-  moe_exit_status = status;
-}
-
-int MoeExitStatus(void)
-{
-  return moe_exit_status;
-}
-
-PetscLogDouble MoeWallTime(void)
-{
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  return (PetscLogDouble)tv.tv_sec + 1e-6 * (PetscLogDouble)tv.tv_usec;
-}
 
 static char moe_user_message[1024] = "";
 

@@ -1,5 +1,6 @@
 """Shared helpers of the Python tests: where moerate is, and how to run it."""
 import os
+import re
 import subprocess
 import sys
 
@@ -34,3 +35,12 @@ def moerate(*args, ranks=None, timeout=600, check=False):
 @pytest.fixture
 def run():
     return moerate
+
+
+def registered_families(kind):
+    """The gating or expert families moerate has registered, as `moerate fit -help` lists them (from the
+    registries: a new family is tested without editing the tests)."""
+    out = subprocess.run([MOERATE, "fit", "-help"], capture_output=True, text=True, timeout=120).stdout
+    m = re.search(r"-%s <[^>]*>: %s families?[^:]*: ([\w, ]+) \(comma list" % (kind, "gating" if kind == "gating" else "expert"), out)
+    assert m, "no -%s line in moerate fit -help" % kind
+    return [name.strip() for name in m.group(1).split(",")]

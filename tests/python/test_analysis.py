@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -20,17 +21,29 @@ from conftest import SOURCE, moerate
 ANALYSIS = os.path.join(SOURCE, "analysis")
 NS = (500, 1000, 2000, 4000, 8000, 16000)
 T0 = 1.8e9  # UNIX seconds of the first synthetic task
-RECORD = np.dtype([("id", "<i8"), ("kind", "<i4"), ("gating", "<i4"), ("expert", "<i4"), ("n", "<i8"),
-                   ("replicate", "<i8"), ("seed", "<u8"), ("status", "<i4"), ("reason", "<i4"),
-                   ("iterations", "<i4"), ("start", "<i4"), ("rank", "<i4"), ("p", "<i4"), ("certified", "<i4"),
-                   ("starts_used", "<i4"), ("objective", "<f8"), ("gradient_norm", "<f8"), ("ref_objective", "<f8"),
-                   ("gap", "<f8"), ("gradient_z", "<f8"), ("weak_sd", "<f8"), ("wall_time", "<f8"),
-                   ("t_start", "<f8"), ("t_end", "<f8")])
+
+
+def record_dtype():
+    """The record layout as docs/FORMAT.md's table states it (test_layout.py checks the table against the C
+    table that makes the file's compound type)."""
+    types = {"int32": "<i4", "int64": "<i8", "uint64": "<u8", "float64": "<f8"}
+    with open(os.path.join(SOURCE, "docs", "FORMAT.md")) as f:
+        rows = re.findall(r"^\|\s*`(\w+)`\s*\|\s*(int32|int64|uint64|float64)\s*\|", f.read(), re.M)
+    return np.dtype([(name, types[t]) for name, t in rows])
+
+
+RECORD = record_dtype()
 # the records of files written before moerate certified its fits
 OLD_FIELDS = ("certified", "starts_used", "ref_objective", "gap", "gradient_z", "weak_sd")
 OLD_RECORD = np.dtype([(name, RECORD.fields[name][0]) for name in RECORD.names if name not in OLD_FIELDS])
 WELL_POSED = {"well_posed": 1, "screening": "well posed", "weakest_sd": 0.05, "draw": 0, "draws_rejected": 0,
               "source": "synthetic"}
+
+
+# /families as moerate writes it from its registries (src/expert/*.c, src/loss/*.c)
+IDENTIFIABILITY = {"relu": "strong", "gelu": "strong", "sigmoid": "strong", "tanh": "strong", "softplus": "strong",
+                   "linear": "linear", "constant": "constant"}
+LOSS_TRAITS = {"l2": ("atoms", 0), "l2_truth": ("function", 0), "sigmoid_d3": ("reference", 1)}
 
 
 def applies(loss, gating):
@@ -92,6 +105,12 @@ def synthetic(path, slopes, gatings=("sigmoid",), experts=("relu",), ns=NS, repl
             h["truth"][expert].attrs.update(truth)
         h.create_dataset("tasks/records", data=rec)
         h.create_dataset("tasks/losses", data=val)
+        for expert in set(experts):
+            h.create_group("families/expert/%s" % expert).attrs.update(
+                {"identifiability": IDENTIFIABILITY[expert], "hinge": int(expert in ("relu", "gelu"))})
+        for loss in losses:
+            target, voronoi = LOSS_TRAITS.get(loss, ("atoms", 1))
+            h.create_group("families/loss/%s" % loss).attrs.update({"target": target, "voronoi": voronoi})
     return path
 
 
@@ -168,22 +187,22 @@ def test_bootstrap_is_deterministic_given_seed(tmp_path):
 def test_theory_table():
     half, quarter = Fraction(-1, 2), Fraction(-1, 4)
     assert rates.theory("l2", "constant", 3, 2).rate == half
-    assert rates.theory("sigmoid_d1", "gelu", 3, 2).tag == "P1 Regime 1"
+    assert rates.theory("sigmoid_d1", "strong", 3, 2).tag == "P1 Regime 1"
     assert rates.theory("sigmoid_d1", "linear", 3, 2).slope is None
     assert rates.theory("sigmoid_d2", "constant", 3, 2).rate == rates.SLOWER
-    assert rates.theory("sigmoid_d2", "relu", 3, 2) is None
+    assert rates.theory("sigmoid_d2", "strong", 3, 2) is None
     assert rates.theory("sigmoid_d3", "linear", 3, 2).rate == half
     assert rates.theory("sigmoid_d3", "constant", 3, 2) is None
-    assert rates.theory("softmax_d1", "tanh", 3, 2).rate == half
+    assert rates.theory("softmax_d1", "strong", 3, 2).rate == half
     assert rates.theory("softmax_d1", "linear", 3, 2).rate == rates.SLOWER
-    assert rates.theory("softmax_dlin", "relu", 3, 2).rate == quarter  # over-specified
-    assert rates.theory("softmax_dlin", "relu", 2, 2).rate == half  # exactly specified
-    assert rates.theory("topk", "sigmoid", 3, 2).tag == "P3"
+    assert rates.theory("softmax_dlin", "strong", 3, 2).rate == quarter  # over-specified
+    assert rates.theory("softmax_dlin", "strong", 2, 2).rate == half  # exactly specified
+    assert rates.theory("topk", "strong", 3, 2).tag == "P3"
     assert rates.theory("topk", "linear", 3, 2) is None
     # l2 decays at -1/2 against either target; l2_truth only when its target f_G* is the fit's
-    assert rates.theory("l2", "relu", 3, 2, matched=False).rate == half
-    assert rates.theory("l2_truth", "gelu", 3, 2, matched=True).rate == half
-    misspecified = rates.theory("l2_truth", "gelu", 3, 2, matched=False)
+    assert rates.theory("l2", "strong", 3, 2, matched=False).rate == half
+    assert rates.theory("l2_truth", "strong", 3, 2, matched=True).rate == half
+    misspecified = rates.theory("l2_truth", "strong", 3, 2, matched=False)
     assert misspecified.slope is None and str(misspecified.rate) == "none"
 
 

@@ -5,7 +5,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import moerate
+from conftest import moerate, registered_families
 from moemodel import model_from_h5
 
 # A tiny truth of P1's Regime 1 (beta1* = 0, expert variance 1/d), which the screening refuses
@@ -61,8 +61,8 @@ def test_data_depend_on_seed_n_replicate_only(tmp_path):
             assert np.array_equal(h["data/X"][:], X) and np.array_equal(h["data/Y"][:], Y)
 
 
-@pytest.mark.parametrize("gating", ["sigmoid", "softmax", "topk", "dts", "hsoftmax"])
-@pytest.mark.parametrize("expert", ["relu", "gelu", "sigmoid", "tanh", "linear", "constant"])
+@pytest.mark.parametrize("gating", registered_families("gating"))
+@pytest.mark.parametrize("expert", registered_families("expert"))
 def test_objective_matches_numpy_implementation(tmp_path, gating, expert):
     out = tmp_path / "r.h5"
     moerate("fit", "-gating", gating, "-expert", expert, "-d", 3, "-kstar", 2, "-k", 4, "-n", 200, "-dts_fit_tau",
@@ -134,6 +134,18 @@ def test_help_lists_every_option_with_meaning_and_default():
                 "-dts_tau", "-hsoftmax_groups", "-fit_ftol", "-tao_type"):
         assert opt in text, opt
     assert "number of fitted atoms" in text and "<now 3" in text  # meaning and default of -k
+
+
+@pytest.mark.parametrize("command", ["fit", "run"])
+def test_help_shows_moerate_options_first_grouped_by_room(command):
+    text = moerate(command, "-help", check=True).stdout
+    rooms = ["moerate spec: the fitted models", "moerate truth:", "moerate data:", "moerate fit: initial points",
+             "moerate losses", "moerate fit: the least-squares estimator"]
+    where = [text.find(r) for r in rooms]
+    assert -1 not in where and where == sorted(where), where
+    generic = text.find("PETSc's generic options")
+    assert generic > max(where) and text.find("-log_view") > generic  # PETSc's own after all of moerate's
+    assert text.find("moerate spec: topk gating family") > 0  # declared by the family itself
 
 
 BAD = [

@@ -12,90 +12,77 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <stddef.h>
 
 #define MOE_FORMAT_VERSION 2 /* 2: certificates in the records, checksummed datasets */
 
 PetscErrorCode MoeResultsBackup(const char[], const char[]);
 
-static const char *record_doc =
-  "one record per task, row i = task id i. kind: 0 replicate, 1 reference fit G-bar; gating, expert: indices into "
-  "/grid/gatings, /grid/experts; n: sample size; replicate: index; seed: seed of the data stream (SplitMix64 of "
-  "seed, stream, n, replicate); status: 0 pending, 1 converged, 2 failed, 3 skipped; reason: TaoConvergedReason "
-  "(8 = CONVERGED_FTOL, moerate's objective-decrease test) or -100 (PETSc error in the solve, e.g. Inf/NaN); "
-  "iterations: TAO iterations; start: the start kept (multi-start); rank: MPI rank that ran it; p: parameters "
-  "(full layout); certified: replicate: 1 when gap <= -certify_tol, reference: 1 when G-bar is identified; "
-  "starts_used: starts the fit took; objective: (1/2n) sum (Y - f(X))^2; gradient_norm: norm of its gradient; "
-  "ref_objective: objective of the reference point (truth embedded in k atoms, or G-bar) on the same data; gap: "
-  "2n/noise (objective - ref_objective); gradient_z: max_j |g_j| / sqrt(noise H_jj / n) at the end of the kept fit; weak_sd: "
-  "reference: sd along G-bar's weakest Fisher direction at the smallest n; wall_time: seconds; "
-  "t_start, t_end: UNIX time in seconds";
 
-PetscErrorCode MoeResultsCreate(const MoeGrid *G, MoeResults **results)
-{
-  MoeResults *R;
-  PetscInt64  i, j;
-  PetscInt    L = G->spec->nlosses;
+/* The record layout, one row per field in file order: the compound type, its documentation
+   (the "meaning" attribute of /tasks/records) and docs/FORMAT.md's table follow from it
+   (tests/python/test_layout.py checks FORMAT.md against a results file). */
+typedef struct {
+  const char *name;
+  size_t      offset;
+  int         type; /* 0 int32, 1 int64, 2 uint64, 3 double */
+  const char *meaning;
+} MoeRecordField;
 
-  PetscFunctionBegin;
-  PetscCall(PetscNew(&R));
-  R->grid = G;
-  PetscCall(PetscCalloc1(G->ntasks, &R->records));
-  PetscCall(PetscMalloc2(G->ntasks * L, &R->losses, G->ntasks * G->pmax, &R->theta));
-  for (i = 0; i < G->ntasks; i++) {
-    MoeRecordInit(G, i, &R->records[i]);
-    for (j = 0; j < L; j++) R->losses[i * L + j] = MOE_NAN;
-    for (j = 0; j < G->pmax; j++) R->theta[i * G->pmax + j] = MOE_NAN;
-  }
-  PetscCall(PetscCalloc1(G->spec->nexperts, &R->truths));
-  for (i = 0; i < G->spec->nexperts; i++) {
-    PetscCall(MoeTruthCreate(G->spec, G->spec->experts[i], &R->truths[i]));
-    PetscCall(MoeTruthScreen(G->spec, R->truths[i]));
-  }
-  *results = R;
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MoeResultsDestroy(MoeResults **R)
-{
-  PetscFunctionBegin;
-  if (!*R) PetscFunctionReturn(0);
-  for (PetscInt i = 0; i < (*R)->grid->spec->nexperts; i++) PetscCall(MoeTruthDestroy(&(*R)->truths[i]));
-  PetscCall(PetscFree((*R)->truths));
-  PetscCall(PetscFree((*R)->records));
-  PetscCall(PetscFree2((*R)->losses, (*R)->theta));
-  PetscCall(PetscFree((*R)->sessions));
-  PetscCall(PetscFree(*R));
-  PetscFunctionReturn(0);
-}
+#define F(field, type, meaning) {#field, offsetof(MoeRecord, field), type, meaning}
+static const MoeRecordField record_fields[] = {
+  F(id, 1, "task id = row"),
+  F(kind, 0, "0 replicate, 1 reference fit G-bar"),
+  F(gating, 0, "index into /grid/gatings"),
+  F(expert, 0, "index into /grid/experts"),
+  F(n, 1, "sample size"),
+  F(replicate, 1, "replicate index"),
+  F(seed, 2, "seed of the data stream (SplitMix64 of seed, stream, n, replicate)"),
+  F(status, 0, "0 pending, 1 converged, 2 failed, 3 skipped"),
+  F(reason, 0, "TaoConvergedReason (8 = CONVERGED_FTOL, moerate's objective-decrease test), -100 PETSc error in the solve (e.g. Inf/NaN), -101 unbounded, -102 stalled"),
+  F(iterations, 0, "TAO iterations"),
+  F(start, 0, "the start kept (multi-start)"),
+  F(rank, 0, "MPI rank that ran it"),
+  F(p, 0, "parameters (full layout)"),
+  F(certified, 0, "replicate: 1 when gap <= -certify_tol; reference: 1 when G-bar is identified"),
+  F(starts_used, 0, "starts the fit took"),
+  F(objective, 3, "(1/2n) sum (Y - f(X))^2"),
+  F(gradient_norm, 3, "norm of its gradient"),
+  F(ref_objective, 3, "objective of the reference point (truth embedded in k atoms, or G-bar) on the same data"),
+  F(gap, 3, "2n/noise (objective - ref_objective)"),
+  F(gradient_z, 3, "max_j |g_j| / sqrt(noise H_jj / n) at the end of the kept fit"),
+  F(weak_sd, 3, "reference: sd along G-bar's weakest Fisher direction at the smallest n"),
+  F(wall_time, 3, "seconds"),
+  F(t_start, 3, "UNIX time in seconds"),
+  F(t_end, 3, "UNIX time in seconds"),
+};
+#undef F
+#define NFIELDS (sizeof(record_fields) / sizeof(record_fields[0]))
 
 static hid_t RecordType(void)
 {
-  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(MoeRecord));
-  H5Tinsert(t, "id", HOFFSET(MoeRecord, id), H5T_NATIVE_INT64);
-  H5Tinsert(t, "kind", HOFFSET(MoeRecord, kind), H5T_NATIVE_INT32);
-  H5Tinsert(t, "gating", HOFFSET(MoeRecord, gating), H5T_NATIVE_INT32);
-  H5Tinsert(t, "expert", HOFFSET(MoeRecord, expert), H5T_NATIVE_INT32);
-  H5Tinsert(t, "n", HOFFSET(MoeRecord, n), H5T_NATIVE_INT64);
-  H5Tinsert(t, "replicate", HOFFSET(MoeRecord, replicate), H5T_NATIVE_INT64);
-  H5Tinsert(t, "seed", HOFFSET(MoeRecord, seed), H5T_NATIVE_UINT64);
-  H5Tinsert(t, "status", HOFFSET(MoeRecord, status), H5T_NATIVE_INT32);
-  H5Tinsert(t, "reason", HOFFSET(MoeRecord, reason), H5T_NATIVE_INT32);
-  H5Tinsert(t, "iterations", HOFFSET(MoeRecord, iterations), H5T_NATIVE_INT32);
-  H5Tinsert(t, "start", HOFFSET(MoeRecord, start), H5T_NATIVE_INT32);
-  H5Tinsert(t, "rank", HOFFSET(MoeRecord, rank), H5T_NATIVE_INT32);
-  H5Tinsert(t, "p", HOFFSET(MoeRecord, p), H5T_NATIVE_INT32);
-  H5Tinsert(t, "certified", HOFFSET(MoeRecord, certified), H5T_NATIVE_INT32);
-  H5Tinsert(t, "starts_used", HOFFSET(MoeRecord, starts_used), H5T_NATIVE_INT32);
-  H5Tinsert(t, "objective", HOFFSET(MoeRecord, objective), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t, "gradient_norm", HOFFSET(MoeRecord, gradient_norm), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t, "ref_objective", HOFFSET(MoeRecord, ref_objective), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t, "gap", HOFFSET(MoeRecord, gap), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t, "gradient_z", HOFFSET(MoeRecord, gradient_z), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t, "weak_sd", HOFFSET(MoeRecord, weak_sd), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t, "wall_time", HOFFSET(MoeRecord, wall_time), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t, "t_start", HOFFSET(MoeRecord, t_start), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t, "t_end", HOFFSET(MoeRecord, t_end), H5T_NATIVE_DOUBLE);
+  hid_t  t        = H5Tcreate(H5T_COMPOUND, sizeof(MoeRecord));
+  hid_t  types[4] = {H5T_NATIVE_INT32, H5T_NATIVE_INT64, H5T_NATIVE_UINT64, H5T_NATIVE_DOUBLE};
+  size_t i;
+
+  for (i = 0; i < NFIELDS; i++) H5Tinsert(t, record_fields[i].name, record_fields[i].offset, types[record_fields[i].type]);
   return t;
+}
+
+/* "one record per task, row i = task id i. id: ...; kind: ...; ..." */
+static PetscErrorCode RecordDoc(char *buf, size_t len)
+{
+  size_t i;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(buf, "one record per task, row i = task id i. ", len));
+  for (i = 0; i < NFIELDS; i++) {
+    PetscCall(PetscStrlcat(buf, record_fields[i].name, len));
+    PetscCall(PetscStrlcat(buf, ": ", len));
+    PetscCall(PetscStrlcat(buf, record_fields[i].meaning, len));
+    PetscCall(PetscStrlcat(buf, i + 1 < NFIELDS ? "; " : "", len));
+  }
+  PetscFunctionReturn(0);
 }
 
 static hid_t SessionType(void)
@@ -178,33 +165,24 @@ static PetscErrorCode WriteGrid(hid_t file, const MoeGrid *G)
 }
 
 /* /models/<gating>__<expert>: layout of each pair's rows of /tasks/theta. */
-static PetscErrorCode WriteModels(hid_t file, const MoeGrid *G)
+static PetscErrorCode WriteModels(hid_t file, const MoeResults *R)
 {
+  const MoeGrid *G = R->grid;
   const MoeSpec *s = G->spec;
   hid_t          top, g;
-  PetscInt       q, i;
+  PetscInt       q;
 
   PetscFunctionBegin;
   PetscCall(MoeH5CreateGroup(file, "models", &top));
   for (q = 0; q < G->npairs; q++) {
     const MoePair *P = &G->pairs[q];
-    MoeModel       m;
+    MoeModel       m = R->models[q];
     char           name[2 * MOE_NAME_LEN + 2];
-    PetscReal     *pinned;
-    hsize_t        dims[1];
-    PetscCall(MoeModelCreate(s->gatings[P->gating], s->experts[P->expert], s->k, s->d, s->opts, NULL, &m));
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s__%s", s->gatings[P->gating], s->experts[P->expert]));
     PetscCall(MoeH5CreateGroup(top, name, &g));
-    PetscCall(MoeStoreWriteModelAttributes(g, m));
-    PetscCall(MoeH5AttrWriteInt(g, "k", m->k));
+    PetscCall(MoeStoreWriteFittedModel(g, m));
     PetscCall(MoeH5AttrWriteInt(g, "reference_task", P->reference_id));
-    PetscCall(PetscMalloc1(m->p, &pinned));
-    for (i = 0; i < m->p; i++) pinned[i] = m->pinned[i] ? 1 : 0;
-    dims[0] = (hsize_t)m->p;
-    PetscCall(MoeH5WriteReals(g, "pinned", 1, dims, pinned, "1", "1 where the parameter is pinned (not fitted)"));
-    PetscCall(PetscFree(pinned));
     MoeH5Call(H5Gclose(g));
-    PetscCall(MoeModelDestroy(&m));
   }
   MoeH5Call(H5Gclose(top));
   PetscFunctionReturn(0);
@@ -214,6 +192,7 @@ static PetscErrorCode WriteTasks(hid_t file, const MoeResults *R)
 {
   const MoeGrid *G = R->grid;
   hid_t          g, type, dset;
+  char           doc[4096];
   hsize_t        dims[2] = {(hsize_t)G->ntasks, 0};
 
   PetscFunctionBegin;
@@ -221,7 +200,8 @@ static PetscErrorCode WriteTasks(hid_t file, const MoeResults *R)
   type = RecordType();
   PetscCall(MoeH5CreateChecksummed(g, "records", type, 1, dims, &dset));
   MoeH5Call(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->records));
-  PetscCall(MoeH5AttrWriteString(dset, "meaning", record_doc));
+  PetscCall(RecordDoc(doc, sizeof(doc)));
+  PetscCall(MoeH5AttrWriteString(dset, "meaning", doc));
   MoeH5Call(H5Dclose(dset));
   MoeH5Call(H5Tclose(type));
   dims[1] = (hsize_t)G->spec->nlosses;
@@ -300,11 +280,12 @@ PetscErrorCode MoeResultsWrite(const MoeResults *R, const char path[], const cha
   PetscCall(MoeH5AttrWriteInt(file, "tasks_failed", R->failed));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_pending", pending));
   PetscCall(WriteGrid(file, G));
-  PetscCall(WriteModels(file, G));
+  PetscCall(WriteModels(file, R));
+  PetscCall(MoeStoreWriteFamilies(file, G->spec));
   for (e = 0; e < G->spec->nexperts; e++) { /* one group per truth expert family */
     char      gname[MOE_NAME_LEN + 8];
     PetscBool written;
-    PetscCall(PetscSNPrintf(gname, sizeof(gname), "truth/%s", R->truths[e]->model->expert->type));
+    PetscCall(PetscSNPrintf(gname, sizeof(gname), "truth/%s", R->truths[e]->model->efamily->name));
     PetscCall(MoeH5LinkExists(file, "truth", &written));
     if (written) PetscCall(MoeH5LinkExists(file, gname, &written));
     if (!written) PetscCall(MoeStoreWriteTruth(file, R->truths[e]));
@@ -393,16 +374,16 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
   }
   if (ierr == MOE_ERR_USER) MoeUserError("%s", msg); /* records that disagree with the spec */
   if (force) {
-    MoeResults *fresh;
+    const MoeGrid *G = R->grid;
     PetscCall(MoeResultsBackup(path, "cannot be read"));
-    PetscCall(MoeResultsCreate(R->grid, &fresh)); /* forget what was half-read */
-    PetscCall(PetscArraycpy(R->records, fresh->records, R->grid->ntasks));
-    PetscCall(PetscArraycpy(R->losses, fresh->losses, R->grid->ntasks * R->grid->spec->nlosses));
-    PetscCall(PetscArraycpy(R->theta, fresh->theta, R->grid->ntasks * R->grid->pmax));
+    for (PetscInt64 i = 0; i < G->ntasks; i++) { /* forget what was half-read */
+      MoeRecordInit(G, i, &R->records[i]);
+      for (PetscInt j = 0; j < G->spec->nlosses; j++) R->losses[i * G->spec->nlosses + j] = MOE_NAN;
+      for (PetscInt j = 0; j < G->pmax; j++) R->theta[i * G->pmax + j] = MOE_NAN;
+    }
     PetscCall(PetscFree(R->sessions));
     R->nsessions = 0;
     R->done = R->failed = 0;
-    PetscCall(MoeResultsDestroy(&fresh));
     *found = PETSC_FALSE;
     PetscFunctionReturn(0);
   }

@@ -1,0 +1,86 @@
+/*
+   Internals of the gating and expert families (as PETSc keeps include/petsc/private/):
+   included by the family files (src/gating/, src/expert/) and by src/model/, which offers
+   everything the other rooms need through the MoeModel interface of moemodel.h.
+*/
+#ifndef MOE_PRIVATE_MODELIMPL_H
+#define MOE_PRIVATE_MODELIMPL_H
+
+#include <moemodel.h>
+
+/* ---------------- gating families ---------------- */
+typedef struct {
+  /* Read family options (-<prefix>topk_K, ...) and set nglobal. */
+  PetscErrorCode (*setfromoptions)(MoeGating, PetscOptions, const char[]);
+  /* f = sum_i gate_i h_i at x.  theta is the full vector (atom stride g->stride).
+     If J is not NULL, write df/d(gating parameters) into J (full layout; only the
+     gating entries of each atom and the globals are touched). gate[] receives the
+     gates, which are df/dh_i. */
+  PetscErrorCode (*evaluate)(MoeGating, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J);
+  /* Mark pinned entries of the full vector (pin[] preset to FALSE). */
+  PetscErrorCode (*pin)(MoeGating, PetscBool *pin);
+  /* beta0 for each of c atoms that split a true atom with bias b0, so that the split
+     atoms carry the same total gate mass as the true one. */
+  PetscErrorCode (*splitbias)(MoeGating, PetscReal b0, PetscInt c, PetscReal *b0split);
+  /* Voronoi view of the atoms: location (nloc entries per atom) and beta0. */
+  PetscErrorCode (*atoms)(MoeGating, const PetscReal *theta, PetscReal *loc, PetscReal *b0);
+  /* Values of the globals for a drawn truth or a random start: family defaults, and
+     for globals that are gating parameters, draws from N(0, var1) (slopes) and
+     N(0, var0) (biases) when rng is not NULL. */
+  PetscErrorCode (*initglobals)(MoeGating, void *rng, PetscReal var1, PetscReal var0, PetscReal *glob);
+  /* Near-truth start: atom map (fitted atom -> true atom) and globals copied from a
+     truth of the same family.  NULL: the generic map MoeAtomMapDefault. */
+  PetscErrorCode (*atommap)(MoeGating fit, MoeGating truth, PetscInt *map);
+  PetscErrorCode (*embedglobals)(MoeGating fit, MoeGating truth, const PetscReal *tglob, const PetscInt *map, PetscReal *glob);
+  /* Lower bounds of the globals (e.g. tau > 0), written only where bounded; NULL: unbounded. */
+  PetscErrorCode (*globalbounds)(MoeGating, PetscReal *lower);
+  /* Family settings as options without prefix, e.g. "-topk_K 2": printed in summaries,
+     stored as the "gating_options" attribute and read back from truth files. */
+  PetscErrorCode (*describe)(MoeGating, char *, size_t);
+  PetscErrorCode (*destroy)(MoeGating);
+} MoeGatingOps;
+
+struct _p_MoeGating {
+  MoeGatingOps           ops;
+  const MoeGatingFamily *family;
+  PetscInt               k, d;    /* atoms, input dimension */
+  PetscInt               stride;  /* entries per atom in theta */
+  PetscInt               nglobal; /* gating globals at theta[k*stride] */
+  PetscInt               nloc;    /* length of an atom's gating location (Voronoi) */
+  PetscInt               active;  /* atoms with a non-zero gate at any x (K for top-K, else k) */
+  void                  *data;
+};
+
+PETSC_EXTERN PetscErrorCode MoeGatingCreate(const char[], PetscInt k, PetscInt d, PetscInt stride, PetscOptions, const char prefix[], MoeGating *);
+PETSC_EXTERN PetscErrorCode MoeGatingDestroy(MoeGating *);
+
+/* Shared by the softmax-type families. */
+PETSC_EXTERN void           MoeSoftmax(PetscInt, const PetscReal *s, PetscReal *g);
+PETSC_EXTERN PetscErrorCode MoeGatingPinLastAtom(MoeGating, PetscBool *);
+PETSC_EXTERN PetscErrorCode MoeAtomMapDefault(PetscInt k, PetscInt kstar, PetscInt *map);
+
+/* ---------------- expert families ---------------- */
+typedef struct {
+  /* h = h(x, eta); if dh is not NULL, dh[0..ne) = dh/deta. */
+  PetscErrorCode (*evaluate)(MoeExpert, const PetscReal *eta, const PetscReal *x, PetscReal *h, PetscReal *dh);
+  PetscErrorCode (*destroy)(MoeExpert);
+} MoeExpertOps;
+
+/* An FFN activation phi and its derivative. */
+typedef PetscReal (*MoeActivationFn)(PetscReal);
+
+struct _p_MoeExpert {
+  MoeExpertOps           ops;
+  const MoeExpertFamily *family;
+  PetscInt               d;
+  PetscInt               ne;        /* parameters per expert */
+  MoeActivationFn        phi, dphi; /* FFN experts */
+  void                  *data;
+};
+
+PETSC_EXTERN PetscErrorCode MoeExpertCreate(const char[], PetscInt d, MoeExpert *);
+PETSC_EXTERN PetscErrorCode MoeExpertDestroy(MoeExpert *);
+/* FFN experts: phi(a^T x + b) for a given activation. */
+PETSC_EXTERN PetscErrorCode MoeExpertSetUpFFN(MoeExpert, MoeActivationFn, MoeActivationFn);
+
+#endif

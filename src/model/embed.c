@@ -1,0 +1,64 @@
+/* Views of a model's atoms for the rooms outside the families: the Voronoi view (locations,
+   biases, expert parameters), the embedding of one mixing measure into the atoms of another
+   model (near starts, reference points) and the gating globals of draws and defaults. */
+#include <moe/private/modelimpl.h>
+
+PetscInt MoeModelLocationSize(MoeModel m)
+{
+  return m->gating->nloc;
+}
+
+PetscErrorCode MoeModelAtoms(MoeModel m, const PetscReal *theta, PetscReal *loc, PetscReal *b0, PetscReal *eta)
+{
+  PetscInt i, j;
+
+  PetscFunctionBegin;
+  PetscCall((*m->gating->ops.atoms)(m->gating, theta, loc, b0));
+  for (i = 0; i < m->k; i++)
+    for (j = 0; j < m->ne; j++) eta[i * m->ne + j] = theta[i * m->stride + m->ng + j];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelInitGlobals(MoeModel m, void *rng, PetscReal var1, PetscReal var0, PetscReal *theta)
+{
+  PetscFunctionBegin;
+  if (m->nglobal && m->gating->ops.initglobals) PetscCall((*m->gating->ops.initglobals)(m->gating, rng, var1, var0, theta + m->k * m->stride));
+  PetscFunctionReturn(0);
+}
+
+/* Every fitted atom copies an atom of the target through the atom map (the gating family's
+   for a target of the same family, else MoeAtomMapDefault: extra atoms split true atoms 0, 1,
+   ...); the c atoms that share a target atom get the family's split bias (same total gate
+   mass); globals are copied from a target of the same family, else defaults.  theta is
+   written only where the embedding defines it (the caller zeroes it). */
+PetscErrorCode MoeModelEmbed(MoeModel m, MoeModel t, const PetscReal *ttheta, PetscReal *theta)
+{
+  PetscBool same;
+  PetscInt *map, *count, i, j;
+
+  PetscFunctionBegin;
+  PetscCheck(t->d == m->d, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "truth and fit dimensions differ");
+  same = (PetscBool)(t->gfamily == m->gfamily);
+  PetscCall(PetscMalloc1(m->k, &map));
+  PetscCall(PetscCalloc1(t->k, &count));
+  if (same && m->gating->ops.atommap) PetscCall((*m->gating->ops.atommap)(m->gating, t->gating, map));
+  else PetscCall(MoeAtomMapDefault(m->k, t->k, map));
+  for (i = 0; i < m->k; i++) count[map[i]]++;
+  for (i = 0; i < m->k; i++) {
+    const PetscReal *ta = ttheta + map[i] * t->stride;
+    PetscReal       *fa = theta + i * m->stride;
+    for (j = 0; j < m->d; j++) fa[j] = ta[j];
+    PetscCall((*m->gating->ops.splitbias)(m->gating, ta[m->d], count[map[i]], &fa[m->d]));
+    if (m->ne == t->ne)
+      for (j = 0; j < m->ne; j++) fa[m->ng + j] = ta[t->ng + j];
+    else fa[m->ng + m->ne - 1] = ta[t->ng + t->ne - 1]; /* only b is shared */
+  }
+  if (m->nglobal) {
+    PetscReal *glob = theta + m->k * m->stride;
+    if (m->gating->ops.initglobals) PetscCall((*m->gating->ops.initglobals)(m->gating, NULL, 0, 0, glob));
+    if (same && m->gating->ops.embedglobals) PetscCall((*m->gating->ops.embedglobals)(m->gating, t->gating, ttheta + t->k * t->stride, map, glob));
+  }
+  PetscCall(PetscFree(map));
+  PetscCall(PetscFree(count));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,98 @@
+/* What the family registries share: name lists and the declaration of family options. */
+#include <moemodel.h>
+
+PetscErrorCode MoeRegistryAdd(MoeRegistry *r, const char name[], const void *item)
+{
+  PetscFunctionBegin;
+  PetscCheck(r->n < MOE_MAX_FAMILIES, PETSC_COMM_SELF, PETSC_ERR_SUP, "more than %d of %s", MOE_MAX_FAMILIES, r->what);
+  r->names[r->n]   = name;
+  r->items[r->n++] = item;
+  PetscFunctionReturn(0);
+}
+
+/* The item registered as `name`, or NULL. */
+const void *MoeRegistryFind(const MoeRegistry *r, const char name[])
+{
+  PetscInt i;
+
+  for (i = 0; i < r->n; i++)
+    if (!strcmp(name, r->names[i])) return r->items[i];
+  return NULL;
+}
+
+/* "a, b, c" */
+PetscErrorCode MoeRegistryNames(const MoeRegistry *r, char *buf, size_t len)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  buf[0] = 0;
+  for (i = 0; i < r->n; i++) {
+    if (i) PetscCall(PetscStrlcat(buf, ", ", len));
+    PetscCall(PetscStrlcat(buf, r->names[i], len));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Is name one of the entries of the comma list (NULL: none)? */
+PetscBool MoeNameInList(const char name[], const char list[])
+{
+  size_t n = strlen(name);
+  const char *p = list;
+
+  if (!list) return PETSC_FALSE;
+  while (*p) {
+    const char *e = strchr(p, ',');
+    size_t      l = e ? (size_t)(e - p) : strlen(p);
+    if (l == n && !strncmp(p, name, n)) return PETSC_TRUE;
+    if (!e) break;
+    p = e + 1;
+  }
+  return PETSC_FALSE;
+}
+
+/* One -help block of a family's options; reading them here also marks them used when a
+   spec sets an option of a family it does not fit (a spec file shared by several runs). */
+PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm comm, PetscOptions opts, const char prefix[], const char title[], const MoeFamilyOption *o)
+{
+  PetscFunctionBegin;
+  PetscOptionsBegin(comm, prefix, title, "moerate");
+  for (; o->name; o++) {
+    switch (o->type) {
+    case MOE_OPTION_INT: {
+      PetscInt v = (PetscInt)atoi(o->defval);
+      PetscCall(PetscOptionsInt(o->name, o->help, NULL, v, &v, NULL));
+    } break;
+    case MOE_OPTION_REAL: {
+      PetscReal v = (PetscReal)atof(o->defval);
+      PetscCall(PetscOptionsReal(o->name, o->help, NULL, v, &v, NULL));
+    } break;
+    case MOE_OPTION_BOOL: {
+      PetscBool v = (PetscBool)(o->defval[0] == '1' || o->defval[0] == 't');
+      PetscCall(PetscOptionsBool(o->name, o->help, NULL, v, &v, NULL));
+    } break;
+    }
+  }
+  PetscOptionsEnd();
+  PetscFunctionReturn(0);
+}
+
+/* Every option of every gating family, NULL-terminated (truth files carry them). */
+PetscErrorCode MoeFamilyOptionNames(const char ***names)
+{
+  static const char *list[4 * MOE_MAX_FAMILIES + 1];
+  static PetscBool   done = PETSC_FALSE;
+  const MoeGatingFamily *const *f;
+  PetscInt n, i, c = 0;
+
+  PetscFunctionBegin;
+  if (!done) {
+    PetscCall(MoeGatingFamilies(&n, &f));
+    for (i = 0; i < n; i++)
+      for (const MoeFamilyOption *o = f[i]->options; o && o->name && c < 4 * MOE_MAX_FAMILIES; o++) list[c++] = o->name;
+    list[c] = NULL;
+    done    = PETSC_TRUE;
+  }
+  *names = list;
+  PetscFunctionReturn(0);
+}

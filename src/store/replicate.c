@@ -1,0 +1,86 @@
+/* The file of `moerate fit -output`: one replicate (its data, truth, start, fit, G-bar and
+   losses), written to a temporary name and renamed over the file only once complete. */
+#include <moestore.h>
+#include <unistd.h>
+
+/* The replicate file, written to a temporary name and renamed over FILE only once
+   complete: an existing FILE is never left half-written. */
+PetscErrorCode MoeStoreWriteReplicate(const MoeReplicateFile *r, const char path[], const char command[])
+{
+  char    tmp[PETSC_MAX_PATH_LEN + 32];
+  hid_t   file, g;
+  hsize_t dims[2];
+  MoeModel m = r->model;
+  PetscInt l;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()));
+  file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  MoeUserCheck(file >= 0, "-output %s: cannot create the file (does the directory exist and is it writable?)", path);
+  PetscCall(MoeH5AttrWriteString(file, "kind", "moerate fit: one replicate"));
+  PetscCall(MoeH5WriteProvenance(file, PETSC_COMM_SELF, command));
+  PetscCall(MoeH5AttrWriteString(file, "spec", r->spec->text));
+  PetscCall(MoeH5AttrWriteString(file, "spec_hash", r->spec->hash));
+  PetscCall(MoeH5AttrWriteInt(file, "n", r->data->n));
+  PetscCall(MoeH5AttrWriteInt(file, "replicate", r->replicate));
+  PetscCall(MoeH5AttrWriteInt(file, "seed", r->spec->seed));
+  PetscCall(MoeH5AttrWriteReal(file, "noise", r->spec->noise));
+
+  PetscCall(MoeH5CreateGroup(file, "data", &g));
+  dims[0] = (hsize_t)r->data->n;
+  dims[1] = (hsize_t)r->data->d;
+  PetscCall(MoeH5WriteReals(g, "X", 2, dims, r->data->X, "input units", "inputs X (n x d)"));
+  PetscCall(MoeH5WriteReals(g, "Y", 1, dims, r->data->Y, "response units", "responses Y = f_G*(X) + noise"));
+  MoeH5Call(H5Gclose(g));
+
+  PetscCall(MoeStoreWriteTruth(file, r->truth));
+  PetscCall(MoeStoreWriteFamilies(file, r->spec));
+
+  PetscCall(MoeH5CreateGroup(file, "model", &g));
+  PetscCall(MoeStoreWriteFittedModel(g, m));
+  MoeH5Call(H5Gclose(g));
+
+  dims[0] = (hsize_t)m->p;
+  PetscCall(MoeH5CreateGroup(file, "init", &g));
+  PetscCall(MoeH5WriteReals(g, "theta", 1, dims, r->theta0, "parameter units", "initial parameters of the kept start"));
+  MoeH5Call(H5Gclose(g));
+
+  PetscCall(MoeH5CreateGroup(file, "fit", &g));
+  PetscCall(MoeH5WriteReals(g, "theta", 1, dims, r->theta, "parameter units", "fitted parameters"));
+  PetscCall(MoeH5AttrWriteString(g, "status", MoeFitStatuses[r->fit->status]));
+  PetscCall(MoeH5AttrWriteInt(g, "reason", r->fit->reason));
+  PetscCall(MoeH5AttrWriteString(g, "reason_name", r->reason_name));
+  PetscCall(MoeH5AttrWriteInt(g, "iterations", r->fit->iterations));
+  PetscCall(MoeH5AttrWriteInt(g, "start", r->fit->start));
+  PetscCall(MoeH5AttrWriteReal(g, "objective", r->fit->objective));
+  PetscCall(MoeH5AttrWriteString(g, "objective_meaning", "(1/2n) sum_r (Y_r - f(X_r))^2"));
+  PetscCall(MoeH5AttrWriteReal(g, "gradient_norm", r->fit->gnorm));
+  PetscCall(MoeH5AttrWriteReal(g, "wall_time", r->fit->time));
+  PetscCall(MoeH5AttrWriteString(g, "message", r->fit->message));
+  PetscCall(MoeH5AttrWriteReal(g, "gradient_z", r->fit->gradient_z));
+  PetscCall(MoeH5AttrWriteReal(g, "ref_objective", r->cert->ref_objective));
+  PetscCall(MoeH5AttrWriteReal(g, "gap", r->cert->gap));
+  PetscCall(MoeH5AttrWriteInt(g, "certified", r->cert->certified));
+  PetscCall(MoeH5AttrWriteInt(g, "starts_used", r->cert->starts_used));
+  MoeH5Call(H5Gclose(g));
+
+  if (r->gbar) {
+    PetscCall(MoeH5CreateGroup(file, "reference", &g));
+    PetscCall(MoeH5WriteReals(g, "theta", 1, dims, r->gbar, "parameter units", "reference G-bar: fit to noise-free data on -reference_n points"));
+    PetscCall(MoeH5AttrWriteInt(g, "reference_n", r->spec->reference_n));
+    PetscCall(MoeH5AttrWriteString(g, "status", MoeFitStatuses[r->gbar_fit->status]));
+    PetscCall(MoeH5AttrWriteReal(g, "objective", r->gbar_fit->objective));
+    PetscCall(MoeH5AttrWriteInt(g, "identified", r->gbar_identified));
+    PetscCall(MoeH5AttrWriteReal(g, "weak_sd", r->gbar_sd));
+    PetscCall(MoeH5AttrWriteString(g, "why_not_identified", r->gbar_why));
+    MoeH5Call(H5Gclose(g));
+  }
+
+  PetscCall(MoeH5CreateGroup(file, "losses", &g));
+  for (l = 0; l < r->spec->nlosses; l++) PetscCall(MoeH5AttrWriteReal(g, r->spec->losses[l], r->losses[l]));
+  MoeH5Call(H5Gclose(g));
+  MoeH5Call(H5Fclose(file));
+  MoeUserCheck(rename(tmp, path) == 0, "-output %s: cannot move the finished file into place", path);
+  PetscFunctionReturn(0);
+}
+

@@ -1,0 +1,143 @@
+/* Truth files, read: an HDF5 file written by moerate (its /truth groups, one per expert family)
+   or a YAML file (gating, expert, kstar, d, theta and the gating family's options).  Read
+   before the spec is made, which checks them against the experiment (moespec.h). */
+#include <moestore.h>
+
+static PetscBool IsYAML(const char file[])
+{
+  size_t n = strlen(file);
+  return (PetscBool)((n > 5 && !strcmp(file + n - 5, ".yaml")) || (n > 4 && !strcmp(file + n - 4, ".yml")));
+}
+
+static PetscErrorCode ResolveFamilies(const char path[], const char gating[], const char expert[], MoeTruthRecord *r)
+{
+  char known[256];
+
+  PetscFunctionBegin;
+  PetscCall(MoeGatingFamilyFind(gating, &r->gating));
+  if (!r->gating) {
+    PetscCall(MoeGatingTypesString(known, sizeof(known)));
+    MoeUserError("-truth_file %s: unknown gating family '%s'; choose one of: %s", path, gating, known);
+  }
+  PetscCall(MoeExpertFamilyFind(expert, &r->expert));
+  if (!r->expert) {
+    PetscCall(MoeExpertTypesString(known, sizeof(known)));
+    MoeUserError("-truth_file %s: unknown expert family '%s'; choose one of: %s", path, expert, known);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
+{
+  PetscOptions    o;
+  char            gating[MOE_NAME_LEN], expert[MOE_NAME_LEN], buf[MOE_NAME_LEN];
+  PetscBool       set;
+  PetscInt        n = 1 << 20;
+  MoeTruthRecord *r = &tf->truths[0];
+  const char    **famopts;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsCreate(&o));
+  PetscCall(PetscOptionsInsertFileYAML(PETSC_COMM_SELF, o, path, PETSC_TRUE));
+  PetscCall(PetscOptionsGetString(o, NULL, "-gating", gating, MOE_NAME_LEN, &set));
+  MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'gating' entry", path);
+  PetscCall(PetscOptionsGetString(o, NULL, "-expert", expert, MOE_NAME_LEN, &set));
+  MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'expert' entry", path);
+  PetscCall(PetscOptionsGetInt(o, NULL, "-kstar", &r->kstar, &set));
+  MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'kstar' entry", path);
+  PetscCall(PetscOptionsGetInt(o, NULL, "-d", &r->d, &set));
+  MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'd' entry", path);
+  PetscCall(ResolveFamilies(path, gating, expert, r));
+  PetscCall(PetscMalloc1(n, &r->theta));
+  PetscCall(PetscOptionsGetRealArray(o, NULL, "-theta", r->theta, &n, &set));
+  MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'theta' list", path);
+  r->p = n;
+  PetscCall(MoeFamilyOptionNames(&famopts));
+  for (const char **opt = famopts; *opt; opt++) {
+    PetscCall(PetscOptionsGetString(o, NULL, *opt, buf, sizeof(buf), &set));
+    if (!set) continue;
+    PetscCall(PetscStrlcat(r->options, *opt, sizeof(r->options)));
+    PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
+    PetscCall(PetscStrlcat(r->options, buf, sizeof(r->options)));
+    PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
+  }
+  PetscCall(PetscOptionsDestroy(&o));
+  tf->n = 1;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[], MoeTruthRecord *r)
+{
+  hid_t      g;
+  char       gating[MOE_NAME_LEN], expert[MOE_NAME_LEN];
+  PetscInt64 v;
+  hsize_t    n;
+
+  PetscFunctionBegin;
+  g = H5Gopen2(top, name, H5P_DEFAULT);
+  PetscCheck(g >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open /truth/%s of %s", name, path);
+  PetscCall(MoeH5AttrReadString(g, "gating", gating, MOE_NAME_LEN));
+  PetscCall(MoeH5AttrReadString(g, "expert", expert, MOE_NAME_LEN));
+  PetscCall(ResolveFamilies(path, gating, expert, r));
+  PetscCall(MoeH5AttrReadInt(g, "kstar", &v));
+  r->kstar = (PetscInt)v;
+  PetscCall(MoeH5AttrReadInt(g, "d", &v));
+  r->d = (PetscInt)v;
+  PetscCall(MoeH5AttrReadString(g, "gating_options", r->options, sizeof(r->options)));
+  PetscCall(MoeH5DatasetSize(g, "theta", &n));
+  PetscCall(PetscMalloc1(n, &r->theta));
+  PetscCall(MoeH5ReadReals(g, "theta", n, r->theta));
+  r->p = (PetscInt)n;
+  MoeH5Call(H5Gclose(g));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
+{
+  hid_t      file, top;
+  H5G_info_t info;
+  PetscBool  exists;
+  htri_t     ish5 = H5Fis_hdf5(path);
+  hsize_t    i;
+
+  PetscFunctionBegin;
+  MoeUserCheck(ish5 > 0, "-truth_file %s is neither HDF5 nor YAML (.yaml/.yml)", path);
+  file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  MoeUserCheck(file >= 0, "-truth_file %s cannot be opened as HDF5 (corrupt or truncated?)", path);
+  PetscCall(MoeH5LinkExists(file, "/truth", &exists));
+  MoeUserCheck(exists, "-truth_file %s has no /truth group: give a file written by moerate (fit -output or run), or a YAML truth", path);
+  top = H5Gopen2(file, "/truth", H5P_DEFAULT);
+  MoeH5Call(H5Gget_info(top, &info));
+  MoeUserCheck(info.nlinks > 0, "-truth_file %s: /truth is empty", path);
+  MoeUserCheck(info.nlinks <= MOE_MAX_LIST, "-truth_file %s: /truth holds more than %d truths", path, MOE_MAX_LIST);
+  for (i = 0; i < info.nlinks; i++) {
+    char    name[256];
+    ssize_t n = H5Lget_name_by_idx(top, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof(name), H5P_DEFAULT);
+    PetscCheck(n > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read /truth of %s", path);
+    PetscCall(ReadGroup(top, path, name, &tf->truths[tf->n++]));
+  }
+  MoeH5Call(H5Gclose(top));
+  MoeH5Call(H5Fclose(file));
+  PetscFunctionReturn(0);
+}
+
+/* The truth file named by -truth_file, or NULL when none is given. */
+PetscErrorCode MoeStoreReadTruthFile(MPI_Comm comm, MoeTruthFile **truthfile)
+{
+  char          path[PETSC_MAX_PATH_LEN] = "";
+  PetscBool     set, exists;
+  MoeTruthFile *tf;
+
+  PetscFunctionBegin;
+  *truthfile = NULL;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-truth_file", path, sizeof(path), &set));
+  if (!set || !path[0]) PetscFunctionReturn(0);
+  PetscCall(PetscTestFile(path, 'r', &exists));
+  MoeUserCheck(exists, "-truth_file %s does not exist or is not readable: give the path of an HDF5 or YAML truth", path);
+  PetscCall(PetscNew(&tf));
+  PetscCall(PetscStrncpy(tf->path, path, sizeof(tf->path)));
+  if (IsYAML(path)) PetscCall(ReadYAML(path, tf));
+  else PetscCall(ReadHDF5(path, tf));
+  *truthfile = tf;
+  PetscFunctionReturn(0);
+}
