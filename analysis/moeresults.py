@@ -10,6 +10,7 @@ such fits only when asked to, with --include-uncertified).
 """
 import os
 import sys
+import dataclasses
 from dataclasses import dataclass
 
 import h5py
@@ -44,7 +45,8 @@ class Results:
     sessions: np.ndarray  # structured, one row per invocation (may be empty)
     fisher: dict  # truth expert family -> eigenvalues of the truth's Fisher information (if stored)
     truths: dict  # truth expert family -> attributes of /truth/<expert> (well_posed, weakest_sd, screening, draw, ...)
-    families: dict  # "gating"/"expert"/"loss" -> name -> traits from moerate's registries (/families)
+    families: dict  # "gating"/"expert"/"estimator"/"loss" -> name -> traits from moerate's registries (/families)
+    grid_estimators: list = None  # /grid/estimators
 
     def expert_identifiability(self, expert):
         """The identifiability class of expert index `expert` as its family declares it: "strong", "linear" or
@@ -99,6 +101,24 @@ class Results:
                 "failed": int(np.sum(s == FAILED)), "skipped": int(np.sum(s == SKIPPED)),
                 "pending": int(np.sum(s == PENDING)),
                 "reference": int(np.sum(self.records["kind"] == REFERENCE))}
+
+    @property
+    def estimators(self):
+        """The estimators fitted to the same data (/grid/estimators), ["lse"] for files made before there were
+        several."""
+        return list(self.grid_estimators) if self.grid_estimators else ["lse"]
+
+    def estimator_theory(self, name):
+        """Whether an estimator is the one the theory is about (its certified fits alone are evidence)."""
+        return bool(self.families.get("estimator", {}).get(name, {}).get("theory", 1))
+
+    def for_estimator(self, index):
+        """A view of the file with the replicate tasks of one estimator (and every reference fit): the rates
+        of each estimator are measured on its own fits of the same data."""
+        if "estimator" not in (self.records.dtype.names or ()):
+            return self
+        keep = (self.records["kind"] == REFERENCE) | (self.records["estimator"] == index)
+        return dataclasses.replace(self, records=self.records[keep], values=self.values[keep])
 
     def pairs(self):
         """(gating index, expert index) of every fitted pair, in grid order."""
@@ -195,6 +215,7 @@ def _read(h, path):
                    fisher={e: h["truth"][e]["fisher_eigenvalues"][()] for e in h.get("truth", {})
                            if "fisher_eigenvalues" in h["truth"][e]},
                    truths={e: {k: _python(v) for k, v in h["truth"][e].attrs.items()} for e in h.get("truth", {})},
+                   grid_estimators=_strings(h["grid/estimators"]) if "grid/estimators" in h else None,
                    families={kind: {name: {k: _python(v) for k, v in h["families"][kind][name].attrs.items()}
                                     for name in h["families"][kind]} for kind in h.get("families", {})})
 

@@ -25,16 +25,26 @@ FORMATS = ("png", "pdf", "svg")
 CLIP = 0.1  # lower error bars end at least at CLIP x mean
 
 
+def estimator_views(results, include_uncertified):
+    """[(label suffix, view, include_uncertified)] per estimator: the suffix names the estimator when the file
+    has several; an estimator the theory is not about (sgd) is shown with all its converged fits."""
+    names = results.estimators
+    return [("" if len(names) == 1 else " (%s)" % name, results.for_estimator(s),
+             include_uncertified or not results.estimator_theory(name)) for s, name in enumerate(names)]
+
+
 def panels(results, losses, n_min, include_uncertified=False):
-    """[(expert, loss, [(gating, Selection, note)])] for every expert and loss with data, in grid order;
-    note: why the group gets no rate (its G-bar is not identified), or ""."""
+    """[(expert, loss, [(label, Selection, note)])] for every expert and loss with data, in grid order; label:
+    the gating (and the estimator when the file has several); note: why the group gets no rate (its G-bar is not
+    identified), or ""."""
     out = []
     for e, expert in enumerate(results.experts):
         for loss in losses:
             li = results.losses.index(loss)
-            series = [(gating, rates.select(results, g, e, li, n_min, include_uncertified=include_uncertified),
-                       rates.gbar_note(results, g, e, li))
-                      for g, gating in enumerate(results.gatings) if results.loss_applies(g, e, li)]
+            series = [(gating + suffix, rates.select(view, g, e, li, n_min, include_uncertified=inc),
+                       rates.gbar_note(view, g, e, li))
+                      for suffix, view, inc in estimator_views(results, include_uncertified)
+                      for g, gating in enumerate(results.gatings) if view.loss_applies(g, e, li)]
             series = [item for item in series if item[1].used]
             if series:
                 out.append((expert, loss, series))
@@ -48,12 +58,13 @@ def compare_panels(results, pairs, n_min, include_uncertified=False):
     out = []
     for e, expert in enumerate(results.experts):
         series = []
-        for gating, loss in pairs:
-            g, li = results.gatings.index(gating), results.losses.index(loss)
-            if results.loss_applies(g, e, li):
-                sel = rates.select(results, g, e, li, n_min, include_uncertified=include_uncertified)
-                if sel.used:
-                    series.append(("%s, %s" % (gating, loss), sel, rates.gbar_note(results, g, e, li)))
+        for suffix, view, inc in estimator_views(results, include_uncertified):
+            for gating, loss in pairs:
+                g, li = results.gatings.index(gating), results.losses.index(loss)
+                if view.loss_applies(g, e, li):
+                    sel = rates.select(view, g, e, li, n_min, include_uncertified=inc)
+                    if sel.used:
+                        series.append(("%s, %s%s" % (gating, loss, suffix), sel, rates.gbar_note(view, g, e, li)))
         if series:
             out.append((expert, "P1 Figure 1 comparison", series))
     return out

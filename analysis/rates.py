@@ -239,9 +239,21 @@ def rate_row(results, gating, expert, loss, opts):
 
 
 def rate_rows(results, opts):
-    """One row per (gating, expert, loss) group whose loss applies to the pair."""
-    return [rate_row(results, g, e, l, opts) for g, e in results.pairs()
-            for l in range(len(results.losses)) if results.loss_applies(g, e, l)]
+    """One row per (gating, expert, estimator, loss) group whose loss applies to the pair.  An estimator that is
+    not the one the theory is about (sgd) is measured on all its converged fits: its certificate says how far
+    from the least-squares estimate it stopped, which is the point of fitting it."""
+    rows = []
+    for s, name in enumerate(results.estimators):
+        view = results.for_estimator(s)
+        theory_estimator = results.estimator_theory(name)
+        eopts = opts if theory_estimator else argparse.Namespace(**{**vars(opts), "include_uncertified": True})
+        for g, e in view.pairs():
+            for l in range(len(view.losses)):
+                if view.loss_applies(g, e, l):
+                    row = rate_row(view, g, e, l, eopts)
+                    row["fitted_by"] = name
+                    rows.append(row)
+    return rows
 
 
 def group_counts(results, opts):
@@ -267,7 +279,9 @@ def uncertified_fits(results, opts):
         mask |= window(results, g, e, opts.n_min, opts.n_max)
     mask &= (rec["status"] != mr.PENDING) & ~results.certified()
     gap, starts = results.field("gap"), results.field("starts_used", -1)
-    return [{"id": int(rec["id"][i]), "gating": results.gatings[rec["gating"][i]],
+    names = results.estimators
+    est = results.field("estimator", 0).astype(int)
+    return [{"id": int(rec["id"][i]), "gating": results.gatings[rec["gating"][i]], "fitted_by": names[est[i]],
              "expert": results.experts[rec["expert"][i]], "n": int(rec["n"][i]), "replicate": int(rec["replicate"][i]),
              "status": mr.STATUS_NAMES.get(int(rec["status"][i]), str(rec["status"][i])),
              "gap": float(gap[i]) if np.isfinite(gap[i]) else None,
@@ -312,7 +326,7 @@ def _cells(row):
         slopes = [_num(row["slope_log_mean"]), _num(row["slope_mean_log"])]
         ci = "[%.3f, %.3f]" % (row["ci_low"], row["ci_high"])
     reason = row["theory_reason"] + (" [%s]" % row["theory_tag"] if row["theory_tag"] else "")
-    return [row["gating"], row["expert"], row["loss"], row["target"], window, str(row["n_sizes"]), str(row["used"]),
+    return [row["gating"], row["expert"], row.get("fitted_by", "lse"), row["loss"], row["target"], window, str(row["n_sizes"]), str(row["used"]),
             str(row["excluded"]), str(row["missing"]), str(row["certified"]), str(row["uncertified"])] + slopes + [
                 ci, _num(row["r2"]), row["theory"] or "none", row["contains"], row["evidence"], reason]
 
@@ -391,8 +405,9 @@ def uncertified_lines(results, fits, opts):
     use = "included in the rates (--include-uncertified)" if opts.include_uncertified else "left out of the rates"
     lines = ["uncertified replicate fits in the window: %d (converged ones %s):" % (len(fits), use)]
     for f in fits[:LIST_CAP]:
-        lines.append("  %s/%s n = %d replicate %d: %s, gap %s, %s starts"
-                     % (f["gating"], f["expert"], f["n"], f["replicate"], f["status"],
+        lines.append("  %s/%s%s n = %d replicate %d: %s, gap %s, %s starts"
+                     % (f["gating"], f["expert"], "" if len(results.estimators) == 1 else " (%s)" % f["fitted_by"],
+                        f["n"], f["replicate"], f["status"],
                         "n/a" if f["gap"] is None else "%.3g" % f["gap"],
                         "?" if f["starts_used"] is None else f["starts_used"]))
     if len(fits) > LIST_CAP:
@@ -406,14 +421,15 @@ def format_table(results, rows, groups, opts):
                                 opts.n_max if opts.n_max is not None else "max")
     c = results.status_counts()
     lines = ["file %s" % results.path, status_line(results), certification_line(results, opts),
-             "fits: %s" % results.attrs.get("estimator", "unknown estimator"),
+             "fits by: %s" % ", ".join("%s (%s)" % (name, results.families.get("estimator", {}).get(name, {}).get(
+                 "meaning", "the least-squares estimator")) for name in results.estimators),
              "window %s; CI: 95%% percentile bootstrap of the %s slope, B = %d, seed %d"
              % (window, opts.estimator, opts.bootstrap, opts.seed)]
     if c["reference"]:
         lines.append("%d reference fits (G-bar) never used as replicates" % c["reference"])
     lines += fisher_lines(results)
     lines += ["", EVIDENCE_HELP]
-    head = ["gating", "expert", "loss", "vs", "n window", "#n", "used", "excl", "miss", "cert", "uncert",
+    head = ["gating", "expert", "fit", "loss", "vs", "n window", "#n", "used", "excl", "miss", "cert", "uncert",
             "slope log-mean", "slope mean-log", "95%% CI (%s)" % opts.estimator, "R2", "theory", "contains",
             "evidence", "reason"]
     table = [head] + [_cells(r) for r in rows]
@@ -439,7 +455,7 @@ def format_csv(rows):
 def format_json(results, rows, groups, opts):
     doc = {"file": results.path, "status": results.attrs.get("status", "unknown"), "status_line": status_line(results),
            "certification_line": certification_line(results, opts), "certificates": results.has_certificates,
-           "tasks": results.status_counts(), "fits": results.attrs.get("estimator", ""),
+           "tasks": results.status_counts(), "fits": results.estimators,
            "options": {"n_min": opts.n_min, "n_max": opts.n_max, "estimator": opts.estimator,
                        "bootstrap": opts.bootstrap, "seed": opts.seed,
                        "include_uncertified": opts.include_uncertified},

@@ -25,7 +25,7 @@ def cells(name, r):
     """The Markdown cells of one rates.py row."""
     ci = "" if r["ci_low"] is None else "[%s, %s]" % (fmt(r["ci_low"]), fmt(r["ci_high"]))
     slopes = [r["note"], ""] if r["note"] else [fmt(r["slope_log_mean"]), fmt(r["slope_mean_log"])]
-    return [name, r["gating"], r["expert"], r["loss"], r["target"]] + slopes + [
+    return [name, r["gating"], r["expert"], r.get("fitted_by", "lse"), r["loss"], r["target"]] + slopes + [
         ci, r["theory"] or "none", r["contains"], "%d/%d" % (r["used"], r["excluded"]),
         "%d/%d" % (r["certified"], r["uncertified"]), r["evidence"]]
 
@@ -42,9 +42,9 @@ def main(argv=None):
     keep = set(a.losses.split(",")) if a.losses else None
     opts = rates.parser().parse_args(["x", "--bootstrap", str(a.bootstrap), "--seed", str(a.seed)]
                                      + (["--include-uncertified"] if a.include_uncertified else []))
-    print("| experiment | gating | expert | loss | vs | slope log-mean | slope mean-log | 95% CI | theory | contains "
+    print("| experiment | gating | expert | fit | loss | vs | slope log-mean | slope mean-log | 95% CI | theory | contains "
           "| used/excl | certified/uncertified | evidence |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for path in a.results:
         results = mr.load_or_exit(path, p.prog)
         name = os.path.splitext(os.path.basename(path))[0]

@@ -37,6 +37,8 @@ PETSC_EXTERN const char *const MoeFitStatuses[];
 /* reason of a fit that stopped on the objective-decrease test while its gradient was still
    above -fit_max_gradient_z times its statistical scale: a stall, not a minimiser */
 #define MOE_REASON_STALLED (-102)
+/* reason of an SGD fit that ran its -sgd_epochs (SGD has no convergence test) */
+#define MOE_REASON_EPOCHS 100
 
 typedef struct {
   MoeFitStatus status;
@@ -53,6 +55,8 @@ typedef struct {
 
 PETSC_EXTERN const char *MoeFitReasonString(PetscInt reason);
 PETSC_EXTERN PetscErrorCode MoeFitSolve(const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
+/* P1's minibatch SGD from theta0 (src/fit/sgd.c); (n, replicate) name the batch order's stream. */
+PETSC_EXTERN PetscErrorCode MoeFitSGD(const MoeSGDParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
 PETSC_EXTERN PetscErrorCode MoeFitObjective(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
 PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(MoeModel);
 /* A check made at every TAO iteration; when it returns true the fit stops and its result

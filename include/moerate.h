@@ -64,7 +64,8 @@ typedef enum {
   MOE_STREAM_NOISE     = 3,
   MOE_STREAM_INIT      = 4,
   MOE_STREAM_EVAL      = 5,
-  MOE_STREAM_REFERENCE = 6
+  MOE_STREAM_REFERENCE = 6,
+  MOE_STREAM_SGD       = 7 /* minibatch order of SGD: index = epoch */
 } MoeStream;
 PETSC_EXTERN uint64_t MoeStreamSeed(PetscInt64 seed, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt64 index);
 

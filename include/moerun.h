@@ -1,8 +1,8 @@
 /*
    Schedule: `moerate run` executes every task of an experiment grid.
 
-   Task grid.  One replicate task per (gating, expert, n, replicate), numbered
-     id = ((gating * E + expert) * N + n_index) * R + replicate,
+   Task grid.  One replicate task per (gating, expert, estimator, n, replicate), numbered
+     id = (((gating * E + expert) * S + estimator) * N + n_index) * R + replicate,
    followed by one reference task per (gating, expert) pair whose losses need the
    reference G-bar.  Everything a task computes follows from the spec and its id, so the
    numbers do not depend on the rank that runs it or on the order of the tasks.
@@ -30,7 +30,7 @@ typedef enum {
 
 typedef struct {
   PetscInt64 id;
-  PetscInt   kind, gating, expert, nindex, replicate, pair;
+  PetscInt   kind, gating, expert, estimator, nindex, replicate, pair;
   PetscInt64 n;
   PetscReal  cost; /* expected relative cost, for the largest-first order */
 } MoeTask;
@@ -59,7 +59,7 @@ PETSC_EXTERN PetscErrorCode MoeGridDestroy(MoeGrid **);
 typedef struct {
   int64_t id, n, replicate;
   uint64_t seed;    /* seed of the data stream of this (n, replicate) */
-  int32_t kind, gating, expert, status, reason, iterations, start, rank, p;
+  int32_t kind, gating, expert, estimator, status, reason, iterations, start, rank, p;
   int32_t certified, starts_used; /* replicate: the fit is certified (moecertify.h); reference: G-bar is identified */
   double  objective, gradient_norm;
   double  ref_objective, gap; /* replicate: objective of the reference point on the same data, and the gap */

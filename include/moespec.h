@@ -43,6 +43,8 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode MoeTruthFileDestroy(MoeTruthFile **);
 
+typedef struct _n_MoeEstimatorFamily MoeEstimatorFamily; /* moeestimator.h */
+
 typedef struct {
   /* fitted families */
   PetscInt ngatings, nexperts;
@@ -104,6 +106,13 @@ typedef struct {
   PetscReal max_norm;    /* a fit whose |theta|_inf exceeds this failed (diverged) */
   PetscReal max_gradient_z; /* a fit stopped by ftol with a larger gradient z-score stalled */
 
+  /* estimators (moeestimator.h): fitted to the same data */
+  PetscInt                        nestimators;
+  char                            estimators[MOE_MAX_LIST][MOE_NAME_LEN];
+  const MoeEstimatorFamily        *estimator_families[MOE_MAX_LIST];
+  PetscInt                        sgd_epochs, sgd_batch;
+  PetscReal                       sgd_lr;
+
   /* certification (src/certify): gap 2n/nu (f_fit - f_ref) at most certify_tol */
   PetscReal certify_tol;
   PetscInt  certify_starts; /* most starts a fit may take to be certified */
@@ -143,9 +152,16 @@ typedef struct {
   PetscReal noise;
 } MoeFitParams;
 
+typedef struct {
+  PetscInt  epochs, batch;
+  PetscReal lr;
+  PetscInt  seed;
+} MoeSGDParams;
+
 PETSC_EXTERN void MoeSpecDataParams(const MoeSpec *, MoeDataParams *);
 PETSC_EXTERN void MoeSpecInitParams(const MoeSpec *, MoeInitParams *);
 PETSC_EXTERN void MoeSpecFitParams(const MoeSpec *, MoeFitParams *);
+PETSC_EXTERN void MoeSpecSGDParams(const MoeSpec *, MoeSGDParams *);
 
 PETSC_EXTERN PetscErrorCode MoeSpecCreate(MPI_Comm, PetscOptions, PetscBool run, MoeTruthFile *tf, MoeSpec **);
 PETSC_EXTERN PetscErrorCode MoeSpecDestroy(MoeSpec **);

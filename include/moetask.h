@@ -2,7 +2,8 @@
    Task: the pipeline of one task, wired once and used by `moerate fit` and by every rank of
    `moerate run`:
 
-     replicate  data (n, replicate) -> near starts -> fit -> certify (more starts) -> losses
+     replicate  data (n, replicate) -> the estimator (lse: near starts -> fit -> certify, more
+                starts; sgd: near start -> SGD -> certificate) -> losses
      reference  noise-free reference sample -> near start -> fit -> is G-bar identified?
 
    The truth, its evaluation sample, the fitted model and G-bar are made once per rank and
@@ -13,6 +14,7 @@
 
 #include <moecertify.h>
 #include <moeloss.h>
+#include <moeestimator.h>
 
 /* What a replicate's pipeline produces; theta0, theta (p) and losses (the pair's losses) are the
    caller's arrays. */
@@ -36,7 +38,7 @@ typedef struct {
    is not known yet) and the truth's evaluation sample. */
 typedef struct {
   const MoeSpec   *spec;
-  PetscInt         g, e;
+  PetscInt         g, e, estimator; /* the estimator's index in -estimator */
   MoeModel         model;
   const MoeTruth  *truth;
   const PetscReal *gbar;

@@ -1,6 +1,6 @@
 /* Certification of a fit against the objective of a reference point on the same data, and
    the extra starts of an uncertified fit (see moecertify.h). */
-#include <moecertify.h>
+#include <moeestimator.h>
 
 PetscErrorCode MoeCertifyReferenceObjective(MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscReal *fref)
 {
@@ -59,7 +59,7 @@ static PetscReal Gap(const MoeSpec *spec, PetscInt n, PetscReal f, PetscReal fre
   return f <= fref * (1 + 1e-10) ? 0 : PETSC_INFINITY;
 }
 
-static void Assess(const MoeSpec *spec, PetscInt n, const MoeFitResult *r, PetscReal fref, MoeCertificate *c)
+void MoeCertifyAssess(const MoeSpec *spec, PetscInt n, const MoeFitResult *r, PetscReal fref, MoeCertificate *c)
 {
   c->ref_objective = fref;
   c->gap           = Gap(spec, n, r->objective, fref);
@@ -99,7 +99,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
   PetscCall(MoeNearTarget(m, truth, gbar, &near));
   PetscCall(MoeCertifyBestOfStarts(&fp, &ip, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
   PetscCall(MoeCertifyReferenceObjective(m, truth, gbar, D, &fref));
-  Assess(spec, D->n, res, fref, cert);
+  MoeCertifyAssess(spec, D->n, res, fref, cert);
   cert->starts_used = spec->init_starts;
   if (res->status == MOE_FIT_PENDING || PetscIsInfOrNanReal(fref)) PetscFunctionReturn(0);
   time = res->time;
@@ -115,7 +115,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
       *res = r;
       break;
     }
-    Assess(spec, D->n, &r, fref, &c);
+    MoeCertifyAssess(spec, D->n, &r, fref, &c);
     if (Better(&r, &c, res, cert)) {
       *res = r;
       c.starts_used = cert->starts_used;
@@ -155,3 +155,11 @@ PetscErrorCode MoeCertifyReference(const MoeSpec *spec, MoeModel m, const MoeTru
   PetscCall(MoeDataDestroy(&E));
   PetscFunctionReturn(0);
 }
+
+/* One Gauss-Newton iteration costs about n pfree^2 (the Hessian); -init_starts starts. */
+static PetscReal LSECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
+{
+  return (PetscReal)n * pfree * pfree * spec->init_starts;
+}
+
+const MoeEstimatorFamily MoeEstimatorFamily_LSE = {"lse", MoeCertifiedFit, LSECost, PETSC_TRUE, "least squares (1/2n) sum_r (Y_r - f(X_r))^2", NULL, "the least-squares estimator (TAO, certified against the truth's or G-bar's objective on the same data)"};

@@ -25,7 +25,7 @@ static PetscErrorCode PrintSummary(FitRun *r)
   PetscCall(MoeModelDescribe(r->truth->model, tdesc, sizeof(tdesc)));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "model : %s\ntruth : %s; %s\ndata  : n=%" PetscInt_FMT ", replicate %" PetscInt_FMT ", seed %" PetscInt_FMT ", noise variance %g\n", desc, tdesc, r->truth->source, r->rep.data->n, r->replicate, r->spec->seed, (double)r->spec->noise));
   PetscCall(MoePrintFisherLine(PETSC_COMM_SELF, r->spec, r->truth));
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "fit   : %s (%s) after %" PetscInt_FMT " iterations, objective %.10e, |gradient| %.3e, %.3f s%s%s\n", MoeFitStatuses[r->rep.fit.status], MoeFitReasonString(r->rep.fit.reason), r->rep.fit.iterations, (double)r->rep.fit.objective, (double)r->rep.fit.gnorm, (double)r->rep.fit.time, r->rep.fit.message[0] ? ": " : "", r->rep.fit.message));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "fit   : %s by %s (%s) after %" PetscInt_FMT " iterations, objective %.10e, |gradient| %.3e, %.3f s%s%s\n", MoeFitStatuses[r->rep.fit.status], r->spec->estimators[0], MoeFitReasonString(r->rep.fit.reason), r->rep.fit.iterations, (double)r->rep.fit.objective, (double)r->rep.fit.gnorm, (double)r->rep.fit.time, r->rep.fit.message[0] ? ": " : "", r->rep.fit.message));
   if (r->reference) PetscCall(PetscPrintf(PETSC_COMM_SELF, "G-bar : %s (%s), objective %.3e on %" PetscInt_FMT " noise-free points; %s%s\n", MoeFitStatuses[r->ref.fit.status], MoeFitReasonString(r->ref.fit.reason), (double)r->ref.fit.objective, r->spec->reference_n, r->ref.identified ? "identified" : "not identified: ", r->ref.why));
   PetscCall(MoeModelSameFamilies(r->model, r->truth->model, &same));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "certify: %s: gap 2n/noise (f_fit - f_ref) = %.3g against the %s (objective %.10e), -certify_tol %g; %" PetscInt_FMT " start(s)\n", r->rep.cert.certified ? "certified" : "NOT certified", (double)r->rep.cert.gap, same ? "truth embedded in k atoms" : "reference G-bar", (double)r->rep.cert.ref_objective, (double)r->spec->certify_tol, r->rep.cert.starts_used));
@@ -73,7 +73,7 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   MoeSpecDataParams(r.spec, &dp);
   PetscCall(MoeDataEvaluationSample(&dp, r.truth, &r.eval));
   PetscCall(PetscMalloc3(r.model->p, &r.rep.theta0, r.model->p, &r.rep.theta, r.spec->nlosses, &r.rep.losses));
-  pc = (MoePairContext){r.spec, 0, 0, r.model, r.truth, NULL, r.eval};
+  pc = (MoePairContext){r.spec, 0, 0, 0, r.model, r.truth, NULL, r.eval};
   PetscCall(MoeSpecNeedsReference(r.spec, 0, 0, &need));
   if (need) { /* G-bar first: a near start of a fit of other families than the truth's is near G-bar */
     PetscCall(PetscMalloc1(r.model->p, &r.reference));

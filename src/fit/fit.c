@@ -61,6 +61,7 @@ const char *MoeFitReasonString(PetscInt reason)
   if (reason == TAO_CONVERGED_USER) return "CONVERGED_FTOL";
   if (reason == MOE_REASON_UNBOUNDED) return "DIVERGED_UNBOUNDED";
   if (reason == MOE_REASON_STALLED) return "DIVERGED_STALLED";
+  if (reason == MOE_REASON_EPOCHS) return "COMPLETED_EPOCHS";
   return TaoConvergedReasons[reason];
 }
 

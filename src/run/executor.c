@@ -119,7 +119,7 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
   }
   PetscCheck(id != x->inject_error_task, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate the work space of task %lld (injected by -inject_error_task)", (long long)id);
   PetscCall(Prepare(x, t));
-  pc = (MoePairContext){s, t->gating, t->expert, x->model[t->pair], x->truth[t->expert], x->reference[t->pair], x->eval[t->expert]};
+  pc = (MoePairContext){s, t->gating, t->expert, t->estimator, x->model[t->pair], x->truth[t->expert], x->reference[t->pair], x->eval[t->expert]};
   if (t->kind == MOE_TASK_REFERENCE) {
     MoeReferenceResult ref;
     ref.theta = theta;

@@ -1,5 +1,6 @@
 /* The task grid of an experiment (see moerun.h for the numbering). */
 #include <moerun.h>
+#include <moeestimator.h>
 
 static PetscErrorCode PairSize(const MoeSpec *s, PetscInt g, PetscInt e, PetscInt *p, PetscInt *pfree)
 {
@@ -16,7 +17,7 @@ static PetscErrorCode PairSize(const MoeSpec *s, PetscInt g, PetscInt e, PetscIn
 PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
 {
   MoeGrid   *G;
-  PetscInt   g, e, i, r, q, nref = 0;
+  PetscInt   g, e, i, r, q, k, nref = 0;
   PetscInt64 id;
 
   PetscFunctionBegin;
@@ -34,24 +35,26 @@ PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
       G->pmax = PetscMax(G->pmax, P->p);
       if (P->reference) nref++;
     }
-  G->nreplicate = (PetscInt64)G->npairs * s->nn * s->replicates;
+  G->nreplicate = (PetscInt64)G->npairs * s->nestimators * s->nn * s->replicates;
   G->ntasks     = G->nreplicate + nref;
   PetscCall(PetscCalloc1(G->ntasks, &G->tasks));
   for (q = 0, id = 0; q < G->npairs; q++)
-    for (i = 0; i < s->nn; i++)
-      for (r = 0; r < s->replicates; r++, id++) {
-        MoeTask *t   = &G->tasks[id];
-        MoePair *P   = &G->pairs[q];
-        t->id        = id;
-        t->kind      = MOE_TASK_REPLICATE;
-        t->gating    = P->gating;
-        t->expert    = P->expert;
-        t->pair      = q;
-        t->nindex    = i;
-        t->n         = s->ns[i];
-        t->replicate = r;
-        t->cost      = (PetscReal)t->n * P->pfree * P->pfree * s->init_starts;
-      }
+    for (k = 0; k < s->nestimators; k++)
+      for (i = 0; i < s->nn; i++)
+        for (r = 0; r < s->replicates; r++, id++) {
+          MoeTask *t   = &G->tasks[id];
+          MoePair *P   = &G->pairs[q];
+          t->id        = id;
+          t->kind      = MOE_TASK_REPLICATE;
+          t->gating    = P->gating;
+          t->expert    = P->expert;
+          t->estimator = k;
+          t->pair      = q;
+          t->nindex    = i;
+          t->n         = s->ns[i];
+          t->replicate = r;
+          t->cost      = (*s->estimator_families[k]->cost)(s, t->n, P->pfree);
+        }
   for (q = 0; q < G->npairs; q++) {
     MoePair *P = &G->pairs[q];
     MoeTask *t;
@@ -93,6 +96,7 @@ void MoeRecordInit(const MoeGrid *G, PetscInt64 id, MoeRecord *r)
   r->kind      = (int32_t)t->kind;
   r->gating    = (int32_t)t->gating;
   r->expert    = (int32_t)t->expert;
+  r->estimator = (int32_t)t->estimator;
   r->n         = t->n;
   r->replicate = t->replicate;
   r->p         = (int32_t)G->pairs[t->pair].p;

@@ -2,6 +2,7 @@
    or the command line), validated before any work starts. */
 #include <moespec.h>
 #include <moelosstype.h>
+#include <moeestimator.h>
 #include <unistd.h>
 
 const char *const MoeInputDists[] = {"uniform", "gaussian", "MoeInputDist", "MOE_X_", NULL};
@@ -269,6 +270,16 @@ static PetscErrorCode JoinNames(char list[][MOE_NAME_LEN], PetscInt n, char *buf
 /* The canonical spec text: every resolved setting that changes a number in the results
    (not the output path or run controls), one "name value" per line, in a fixed order;
    the spec hash is FNV-1a 64 of this text. */
+/* Is the spec's estimator list the default (lse alone)? Then the canonical text leaves it out,
+   so that results written before estimators existed keep their spec hash. */
+static PetscBool DefaultEstimators(const MoeSpec *s)
+{
+  const MoeEstimatorFamily *lse = NULL;
+
+  if (MoeEstimatorFamilyFind("lse", &lse)) return PETSC_FALSE;
+  return (PetscBool)(s->nestimators == 1 && s->estimator_families[0] == lse);
+}
+
 static PetscErrorCode BuildCanonicalText(MoeSpec *s)
 {
   size_t   len = 0, cap = 4096;
@@ -312,6 +323,10 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   PetscCall(Appendf(T, &len, &cap, "-certify_tol %.17g\n-certify_starts %" PetscInt_FMT "\n-fit_max_gradient_z %.17g\n", (double)s->certify_tol, s->certify_starts, (double)s->max_gradient_z));
   PetscCall(Appendf(T, &len, &cap, "-fit_ftol %.17g\n-fit_ftol_window %" PetscInt_FMT "\n-fit_max_norm %.17g\n", (double)s->ftol, s->ftol_window, (double)s->max_norm));
   PetscCall(Appendf(T, &len, &cap, "-fit_block %" PetscInt_FMT "\n-fit_lm_lambda %.17g\n-fit_lm_down %.17g\n-fit_lm_up %.17g\n", s->block, (double)s->lm_lambda, (double)s->lm_down, (double)s->lm_up));
+  if (!DefaultEstimators(s)) {
+    PetscCall(JoinNames(s->estimators, s->nestimators, buf, sizeof(buf)));
+    PetscCall(Appendf(T, &len, &cap, "-estimator %s\n-sgd_epochs %" PetscInt_FMT "\n-sgd_lr %.17g\n-sgd_batch %" PetscInt_FMT "\n", buf, s->sgd_epochs, (double)s->sgd_lr, s->sgd_batch));
+  }
   PetscCall(AppendTaoOptions(T, &len, &cap));
   PetscCall(PetscSNPrintf(s->hash, sizeof(s->hash), "%016llx", (unsigned long long)MoeHash64(s->text, len)));
   PetscFunctionReturn(0);
@@ -380,6 +395,27 @@ PetscInt MoeSpecTruthIndex(const MoeSpec *s, PetscInt e)
   return s->truth_expert_family ? 0 : e;
 }
 
+/* -estimator: the estimators fitted to the same data (default lse). */
+static PetscErrorCode ReadEstimators(PetscOptionItems *PetscOptionsObject, MoeSpec *s, PetscBool run)
+{
+  char     names[256], help[512], known[256];
+  PetscBool set;
+  PetscInt i;
+
+  PetscFunctionBegin;
+  PetscCall(MoeEstimatorTypesString(names, sizeof(names)));
+  PetscCall(PetscSNPrintf(help, sizeof(help), "estimators fitted to the same data: %s (comma list; default lse, the least-squares estimator the theory is about)", names));
+  PetscCall(ReadNameList(PetscOptionsObject, "-estimator", help, s->estimators, &s->nestimators, "lse", &set));
+  MoeUserCheck(run || s->nestimators == 1, "`moerate fit` runs one estimator: give a single -estimator");
+  for (i = 0; i < s->nestimators; i++) {
+    PetscCall(MoeEstimatorFamilyFind(s->estimators[i], &s->estimator_families[i]));
+    if (s->estimator_families[i]) continue;
+    PetscCall(MoeEstimatorTypesString(known, sizeof(known)));
+    PetscCall(UnknownFamily("-estimator", s->estimators[i], "estimator", known));
+  }
+  PetscFunctionReturn(0);
+}
+
 /* Read and validate the spec; run: `moerate run` (lists, replicates) or `moerate fit`. */
 PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, MoeTruthFile *tf, MoeSpec **spec)
 {
@@ -399,6 +435,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   s->truth_regime = 2, s->truth_seed = -1, s->truth_draw = -1, s->seed = 1;
   s->truth_max_sd = 0.1, s->truth_active_min = 0.05, s->truth_max_draws = 100;
   s->certify_tol = 3, s->certify_starts = 8;
+  s->sgd_epochs = 10, s->sgd_lr = 0.1, s->sgd_batch = 32;
   s->noise = 0.01, s->xlo = -1, s->xhi = 1, s->xsd = 1;
   s->replicates = run ? 3 : 1, s->init_starts = 1, s->init_perturb = -1, s->init_scale = -1;
   s->loss_r = 2, s->eval_n = 10000, s->reference_n = -1;
@@ -484,7 +521,8 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsInt("-reference_n", "noise-free sample size of the reference fit G-bar (default 10 x largest n)", NULL, s->reference_n, &s->reference_n, NULL));
   PetscOptionsEnd();
 
-  PetscOptionsBegin(comm, NULL, "moerate fit: the least-squares estimator and its certification", "moerate");
+  PetscOptionsBegin(comm, NULL, "moerate fit: the estimators, the least-squares fit and its certification", "moerate");
+  PetscCall(ReadEstimators(PetscOptionsObject, s, run));
   PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
   PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (default -1: 0.01/n, a hundredth of the statistical resolution; 0: off)", NULL, s->ftol, &s->ftol, NULL));
   PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
@@ -496,6 +534,13 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
   PetscOptionsEnd();
+  PetscCall(MoeEstimatorOptionsDeclare(comm));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-sgd_epochs", &s->sgd_epochs, NULL));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-sgd_lr", &s->sgd_lr, NULL));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-sgd_batch", &s->sgd_batch, NULL));
+  MoeUserCheck(s->sgd_epochs >= 1, "-sgd_epochs %" PetscInt_FMT " must be at least 1", s->sgd_epochs);
+  MoeUserCheck(s->sgd_lr > 0 && PetscIsNormalReal(s->sgd_lr), "-sgd_lr %g must be a finite learning rate > 0", (double)s->sgd_lr);
+  MoeUserCheck(s->sgd_batch >= 1, "-sgd_batch %" PetscInt_FMT " must be at least 1", s->sgd_batch);
 
   /* resolve and validate: every real option finite first (NaN passes every comparison below) */
   {
@@ -621,4 +666,9 @@ void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
 void MoeSpecFitParams(const MoeSpec *s, MoeFitParams *p)
 {
   *p = (MoeFitParams){s->block, s->lm_lambda, s->lm_down, s->lm_up, s->ftol, s->ftol_window, s->max_norm, s->max_gradient_z, s->noise};
+}
+
+void MoeSpecSGDParams(const MoeSpec *s, MoeSGDParams *p)
+{
+  *p = (MoeSGDParams){s->sgd_epochs, s->sgd_batch, s->sgd_lr, s->seed};
 }

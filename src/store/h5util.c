@@ -255,6 +255,5 @@ PetscErrorCode MoeH5WriteProvenance(hid_t obj, MPI_Comm comm, const char command
   PetscCall(MoeH5AttrWriteInt(obj, "ranks", size));
   PetscCall(MoeH5AttrWriteString(obj, "command", command));
   PetscCall(MoeH5AttrWriteString(obj, "created", date));
-  PetscCall(MoeH5AttrWriteString(obj, "estimator", "least-squares estimator computed by full-batch Gauss-Newton/Levenberg-Marquardt with PETSc/TAO (the estimator the theory is about; the papers' simulations used SGD)"));
   PetscFunctionReturn(0);
 }

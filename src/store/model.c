@@ -1,6 +1,6 @@
 /* HDF5 descriptions of models and truths, shared by fit and run files. */
 #include <moestore.h>
-#include <moedata.h>
+#include <moeestimator.h>
 
 static const char *layout_doc = "theta = [atom_0 | ... | atom_{k-1} | globals]; atom_i = [beta1_i (d) | beta0_i | eta_i]; eta_i = [a_i (d) | b_i] (FFN, linear) or [b_i] (constant); globals: dts with fitted tau: [tau]; hsoftmax: [alpha1_g (d) | alpha0_g] per group";
 
@@ -101,6 +101,16 @@ PetscErrorCode MoeStoreWriteFamilies(hid_t file, const MoeSpec *s)
     PetscCall(MoeH5CreateGroup(kind, f->name, &g));
     PetscCall(MoeH5AttrWriteString(g, "identifiability", MoeIdentifiabilities[f->identifiability]));
     PetscCall(MoeH5AttrWriteInt(g, "hinge", f->hinge));
+    PetscCall(MoeH5AttrWriteString(g, "meaning", f->meaning));
+    MoeH5Call(H5Gclose(g));
+  }
+  MoeH5Call(H5Gclose(kind));
+  PetscCall(MoeH5CreateGroup(top, "estimator", &kind));
+  for (i = 0; i < s->nestimators; i++) {
+    const MoeEstimatorFamily *f = s->estimator_families[i];
+    PetscCall(MoeH5CreateGroup(kind, f->name, &g));
+    PetscCall(MoeH5AttrWriteInt(g, "theory", f->theory));
+    PetscCall(MoeH5AttrWriteString(g, "objective", f->objective));
     PetscCall(MoeH5AttrWriteString(g, "meaning", f->meaning));
     MoeH5Call(H5Gclose(g));
   }

@@ -1,6 +1,7 @@
 /* The file of `moerate fit -output`: one replicate (its data, truth, start, fit, G-bar and
    losses), written to a temporary name and renamed over the file only once complete. */
 #include <moestore.h>
+#include <moeestimator.h>
 #include <unistd.h>
 
 /* The replicate file, written to a temporary name and renamed over FILE only once
@@ -53,7 +54,8 @@ PetscErrorCode MoeStoreWriteReplicate(const MoeReplicateFile *r, const char path
   PetscCall(MoeH5AttrWriteInt(g, "iterations", r->fit->iterations));
   PetscCall(MoeH5AttrWriteInt(g, "start", r->fit->start));
   PetscCall(MoeH5AttrWriteReal(g, "objective", r->fit->objective));
-  PetscCall(MoeH5AttrWriteString(g, "objective_meaning", "(1/2n) sum_r (Y_r - f(X_r))^2"));
+  PetscCall(MoeH5AttrWriteString(g, "estimator", r->spec->estimator_families[0]->name));
+  PetscCall(MoeH5AttrWriteString(g, "objective_meaning", r->spec->estimator_families[0]->objective));
   PetscCall(MoeH5AttrWriteReal(g, "gradient_norm", r->fit->gnorm));
   PetscCall(MoeH5AttrWriteReal(g, "wall_time", r->fit->time));
   PetscCall(MoeH5AttrWriteString(g, "message", r->fit->message));

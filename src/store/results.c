@@ -4,6 +4,7 @@
 #include <moerun.h>
 #include <moestore.h>
 #include <moeloss.h>
+#include <moeestimator.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <time.h>
@@ -14,7 +15,7 @@
 #include <sys/file.h>
 #include <stddef.h>
 
-#define MOE_FORMAT_VERSION 2 /* 2: certificates in the records, checksummed datasets */
+#define MOE_FORMAT_VERSION 3 /* 2: certificates in the records, checksummed datasets; 3: estimators */
 
 PetscErrorCode MoeResultsBackup(const char[], const char[]);
 
@@ -35,6 +36,7 @@ static const MoeRecordField record_fields[] = {
   F(kind, 0, "0 replicate, 1 reference fit G-bar"),
   F(gating, 0, "index into /grid/gatings"),
   F(expert, 0, "index into /grid/experts"),
+  F(estimator, 0, "index into /grid/estimators (reference fits: 0)"),
   F(n, 1, "sample size"),
   F(replicate, 1, "replicate index"),
   F(seed, 2, "seed of the data stream (SplitMix64 of seed, stream, n, replicate)"),
@@ -134,6 +136,8 @@ static PetscErrorCode WriteGrid(hid_t file, const MoeGrid *G)
   PetscCall(WriteStrings(g, "gatings", s->ngatings, names, "fitted gating families; records' gating field indexes this list"));
   for (i = 0; i < s->nexperts; i++) names[i] = s->experts[i];
   PetscCall(WriteStrings(g, "experts", s->nexperts, names, "fitted expert families; records' expert field indexes this list"));
+  for (i = 0; i < s->nestimators; i++) names[i] = s->estimators[i];
+  PetscCall(WriteStrings(g, "estimators", s->nestimators, names, "estimators fitted to the same data; records' estimator field indexes this list"));
   for (i = 0; i < s->nlosses; i++) {
     const MoeLossType *t;
     PetscCall(MoeLossGet(s->losses[i], &t));
@@ -343,7 +347,7 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool re
   for (i = 0; i < G->ntasks; i++) {
     MoeRecord     *r = &R->records[i];
     const MoeTask *t = &G->tasks[i];
-    MoeUserCheck(r->id == t->id && r->kind == t->kind && r->gating == t->gating && r->expert == t->expert && r->n == t->n && r->replicate == t->replicate && r->p == G->pairs[t->pair].p,
+    MoeUserCheck(r->id == t->id && r->kind == t->kind && r->gating == t->gating && r->expert == t->expert && r->estimator == t->estimator && r->n == t->n && r->replicate == t->replicate && r->p == G->pairs[t->pair].p,
                  "-output %s: record %" PetscInt64_FMT " (gating %d, expert %d, n %lld, replicate %lld) disagrees with the spec's task grid: the file is corrupt or was edited; use -force to start over", path, i, (int)r->gating, (int)r->expert, (long long)r->n, (long long)r->replicate);
     MoeUserCheck(r->status >= MOE_FIT_PENDING && r->status <= MOE_FIT_SKIPPED, "-output %s: record %" PetscInt64_FMT " has an invalid status %d: the file is corrupt; use -force to start over", path, i, (int)r->status);
     if (retry_failed && r->status == MOE_FIT_FAILED) r->status = MOE_FIT_PENDING;

@@ -10,7 +10,7 @@ PetscErrorCode MoeTaskReplicate(const MoePairContext *c, PetscInt64 n, PetscInt6
   PetscFunctionBegin;
   MoeSpecDataParams(c->spec, &dp);
   PetscCall(MoeDataGenerate(&dp, c->truth, n, replicate, &D));
-  PetscCall(MoeCertifiedFit(c->spec, c->model, c->truth, c->gbar, D, n, replicate, inject_nan, r->theta0, r->theta, &r->fit, &r->cert));
+  PetscCall((*c->spec->estimator_families[c->estimator]->fit)(c->spec, c->model, c->truth, c->gbar, D, n, replicate, inject_nan, r->theta0, r->theta, &r->fit, &r->cert));
   if (r->fit.status != MOE_FIT_PENDING) { /* an abandoned fit has no losses */
     PetscCall(MoeSpecPairLosses(c->spec, c->g, c->e, &losses));
     PetscCall(MoeLossComputeAll(&losses, c->model, r->theta, c->truth, c->gbar, c->eval, r->losses));

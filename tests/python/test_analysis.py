@@ -34,7 +34,7 @@ def record_dtype():
 
 RECORD = record_dtype()
 # the records of files written before moerate certified its fits
-OLD_FIELDS = ("certified", "starts_used", "ref_objective", "gap", "gradient_z", "weak_sd")
+OLD_FIELDS = ("estimator", "certified", "starts_used", "ref_objective", "gap", "gradient_z", "weak_sd")
 OLD_RECORD = np.dtype([(name, RECORD.fields[name][0]) for name in RECORD.names if name not in OLD_FIELDS])
 WELL_POSED = {"well_posed": 1, "screening": "well posed", "weakest_sd": 0.05, "draw": 0, "draws_rejected": 0,
               "source": "synthetic"}
@@ -70,14 +70,14 @@ def synthetic(path, slopes, gatings=("sigmoid",), experts=("relu",), ns=NS, repl
     rec = np.zeros(len(grid) + references, dtype=RECORD)
     val = np.full((len(rec), len(losses)), np.nan)
     for i, (g, e, n, r) in enumerate(grid):
-        rec[i] = (i, mr.REPLICATE, g, e, n, r, i, mr.CONVERGED, 3, 10, 0, 1 + i % 2, 0, 1, 1, 0, 0, 0.001, -20, 0.1,
+        rec[i] = (i, mr.REPLICATE, g, e, 0, n, r, i, mr.CONVERGED, 3, 10, 0, 1 + i % 2, 0, 1, 1, 0, 0, 0.001, -20, 0.1,
                   np.nan, 0.1, T0 + 0.1 * i, T0 + 0.1 * (i + 1))
         for j, loss in enumerate(losses):
             if applies(loss, gatings[g]):
                 val[i, j] = 0.1 * n ** slopes[loss] * np.exp(sigma * rng.standard_normal())
     for j, i in enumerate(range(len(grid), len(rec))):
         g, e = pairs[j % len(pairs)]
-        rec[i] = (i, mr.REFERENCE, g, e, 10 * max(ns), 0, i, mr.CONVERGED, 3, 10, 0, 1, 0, 1, 0, 0.004, 0, np.nan,
+        rec[i] = (i, mr.REFERENCE, g, e, 0, 10 * max(ns), 0, i, mr.CONVERGED, 3, 10, 0, 1, 0, 1, 0, 0.004, 0, np.nan,
                   np.nan, 0.1, 0.2, 0.1, T0 - 0.1, T0)
     if edit:
         edit(rec, val)
@@ -540,15 +540,15 @@ def test_summary_table_of_several_files(real):
     assert head[-2:] == ["certified/uncertified", "evidence"]
     rows = [[c.strip() for c in l.split("|")[1:-1]] for l in lines[2:] if l.startswith("|")]
     assert len(rows) == 4  # two files x two gatings, l2 only
-    assert all(r[3] == "l2" and float(r[5]) < 0 and r[8] == "-1/2" for r in rows)
-    assert all(r[11] == "12/0" and r[12].startswith("W ") for r in rows)
+    assert all(r[3] == "lse" and r[4] == "l2" and float(r[6]) < 0 and r[9] == "-1/2" for r in rows)
+    assert all(r[12] == "12/0" and r[13].startswith("W ") for r in rows)
     assert any(l.startswith("Evidence: W = ") for l in lines)
 
 
 def test_summary_notes_and_uncertified(tmp_path):
     path = synthetic(tmp_path / "s.h5", {"l2": -0.5}, edit=uncertify(lambda rec: rec["replicate"] < 2))
     row = [c.strip() for c in script("summary.py", path).stdout.splitlines()[2].split("|")[1:-1]]
-    assert row[10:] == ["108/12", "108/12", "W - I"]
+    assert row[11:] == ["108/12", "108/12", "W - I"]
     lines = script("summary.py", path, "--include-uncertified").stdout.splitlines()
     row = [c.strip() for c in lines[2].split("|")[1:-1]]
-    assert row[10:] == ["120/0", "108/12", "W - I"] and float(row[5]) > 0
+    assert row[11:] == ["120/0", "108/12", "W - I"] and float(row[6]) > 0

@@ -1,0 +1,88 @@
+"""Estimators fitted to the same data: P1's SGD against numpy, and several estimators in one run."""
+import csv
+import io
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import SOURCE, moerate
+from moemodel import model_from_h5
+
+# A tiny machinery truth (ill posed on purpose: these tests check the estimators, not rates).
+SMALL = ["-d", "3", "-kstar", "2", "-k", "3", "-n", "300", "-truth_regime", "1", "-truth_expert_var", str(1 / 3),
+         "-allow_ill_posed"]
+
+
+def replicate(tmp_path, *args):
+    out = tmp_path / "r.h5"
+    moerate("fit", *SMALL, *args, "-output", out, check=True)
+    return out
+
+
+@pytest.mark.parametrize("gating", ["sigmoid", "softmax", "dts"])
+def test_one_full_batch_sgd_step_matches_numpy(tmp_path, gating):
+    """One epoch with one batch of all n rows is one gradient step: theta0 - lr J^T r / n on the free
+    parameters (pinned ones stay 0), whatever the order the epoch draws."""
+    out = replicate(tmp_path, "-gating", gating, "-estimator", "sgd", "-sgd_epochs", 1, "-sgd_batch", 300,
+                    "-sgd_lr", 0.05, "-dts_fit_tau")
+    with h5py.File(out, "r") as h:
+        assert h["fit"].attrs["estimator"] == "sgd" and h["fit"].attrs["reason_name"] == "COMPLETED_EPOCHS"
+        assert h["fit"].attrs["iterations"] == 1
+        m = model_from_h5(h["model"])
+        X, Y = h["data/X"][:], h["data/Y"][:]
+        th0, th1 = h["init/theta"][:], h["fit/theta"][:]
+        f, J = m.evaluate(th0, X, jacobian=True)
+        step = 0.05 * J.T @ (f - Y) / len(Y)
+        expect = np.where(m.pinned, 0.0, th0 - step)
+        assert np.allclose(th1, expect, rtol=1e-10, atol=1e-13)
+        assert m.objective(th1, X, Y) == pytest.approx(h["fit"].attrs["objective"], rel=1e-12)
+
+
+def test_minibatch_sgd_is_deterministic_and_descends(tmp_path):
+    a = replicate(tmp_path, "-estimator", "sgd", "-sgd_batch", 16)
+    b = tmp_path / "b.h5"
+    moerate("fit", *SMALL, "-estimator", "sgd", "-sgd_batch", 16, "-output", b, check=True)
+    with h5py.File(a, "r") as ha, h5py.File(b, "r") as hb:
+        assert np.array_equal(ha["fit/theta"][:], hb["fit/theta"][:])
+        assert ha["fit"].attrs["iterations"] == 10 * 19  # 10 epochs of ceil(300 / 16) batches
+        m = model_from_h5(ha["model"])
+        X, Y = ha["data/X"][:], ha["data/Y"][:]
+        assert m.objective(ha["fit/theta"][:], X, Y) < m.objective(ha["init/theta"][:], X, Y)
+
+
+def test_sgd_options_are_checked(tmp_path):
+    out = tmp_path / "r.h5"
+    for args, message in ((["-sgd_lr", "0"], "-sgd_lr 0"), (["-sgd_batch", "0"], "-sgd_batch 0"),
+                          (["-sgd_epochs", "0"], "-sgd_epochs 0"), (["-estimator", "adam"], "-estimator: unknown estimator 'adam'")):
+        p = moerate("fit", *SMALL, *args, "-output", out)
+        assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert not out.exists()
+
+
+def test_estimators_share_the_data_and_lse_is_unchanged(tmp_path):
+    """-estimator lse,sgd: every record says which estimator made it, both see the same replicates, and the
+    least-squares fits are those of a run without sgd (bit for bit)."""
+    grid = [*SMALL[:-3], "-n", "300,600", "-replicates", 2, "-gating", "softmax", "-truth_gating", "softmax",
+            "-allow_ill_posed"]
+    both, alone = tmp_path / "both.h5", tmp_path / "alone.h5"
+    moerate("run", *grid, "-estimator", "lse,sgd", "-output", both, "-quiet", check=True, ranks=3)
+    moerate("run", *grid, "-output", alone, "-quiet", check=True, ranks=2)
+    with h5py.File(both, "r") as hb, h5py.File(alone, "r") as ha:
+        assert [s.decode() if isinstance(s, bytes) else s for s in hb["grid/estimators"][:]] == ["lse", "sgd"]
+        rb, ra = hb["tasks/records"][:], ha["tasks/records"][:]
+        assert len(rb) == 2 * len(ra) and sorted(set(rb["estimator"])) == [0, 1]
+        lse = rb["estimator"] == 0
+        for field in ("n", "replicate", "seed", "objective", "iterations", "certified", "gap"):
+            assert np.array_equal(rb[field][lse], ra[field], equal_nan=True), field
+        assert np.array_equal(hb["tasks/theta"][:][lse], ha["tasks/theta"][:], equal_nan=True)
+        sgd = rb["estimator"] == 1
+        assert np.array_equal(rb["seed"][sgd], rb["seed"][lse])  # the same data
+        assert np.all(rb["reason"][sgd] == 100) and int(hb["families/estimator/sgd"].attrs["theory"]) == 0
+    p = subprocess.run([sys.executable, os.path.join(SOURCE, "analysis", "rates.py"), str(both), "--format", "csv"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert {row["fitted_by"] for row in csv.DictReader(io.StringIO(p.stdout))} == {"lse", "sgd"}
