@@ -52,15 +52,16 @@ def parse_options(text):
 class Model:
     """f_G(x) = sum_i gate_i(x) h(x, eta_i) with analytic Jacobian."""
 
-    def __init__(self, gating, expert, k, d, gating_options=""):
+    def __init__(self, gating, expert, k, d, gating_options="", model="regression"):
         self.gating, self.expert, self.k, self.d = gating, expert, k, d
+        self.ns = 1 if model == "gaussian" else 0  # sigma_i after eta_i in each atom (Gaussian MoE)
         opts = parse_options(gating_options) if isinstance(gating_options, str) else dict(gating_options)
         self.K = int(opts.get("topk_K", 2))
         self.tau = float(opts.get("dts_tau", 1.0))
         self.fit_tau = opts.get("dts_fit_tau", "0").lower() in ("1", "true", "yes")
         self.groups = int(opts.get("hsoftmax_groups", 2 if k % 2 == 0 else 1))
         self.ne = 1 if expert == "constant" else d + 1
-        self.stride = d + 1 + self.ne
+        self.stride = d + 1 + self.ne + self.ns
         if gating == "dts":
             self.nglobal = 1 if self.fit_tau else 0
         elif gating == "hsoftmax":
@@ -84,7 +85,20 @@ class Model:
     def atoms(self, theta):
         A = theta[: self.k * self.stride].reshape(self.k, self.stride)
         d = self.d
-        return A[:, :d], A[:, d], A[:, d + 1:]
+        return A[:, :d], A[:, d], A[:, d + 1:d + 1 + self.ne]
+
+    def sigmas(self, theta):
+        """sigma_i of the Gaussian MoE's experts."""
+        return theta[: self.k * self.stride].reshape(self.k, self.stride)[:, self.d + 1 + self.ne]
+
+    def log_likelihood(self, theta, X, Y):
+        """(1/n) sum_r log sum_i g_i(X_r) N(Y_r; h_i(X_r), sigma_i^2) of the Gaussian MoE."""
+        self.evaluate(theta, X)
+        gate, h, sigma = self.last_gate, self.last_h, self.sigmas(theta)
+        with np.errstate(divide="ignore"):
+            terms = np.log(gate) - 0.5 * np.log(2 * np.pi) - np.log(sigma) - 0.5 * ((Y[:, None] - h) / sigma) ** 2
+        top = np.max(terms, axis=1)
+        return float(np.mean(top + np.log(np.sum(np.exp(terms - top[:, None]), axis=1))))
 
     def experts(self, X, eta):
         """h (n x k) and dh/deta (n x k x ne)."""
@@ -150,7 +164,8 @@ class Model:
                 c = i * self.stride
                 J[:, c:c + d] = dfds[:, i:i + 1] * X
                 J[:, c + d] = dfds[:, i]
-                J[:, c + d + 1:c + self.stride] = gate[:, i:i + 1] * dh[:, i, :]
+                J[:, c + d + 1:c + d + 1 + self.ne] = gate[:, i:i + 1] * dh[:, i, :]
+        self.last_gate, self.last_h = gate, h
         return (f, J) if jacobian else f
 
     def objective(self, theta, X, Y):
@@ -163,4 +178,5 @@ def model_from_h5(group):
     """A Model from the attributes of a moerate HDF5 group (/model or /truth/<expert>)."""
     a = group.attrs
     k = int(a["k"]) if "k" in a else int(a["kstar"])
-    return Model(str(a["gating"]), str(a["expert"]), k, int(a["d"]), str(a.get("gating_options", "")))
+    return Model(str(a["gating"]), str(a["expert"]), k, int(a["d"]), str(a.get("gating_options", "")),
+                 str(a.get("model", "regression")))

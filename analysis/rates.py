@@ -89,11 +89,24 @@ THEORY = {
 }
 
 
-def theory(loss, expert, k, kstar, matched=True, regime=1):
+# The Gaussian MoE fitted by maximum likelihood (P3 and the softmax-gating Gaussian MoE papers): exactly
+# specified, the parameters converge at the parametric rate; over-specified, at rates set by rbar (the
+# solvability of a polynomial system), not given here.
+GAUSSIAN_EXACT = Theory(Fraction(-1, 2), "Gaussian MoE by maximum likelihood, exactly specified (k = k*): parametric",
+                        "P3; Nguyen et al. 2023")
+GAUSSIAN_L2 = Theory(Fraction(-1, 2), "Gaussian MoE: the regression function f_G converges with the density (up to log)",
+                     "P3")
+
+
+def theory(loss, expert, k, kstar, matched=True, regime=1, model="regression"):
     """The Theory for a loss of a fit with experts of identifiability class `expert` ("strong", "linear" or
     "constant", as the expert family declares) and k atoms (its target has k* atoms), or None;
     `matched`: the fit has the truth's gating and expert families; `regime`: P1's regime of the truth
     (1: beta1* = 0)."""
+    if model == "gaussian":
+        if loss in ("l2", "l2_truth") and matched:
+            return GAUSSIAN_L2
+        return GAUSSIAN_EXACT if k == kstar and loss in ("softmax_d1", "softmax_dlin", "topk") and matched else None
     settings = {None, "over" if k > kstar else "exact" if k == kstar else None,
                 "matched" if matched else "misspecified", "regime %d" % regime}
     for experts, needs, th in THEORY.get(loss, []):
@@ -211,7 +224,7 @@ def rate_row(results, gating, expert, loss, opts):
     # "over-specified" is relative to the loss's target: G* has k* atoms, G-bar has k
     th = theory(results.losses[loss], results.expert_identifiability(expert), results.grid.get("k", 0),
                 results.target_atoms(gating, expert, loss), results.matched(gating, expert),
-                int(results.grid.get("truth_regime", 1)))
+                int(results.grid.get("truth_regime", 1)), str(results.grid.get("model", "regression")))
     row = {"gating": results.gatings[gating], "expert": results.experts[expert], "loss": results.losses[loss],
            "target": results.target(gating, expert, loss),
            "n_min": int(sel.n[0]) if len(sel.n) else None, "n_max": int(sel.n[-1]) if len(sel.n) else None,

@@ -7,6 +7,8 @@
 
      lse  the least-squares estimator the theory is about, computed by TAO and certified
           against the truth's (or G-bar's) objective on the same data (src/certify/certify.c)
+     mle  maximum likelihood for the Gaussian MoE (-model gaussian), TAO on the analytic score,
+          certified against the truth's likelihood on the same data (src/fit/mle.c)
      sgd  P1's minibatch SGD on the least-squares objective from the near start, as P1 fitted
           its Figure 1 (src/certify/sgd.c); its certificate is recorded, never repaired
 */
@@ -23,6 +25,7 @@ struct _n_MoeEstimatorFamily {
   /* Relative cost of one replicate (for the largest-first schedule). */
   PetscReal (*cost)(const MoeSpec *, PetscInt64 n, PetscInt pfree);
   PetscBool   theory;    /* the estimator the theory is about: only its certified fits are evidence */
+  MoeModelType model;    /* the model type it estimates */
   const char *objective; /* what it optimises */
   const MoeFamilyOption *options;
   const char *meaning;

@@ -63,5 +63,11 @@ PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(MoeModel);
    is MOE_FIT_PENDING (the task is abandoned, to be run again). */
 PETSC_EXTERN PetscErrorCode MoeFitSetInterrupt(PetscBool (*)(void *), void *);
 PETSC_EXTERN PetscBool      MoeFitInterrupted(void);
+PETSC_EXTERN PetscBool      MoeFitInterruptSet(void);
+/* A TAO monitor that stops the solve when the interrupt check says so (ctx: a PetscBool set then). */
+PETSC_EXTERN PetscErrorCode MoeFitInterruptMonitor(Tao, void *);
+/* Maximum likelihood for the Gaussian MoE (src/fit/mle.c): res->objective is -(1/n) sum log p. */
+PETSC_EXTERN PetscErrorCode MoeFitMLE(const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
+PETSC_EXTERN PetscErrorCode MoeFitNegLogLikelihood(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
 
 #endif

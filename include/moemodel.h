@@ -5,6 +5,7 @@
 
      theta = [ atom_0 | atom_1 | ... | atom_{k-1} | globals ]
      atom_i = [ beta1_i (d) | beta0_i | eta_i (ne) ]        stride = d + 1 + ne
+            = [ beta1_i (d) | beta0_i | eta_i (ne) | sigma_i ]  for the Gaussian MoE (-model gaussian)
      eta_i  = [ a_i (d) | b_i ]   for FFN and linear experts (ne = d + 1)
             = [ b_i ]             for input-independent experts (ne = 1)
      globals: gating-specific (dts with fitted temperature: [tau];
@@ -115,12 +116,28 @@ PETSC_EXTERN PetscBool      MoeNameInList(const char name[], const char list[]);
 PETSC_EXTERN PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm, PetscOptions, const char prefix[], const char title[], const MoeFamilyOption *);
 PETSC_EXTERN PetscErrorCode MoeFamilyOptionNames(const char ***);
 
-/* ---------------- the model ---------------- */
+/* ---------------- the model ----------------
+   Two model types (-model):
+     regression  Y = f_G(X) + N(0, nu), f_G(x) = sum_i gate_i(x) h(x, eta_i)          (P1, P2)
+     gaussian    Y | X ~ sum_i gate_i(X) N(h(X, eta_i), sigma_i^2): a latent expert drawn with
+                 probabilities gate(X), then Y from its Gaussian; sigma_i > 0 is a parameter of
+                 each atom (P3, the dense-to-sparse paper).  The gates must sum to one (the
+                 softmax-type gatings).  Its mean function is f_G. */
+#define MOE_SIGMA_MIN 1e-6 /* lower bound of a Gaussian expert's sigma in a fit */
+
+typedef enum {
+  MOE_MODEL_REGRESSION,
+  MOE_MODEL_GAUSSIAN
+} MoeModelType;
+PETSC_EXTERN const char *const MoeModelTypes[];
+
 struct _p_MoeModel {
   MoeGating  gating; /* family internals: src/model/ and the families only */
   MoeExpert  expert;
   const MoeGatingFamily *gfamily; /* their traits, for everyone */
   const MoeExpertFamily *efamily;
+  MoeModelType           type;
+  PetscInt               ns; /* per-atom noise parameters after eta: 1 (sigma_i) for the Gaussian MoE, else 0 */
   PetscInt   k, d, stride, ng, ne, nglobal;
   PetscInt   p;       /* full parameter count */
   PetscInt   pfree;   /* free (fitted) parameters */
@@ -129,7 +146,18 @@ struct _p_MoeModel {
   PetscReal *h, *gate, *dh; /* work: expert values, gates, expert derivative */
 };
 
+/* The model type is the option -model of opts (regression by default). */
 PETSC_EXTERN PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt k, PetscInt d, PetscOptions, const char prefix[], MoeModel *);
+/* Gaussian MoE (src/model/gaussian.c): log p(y | x) and its gradient (full layout, may be NULL);
+   the mean log-likelihood of a sample and its gradient; the gates and expert means at x; the
+   empirical Fisher information (1/n) sum s s^T of the scores s at (X, Y), eigenvalues ascending. */
+PETSC_EXTERN PetscErrorCode MoeModelLogDensity(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *logp, PetscReal *grad);
+PETSC_EXTERN PetscErrorCode MoeModelLogLikelihood(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, const PetscReal *Y, PetscReal *ll, PetscReal *grad);
+PETSC_EXTERN PetscErrorCode MoeModelComponents(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal *gate, PetscReal *mean);
+PETSC_EXTERN PetscErrorCode MoeModelFisherScores(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, const PetscReal *Y, PetscReal *eig, PetscReal *vmin);
+/* Entries per atom in the Voronoi view of the experts: eta, and for the Gaussian MoE sigma, placed
+   before b ([a | sigma | b]) so that the losses' "a" part (exponent rbar/2 in P3) holds a and sigma. */
+PETSC_EXTERN PetscInt       MoeModelExpertSize(MoeModel);
 PETSC_EXTERN PetscErrorCode MoeModelDestroy(MoeModel *);
 PETSC_EXTERN PetscErrorCode MoeModelEvaluate(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal *f);
 PETSC_EXTERN PetscErrorCode MoeModelEvaluateRow(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal *f, PetscReal *J);

@@ -30,6 +30,7 @@ PETSC_EXTERN const char *const MoeInitTypes[];
 typedef struct {
   const MoeGatingFamily *gating;
   const MoeExpertFamily *expert;
+  MoeModelType           model;
   PetscInt               kstar, d, p;
   char                   options[1024]; /* gating family options, e.g. "-topk_K 2" */
   PetscReal             *theta;         /* p values, full layout */
@@ -53,6 +54,7 @@ typedef struct {
   const MoeGatingFamily *gating_families[MOE_MAX_LIST];
   const MoeExpertFamily *expert_families[MOE_MAX_LIST];
   PetscInt k, d;
+  MoeModelType model; /* regression or gaussian (moemodel.h) */
 
   /* the truth: drawn from P1's distributions, or read from a file */
   char      truth_gating[MOE_NAME_LEN];
@@ -65,6 +67,7 @@ typedef struct {
   PetscInt  truth_regime;     /* 1: beta1* = 0; 2: beta1* ~ N(0, beta1_var I) */
   PetscInt  truth_beta1_zero; /* regime 2: this many atoms keep beta1* = 0 */
   PetscReal truth_beta0_var, truth_beta1_var, truth_expert_var;
+  PetscReal truth_sigma;      /* Gaussian MoE: every drawn true expert's sigma */
   PetscInt  truth_seed;
   PetscInt  truth_draw;       /* -truth_draw, or -1: chosen by MoeTruthSelect */
   PetscInt  truth_draws[MOE_MAX_LIST];    /* per expert family (index of -expert): its truth's draw */

@@ -69,6 +69,56 @@ static PetscErrorCode CheckPair(const MoeGatingFamily *gating, PetscBool flags, 
   PetscFunctionReturn(0);
 }
 
+/* The score of the Gaussian MoE, d log p(y | x) / dtheta, against central differences, for a
+   softmax-type gating (gates that sum to one) and an expert family. */
+static PetscErrorCode CheckScore(const MoeGatingFamily *gating, const MoeExpertFamily *expert, gsl_rng *rng, PetscInt *nchecked, PetscReal *worst)
+{
+  MoeModel     m;
+  PetscOptions opts;
+  PetscInt     k = 4, d = 2, i, trial;
+  PetscReal   *theta, *g, *x, *lower, lp, lpp, lpm, y;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsCreate(&opts));
+  PetscCall(SetFamilyOptions(gating, PETSC_TRUE, opts));
+  PetscCall(PetscOptionsSetValue(opts, "-topk_K", "2"));
+  PetscCall(PetscOptionsSetValue(opts, "-hsoftmax_groups", "2"));
+  PetscCall(PetscOptionsSetValue(opts, "-model", "gaussian"));
+  PetscCall(MoeModelCreate(gating->name, expert->name, k, d, opts, NULL, &m));
+  PetscCall(PetscMalloc4(m->p, &theta, m->p, &g, d, &x, m->p, &lower));
+  PetscCall(MoeModelLowerBounds(m, lower));
+  for (trial = 0; trial < 20; trial++) {
+    for (i = 0; i < m->p; i++) theta[i] = gsl_ran_gaussian(rng, 0.8);
+    for (i = 0; i < m->p; i++)
+      if (lower[i] != PETSC_NINFINITY) theta[i] = lower[i] + 0.3 + gsl_rng_uniform(rng); /* sigma, tau */
+    PetscCall(MoeModelPinParameters(m, theta));
+    for (i = 0; i < d; i++) x[i] = 2 * gsl_rng_uniform(rng) - 1;
+    y = gsl_ran_gaussian(rng, 1.0);
+    PetscCall(MoeModelLogDensity(m, theta, x, y, &lp, g));
+    for (i = 0; i < m->pfree; i++) {
+      PetscInt  j = m->ifree[i];
+      PetscReal h = 1e-6 * PetscMax(1.0, PetscAbsReal(theta[j])), t = theta[j], cd, fwd, bwd, err;
+      theta[j] = t + h;
+      PetscCall(MoeModelLogDensity(m, theta, x, y, &lpp, NULL));
+      theta[j] = t - h;
+      PetscCall(MoeModelLogDensity(m, theta, x, y, &lpm, NULL));
+      theta[j] = t;
+      fwd = (lpp - lp) / h, bwd = (lp - lpm) / h, cd = (lpp - lpm) / (2 * h);
+      if (PetscAbsReal(fwd - bwd) > 1e-3 * (1 + PetscAbsReal(cd))) continue; /* a kink (ReLU, a top-K switch) */
+      err = PetscAbsReal(g[j] - cd) / PetscMax(1e-3, PetscAbsReal(cd));
+      if (err > 1e-6) {
+        PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL Gaussian MoE %s x %s: parameter %" PetscInt_FMT " score %.12e finite-difference %.12e (rel err %.2e)\n", gating->name, expert->name, j, (double)g[j], (double)cd, (double)err));
+        *worst = PetscMax(*worst, err);
+      }
+      (*nchecked)++;
+    }
+  }
+  PetscCall(PetscFree4(theta, g, x, lower));
+  PetscCall(MoeModelDestroy(&m));
+  PetscCall(PetscOptionsDestroy(&opts));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   gsl_rng  *rng;
@@ -85,6 +135,14 @@ int main(int argc, char **argv)
   for (a = 0; a < ng; a++)
     for (PetscInt flags = 0; flags < (HasFlags(gatings[a]) ? 2 : 1); flags++)
       for (b = 0; b < ne; b++, npairs++) PetscCall(CheckPair(gatings[a], (PetscBool)flags, experts[b], rng, &nchecked, &worst));
+  {
+    PetscInt nscore = 0, nmix = 0;
+    for (a = 0; a < ng; a++)
+      if (gatings[a]->mass == MOE_MASS_EXP)
+        for (b = 0; b < ne; b++, nmix++) PetscCall(CheckScore(gatings[a], experts[b], rng, &nscore, &worst));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "checked %" PetscInt_FMT " score entries of %" PetscInt_FMT " Gaussian MoE gating x expert pairs\n", nscore, nmix));
+    PetscCheck(nscore > 3000, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "too few score entries checked");
+  }
   gsl_rng_free(rng);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "checked %" PetscInt_FMT " derivatives of %" PetscInt_FMT " gating x expert pairs; worst failing relative error %.2e\n", nchecked, npairs, (double)worst));
   PetscCheck(worst == 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "analytic derivatives disagree with finite differences");

@@ -2,14 +2,32 @@
    the extra starts of an uncertified fit (see moecertify.h). */
 #include <moeestimator.h>
 
+/* The estimator of the model type: least squares (regression) or maximum likelihood (Gaussian
+   MoE, objective -(1/n) sum log p), with the scale of its objective's fluctuations. */
+static PetscErrorCode Solve(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *r)
+{
+  PetscFunctionBegin;
+  if (m->ns) PetscCall(MoeFitMLE(fp, m, D, theta0, inject_nan, theta, r));
+  else PetscCall(MoeFitSolve(fp, m, D, theta0, inject_nan, theta, r));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Objective(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *f)
+{
+  PetscFunctionBegin;
+  if (m->ns) PetscCall(MoeFitNegLogLikelihood(m, D, theta, f));
+  else PetscCall(MoeFitObjective(m, D, theta, f));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeCertifyReferenceObjective(MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscReal *fref)
 {
   PetscBool same;
 
   PetscFunctionBegin;
   PetscCall(MoeModelSameFamilies(m, truth->model, &same));
-  if (same) PetscCall(MoeFitObjective(truth->model, D, truth->theta, fref));
-  else if (gbar) PetscCall(MoeFitObjective(m, D, gbar, fref));
+  if (same) PetscCall(Objective(truth->model, D, truth->theta, fref));
+  else if (gbar) PetscCall(Objective(m, D, gbar, fref));
   else *fref = MOE_NAN;
   PetscFunctionReturn(0);
 }
@@ -29,7 +47,7 @@ PetscErrorCode MoeCertifyBestOfStarts(const MoeFitParams *fp, const MoeInitParam
   for (s = 0; s < ip->starts; s++) {
     PetscBool better;
     PetscCall(MoeInitialPoint(ip, m, target, stream, n, replicate, s, t0));
-    PetscCall(MoeFitSolve(fp, m, D, t0, inject_nan, t, &r));
+    PetscCall(Solve(fp, m, D, t0, inject_nan, t, &r));
     r.start = s;
     time += r.time;
     if (r.status == MOE_FIT_PENDING) { /* interrupted: abandon the task */
@@ -52,17 +70,20 @@ PetscErrorCode MoeCertifyBestOfStarts(const MoeFitParams *fp, const MoeInitParam
 }
 
 /* gap = 2n/nu (f - fref); with noise-free data, 0 at or below fref and +inf above. */
-static PetscReal Gap(const MoeSpec *spec, PetscInt n, PetscReal f, PetscReal fref)
+/* Least squares: 2n/nu (f - fref); maximum likelihood (f = -mean log-likelihood): 2n (f - fref),
+   the likelihood-ratio statistic. */
+static PetscReal Gap(const MoeSpec *spec, MoeModel m, PetscInt n, PetscReal f, PetscReal fref)
 {
+  if (m->ns) return PetscIsInfOrNanReal(f) || PetscIsInfOrNanReal(fref) ? MOE_NAN : 2.0 * n * (f - fref);
   if (PetscIsInfOrNanReal(f) || PetscIsInfOrNanReal(fref)) return MOE_NAN;
   if (spec->noise > 0) return 2.0 * n / spec->noise * (f - fref);
   return f <= fref * (1 + 1e-10) ? 0 : PETSC_INFINITY;
 }
 
-void MoeCertifyAssess(const MoeSpec *spec, PetscInt n, const MoeFitResult *r, PetscReal fref, MoeCertificate *c)
+void MoeCertifyAssess(const MoeSpec *spec, MoeModel m, PetscInt n, const MoeFitResult *r, PetscReal fref, MoeCertificate *c)
 {
   c->ref_objective = fref;
-  c->gap           = Gap(spec, n, r->objective, fref);
+  c->gap           = Gap(spec, m, n, r->objective, fref);
   c->certified     = (PetscBool)(c->gap <= spec->certify_tol); /* false for NaN */
 }
 
@@ -99,7 +120,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
   PetscCall(MoeNearTarget(m, truth, gbar, &near));
   PetscCall(MoeCertifyBestOfStarts(&fp, &ip, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
   PetscCall(MoeCertifyReferenceObjective(m, truth, gbar, D, &fref));
-  MoeCertifyAssess(spec, D->n, res, fref, cert);
+  MoeCertifyAssess(spec, m, D->n, res, fref, cert);
   cert->starts_used = spec->init_starts;
   if (res->status == MOE_FIT_PENDING || PetscIsInfOrNanReal(fref)) PetscFunctionReturn(0);
   time = res->time;
@@ -107,7 +128,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
   for (s = spec->init_starts; s < spec->certify_starts && (!cert->certified || (res->status != MOE_FIT_CONVERGED && s == spec->init_starts)); s++) {
     if (s == spec->init_starts) PetscCall(MoeReferencePoint(m, &near, t0));
     else PetscCall(MoeInitialPoint(&ip, m, &near, MOE_STREAM_INIT, n, replicate, s, t0));
-    PetscCall(MoeFitSolve(&fp, m, D, t0, inject_nan, t, &r));
+    PetscCall(Solve(&fp, m, D, t0, inject_nan, t, &r));
     r.start = s;
     time += r.time;
     cert->starts_used = s + 1;
@@ -115,7 +136,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
       *res = r;
       break;
     }
-    MoeCertifyAssess(spec, D->n, &r, fref, &c);
+    MoeCertifyAssess(spec, m, D->n, &r, fref, &c);
     if (Better(&r, &c, res, cert)) {
       *res = r;
       c.starts_used = cert->starts_used;
@@ -162,4 +183,12 @@ static PetscReal LSECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
   return (PetscReal)n * pfree * pfree * spec->init_starts;
 }
 
-const MoeEstimatorFamily MoeEstimatorFamily_LSE = {"lse", MoeCertifiedFit, LSECost, PETSC_TRUE, "least squares (1/2n) sum_r (Y_r - f(X_r))^2", NULL, "the least-squares estimator (TAO, certified against the truth's or G-bar's objective on the same data)"};
+const MoeEstimatorFamily MoeEstimatorFamily_LSE = {"lse", MoeCertifiedFit, LSECost, PETSC_TRUE, MOE_MODEL_REGRESSION, "least squares (1/2n) sum_r (Y_r - f(X_r))^2", NULL, "the least-squares estimator (TAO, certified against the truth's or G-bar's objective on the same data)"};
+
+/* One quasi-Newton iteration costs about n pfree (a gradient); a few hundred of them. */
+static PetscReal MLECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
+{
+  return (PetscReal)n * pfree * 100 * spec->init_starts;
+}
+
+const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MoeCertifiedFit, MLECost, PETSC_TRUE, MOE_MODEL_GAUSSIAN, "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", NULL, "maximum likelihood for the Gaussian MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))"};

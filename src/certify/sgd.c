@@ -19,7 +19,7 @@ static PetscErrorCode SGDFit(const MoeSpec *spec, MoeModel m, const MoeTruth *tr
   PetscCall(MoeFitSGD(&sp, m, D, theta0, n, replicate, inject_nan, theta, res));
   res->start = 0;
   PetscCall(MoeCertifyReferenceObjective(m, truth, gbar, D, &fref));
-  MoeCertifyAssess(spec, D->n, res, fref, cert);
+  MoeCertifyAssess(spec, m, D->n, res, fref, cert);
   cert->starts_used = 1;
   PetscFunctionReturn(0);
 }
@@ -37,4 +37,4 @@ static const MoeFamilyOption options[] = {
   {NULL, MOE_OPTION_INT, NULL, NULL}
 };
 
-const MoeEstimatorFamily MoeEstimatorFamily_SGD = {"sgd", SGDFit, SGDCost, PETSC_FALSE, "least squares (1/2n) sum_r (Y_r - f(X_r))^2, by minibatch SGD", options, "P1's minibatch SGD from the near start (-sgd_epochs, -sgd_lr, -sgd_batch)"};
+const MoeEstimatorFamily MoeEstimatorFamily_SGD = {"sgd", SGDFit, SGDCost, PETSC_FALSE, MOE_MODEL_REGRESSION, "least squares (1/2n) sum_r (Y_r - f(X_r))^2, by minibatch SGD", options, "P1's minibatch SGD from the near start (-sgd_epochs, -sgd_lr, -sgd_batch)"};

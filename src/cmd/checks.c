@@ -53,7 +53,7 @@ PetscErrorCode MoeCheckOutputIsPlain(const char option[], const char path[])
    so only moerate's own namespace and TAO's are checked.  The TAO object of the fit has read
    its options by now (MoeFitCheckOptions), except these, read at set-up or at the end of a
    solve. */
-static const char *late[] = {"tao_converged_reason", "tao_view", "tao_monitor", "tao_brgn_", "tao_test_", "tao_ls_", "tao_lmvm_", "tao_blmvm_", "tao_bqn", "ksp_", "pc_", "mat_", "vec_", "snes_", "options_", "log", "malloc", "info", "on_error", "checkstack", "help", "version", "viewer_", "draw_", "fp_trap", "no_signal_handler", "history", NULL};
+static const char *late[] = {"tao_converged_reason", "tao_view", "tao_monitor", "tao_brgn_", "tao_test_", "tao_ls_", "tao_lmvm_", "tao_blmvm_", "tao_bqn", "mle_tao_", "ksp_", "pc_", "mat_", "vec_", "snes_", "options_", "log", "malloc", "info", "on_error", "checkstack", "help", "version", "viewer_", "draw_", "fp_trap", "no_signal_handler", "history", NULL};
 
 PetscErrorCode MoeCheckUnusedOptions(MPI_Comm comm)
 {
@@ -123,6 +123,6 @@ PetscErrorCode MoePrintFisherLine(MPI_Comm comm, const MoeSpec *s, const MoeTrut
   if (rejected) PetscCall(PetscSNPrintf(draws, sizeof(draws), "; %" PetscInt_FMT " earlier draws rejected", rejected));
   if (t->wellposed) PetscCall(PetscSNPrintf(verdict, sizeof(verdict), "well posed (-truth_max_sd %g)", (double)s->truth_max_sd));
   else PetscCall(PetscSNPrintf(verdict, sizeof(verdict), "ILL POSED, measured under -allow_ill_posed: %s", t->why));
-  PetscCall(PetscPrintf(comm, "Fisher: truth %s x %s (%s%s): eigenvalues of J^T J/n %.2e .. %.2e; sd along the weakest direction at n = %" PetscInt_FMT ": %s; %s\n", t->model->gfamily->name, t->model->efamily->name, t->source, draws, (double)lmin, (double)lmax, s->ns[0], sd, verdict));
+  PetscCall(PetscPrintf(comm, "Fisher: truth %s x %s (%s%s): eigenvalues of %s %.2e .. %.2e; sd along the weakest direction at n = %" PetscInt_FMT ": %s; %s\n", t->model->gfamily->name, t->model->efamily->name, t->source, draws, t->model->ns ? "the likelihood's Fisher information" : "J^T J/n", (double)lmin, (double)lmax, s->ns[0], sd, verdict));
   PetscFunctionReturn(0);
 }

@@ -42,6 +42,31 @@ PetscErrorCode MoeDataSampleX(const MoeDataParams *dp, MoeStream stream, PetscIn
   PetscFunctionReturn(0);
 }
 
+/* Y_r of the Gaussian MoE: the latent expert z from the gates at X_r (one uniform draw), then
+   Y_r ~ N(h_z(X_r), sigma_z^2). */
+static PetscErrorCode DrawGaussianMixture(const MoeTruth *truth, gsl_rng *rng, MoeData *D)
+{
+  MoeModel   m = truth->model;
+  PetscReal *gate, *mean;
+  PetscInt   r, z;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc2(m->k, &gate, m->k, &mean));
+  for (r = 0; r < D->n; r++) {
+    PetscReal u = gsl_rng_uniform(rng), c = 0;
+    PetscCall(MoeModelComponents(m, truth->theta, D->X + (size_t)r * D->d, gate, mean));
+    for (z = 0; z < m->k - 1; z++) {
+      c += gate[z];
+      if (u < c) break;
+    }
+    D->Y[r] = mean[z] + gsl_ran_gaussian_ziggurat(rng, truth->theta[z * m->stride + m->ng + m->ne]);
+  }
+  PetscCall(PetscFree2(gate, mean));
+  PetscFunctionReturn(0);
+}
+
+/* A replicate's sample: X from stream X; Y = f_G*(X) + N(0, noise) for the regression model,
+   Y drawn from the mixture for the Gaussian MoE (stream NOISE either way). */
 PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
 {
   MoeData  *D;
@@ -52,10 +77,13 @@ PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, P
   PetscFunctionBegin;
   PetscCall(MoeDataCreate((PetscInt)n, dp->d, &D));
   PetscCall(MoeDataSampleX(dp, MOE_STREAM_X, n, replicate, D));
-  PetscCall(MoeModelEvaluateMany(truth->model, truth->theta, D->n, D->X, D->Y));
   PetscCall(MoeRngCreate(dp->seed, MOE_STREAM_NOISE, n, replicate, 0, &rng));
-  if (sd > 0)
-    for (i = 0; i < D->n; i++) D->Y[i] += gsl_ran_gaussian_ziggurat(rng, sd);
+  if (truth->model->ns) PetscCall(DrawGaussianMixture(truth, rng, D));
+  else {
+    PetscCall(MoeModelEvaluateMany(truth->model, truth->theta, D->n, D->X, D->Y));
+    if (sd > 0)
+      for (i = 0; i < D->n; i++) D->Y[i] += gsl_ran_gaussian_ziggurat(rng, sd);
+  }
   gsl_rng_free(rng);
   *data = D;
   PetscFunctionReturn(0);

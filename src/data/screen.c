@@ -55,8 +55,16 @@ PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
   PetscCall(PetscFree(t->fisher));
   PetscCall(PetscMalloc1(m->pfree, &t->fisher));
   PetscCall(PetscMalloc1(m->pfree, &vmin));
-  PetscCall(MoeModelFisher(m, t->theta, E->n, E->X, t->fisher, vmin));
-  t->sd     = MoeFisherSd(spec->noise, nmin, t->fisher, m->pfree);
+  if (m->ns) { /* Gaussian MoE: the information of the likelihood, from a sample of the model itself */
+    MoeData *S;
+    PetscCall(MoeDataGenerate(&dp, t, dp.eval_n, -1, &S));
+    PetscCall(MoeModelFisherScores(m, t->theta, S->n, S->X, S->Y, t->fisher, vmin));
+    PetscCall(MoeDataDestroy(&S));
+    t->sd = MoeFisherSd(1.0, nmin, t->fisher, m->pfree);
+  } else {
+    PetscCall(MoeModelFisher(m, t->theta, E->n, E->X, t->fisher, vmin));
+    t->sd = MoeFisherSd(spec->noise, nmin, t->fisher, m->pfree);
+  }
   t->why[0] = 0;
   if (!(t->sd <= spec->truth_max_sd)) {
     char dir[256];

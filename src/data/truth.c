@@ -32,6 +32,7 @@ static PetscErrorCode MoeTruthDraw(const MoeSpec *spec, PetscInt draw, MoeTruth 
       for (j = 0; j < d; j++) atom[d + 1 + j] = a[j];
       atom[2 * d + 1] = b;
     } else atom[d + 1] = b;
+    if (m->ns) atom[m->ng + m->ne] = spec->truth_sigma; /* Gaussian MoE: no draw, the streams stay those of regression truths */
   }
   PetscCall(MoeModelInitGlobals(m, rng, spec->truth_regime == 1 ? 0 : spec->truth_beta1_var, spec->truth_beta0_var, t->theta));
   PetscCall(MoeModelPinParameters(m, t->theta));

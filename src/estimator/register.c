@@ -17,5 +17,6 @@ PetscErrorCode MoeEstimatorRegisterAll(void)
   MoeEstimatorRegisterAllCalled = PETSC_TRUE;
   MoeEstimatorRegisterFamily(LSE);
   MoeEstimatorRegisterFamily(SGD);
+  MoeEstimatorRegisterFamily(MLE);
   PetscFunctionReturn(0);
 }

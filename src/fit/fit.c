@@ -37,12 +37,17 @@ PetscErrorCode MoeFitSetInterrupt(PetscBool (*check)(void *), void *ctx)
 }
 
 /* Has the interrupt check fired (a stop request)? */
+PetscBool MoeFitInterruptSet(void)
+{
+  return (PetscBool)(interrupt_check != NULL);
+}
+
 PetscBool MoeFitInterrupted(void)
 {
   return interrupt_check && interrupt_check(interrupt_ctx) ? PETSC_TRUE : PETSC_FALSE;
 }
 
-static PetscErrorCode InterruptMonitor(Tao tao, void *ctx)
+PetscErrorCode MoeFitInterruptMonitor(Tao tao, void *ctx)
 {
   PetscBool *interrupted = (PetscBool *)ctx;
 
@@ -460,7 +465,7 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
     c.lm = (PetscBool)(!tr && fp->lm_lambda > 0);
   }
   PetscCall(TaoSetConvergenceTest(tao, ConvergenceTest, &c));
-  if (interrupt_check) PetscCall(TaoSetMonitor(tao, InterruptMonitor, &interrupted, NULL));
+  if (interrupt_check) PetscCall(TaoSetMonitor(tao, MoeFitInterruptMonitor, &interrupted, NULL));
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, m->pfree, &x));
   PetscCall(VecGetArrayWrite(x, &xa));
   PetscCall(MoeModelFullToFree(m, theta0, xa));

@@ -16,11 +16,11 @@ PetscErrorCode MoeVoronoiCreate(const MoeLossInput *in, MoeVoronoi *v)
   PetscInt i, j;
 
   PetscFunctionBegin;
-  PetscCheck(MoeModelLocationSize(m) == MoeModelLocationSize(t) && m->ne == t->ne, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "Voronoi loss between %s x %s and %s x %s: the atoms have different shapes", m->gfamily->name, m->efamily->name, t->gfamily->name, t->efamily->name);
+  PetscCheck(MoeModelLocationSize(m) == MoeModelLocationSize(t) && MoeModelExpertSize(m) == MoeModelExpertSize(t), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "Voronoi loss between %s x %s and %s x %s: the atoms have different shapes", m->gfamily->name, m->efamily->name, t->gfamily->name, t->efamily->name);
   v->k     = m->k;
   v->kstar = t->k;
   v->nloc  = MoeModelLocationSize(m);
-  v->ne    = m->ne;
+  v->ne    = MoeModelExpertSize(m);
   PetscCall(PetscMalloc6(v->k * v->nloc, &v->loc, v->k, &v->b0, v->k * v->ne, &v->eta, v->kstar * v->nloc, &v->tloc, v->kstar, &v->tb0, v->kstar * v->ne, &v->teta));
   PetscCall(PetscMalloc1(v->k, &v->cell));
   PetscCall(PetscCalloc1(v->kstar, &v->size));

@@ -8,14 +8,24 @@ PetscInt MoeModelLocationSize(MoeModel m)
   return m->gating->nloc;
 }
 
+PetscInt MoeModelExpertSize(MoeModel m)
+{
+  return m->ne + m->ns;
+}
+
 PetscErrorCode MoeModelAtoms(MoeModel m, const PetscReal *theta, PetscReal *loc, PetscReal *b0, PetscReal *eta)
 {
-  PetscInt i, j;
+  PetscInt i, j, w = m->ne + m->ns;
 
   PetscFunctionBegin;
   PetscCall((*m->gating->ops.atoms)(m->gating, theta, loc, b0));
-  for (i = 0; i < m->k; i++)
-    for (j = 0; j < m->ne; j++) eta[i * m->ne + j] = theta[i * m->stride + m->ng + j];
+  for (i = 0; i < m->k; i++) {
+    const PetscReal *e = theta + i * m->stride + m->ng;
+    PetscReal       *v = eta + i * w;
+    for (j = 0; j < m->ne - 1; j++) v[j] = e[j]; /* a */
+    if (m->ns) v[m->ne - 1] = e[m->ne];          /* sigma */
+    v[w - 1] = e[m->ne - 1];                      /* b */
+  }
   PetscFunctionReturn(0);
 }
 
@@ -52,6 +62,7 @@ PetscErrorCode MoeModelEmbed(MoeModel m, MoeModel t, const PetscReal *ttheta, Pe
     if (m->ne == t->ne)
       for (j = 0; j < m->ne; j++) fa[m->ng + j] = ta[t->ng + j];
     else fa[m->ng + m->ne - 1] = ta[t->ng + t->ne - 1]; /* only b is shared */
+    if (m->ns) fa[m->ng + m->ne] = t->ns ? ta[t->ng + t->ne] : 1; /* sigma: the target's, or 1 */
   }
   if (m->nglobal) {
     PetscReal *glob = theta + m->k * m->stride;

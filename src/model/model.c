@@ -2,19 +2,25 @@
    (see moemodel.h) and its analytic derivatives. */
 #include <moe/private/modelimpl.h>
 
+const char *const MoeModelTypes[] = {"regression", "gaussian", "MoeModelType", "MOE_MODEL_", NULL};
+
 PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt k, PetscInt d, PetscOptions opts, const char prefix[], MoeModel *model)
 {
-  MoeModel m;
-  PetscInt i, j;
+  MoeModel  m;
+  PetscInt  i, j;
+  PetscEnum type = (PetscEnum)MOE_MODEL_REGRESSION;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&m));
+  PetscCall(PetscOptionsGetEnum(opts, NULL, "-model", MoeModelTypes, &type, NULL));
+  m->type = (MoeModelType)type;
+  m->ns   = m->type == MOE_MODEL_GAUSSIAN ? 1 : 0;
   PetscCall(MoeExpertCreate(expert, d, &m->expert));
   m->k      = k;
   m->d      = d;
   m->ng     = d + 1;
   m->ne     = m->expert->ne;
-  m->stride = m->ng + m->ne;
+  m->stride = m->ng + m->ne + m->ns;
   PetscCall(MoeGatingCreate(gating, k, d, m->stride, opts, prefix, &m->gating));
   m->gfamily = m->gating->family;
   m->efamily = m->expert->family;
@@ -106,6 +112,7 @@ PetscErrorCode MoeModelLowerBounds(MoeModel m, PetscReal *lower)
   PetscFunctionBegin;
   for (i = 0; i < m->p; i++) lower[i] = PETSC_NINFINITY;
   if (m->nglobal && m->gating->ops.globalbounds) PetscCall((*m->gating->ops.globalbounds)(m->gating, lower + m->k * m->stride));
+  for (i = 0; i < m->k && m->ns; i++) lower[i * m->stride + m->ng + m->ne] = MOE_SIGMA_MIN; /* sigma_i > 0 */
   PetscFunctionReturn(0);
 }
 
@@ -139,7 +146,7 @@ PetscErrorCode MoeModelDescribe(MoeModel m, char *buf, size_t len)
 
   PetscFunctionBegin;
   if (m->gating->ops.describe) PetscCall((*m->gating->ops.describe)(m->gating, extra, sizeof(extra)));
-  PetscCall(PetscSNPrintf(buf, len, "%s%s%s%s x %s, k=%" PetscInt_FMT ", d=%" PetscInt_FMT ", p=%" PetscInt_FMT " (%" PetscInt_FMT " free)", m->gfamily->name, extra[0] ? "(" : "", extra, extra[0] ? ")" : "", m->efamily->name, m->k, m->d, m->p, m->pfree));
+  PetscCall(PetscSNPrintf(buf, len, "%s%s%s%s x %s, k=%" PetscInt_FMT ", d=%" PetscInt_FMT ", p=%" PetscInt_FMT " (%" PetscInt_FMT " free)%s", m->gfamily->name, extra[0] ? "(" : "", extra, extra[0] ? ")" : "", m->efamily->name, m->k, m->d, m->p, m->pfree, m->ns ? ", Gaussian MoE" : ""));
   PetscFunctionReturn(0);
 }
 

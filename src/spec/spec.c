@@ -323,6 +323,7 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   PetscCall(Appendf(T, &len, &cap, "-certify_tol %.17g\n-certify_starts %" PetscInt_FMT "\n-fit_max_gradient_z %.17g\n", (double)s->certify_tol, s->certify_starts, (double)s->max_gradient_z));
   PetscCall(Appendf(T, &len, &cap, "-fit_ftol %.17g\n-fit_ftol_window %" PetscInt_FMT "\n-fit_max_norm %.17g\n", (double)s->ftol, s->ftol_window, (double)s->max_norm));
   PetscCall(Appendf(T, &len, &cap, "-fit_block %" PetscInt_FMT "\n-fit_lm_lambda %.17g\n-fit_lm_down %.17g\n-fit_lm_up %.17g\n", s->block, (double)s->lm_lambda, (double)s->lm_down, (double)s->lm_up));
+  if (s->model != MOE_MODEL_REGRESSION) PetscCall(Appendf(T, &len, &cap, "-model %s\n-truth_sigma %.17g\n", MoeModelTypes[s->model], (double)s->truth_sigma));
   if (!DefaultEstimators(s)) {
     PetscCall(JoinNames(s->estimators, s->nestimators, buf, sizeof(buf)));
     PetscCall(Appendf(T, &len, &cap, "-estimator %s\n-sgd_epochs %" PetscInt_FMT "\n-sgd_lr %.17g\n-sgd_batch %" PetscInt_FMT "\n", buf, s->sgd_epochs, (double)s->sgd_lr, s->sgd_batch));
@@ -395,6 +396,28 @@ PetscInt MoeSpecTruthIndex(const MoeSpec *s, PetscInt e)
   return s->truth_expert_family ? 0 : e;
 }
 
+/* The model type fixes the estimators (lse, sgd: regression; mle: Gaussian MoE); the Gaussian MoE
+   needs gates that sum to one (softmax-type gatings) and is measured against its own truth: the
+   fits have the truth's families (the reference G-bar of a misspecified Gaussian MoE is not
+   computed). */
+static PetscErrorCode CheckModelType(MoeSpec *s)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  for (i = 0; i < s->nestimators; i++)
+    MoeUserCheck(s->estimator_families[i]->model == s->model, "-estimator %s estimates the %s model, but -model is %s: use %s", s->estimators[i], MoeModelTypes[s->estimator_families[i]->model], MoeModelTypes[s->model], s->model == MOE_MODEL_GAUSSIAN ? "-estimator mle" : "-estimator lse (or sgd)");
+  if (s->truthfile) MoeUserCheck(s->truthfile->truths[0].model == s->model, "-truth_file %s holds a %s truth, but -model is %s: give -model %s", s->truth_file, MoeModelTypes[s->truthfile->truths[0].model], MoeModelTypes[s->model], MoeModelTypes[s->truthfile->truths[0].model]);
+  if (s->model != MOE_MODEL_GAUSSIAN) PetscFunctionReturn(0);
+  MoeUserCheck(s->truth_sigma > 0 && PetscIsNormalReal(s->truth_sigma), "-truth_sigma %g must be a standard deviation > 0", (double)s->truth_sigma);
+  for (i = 0; i < s->ngatings; i++) {
+    MoeUserCheck(s->gating_families[i]->mass == MOE_MASS_EXP, "-gating %s: the Gaussian MoE needs gates that sum to one (a softmax-type gating), not %s", s->gatings[i], s->gatings[i]);
+    MoeUserCheck(s->gating_families[i] == s->truth_gating_family, "-gating %s: the Gaussian MoE is fitted with the truth's gating family (%s): a misspecified Gaussian MoE has no reference G-bar in moerate", s->gatings[i], s->truth_gating);
+  }
+  for (i = 0; i < s->nexperts; i++) MoeUserCheck(!s->truth_expert_family || s->truth_expert_family == s->expert_families[i], "-expert %s: the Gaussian MoE is fitted with the truth's expert family (%s)", s->experts[i], s->truth_expert);
+  PetscFunctionReturn(0);
+}
+
 /* -estimator: the estimators fitted to the same data (default lse). */
 static PetscErrorCode ReadEstimators(PetscOptionItems *PetscOptionsObject, MoeSpec *s, PetscBool run)
 {
@@ -436,6 +459,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   s->truth_max_sd = 0.1, s->truth_active_min = 0.05, s->truth_max_draws = 100;
   s->certify_tol = 3, s->certify_starts = 8;
   s->sgd_epochs = 10, s->sgd_lr = 0.1, s->sgd_batch = 32;
+  s->truth_sigma = 0.3;
   s->noise = 0.01, s->xlo = -1, s->xhi = 1, s->xsd = 1;
   s->replicates = run ? 3 : 1, s->init_starts = 1, s->init_perturb = -1, s->init_scale = -1;
   s->loss_r = 2, s->eval_n = 10000, s->reference_n = -1;
@@ -456,6 +480,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsInt("-k", "number of fitted atoms (experts)", NULL, s->k, &s->k, &kset));
   PetscCall(PetscOptionsInt("-kstar", "number of true atoms k* (from the truth file if one is given)", NULL, s->kstar, &s->kstar, &kstarset));
   PetscCall(PetscOptionsInt("-d", "input dimension", NULL, s->d, &s->d, &dset));
+  PetscCall(PetscOptionsEnum("-model", "model type: regression (Y = f_G(X) + N(0, noise)) or gaussian (the Gaussian MoE of P3: Y from the expert a gate draws, N(h_i(X), sigma_i^2); estimator mle)", "MoeModelType", MoeModelTypes, (PetscEnum)s->model, (PetscEnum *)&s->model, NULL));
   PetscOptionsEnd();
   /* family options: declared by the families themselves (for -help), read by them at creation */
   PetscCall(MoeGatingFamilyOptionsDeclare(comm, NULL, opts));
@@ -484,6 +509,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsInt("-truth_beta1_zero", "Regime 2: the first this-many true atoms keep beta1* = 0", NULL, 0, &s->truth_beta1_zero, NULL));
   PetscCall(PetscOptionsReal("-truth_beta0_var", "variance of beta0* (default 0.01/d, P1's)", NULL, s->truth_beta0_var, &s->truth_beta0_var, NULL));
   PetscCall(PetscOptionsReal("-truth_beta1_var", "variance of each entry of beta1* in Regime 2 (default 4: gates that vary with x; P1 used 0.01/d)", NULL, s->truth_beta1_var, &s->truth_beta1_var, NULL));
+  PetscCall(PetscOptionsReal("-truth_sigma", "Gaussian MoE: the sigma of every drawn true expert", NULL, s->truth_sigma, &s->truth_sigma, NULL));
   PetscCall(PetscOptionsReal("-truth_expert_var", "variance of each entry of a* and of b* (default 4: hinges across the inputs; P1 used 1/d)", NULL, s->truth_expert_var, &s->truth_expert_var, NULL));
   PetscCall(PetscOptionsInt("-seed", "experiment seed: data, initial points, evaluation sample", NULL, s->seed, &s->seed, NULL));
   PetscCall(PetscOptionsInt("-truth_seed", "seed of the drawn truth (default: -seed; then ill-posed draws are redrawn, see -truth_max_sd)", NULL, s->truth_seed, &s->truth_seed, &s->truth_seed_set));
@@ -541,6 +567,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(s->sgd_epochs >= 1, "-sgd_epochs %" PetscInt_FMT " must be at least 1", s->sgd_epochs);
   MoeUserCheck(s->sgd_lr > 0 && PetscIsNormalReal(s->sgd_lr), "-sgd_lr %g must be a finite learning rate > 0", (double)s->sgd_lr);
   MoeUserCheck(s->sgd_batch >= 1, "-sgd_batch %" PetscInt_FMT " must be at least 1", s->sgd_batch);
+  PetscCall(CheckModelType(s));
 
   /* resolve and validate: every real option finite first (NaN passes every comparison below) */
   {
@@ -548,7 +575,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
       const char *name;
       PetscReal   value;
     } reals[] = {
-      {"-x_lo", s->xlo}, {"-x_hi", s->xhi}, {"-x_sd", s->xsd}, {"-noise", s->noise}, {"-truth_beta0_var", s->truth_beta0_var}, {"-truth_beta1_var", s->truth_beta1_var}, {"-truth_expert_var", s->truth_expert_var}, {"-init_perturb", s->init_perturb}, {"-init_scale", s->init_scale}, {"-loss_r", s->loss_r}, {"-fit_ftol", s->ftol}, {"-fit_max_norm", s->max_norm}, {"-fit_lm_lambda", s->lm_lambda}, {"-fit_lm_down", s->lm_down}, {"-fit_lm_up", s->lm_up}, {"-truth_max_sd", s->truth_max_sd}, {"-truth_active_min", s->truth_active_min}, {"-certify_tol", s->certify_tol}, {"-fit_max_gradient_z", s->max_gradient_z},
+      {"-x_lo", s->xlo}, {"-x_hi", s->xhi}, {"-x_sd", s->xsd}, {"-noise", s->noise}, {"-truth_beta0_var", s->truth_beta0_var}, {"-truth_beta1_var", s->truth_beta1_var}, {"-truth_expert_var", s->truth_expert_var}, {"-truth_sigma", s->truth_sigma}, {"-init_perturb", s->init_perturb}, {"-init_scale", s->init_scale}, {"-loss_r", s->loss_r}, {"-fit_ftol", s->ftol}, {"-fit_max_norm", s->max_norm}, {"-fit_lm_lambda", s->lm_lambda}, {"-fit_lm_down", s->lm_down}, {"-fit_lm_up", s->lm_up}, {"-truth_max_sd", s->truth_max_sd}, {"-truth_active_min", s->truth_active_min}, {"-certify_tol", s->certify_tol}, {"-fit_max_gradient_z", s->max_gradient_z},
     };
     for (size_t r = 0; r < sizeof(reals) / sizeof(reals[0]); r++) MoeUserCheck(PetscIsNormalReal(reals[r].value) || reals[r].value == 0, "%s %g is not a finite number: give a finite value", reals[r].name, (double)reals[r].value);
     MoeUserCheck(PetscAbsReal(s->xlo) < 1e100 && PetscAbsReal(s->xhi) < 1e100 && s->xsd < 1e100, "-x_lo, -x_hi, -x_sd must be below 1e100 in magnitude: the inputs must be representable");

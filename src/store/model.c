@@ -14,6 +14,7 @@ PetscErrorCode MoeStoreWriteModelAttributes(hid_t obj, MoeModel m)
   PetscCall(MoeH5AttrWriteString(obj, "gating", m->gfamily->name));
   PetscCall(MoeH5AttrWriteString(obj, "expert", m->efamily->name));
   PetscCall(MoeH5AttrWriteString(obj, "gating_options", gopts));
+  if (m->ns) PetscCall(MoeH5AttrWriteString(obj, "model", MoeModelTypes[m->type])); /* regression files keep their layout */
   PetscCall(MoeH5AttrWriteInt(obj, "d", m->d));
   PetscCall(MoeH5AttrWriteInt(obj, "stride", m->stride));
   PetscCall(MoeH5AttrWriteInt(obj, "p", m->p));

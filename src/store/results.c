@@ -161,6 +161,7 @@ static PetscErrorCode WriteGrid(hid_t file, const MoeGrid *G)
   PetscCall(MoeH5AttrWriteString(g, "truth_gating", s->truth_gating));
   PetscCall(MoeH5AttrWriteString(g, "truth_expert", s->truth_expert[0] ? s->truth_expert : "same"));
   PetscCall(MoeH5AttrWriteInt(g, "truth_regime", s->truth_regime));
+  PetscCall(MoeH5AttrWriteString(g, "model", MoeModelTypes[s->model]));
   PetscCall(MoeH5AttrWriteInt(g, "seed", s->seed));
   PetscCall(MoeH5AttrWriteInt(g, "reference_n", s->reference_n));
   PetscCall(MoeH5AttrWriteInt(g, "eval_n", s->eval_n));

@@ -27,6 +27,22 @@ static PetscErrorCode ResolveFamilies(const char path[], const char gating[], co
   PetscFunctionReturn(0);
 }
 
+/* The model type of a truth ("regression" when the file does not say), also as the option its
+   model is created with. */
+static PetscErrorCode SetModelType(const char path[], const char type[], MoeTruthRecord *r)
+{
+  PetscBool found;
+  PetscEnum t;
+
+  PetscFunctionBegin;
+  PetscCall(PetscEnumFind(MoeModelTypes, type, &t, &found));
+  MoeUserCheck(found, "-truth_file %s: model '%s' is neither regression nor gaussian", path, type);
+  r->model = (MoeModelType)t;
+  PetscCall(PetscStrlcat(r->options, " -model ", sizeof(r->options)));
+  PetscCall(PetscStrlcat(r->options, type, sizeof(r->options)));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
 {
   PetscOptions    o;
@@ -52,6 +68,8 @@ static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
   PetscCall(PetscOptionsGetRealArray(o, NULL, "-theta", r->theta, &n, &set));
   MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'theta' list", path);
   r->p = n;
+  PetscCall(PetscOptionsGetString(o, NULL, "-model", buf, sizeof(buf), &set));
+  if (set) PetscCall(SetModelType(path, buf, r));
   PetscCall(MoeFamilyOptionNames(&famopts));
   for (const char **opt = famopts; *opt; opt++) {
     PetscCall(PetscOptionsGetString(o, NULL, *opt, buf, sizeof(buf), &set));
@@ -68,6 +86,7 @@ static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
 
 static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[], MoeTruthRecord *r)
 {
+  PetscBool  has;
   hid_t      g;
   char       gating[MOE_NAME_LEN], expert[MOE_NAME_LEN];
   PetscInt64 v;
@@ -84,6 +103,12 @@ static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[],
   PetscCall(MoeH5AttrReadInt(g, "d", &v));
   r->d = (PetscInt)v;
   PetscCall(MoeH5AttrReadString(g, "gating_options", r->options, sizeof(r->options)));
+  PetscCall(MoeH5AttrExists(g, "model", &has));
+  if (has) {
+    char type[32];
+    PetscCall(MoeH5AttrReadString(g, "model", type, sizeof(type)));
+    PetscCall(SetModelType(path, type, r));
+  }
   PetscCall(MoeH5DatasetSize(g, "theta", &n));
   PetscCall(PetscMalloc1(n, &r->theta));
   PetscCall(MoeH5ReadReals(g, "theta", n, r->theta));

@@ -204,6 +204,10 @@ def test_theory_table():
     assert rates.theory("l2_truth", "strong", 3, 2, matched=True).rate == half
     misspecified = rates.theory("l2_truth", "strong", 3, 2, matched=False)
     assert misspecified.slope is None and str(misspecified.rate) == "none"
+    # the Gaussian MoE by maximum likelihood: parametric when exactly specified, no rate given when over-specified
+    assert rates.theory("softmax_d1", "linear", 2, 2, model="gaussian").rate == half
+    assert rates.theory("softmax_d1", "linear", 3, 2, model="gaussian") is None
+    assert rates.theory("l2", "linear", 3, 2, model="gaussian").rate == half
 
 
 def test_window_options(tmp_path):
@@ -295,7 +299,7 @@ def test_uncertified_fits_are_left_out_unless_asked(tmp_path):
     assert "included in the rates (--include-uncertified)" in script("rates.py", path, "--include-uncertified").stdout
     doc = json.loads(script("rates.py", path, "--format", "json").stdout)
     assert len(doc["uncertified_fits"]) == 12 and doc["groups"][0]["certified"] == 108
-    assert doc["uncertified_fits"][0] == {"id": 0, "gating": "sigmoid", "expert": "relu", "n": 500, "replicate": 0,
+    assert doc["uncertified_fits"][0] == {"id": 0, "gating": "sigmoid", "fitted_by": "lse", "expert": "relu", "n": 500, "replicate": 0,
                                           "status": "converged", "gap": -1.0, "starts_used": 8}
     rows = list(csv.DictReader(io.StringIO(script("rates.py", path, "--format", "csv").stdout)))
     assert (rows[0]["certified"], rows[0]["uncertified"]) == ("108", "12")

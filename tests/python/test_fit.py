@@ -140,7 +140,7 @@ def test_help_lists_every_option_with_meaning_and_default():
 def test_help_shows_moerate_options_first_grouped_by_room(command):
     text = moerate(command, "-help", check=True).stdout
     rooms = ["moerate spec: the fitted models", "moerate truth:", "moerate data:", "moerate fit: initial points",
-             "moerate losses", "moerate fit: the least-squares estimator"]
+             "moerate losses", "moerate fit: the estimators"]
     where = [text.find(r) for r in rooms]
     assert -1 not in where and where == sorted(where), where
     generic = text.find("PETSc's generic options")

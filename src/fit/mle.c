@@ -1,0 +1,138 @@
+/* Maximum likelihood for the Gaussian MoE (-model gaussian): TAO minimises the negative mean
+   log-likelihood -(1/n) sum_r log p(Y_r | X_r) over the free parameters with its analytic
+   gradient (src/model/gaussian.c), by a bounded quasi-Newton line search (bqnls: sigma_i >= 1e-6,
+   a fitted temperature above its bound), from the start it is given.  TAO's options apply with
+   the prefix -mle_ (e.g. -mle_tao_max_it).  Starts, multi-start and the certificate against the
+   truth's likelihood are the certification's (src/certify/certify.c), as for least squares. */
+#include <moefit.h>
+
+typedef struct {
+  MoeModel       m;
+  const MoeData *D;
+  PetscReal     *theta, *grad;
+  PetscBool      inject_nan;
+} MoeMLECtx;
+
+static PetscErrorCode FormNegLogLikelihood(Tao tao, Vec X, PetscReal *f, Vec G, void *ctx)
+{
+  MoeMLECtx         *c = (MoeMLECtx *)ctx;
+  const PetscScalar *x;
+  PetscScalar       *g;
+  PetscReal          ll;
+  PetscInt           j;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(MoeModelFreeToFull(c->m, x, c->theta));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCall(MoeModelLogLikelihood(c->m, c->theta, c->D->n, c->D->X, c->D->Y, &ll, c->grad));
+  *f = c->inject_nan ? MOE_NAN : -ll;
+  PetscCheck(!PetscIsInfOrNanReal(*f), PETSC_COMM_SELF, PETSC_ERR_FP, "the log-likelihood is not finite");
+  PetscCall(VecGetArrayWrite(G, &g));
+  for (j = 0; j < c->m->pfree; j++) g[j] = -c->grad[c->m->ifree[j]];
+  PetscCall(VecRestoreArrayWrite(G, &g));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetBounds(Tao tao, MoeModel m, Vec x, Vec *lo, Vec *hi)
+{
+  PetscReal   *lower;
+  PetscScalar *l;
+  PetscInt     j;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(m->p, &lower));
+  PetscCall(MoeModelLowerBounds(m, lower));
+  PetscCall(VecDuplicate(x, lo));
+  PetscCall(VecDuplicate(x, hi));
+  PetscCall(VecSet(*hi, PETSC_INFINITY));
+  PetscCall(VecGetArrayWrite(*lo, &l));
+  for (j = 0; j < m->pfree; j++) l[j] = lower[m->ifree[j]];
+  PetscCall(VecRestoreArrayWrite(*lo, &l));
+  PetscCall(TaoSetVariableBounds(tao, *lo, *hi));
+  PetscCall(PetscFree(lower));
+  PetscFunctionReturn(0);
+}
+
+/* One maximum-likelihood fit from theta0; res->objective is the negative mean log-likelihood. */
+PetscErrorCode MoeFitMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
+{
+  MoeMLECtx          c = {m, D, NULL, NULL, inject_nan};
+  Tao                tao;
+  Vec                x, lo, hi, xs;
+  PetscScalar       *xa;
+  PetscErrorCode     ierr;
+  TaoConvergedReason reason;
+  PetscInt           its;
+  PetscReal          ll;
+  PetscLogDouble     t0 = MoeWallTime();
+  PetscBool          interrupted = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(res, sizeof(*res)));
+  res->gradient_z = MOE_NAN;
+  PetscCall(PetscMalloc2(m->p, &c.theta, m->p, &c.grad));
+  PetscCall(PetscArraycpy(c.theta, theta0, m->p));
+  PetscCall(TaoCreate(PETSC_COMM_SELF, &tao));
+  PetscCall(TaoSetOptionsPrefix(tao, "mle_"));
+  PetscCall(TaoSetType(tao, TAOBQNLS));
+  /* the gradient of the mean log-likelihood fluctuates by about sqrt(I/n) between samples: stop
+     when it is 1e-4/sqrt(n), far below that (machine precision stalls the line search sooner) */
+  PetscCall(TaoSetTolerances(tao, 1e-4 / PetscSqrtReal((PetscReal)D->n), 0.0, 0.0));
+  PetscCall(TaoSetMaximumIterations(tao, 2000));
+  PetscCall(TaoSetMaximumFunctionEvaluations(tao, 100000));
+  PetscCall(TaoSetFromOptions(tao));
+  PetscCall(TaoSetObjectiveAndGradient(tao, NULL, FormNegLogLikelihood, &c));
+  if (MoeFitInterruptSet()) PetscCall(TaoSetMonitor(tao, MoeFitInterruptMonitor, &interrupted, NULL));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, m->pfree, &x));
+  PetscCall(VecGetArrayWrite(x, &xa));
+  PetscCall(MoeModelFullToFree(m, theta0, xa));
+  PetscCall(VecRestoreArrayWrite(x, &xa));
+  PetscCall(TaoSetSolution(tao, x));
+  PetscCall(SetBounds(tao, m, x, &lo, &hi));
+
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL)); /* a non-finite likelihood: the fit failed */
+  ierr = TaoSolve(tao);
+  PetscCall(PetscPopErrorHandler());
+  PetscCall(TaoGetSolutionStatus(tao, &its, NULL, &res->gnorm, NULL, NULL, &reason));
+  PetscCall(TaoGetSolution(tao, &xs));
+  {
+    const PetscScalar *xr;
+    PetscCall(VecGetArrayRead(xs, &xr));
+    PetscCall(PetscArraycpy(theta, theta0, m->p));
+    PetscCall(MoeModelFreeToFull(m, xr, theta));
+    PetscCall(VecRestoreArrayRead(xs, &xr));
+  }
+  res->iterations = its;
+  res->reason     = ierr ? MOE_REASON_ERROR : reason;
+  res->status     = (!ierr && reason > 0) ? MOE_FIT_CONVERGED : MOE_FIT_FAILED;
+  if (ierr) PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "the log-likelihood is not finite at some iterate"));
+  PetscCall(MoeModelLogLikelihood(m, theta, D->n, D->X, D->Y, &ll, NULL));
+  res->objective = -ll;
+  if (PetscIsInfOrNanReal(res->objective)) {
+    res->status = MOE_FIT_FAILED;
+    res->reason = MOE_REASON_ERROR;
+  }
+  if (interrupted) {
+    res->status = MOE_FIT_PENDING;
+    res->reason = 0;
+  }
+  res->time = MoeWallTime() - t0;
+  PetscCall(TaoDestroy(&tao));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&lo));
+  PetscCall(VecDestroy(&hi));
+  PetscCall(PetscFree2(c.theta, c.grad));
+  PetscFunctionReturn(0);
+}
+
+/* The negative mean log-likelihood of theta on D: the objective of MoeFitMLE. */
+PetscErrorCode MoeFitNegLogLikelihood(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *f)
+{
+  PetscReal ll;
+
+  PetscFunctionBegin;
+  PetscCall(MoeModelLogLikelihood(m, theta, D->n, D->X, D->Y, &ll, NULL));
+  *f = -ll;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,110 @@
+/* The Gaussian mixture of experts (moemodel.h, -model gaussian): Y | X = x has density
+     p(y | x) = sum_i g_i(x) phi(y; h_i(x), sigma_i^2),
+   with the gates g of the gating family and the expert means h of the expert family.  Its
+   log-density and score are computed with the log-sum-exp shift, so that a point far in the
+   tails of every expert does not underflow:
+     d log p / d eta_i   = r_i (y - h_i) / sigma_i^2 dh_i/deta_i,
+     d log p / d sigma_i = r_i ((y - h_i)^2 / sigma_i^3 - 1 / sigma_i),
+     d log p / d gating  = sum_i (phi_i / p) dg_i/d(gating),
+   r_i = g_i phi_i / p the responsibilities.  The last one is the gating family's own derivative
+   of sum_i g_i h_i with h_i := phi_i / p, so every gating family serves the Gaussian MoE as it is. */
+#include <moe/private/modelimpl.h>
+#include <petscblaslapack.h>
+
+#define LOG_SQRT_2PI 0.91893853320467274178
+
+PetscErrorCode MoeModelComponents(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal *gate, PetscReal *mean)
+{
+  PetscReal f;
+
+  PetscFunctionBegin;
+  PetscCall(MoeModelEvaluate(m, theta, x, &f));
+  PetscCall(PetscArraycpy(gate, m->gate, m->k));
+  PetscCall(PetscArraycpy(mean, m->h, m->k));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *logp, PetscReal *grad)
+{
+  PetscInt   i, j, k = m->k;
+  PetscReal  f, shift = PETSC_NINFINITY, ptilde = 0, psi[MOE_MAX_FAMILIES * 4], lphi[MOE_MAX_FAMILIES * 4], *dh = m->dh;
+
+  PetscFunctionBegin;
+  PetscCheck(m->ns == 1, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the log-density needs the Gaussian MoE (-model gaussian)");
+  PetscCheck(k <= MOE_MAX_FAMILIES * 4, PETSC_COMM_SELF, PETSC_ERR_SUP, "more than %d atoms", MOE_MAX_FAMILIES * 4);
+  for (i = 0; i < k; i++) PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &m->h[i], NULL));
+  PetscCall(PetscArrayzero(psi, k));
+  PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, psi, &f, m->gate, NULL)); /* the gates */
+  for (i = 0; i < k; i++) {
+    PetscReal sigma = theta[i * m->stride + m->ng + m->ne], z = (y - m->h[i]) / sigma;
+    lphi[i] = -LOG_SQRT_2PI - PetscLogReal(sigma) - 0.5 * z * z;
+    if (m->gate[i] > 0) shift = PetscMax(shift, lphi[i]);
+  }
+  for (i = 0; i < k; i++) {
+    psi[i] = m->gate[i] > 0 ? PetscExpReal(lphi[i] - shift) : 0; /* phi_i e^-shift */
+    ptilde += m->gate[i] * psi[i];
+  }
+  *logp = shift + PetscLogReal(ptilde);
+  if (!grad) PetscFunctionReturn(0);
+  for (i = 0; i < k; i++) psi[i] /= ptilde; /* phi_i / p */
+  PetscCall(PetscArrayzero(grad, m->p));
+  PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, psi, &f, m->gate, grad));
+  for (i = 0; i < k; i++) {
+    PetscReal *gi = grad + i * m->stride, sigma = theta[i * m->stride + m->ng + m->ne], h;
+    PetscReal  r = m->gate[i] * psi[i], e = y - m->h[i];
+    PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &h, dh));
+    for (j = 0; j < m->ne; j++) gi[m->ng + j] = r * e / (sigma * sigma) * dh[j];
+    gi[m->ng + m->ne] = r * (e * e / (sigma * sigma * sigma) - 1.0 / sigma);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* ll = (1/n) sum_r log p(Y_r | X_r) and, with grad, its gradient (full layout). */
+PetscErrorCode MoeModelLogLikelihood(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, const PetscReal *Y, PetscReal *ll, PetscReal *grad)
+{
+  PetscReal *row = NULL, lp, s = 0;
+  PetscInt   r, j;
+
+  PetscFunctionBegin;
+  if (grad) {
+    PetscCall(PetscMalloc1(m->p, &row));
+    PetscCall(PetscArrayzero(grad, m->p));
+  }
+  for (r = 0; r < n; r++) {
+    PetscCall(MoeModelLogDensity(m, theta, X + (size_t)r * m->d, Y[r], &lp, row));
+    s += lp;
+    if (grad)
+      for (j = 0; j < m->p; j++) grad[j] += row[j] / n;
+  }
+  *ll = s / n;
+  PetscCall(PetscFree(row));
+  PetscFunctionReturn(0);
+}
+
+/* Eigenvalues (ascending) of (1/n) sum_r s_r s_r^T over the free parameters, s_r the score at
+   (X_r, Y_r), and with vmin the eigenvector of the smallest: with Y drawn from the model this is
+   the Fisher information per observation, and an MLE's sd along an eigenvector of eigenvalue
+   lambda is about sqrt(1 / (n lambda)). */
+PetscErrorCode MoeModelFisherScores(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, const PetscReal *Y, PetscReal *eig, PetscReal *vmin)
+{
+  PetscInt     pf = m->pfree, r, i, j;
+  PetscReal   *row, *info, *work, lp;
+  PetscBLASInt bpf, lwork, info_;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc2(m->p, &row, (size_t)pf * pf, &info));
+  for (r = 0; r < n; r++) {
+    PetscCall(MoeModelLogDensity(m, theta, X + (size_t)r * m->d, Y[r], &lp, row));
+    for (j = 0; j < pf; j++)
+      for (i = 0; i <= j; i++) info[(size_t)j * pf + i] += row[m->ifree[i]] * row[m->ifree[j]] / n;
+  }
+  PetscCall(PetscBLASIntCast(pf, &bpf));
+  PetscCall(PetscBLASIntCast(3 * pf, &lwork));
+  PetscCall(PetscMalloc1(3 * pf, &work));
+  PetscCallBLAS("LAPACKsyev", LAPACKsyev_(vmin ? "V" : "N", "U", &bpf, info, &bpf, eig, work, &lwork, &info_));
+  PetscCheck(!info_, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK syev failed (%d)", (int)info_);
+  if (vmin) PetscCall(PetscArraycpy(vmin, info, pf)); /* the first column: the smallest eigenvalue's */
+  PetscCall(PetscFree(work));
+  PetscCall(PetscFree2(row, info));
+  PetscFunctionReturn(0);
+}
