@@ -106,7 +106,7 @@ def theory(loss, expert, k, kstar, matched=True, regime=1, model="regression"):
     if model == "gaussian":
         if loss in ("l2", "l2_truth") and matched:
             return GAUSSIAN_L2
-        return GAUSSIAN_EXACT if k == kstar and loss in ("softmax_d1", "softmax_dlin", "topk") and matched else None
+        return GAUSSIAN_EXACT if k == kstar and loss in ("softmax_d1", "softmax_dlin", "topk", "experts") and matched else None
     settings = {None, "over" if k > kstar else "exact" if k == kstar else None,
                 "matched" if matched else "misspecified", "regime %d" % regime}
     for experts, needs, th in THEORY.get(loss, []):

@@ -27,6 +27,7 @@ typedef struct {
   MoeLossTarget target;
   PetscBool     voronoi; /* a Voronoi loss: applies to fits of the gating families that declare it */
   const char   *meaning;
+  PetscBool     optin;   /* computed only when -losses names it (never by auto) */
 } MoeLossType;
 
 /* The losses computed for the fits of one (gating, expert) pair: made from the spec by
@@ -40,6 +41,7 @@ typedef struct {
 } MoeLossSet;
 
 PETSC_EXTERN PetscErrorCode MoeLossRegister(const char[], MoeLossFn, MoeLossTarget, PetscBool voronoi, const char meaning[]);
+PETSC_EXTERN PetscErrorCode MoeLossRegisterOptIn(const char[], MoeLossFn, MoeLossTarget, const char meaning[]);
 PETSC_EXTERN PetscErrorCode MoeLossRegisterAll(void);
 PETSC_EXTERN PetscErrorCode MoeLossGet(const char[], const MoeLossType **);
 PETSC_EXTERN PetscErrorCode MoeLossNames(PetscInt *, const char *const **);

@@ -179,6 +179,9 @@ PETSC_EXTERN PetscErrorCode MoeModelAtoms(MoeModel, const PetscReal *theta, Pets
    else the family defaults). */
 PETSC_EXTERN PetscErrorCode MoeModelEmbed(MoeModel m, MoeModel tmodel, const PetscReal *ttheta, PetscReal *theta);
 /* Gating globals of a drawn truth (rng, variances) or their defaults (rng NULL). */
+/* A gating with a discrete selection (top-K) and its soft version: the selection temperature. */
+PETSC_EXTERN PetscErrorCode MoeModelGetSelectionTemperature(MoeModel, PetscBool *has, PetscReal *T);
+PETSC_EXTERN PetscErrorCode MoeModelSetSelectionTemperature(MoeModel, PetscReal T);
 PETSC_EXTERN PetscErrorCode MoeModelInitGlobals(MoeModel, void *rng, PetscReal var1, PetscReal var0, PetscReal *theta);
 PETSC_EXTERN PetscErrorCode MoeModelSameFamilies(MoeModel, MoeModel, PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeModelParameterName(MoeModel, PetscInt i, char *, size_t);

@@ -8,19 +8,19 @@
 
 /* The relative error of the analytic derivative; kinks of ReLU and top-K switches are
    detected (the two one-sided differences disagree) and skipped. */
-/* Family options of the test (k = 6): integers 3 (top-3, or 3 groups of 2 leaves), reals 0.7
-   (a temperature), booleans as asked. */
+/* Family options of the test (k = 6): integers 3 (top-3, or 3 groups of 2 leaves); reals and
+   booleans at their defaults, or with `flags` at 0.7 (a temperature) and on. */
 static PetscErrorCode SetFamilyOptions(const MoeGatingFamily *f, PetscBool flags, PetscOptions opts)
 {
   PetscFunctionBegin;
-  for (const MoeFamilyOption *o = f->options; o && o->name; o++) PetscCall(PetscOptionsSetValue(opts, o->name, o->type == MOE_OPTION_INT ? "3" : o->type == MOE_OPTION_REAL ? "0.7" : flags ? "1" : "0"));
+  for (const MoeFamilyOption *o = f->options; o && o->name; o++) PetscCall(PetscOptionsSetValue(opts, o->name, o->type == MOE_OPTION_INT ? "3" : !flags ? o->defval : o->type == MOE_OPTION_REAL ? "0.7" : "1"));
   PetscFunctionReturn(0);
 }
 
 static PetscBool HasFlags(const MoeGatingFamily *f)
 {
   for (const MoeFamilyOption *o = f->options; o && o->name; o++)
-    if (o->type == MOE_OPTION_BOOL) return PETSC_TRUE;
+    if (o->type != MOE_OPTION_INT) return PETSC_TRUE;
   return PETSC_FALSE;
 }
 
@@ -71,7 +71,7 @@ static PetscErrorCode CheckPair(const MoeGatingFamily *gating, PetscBool flags, 
 
 /* The score of the Gaussian MoE, d log p(y | x) / dtheta, against central differences, for a
    softmax-type gating (gates that sum to one) and an expert family. */
-static PetscErrorCode CheckScore(const MoeGatingFamily *gating, const MoeExpertFamily *expert, gsl_rng *rng, PetscInt *nchecked, PetscReal *worst)
+static PetscErrorCode CheckScore(const MoeGatingFamily *gating, PetscBool flags, const MoeExpertFamily *expert, gsl_rng *rng, PetscInt *nchecked, PetscReal *worst)
 {
   MoeModel     m;
   PetscOptions opts;
@@ -80,7 +80,7 @@ static PetscErrorCode CheckScore(const MoeGatingFamily *gating, const MoeExpertF
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsCreate(&opts));
-  PetscCall(SetFamilyOptions(gating, PETSC_TRUE, opts));
+  PetscCall(SetFamilyOptions(gating, flags, opts));
   PetscCall(PetscOptionsSetValue(opts, "-topk_K", "2"));
   PetscCall(PetscOptionsSetValue(opts, "-hsoftmax_groups", "2"));
   PetscCall(PetscOptionsSetValue(opts, "-model", "gaussian"));
@@ -107,7 +107,7 @@ static PetscErrorCode CheckScore(const MoeGatingFamily *gating, const MoeExpertF
       if (PetscAbsReal(fwd - bwd) > 1e-3 * (1 + PetscAbsReal(cd))) continue; /* a kink (ReLU, a top-K switch) */
       err = PetscAbsReal(g[j] - cd) / PetscMax(1e-3, PetscAbsReal(cd));
       if (err > 1e-6) {
-        PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL Gaussian MoE %s x %s: parameter %" PetscInt_FMT " score %.12e finite-difference %.12e (rel err %.2e)\n", gating->name, expert->name, j, (double)g[j], (double)cd, (double)err));
+        PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL Gaussian MoE %s%s x %s: parameter %" PetscInt_FMT " score %.12e finite-difference %.12e (rel err %.2e)\n", gating->name, flags ? " (options on)" : "", expert->name, j, (double)g[j], (double)cd, (double)err));
         *worst = PetscMax(*worst, err);
       }
       (*nchecked)++;
@@ -139,7 +139,8 @@ int main(int argc, char **argv)
     PetscInt nscore = 0, nmix = 0;
     for (a = 0; a < ng; a++)
       if (gatings[a]->mass == MOE_MASS_EXP)
-        for (b = 0; b < ne; b++, nmix++) PetscCall(CheckScore(gatings[a], experts[b], rng, &nscore, &worst));
+        for (PetscInt flags = 0; flags < (HasFlags(gatings[a]) ? 2 : 1); flags++)
+          for (b = 0; b < ne; b++, nmix++) PetscCall(CheckScore(gatings[a], (PetscBool)flags, experts[b], rng, &nscore, &worst));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "checked %" PetscInt_FMT " score entries of %" PetscInt_FMT " Gaussian MoE gating x expert pairs\n", nscore, nmix));
     PetscCheck(nscore > 3000, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "too few score entries checked");
   }

@@ -6,7 +6,8 @@
            the c atoms that share a true atom get the family's split bias (same total gate
            mass); globals are copied from a truth of the same family, else defaults;
            then every free parameter gets N(0, init_perturb^2) noise.
-   random: every free parameter ~ N(0, init_scale^2); globals at their defaults.
+   random: every free parameter ~ N(0, init_scale^2); globals at their defaults; the sigma of a
+           Gaussian expert 1.
    Start s of replicate (n, r) draws from stream (seed, INIT, n, r, s): start 0 of every
    replicate is reproducible on its own, whatever the number of starts. */
 #include <moedata.h>
@@ -58,10 +59,11 @@ PetscErrorCode MoeInitialPoint(const MoeInitParams *ip, MoeModel m, const MoeTru
     for (j = 0; j < m->pfree; j++) theta[m->ifree[j]] += gsl_ran_gaussian_ziggurat(rng, ip->perturb);
   } else {
     PetscCall(MoeModelInitGlobals(m, NULL, 0, 0, theta));
-    for (j = 0; j < m->pfree; j++) { /* bounded parameters (a temperature) keep their default */
+    for (j = 0; j < m->pfree; j++) { /* bounded parameters (a temperature, a sigma) keep their default */
       PetscInt i = m->ifree[j];
       if (lower[i] == PETSC_NINFINITY) theta[i] = gsl_ran_gaussian_ziggurat(rng, ip->scale);
     }
+    for (j = 0; j < m->k * m->ns; j++) theta[j * m->stride + m->ng + m->ne] = 1; /* Gaussian experts: sigma 1 */
   }
   for (j = 0; j < m->p; j++) /* keep bounded parameters feasible */
     if (lower[j] != PETSC_NINFINITY) theta[j] = PetscMax(theta[j], 2 * lower[j]);

@@ -54,8 +54,8 @@ static PetscErrorCode SetBounds(Tao tao, MoeModel m, Vec x, Vec *lo, Vec *hi)
   PetscFunctionReturn(0);
 }
 
-/* One maximum-likelihood fit from theta0; res->objective is the negative mean log-likelihood. */
-PetscErrorCode MoeFitMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
+/* One maximum-likelihood fit from theta0 at the model's selection as it is. */
+static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
 {
   MoeMLECtx          c = {m, D, NULL, NULL, inject_nan};
   Tao                tao;
@@ -134,5 +134,42 @@ PetscErrorCode MoeFitNegLogLikelihood(MoeModel m, const MoeData *D, const PetscR
   PetscFunctionBegin;
   PetscCall(MoeModelLogLikelihood(m, theta, D->n, D->X, D->Y, &ll, NULL));
   *f = -ll;
+  PetscFunctionReturn(0);
+}
+
+/* One maximum-likelihood fit from theta0; res->objective is the negative mean log-likelihood.
+   A hard top-K selection makes the likelihood piecewise constant in the parameters that choose
+   the experts, so a gradient method cannot move it: the fit first follows the soft selection
+   from temperature 1 down by factors of 4 to 1/1024, each stage started where the last ended,
+   and ends with the hard selection itself (the model is left as it was). */
+PetscErrorCode MoeFitMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
+{
+  PetscBool    has;
+  PetscReal    T0, T, *start, time = 0;
+  PetscInt     its = 0;
+  MoeFitResult r;
+
+  PetscFunctionBegin;
+  PetscCall(MoeModelGetSelectionTemperature(m, &has, &T0));
+  if (!has || T0 > 0) {
+    PetscCall(SolveMLE(fp, m, D, theta0, inject_nan, theta, res));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscMalloc1(m->p, &start));
+  PetscCall(PetscArraycpy(start, theta0, m->p));
+  for (T = 1.0; T >= 1.0 / 1024; T /= 4) {
+    PetscCall(MoeModelSetSelectionTemperature(m, T));
+    PetscCall(SolveMLE(fp, m, D, start, inject_nan, theta, &r));
+    its += r.iterations;
+    time += r.time;
+    if (r.status == MOE_FIT_PENDING || r.reason == MOE_REASON_ERROR) break;
+    PetscCall(PetscArraycpy(start, theta, m->p));
+  }
+  PetscCall(MoeModelSetSelectionTemperature(m, 0));
+  if (r.status == MOE_FIT_PENDING || r.reason == MOE_REASON_ERROR) *res = r;
+  else PetscCall(SolveMLE(fp, m, D, start, inject_nan, theta, res));
+  res->iterations += its;
+  res->time += time;
+  PetscCall(PetscFree(start));
   PetscFunctionReturn(0);
 }

@@ -5,6 +5,7 @@ PETSC_EXTERN PetscErrorCode MoeLossRegister_L2(void);
 PETSC_EXTERN PetscErrorCode MoeLossRegister_Sigmoid(void);
 PETSC_EXTERN PetscErrorCode MoeLossRegister_Softmax(void);
 PETSC_EXTERN PetscErrorCode MoeLossRegister_TopK(void);
+PETSC_EXTERN PetscErrorCode MoeLossRegister_Experts(void);
 
 static PetscBool MoeLossRegisterAllCalled = PETSC_FALSE;
 
@@ -17,5 +18,6 @@ PetscErrorCode MoeLossRegisterAll(void)
   PetscCall(MoeLossRegister_Sigmoid());
   PetscCall(MoeLossRegister_Softmax());
   PetscCall(MoeLossRegister_TopK());
+  PetscCall(MoeLossRegister_Experts());
   PetscFunctionReturn(0);
 }

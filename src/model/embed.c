@@ -73,3 +73,21 @@ PetscErrorCode MoeModelEmbed(MoeModel m, MoeModel t, const PetscReal *ttheta, Pe
   PetscCall(PetscFree(count));
   PetscFunctionReturn(0);
 }
+
+/* The selection temperature of a gating with a discrete selection (top-K): *has is false for the
+   others, which have nothing to anneal. */
+PetscErrorCode MoeModelGetSelectionTemperature(MoeModel m, PetscBool *has, PetscReal *T)
+{
+  PetscFunctionBegin;
+  *has = (PetscBool)(m->gating->ops.gettemperature != NULL);
+  *T   = 0;
+  if (*has) PetscCall((*m->gating->ops.gettemperature)(m->gating, T));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelSetSelectionTemperature(MoeModel m, PetscReal T)
+{
+  PetscFunctionBegin;
+  if (m->gating->ops.settemperature) PetscCall((*m->gating->ops.settemperature)(m->gating, T));
+  PetscFunctionReturn(0);
+}

@@ -172,7 +172,7 @@ static PetscErrorCode ReadLosses(PetscOptionItems *PetscOptionsObject, MoeSpec *
     for (j = 0; j < nl; j++) {
       const MoeLossType *t;
       PetscCall(MoeLossGet(names[j], &t));
-      if (t->voronoi ? chosen[j] : (t->target != MOE_LOSS_FUNCTION || other)) PetscCall(PetscStrncpy(s->losses[s->nlosses++], names[j], MOE_NAME_LEN));
+      if (!t->optin && (t->voronoi ? chosen[j] : (t->target != MOE_LOSS_FUNCTION || other))) PetscCall(PetscStrncpy(s->losses[s->nlosses++], names[j], MOE_NAME_LEN));
     }
   } else {
     for (i = 0; i < n; i++) {

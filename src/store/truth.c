@@ -40,6 +40,7 @@ static PetscErrorCode SetModelType(const char path[], const char type[], MoeTrut
   r->model = (MoeModelType)t;
   PetscCall(PetscStrlcat(r->options, " -model ", sizeof(r->options)));
   PetscCall(PetscStrlcat(r->options, type, sizeof(r->options)));
+  PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
   PetscFunctionReturn(0);
 }
 

@@ -37,6 +37,10 @@ typedef struct {
   /* Family settings as options without prefix, e.g. "-topk_K 2": printed in summaries,
      stored as the "gating_options" attribute and read back from truth files. */
   PetscErrorCode (*describe)(MoeGating, char *, size_t);
+  /* A family with a discrete selection (top-K) and a soft version of it: the selection
+     temperature (0: hard).  NULL: nothing to anneal. */
+  PetscErrorCode (*settemperature)(MoeGating, PetscReal);
+  PetscErrorCode (*gettemperature)(MoeGating, PetscReal *);
   PetscErrorCode (*destroy)(MoeGating);
 } MoeGatingOps;
 
