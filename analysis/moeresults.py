@@ -140,10 +140,11 @@ class Results:
         truth's families), "f_G-bar" (l2 of a misspecified fit), "G*" (atom losses of a fit with the
         truth's families) or "G-bar" (atom losses otherwise, and sigmoid_d3 always)."""
         kind, matched = self.loss_target_kind(loss), self.matched(gating, expert)
-        voronoi = bool(self.families["loss"][self.losses[loss]].get("voronoi", 1))
+        traits = self.families["loss"][self.losses[loss]]
+        atoms = bool(traits.get("atoms", traits.get("voronoi", 1)))
         if kind == "function":
             return "f_G*"
-        if not voronoi:
+        if not atoms:
             return "f_G*" if matched else "f_G-bar"
         return "G*" if matched and kind == "atoms" else "G-bar"
 

@@ -320,9 +320,11 @@ def certification_line(results, opts):
                 "every fit counts as uncertified; %s" % (use if opts.include_uncertified
                                                          else "no rate uses them; --include-uncertified does"))
     tol = results.spec_option("certify_tol", "?")
-    return ("certified: %d of %d converged replicate fits (gap 2n/noise (f_fit - f_ref) <= %s against the truth in k "
+    gap = ("2n (f_fit - f_ref), f the negative mean log-likelihood," if results.grid.get("model") == "gaussian"
+           else "2n/noise (f_fit - f_ref)")
+    return ("certified: %d of %d converged replicate fits (gap %s <= %s against the truth in k "
             "atoms, or G-bar for misspecified fits); %s" % (int(np.sum(converged & results.certified())),
-                                                          int(converged.sum()), tol, use))
+                                                          int(converged.sum()), gap, tol, use))
 
 
 # --- output ----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ typedef struct {
   PetscBool     voronoi; /* a Voronoi loss: applies to fits of the gating families that declare it */
   const char   *meaning;
   PetscBool     optin;   /* computed only when -losses names it (never by auto) */
+  PetscBool     atoms;   /* compares parameters (atoms), not regression functions */
 } MoeLossType;
 
 /* The losses computed for the fits of one (gating, expert) pair: made from the spec by

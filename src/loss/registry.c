@@ -10,17 +10,18 @@ PetscErrorCode MoeLossRegister(const char name[], MoeLossFn fn, MoeLossTarget ta
 {
   PetscFunctionBegin;
   PetscCheck(registry.n < MOE_MAX_FAMILIES, PETSC_COMM_SELF, PETSC_ERR_SUP, "too many losses");
-  MoeLossTypes[registry.n] = (MoeLossType){name, fn, target, voronoi, meaning, PETSC_FALSE};
+  MoeLossTypes[registry.n] = (MoeLossType){name, fn, target, voronoi, meaning, PETSC_FALSE, voronoi};
   PetscCall(MoeRegistryAdd(&registry, name, &MoeLossTypes[registry.n]));
   PetscFunctionReturn(0);
 }
 
-/* A loss of every fitted gating that -losses auto leaves out: it is computed when named. */
+/* A parameter loss of every fitted gating that -losses auto leaves out: computed when named. */
 PetscErrorCode MoeLossRegisterOptIn(const char name[], MoeLossFn fn, MoeLossTarget target, const char meaning[])
 {
   PetscFunctionBegin;
   PetscCall(MoeLossRegister(name, fn, target, PETSC_FALSE, meaning));
   MoeLossTypes[registry.n - 1].optin = PETSC_TRUE;
+  MoeLossTypes[registry.n - 1].atoms = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 

@@ -123,6 +123,7 @@ PetscErrorCode MoeStoreWriteFamilies(hid_t file, const MoeSpec *s)
     PetscCall(MoeH5CreateGroup(kind, t->name, &g));
     PetscCall(MoeH5AttrWriteString(g, "target", MoeLossTargets[t->target]));
     PetscCall(MoeH5AttrWriteInt(g, "voronoi", t->voronoi));
+    PetscCall(MoeH5AttrWriteInt(g, "atoms", t->atoms));
     PetscCall(MoeLossGatingFamilies(t->name, which, sizeof(which)));
     PetscCall(MoeH5AttrWriteString(g, "gatings", which));
     PetscCall(MoeH5AttrWriteString(g, "meaning", t->meaning));
