@@ -120,6 +120,16 @@ def fig6(w, rows):
                      "< 1%" + ("" if name == "scaling" else " (expected larger here)"), yes(r["share"] < 0.01)))
 
 
+def fig7(w, rows):
+    s = benchlib.load(w, "idle")
+    if not s:
+        rows.append(("7 idle ranks", "not run", "", ""))
+        return
+    rows.append(("7 idle ranks: CPU of a worker with nothing to do, while another runs a %g s task" % s["seconds"],
+                 "%.2f%% of a core (master %.2f%%)" % (100 * s["idle_share"], 100 * s["master_share"]),
+                 "≤ 1%", yes(s["idle_share"] <= 0.01)))
+
+
 def machine(w):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
@@ -153,7 +163,7 @@ def main():
     a = ap.parse_args()
     w = a.workdir
     rows = []
-    for f in (fig1, fig2, fig3, fig4, fig5, fig6):
+    for f in (fig1, fig2, fig3, fig4, fig5, fig6, fig7):
         try:
             f(w, rows)
         except (KeyError, OSError, TypeError, ValueError) as e:
