@@ -166,10 +166,15 @@ PetscErrorCode MoeFitMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, c
     PetscCall(PetscArraycpy(start, theta, m->p));
   }
   PetscCall(MoeModelSetSelectionTemperature(m, 0));
-  if (r.status == MOE_FIT_PENDING || r.reason == MOE_REASON_ERROR) *res = r;
-  else PetscCall(SolveMLE(fp, m, D, start, inject_nan, theta, res));
-  res->iterations += its;
-  res->time += time;
+  if (r.status == MOE_FIT_PENDING || r.reason == MOE_REASON_ERROR) { /* abandoned or failed while annealing */
+    *res            = r;
+    res->iterations = its;
+    res->time       = time;
+  } else {
+    PetscCall(SolveMLE(fp, m, D, start, inject_nan, theta, res));
+    res->iterations += its;
+    res->time += time;
+  }
   PetscCall(PetscFree(start));
   PetscFunctionReturn(0);
 }
