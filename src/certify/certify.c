@@ -98,6 +98,29 @@ static PetscBool Better(const MoeFitResult *a, const MoeCertificate *ca, const M
   return (PetscBool)(a->objective < b->objective);
 }
 
+/* The Gaussian MoE's likelihood is unbounded: an extra expert can sit on one observation with
+   sigma -> 0.  Such a fit reaches a likelihood above the truth's without being the estimator the
+   theory is about (the consistent maximum); a fit with an expert's sigma below a tenth of the
+   reference point's smallest is therefore not certified (0: no floor, the regression model). */
+static PetscReal SigmaFloor(const MoeTruth *target)
+{
+  MoeModel  t = target->model;
+  PetscReal lo = PETSC_MAX_REAL;
+  PetscInt  i;
+
+  if (!t->ns) return 0;
+  for (i = 0; i < t->k; i++) lo = PetscMin(lo, target->theta[i * t->stride + t->ng + t->ne]);
+  return 0.1 * lo;
+}
+
+static void RejectDegenerate(MoeModel m, const PetscReal *theta, PetscReal floor, MoeCertificate *c)
+{
+  PetscInt i;
+
+  for (i = 0; i < m->k && m->ns; i++)
+    if (theta[i * m->stride + m->ng + m->ne] < floor) c->certified = PETSC_FALSE;
+}
+
 /* The fit of one replicate: -init_starts starts near the target (G*, or G-bar for other
    families), then, while it is not certified, the reference point itself and further near
    starts, up to -certify_starts in all.  A certified fit that did not converge (iteration cap,
@@ -121,6 +144,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
   PetscCall(MoeCertifyBestOfStarts(&fp, &ip, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
   PetscCall(MoeCertifyReferenceObjective(m, truth, gbar, D, &fref));
   MoeCertifyAssess(spec, m, D->n, res, fref, cert);
+  RejectDegenerate(m, theta, SigmaFloor(&near), cert);
   cert->starts_used = spec->init_starts;
   if (res->status == MOE_FIT_PENDING || PetscIsInfOrNanReal(fref)) PetscFunctionReturn(0);
   time = res->time;
@@ -137,6 +161,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *
       break;
     }
     MoeCertifyAssess(spec, m, D->n, &r, fref, &c);
+    RejectDegenerate(m, t, SigmaFloor(&near), &c);
     if (Better(&r, &c, res, cert)) {
       *res = r;
       c.starts_used = cert->starts_used;

@@ -29,7 +29,10 @@ static PetscErrorCode FormNegLogLikelihood(Tao tao, Vec X, PetscReal *f, Vec G, 
   *f = c->inject_nan ? MOE_NAN : -ll;
   PetscCheck(!PetscIsInfOrNanReal(*f), PETSC_COMM_SELF, PETSC_ERR_FP, "the log-likelihood is not finite");
   PetscCall(VecGetArrayWrite(G, &g));
-  for (j = 0; j < c->m->pfree; j++) g[j] = -c->grad[c->m->ifree[j]];
+  for (j = 0; j < c->m->pfree; j++) {
+    g[j] = -c->grad[c->m->ifree[j]];
+    PetscCheck(!PetscIsInfOrNanReal(g[j]), PETSC_COMM_SELF, PETSC_ERR_FP, "the score is not finite");
+  }
   PetscCall(VecRestoreArrayWrite(G, &g));
   PetscFunctionReturn(0);
 }
@@ -162,15 +165,15 @@ PetscErrorCode MoeFitMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, c
     PetscCall(SolveMLE(fp, m, D, start, inject_nan, theta, &r));
     its += r.iterations;
     time += r.time;
-    if (r.status == MOE_FIT_PENDING || r.reason == MOE_REASON_ERROR) break;
+    if (r.status == MOE_FIT_PENDING || r.reason == MOE_REASON_ERROR) break; /* the last good stage's point goes on */
     PetscCall(PetscArraycpy(start, theta, m->p));
   }
   PetscCall(MoeModelSetSelectionTemperature(m, 0));
-  if (r.status == MOE_FIT_PENDING || r.reason == MOE_REASON_ERROR) { /* abandoned or failed while annealing */
+  if (r.status == MOE_FIT_PENDING) { /* abandoned: the task is run again */
     *res            = r;
     res->iterations = its;
     res->time       = time;
-  } else {
+  } else { /* the hard selection, from where the annealing got (the fit's result is the hard model's) */
     PetscCall(SolveMLE(fp, m, D, start, inject_nan, theta, res));
     res->iterations += its;
     res->time += time;

@@ -6,7 +6,8 @@
      d log p / d eta_i   = r_i (y - h_i) / sigma_i^2 dh_i/deta_i,
      d log p / d sigma_i = r_i ((y - h_i)^2 / sigma_i^3 - 1 / sigma_i),
      d log p / d gating  = sum_i (phi_i / p) dg_i/d(gating),
-   r_i = g_i phi_i / p the responsibilities.  The last one is the gating family's own derivative
+   r_i = g_i phi_i / p the responsibilities, all computed from log(g_i phi_i) shifted by its
+   largest value, so that neither a far point nor a tiny gate (an annealed top-K mask) overflows.  The last one is the gating family's own derivative
    of sum_i g_i h_i with h_i := phi_i / p, so every gating family serves the Gaussian MoE as it is. */
 #include <moe/private/modelimpl.h>
 #include <petscblaslapack.h>
@@ -35,23 +36,22 @@ PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const Pets
   for (i = 0; i < k; i++) PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &m->h[i], NULL));
   PetscCall(PetscArrayzero(psi, k));
   PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, psi, &f, m->gate, NULL)); /* the gates */
-  for (i = 0; i < k; i++) {
+  for (i = 0; i < k; i++) { /* log(g_i phi_i), shifted by its largest value */
     PetscReal sigma = theta[i * m->stride + m->ng + m->ne], z = (y - m->h[i]) / sigma;
-    lphi[i] = -LOG_SQRT_2PI - PetscLogReal(sigma) - 0.5 * z * z;
-    if (m->gate[i] > 0) shift = PetscMax(shift, lphi[i]);
+    lphi[i] = m->gate[i] > 0 ? PetscLogReal(m->gate[i]) - LOG_SQRT_2PI - PetscLogReal(sigma) - 0.5 * z * z : PETSC_NINFINITY;
+    shift   = PetscMax(shift, lphi[i]);
   }
-  for (i = 0; i < k; i++) {
-    psi[i] = m->gate[i] > 0 ? PetscExpReal(lphi[i] - shift) : 0; /* phi_i e^-shift */
-    ptilde += m->gate[i] * psi[i];
-  }
+  for (i = 0; i < k; i++) ptilde += m->gate[i] > 0 ? PetscExpReal(lphi[i] - shift) : 0;
   *logp = shift + PetscLogReal(ptilde);
   if (!grad) PetscFunctionReturn(0);
-  for (i = 0; i < k; i++) psi[i] /= ptilde; /* phi_i / p */
+  /* phi_i / p = r_i / g_i, r_i the responsibility: capped where a gate is (sub)normal-tiny, whose
+     own factor g_i in the gating derivative makes the product r_i-sized anyway */
+  for (i = 0; i < k; i++) psi[i] = m->gate[i] > 0 ? PetscMin(PetscExpReal(lphi[i] - *logp) / m->gate[i], 1e300) : 0;
   PetscCall(PetscArrayzero(grad, m->p));
   PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, psi, &f, m->gate, grad));
   for (i = 0; i < k; i++) {
     PetscReal *gi = grad + i * m->stride, sigma = theta[i * m->stride + m->ng + m->ne], h;
-    PetscReal  r = m->gate[i] * psi[i], e = y - m->h[i];
+    PetscReal  r = m->gate[i] > 0 ? PetscExpReal(lphi[i] - *logp) : 0, e = y - m->h[i];
     PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &h, dh));
     for (j = 0; j < m->ne; j++) gi[m->ng + j] = r * e / (sigma * sigma) * dh[j];
     gi[m->ng + m->ne] = r * (e * e / (sigma * sigma * sigma) - 1.0 / sigma);

@@ -68,9 +68,10 @@ PetscErrorCode MoeModelEvaluateRow(MoeModel m, const PetscReal *theta, const Pet
   PetscFunctionBegin;
   for (i = 0; i < m->k; i++) PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &m->h[i], J + i * m->stride + m->ng));
   PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, m->h, f, m->gate, J));
-  for (i = 0; i < m->k; i++) { /* df/deta_i = gate_i dh_i/deta_i */
+  for (i = 0; i < m->k; i++) { /* df/deta_i = gate_i dh_i/deta_i; the mean does not depend on sigma_i */
     PetscReal *Je = J + i * m->stride + m->ng, g = m->gate[i];
     for (j = 0; j < m->ne; j++) Je[j] *= g;
+    for (j = 0; j < m->ns; j++) Je[m->ne + j] = 0;
   }
   PetscFunctionReturn(0);
 }
