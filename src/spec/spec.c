@@ -445,7 +445,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeSpec  *s;
   PetscBool set, kset, kstarset, dset, tgset;
   PetscInt  i, regime;
-  char      dist[32] = "uniform", init[32] = "near", names[512], gating_help[600], expert_help[600];
+  char      dist[32] = "uniform", init[32] = "near", model[32] = "regression", names[512], gating_help[600], expert_help[600];
 
   PetscFunctionBegin;
   PetscCall(MoeGatingRegisterAll());
@@ -480,8 +480,10 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsInt("-k", "number of fitted atoms (experts)", NULL, s->k, &s->k, &kset));
   PetscCall(PetscOptionsInt("-kstar", "number of true atoms k* (from the truth file if one is given)", NULL, s->kstar, &s->kstar, &kstarset));
   PetscCall(PetscOptionsInt("-d", "input dimension", NULL, s->d, &s->d, &dset));
-  PetscCall(PetscOptionsEnum("-model", "model type: regression (Y = f_G(X) + N(0, noise)) or gaussian (the Gaussian MoE of P3: Y from the expert a gate draws, N(h_i(X), sigma_i^2); estimator mle)", "MoeModelType", MoeModelTypes, (PetscEnum)s->model, (PetscEnum *)&s->model, NULL));
+  PetscCall(PetscOptionsString("-model", "model type: regression (Y = f_G(X) + N(0, noise)) or gaussian (the Gaussian MoE of P3: Y from the expert a gate draws, N(h_i(X), sigma_i^2); estimator mle)", NULL, model, model, sizeof(model), NULL));
   PetscOptionsEnd();
+  PetscCall(PetscEnumFind(MoeModelTypes, model, (PetscEnum *)&s->model, &set));
+  MoeUserCheck(set, "-model '%s' is not a model type: use regression or gaussian", model);
   /* family options: declared by the families themselves (for -help), read by them at creation */
   PetscCall(MoeGatingFamilyOptionsDeclare(comm, NULL, opts));
 

@@ -147,7 +147,8 @@ def test_gaussian_model_is_checked(tmp_path):
     for args, message in ((["-model", "gaussian"], "-estimator lse estimates the regression model, but -model is gaussian"),
                           (["-estimator", "mle"], "-estimator mle estimates the gaussian model, but -model is regression"),
                           ([*GAUSS, "-gating", "sigmoid"], "-gating sigmoid: the Gaussian MoE needs gates that sum to one"),
-                          ([*GAUSS, "-truth_sigma", "0"], "-truth_sigma 0")):
+                          ([*GAUSS, "-truth_sigma", "0"], "-truth_sigma 0"),
+                          (["-model", "gauss"], "-model 'gauss' is not a model type")):
         p = moerate("fit", *SMALL, *args, "-output", out)
         assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert not out.exists()
