@@ -93,7 +93,7 @@ PETSC_EXTERN PetscErrorCode MoeGatingFamilyFind(const char[], const MoeGatingFam
 PETSC_EXTERN PetscErrorCode MoeGatingFamilies(PetscInt *, const MoeGatingFamily *const **);
 PETSC_EXTERN PetscErrorCode MoeGatingTypesString(char *, size_t);
 PETSC_EXTERN PetscBool      MoeGatingFamilyHasLoss(const MoeGatingFamily *, const char loss[]);
-PETSC_EXTERN PetscErrorCode MoeGatingFamilyOptionsDeclare(MPI_Comm, const char prefix[], PetscOptions);
+PETSC_EXTERN PetscErrorCode MoeGatingFamilyOptionsDeclare(MPI_Comm, const char prefix[]);
 
 PETSC_EXTERN PetscErrorCode MoeExpertRegister(const MoeExpertFamily *);
 PETSC_EXTERN PetscErrorCode MoeExpertRegisterAll(void);
@@ -113,7 +113,7 @@ PETSC_EXTERN PetscErrorCode MoeRegistryAdd(MoeRegistry *, const char name[], con
 PETSC_EXTERN const void    *MoeRegistryFind(const MoeRegistry *, const char name[]);
 PETSC_EXTERN PetscErrorCode MoeRegistryNames(const MoeRegistry *, char *, size_t);
 PETSC_EXTERN PetscBool      MoeNameInList(const char name[], const char list[]);
-PETSC_EXTERN PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm, PetscOptions, const char prefix[], const char title[], const MoeFamilyOption *);
+PETSC_EXTERN PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm, const char prefix[], const char title[], const MoeFamilyOption *);
 PETSC_EXTERN PetscErrorCode MoeFamilyOptionNames(const char ***);
 
 /* ---------------- the model ----------------

@@ -39,7 +39,7 @@ PetscErrorCode MoeEstimatorOptionsDeclare(MPI_Comm comm)
     const MoeEstimatorFamily *f = (const MoeEstimatorFamily *)registry.items[i];
     if (!f->options) continue;
     PetscCall(PetscSNPrintf(title, sizeof(title), "moerate fit: the %s estimator", f->name));
-    PetscCall(MoeFamilyOptionsDeclare(comm, NULL, NULL, title, f->options));
+    PetscCall(MoeFamilyOptionsDeclare(comm, NULL, title, f->options));
   }
   PetscFunctionReturn(0);
 }

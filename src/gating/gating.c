@@ -47,7 +47,7 @@ PetscBool MoeGatingFamilyHasLoss(const MoeGatingFamily *f, const char loss[])
 
 /* Declare every family's options (with prefix, e.g. "truth_") for -help and for the spec:
    one block per family.  The families read their values themselves at creation. */
-PetscErrorCode MoeGatingFamilyOptionsDeclare(MPI_Comm comm, const char prefix[], PetscOptions opts)
+PetscErrorCode MoeGatingFamilyOptionsDeclare(MPI_Comm comm, const char prefix[])
 {
   PetscInt i;
   char     title[128];
@@ -58,7 +58,7 @@ PetscErrorCode MoeGatingFamilyOptionsDeclare(MPI_Comm comm, const char prefix[],
     const MoeGatingFamily *f = (const MoeGatingFamily *)registry.items[i];
     if (!f->options) continue;
     PetscCall(PetscSNPrintf(title, sizeof(title), "moerate %s: %s gating family", prefix ? "truth" : "spec", f->name));
-    PetscCall(MoeFamilyOptionsDeclare(comm, opts, prefix, title, f->options));
+    PetscCall(MoeFamilyOptionsDeclare(comm, prefix, title, f->options));
   }
   PetscFunctionReturn(0);
 }

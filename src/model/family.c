@@ -53,7 +53,7 @@ PetscBool MoeNameInList(const char name[], const char list[])
 
 /* One -help block of a family's options; reading them here also marks them used when a
    spec sets an option of a family it does not fit (a spec file shared by several runs). */
-PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm comm, PetscOptions opts, const char prefix[], const char title[], const MoeFamilyOption *o)
+PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm comm, const char prefix[], const char title[], const MoeFamilyOption *o)
 {
   PetscFunctionBegin;
   PetscOptionsBegin(comm, prefix, title, "moerate");

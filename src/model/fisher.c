@@ -8,11 +8,27 @@
 
 #define MOE_FISHER_BLOCK 256
 
-/* info = J^T J / n at theta over the n rows of X (pfree x pfree, column-major, upper triangle). */
-static PetscErrorCode FisherAccumulate(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscScalar *info)
+/* A row of the information: row r's Jacobian of f (regression) or its score (Gaussian MoE). */
+typedef struct {
+  const PetscReal *theta, *X, *Y;
+} MoeFisherSample;
+
+static PetscErrorCode FisherRow(MoeModel m, const MoeFisherSample *S, PetscInt r, PetscReal *row)
+{
+  PetscReal v;
+
+  PetscFunctionBegin;
+  if (S->Y) PetscCall(MoeModelLogDensity(m, S->theta, S->X + (size_t)r * m->d, S->Y[r], &v, row));
+  else PetscCall(MoeModelEvaluateRow(m, S->theta, S->X + (size_t)r * m->d, &v, row));
+  PetscFunctionReturn(0);
+}
+
+/* info = (1/n) sum_r row_r row_r^T over the free parameters (pfree x pfree, column-major, upper
+   triangle), accumulated by blocks of rows with dsyrk. */
+static PetscErrorCode FisherAccumulate(MoeModel m, const MoeFisherSample *S, PetscInt n, PetscScalar *info)
 {
   PetscInt     pf = m->pfree, r0, nb, rr, j;
-  PetscReal   *Jb, *row, f;
+  PetscReal   *Jb, *row;
   PetscScalar  zero = 0.0, one = 1.0, scale = 1.0 / n;
   PetscBLASInt bpf, bnb;
 
@@ -22,7 +38,7 @@ static PetscErrorCode FisherAccumulate(MoeModel m, const PetscReal *theta, Petsc
   for (r0 = 0; r0 < n; r0 += MOE_FISHER_BLOCK) {
     nb = PetscMin(MOE_FISHER_BLOCK, n - r0);
     for (rr = 0; rr < nb; rr++) {
-      PetscCall(MoeModelEvaluateRow(m, theta, X + (size_t)(r0 + rr) * m->d, &f, row));
+      PetscCall(FisherRow(m, S, r0 + rr, row));
       for (j = 0; j < pf; j++) Jb[(size_t)rr * pf + j] = row[m->ifree[j]];
     }
     PetscCall(PetscBLASIntCast(nb, &bnb));
@@ -32,10 +48,9 @@ static PetscErrorCode FisherAccumulate(MoeModel m, const PetscReal *theta, Petsc
   PetscFunctionReturn(0);
 }
 
-/* Eigenvalues (ascending, pfree of them) of the Fisher information of m at theta over the n
-   inputs X; with vec not NULL, also the eigenvector of the smallest one (pfree entries, free
-   layout). */
-PetscErrorCode MoeModelFisher(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscReal *eig, PetscReal *vec)
+/* Eigenvalues (ascending) of the information of sample S and, with vec, the eigenvector of the
+   smallest. */
+static PetscErrorCode FisherEigen(MoeModel m, const MoeFisherSample *S, PetscInt n, PetscReal *eig, PetscReal *vec)
 {
   PetscInt     pf = m->pfree;
   PetscScalar *info, *work;
@@ -45,11 +60,34 @@ PetscErrorCode MoeModelFisher(MoeModel m, const PetscReal *theta, PetscInt n, co
   PetscCall(PetscBLASIntCast(pf, &bpf));
   lwork = 4 * bpf + 64;
   PetscCall(PetscMalloc2((size_t)pf * pf, &info, lwork, &work));
-  PetscCall(FisherAccumulate(m, theta, n, X, info));
+  PetscCall(FisherAccumulate(m, S, n, info));
   PetscCallBLAS("LAPACKsyev", LAPACKsyev_(vec ? "V" : "N", "U", &bpf, info, &bpf, eig, work, &lwork, &lierr));
   PetscCheck(lierr == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK syev failed: info %d", (int)lierr);
   if (vec) PetscCall(PetscArraycpy(vec, info, pf)); /* column 0: the smallest eigenvalue's */
   PetscCall(PetscFree2(info, work));
+  PetscFunctionReturn(0);
+}
+
+/* Eigenvalues (ascending, pfree of them) of the Fisher information J^T J / n of m at theta over
+   the n inputs X; with vec not NULL, also the eigenvector of the smallest one (free layout). */
+PetscErrorCode MoeModelFisher(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscReal *eig, PetscReal *vec)
+{
+  MoeFisherSample S = {theta, X, NULL};
+
+  PetscFunctionBegin;
+  PetscCall(FisherEigen(m, &S, n, eig, vec));
+  PetscFunctionReturn(0);
+}
+
+/* The same for the Gaussian MoE: (1/n) sum_r s_r s_r^T of the scores at (X_r, Y_r); with Y drawn
+   from the model this is the Fisher information per observation, and an MLE's sd along an
+   eigenvector of eigenvalue lambda is about sqrt(1 / (n lambda)). */
+PetscErrorCode MoeModelFisherScores(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, const PetscReal *Y, PetscReal *eig, PetscReal *vec)
+{
+  MoeFisherSample S = {theta, X, Y};
+
+  PetscFunctionBegin;
+  PetscCall(FisherEigen(m, &S, n, eig, vec));
   PetscFunctionReturn(0);
 }
 

@@ -10,7 +10,6 @@
    largest value, so that neither a far point nor a tiny gate (an annealed top-K mask) overflows.  The last one is the gating family's own derivative
    of sum_i g_i h_i with h_i := phi_i / p, so every gating family serves the Gaussian MoE as it is. */
 #include <moe/private/modelimpl.h>
-#include <petscblaslapack.h>
 
 #define LOG_SQRT_2PI 0.91893853320467274178
 
@@ -78,33 +77,5 @@ PetscErrorCode MoeModelLogLikelihood(MoeModel m, const PetscReal *theta, PetscIn
   }
   *ll = s / n;
   PetscCall(PetscFree(row));
-  PetscFunctionReturn(0);
-}
-
-/* Eigenvalues (ascending) of (1/n) sum_r s_r s_r^T over the free parameters, s_r the score at
-   (X_r, Y_r), and with vmin the eigenvector of the smallest: with Y drawn from the model this is
-   the Fisher information per observation, and an MLE's sd along an eigenvector of eigenvalue
-   lambda is about sqrt(1 / (n lambda)). */
-PetscErrorCode MoeModelFisherScores(MoeModel m, const PetscReal *theta, PetscInt n, const PetscReal *X, const PetscReal *Y, PetscReal *eig, PetscReal *vmin)
-{
-  PetscInt     pf = m->pfree, r, i, j;
-  PetscReal   *row, *info, *work, lp;
-  PetscBLASInt bpf, lwork, info_;
-
-  PetscFunctionBegin;
-  PetscCall(PetscCalloc2(m->p, &row, (size_t)pf * pf, &info));
-  for (r = 0; r < n; r++) {
-    PetscCall(MoeModelLogDensity(m, theta, X + (size_t)r * m->d, Y[r], &lp, row));
-    for (j = 0; j < pf; j++)
-      for (i = 0; i <= j; i++) info[(size_t)j * pf + i] += row[m->ifree[i]] * row[m->ifree[j]] / n;
-  }
-  PetscCall(PetscBLASIntCast(pf, &bpf));
-  PetscCall(PetscBLASIntCast(3 * pf, &lwork));
-  PetscCall(PetscMalloc1(3 * pf, &work));
-  PetscCallBLAS("LAPACKsyev", LAPACKsyev_(vmin ? "V" : "N", "U", &bpf, info, &bpf, eig, work, &lwork, &info_));
-  PetscCheck(!info_, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK syev failed (%d)", (int)info_);
-  if (vmin) PetscCall(PetscArraycpy(vmin, info, pf)); /* the first column: the smallest eigenvalue's */
-  PetscCall(PetscFree(work));
-  PetscCall(PetscFree2(row, info));
   PetscFunctionReturn(0);
 }

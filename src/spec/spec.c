@@ -485,7 +485,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscEnumFind(MoeModelTypes, model, (PetscEnum *)&s->model, &set));
   MoeUserCheck(set, "-model '%s' is not a model type: use regression or gaussian", model);
   /* family options: declared by the families themselves (for -help), read by them at creation */
-  PetscCall(MoeGatingFamilyOptionsDeclare(comm, NULL, opts));
+  PetscCall(MoeGatingFamilyOptionsDeclare(comm, NULL));
 
   PetscOptionsBegin(comm, NULL, "moerate truth: the true mixing measure G* and its screening", "moerate");
   PetscCall(PetscOptionsString("-truth_file", "read the truth from this HDF5 (moerate output) or YAML file", NULL, s->truth_file, s->truth_file, sizeof(s->truth_file), NULL));
@@ -521,7 +521,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsInt("-truth_max_draws", "screening: draws of the truth seed tried before giving up", NULL, s->truth_max_draws, &s->truth_max_draws, NULL));
   PetscCall(PetscOptionsBool("-allow_ill_posed", "measure a truth that fails the screening (P1's published design): its rates are then not evidence", NULL, s->allow_ill_posed, &s->allow_ill_posed, NULL));
   PetscOptionsEnd();
-  PetscCall(MoeGatingFamilyOptionsDeclare(comm, "truth_", opts));
+  PetscCall(MoeGatingFamilyOptionsDeclare(comm, "truth_"));
 
   PetscOptionsBegin(comm, NULL, "moerate data: inputs, noise, sample sizes", "moerate");
   PetscCall(PetscOptionsString("-x_dist", "input distribution: uniform (on [x_lo, x_hi]^d) or gaussian (N(0, x_sd^2 I))", NULL, dist, dist, sizeof(dist), NULL));
