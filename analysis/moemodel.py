@@ -57,6 +57,8 @@ class Model:
         self.ns = 1 if model == "gaussian" else 0  # sigma_i after eta_i in each atom (Gaussian MoE)
         opts = parse_options(gating_options) if isinstance(gating_options, str) else dict(gating_options)
         self.K = int(opts.get("topk_K", 2))
+        # top-K ranks beta1^T x (moerate's default) or the whole score beta1^T x + beta0 (-topk_rank_affine)
+        self.rank_affine = opts.get("topk_rank_affine", "0").lower() in ("1", "true", "yes")
         self.tau = float(opts.get("dts_tau", 1.0))
         self.fit_tau = opts.get("dts_fit_tau", "0").lower() in ("1", "true", "yes")
         self.groups = int(opts.get("hsoftmax_groups", 2 if k % 2 == 0 else 1))
@@ -132,7 +134,7 @@ class Model:
             if jacobian and self.gating == "dts" and self.fit_tau:
                 J[:, k * self.stride] = -np.sum(dfds * s, axis=1) / tau
         elif self.gating == "topk":
-            u = X @ b1.T
+            u = s if self.rank_affine else X @ b1.T
             order = np.argsort(-u, axis=1, kind="stable")  # ties: lower index first
             keep = order[:, : self.K]
             mask = np.zeros_like(u, dtype=bool)

@@ -112,6 +112,21 @@ class Results:
         """Whether an estimator is the one the theory is about (its certified fits alone are evidence)."""
         return bool(self.families.get("estimator", {}).get(name, {}).get("theory", 1))
 
+    def certificate_suffices(self, name):
+        """Whether a certified fit of this estimator is usable even when its solver did not converge (the
+        maximum-likelihood estimators: their theory needs only a likelihood at least the truth's)."""
+        return bool(self.families.get("estimator", {}).get(name, {}).get("certificate_suffices", 0))
+
+    def usable(self):
+        """Mask of the tasks whose fit counts as finished by the estimator: converged, or, for an estimator
+        whose certificate suffices, certified whatever its solver's stopping reason."""
+        ok = self.records["status"] == CONVERGED
+        if "estimator" in (self.records.dtype.names or ()) and self.has_certificates:
+            for s, name in enumerate(self.estimators):
+                if self.certificate_suffices(name):
+                    ok |= (self.records["estimator"] == s) & (self.records["kind"] == REPLICATE) & self.certified()
+        return ok
+
     def for_estimator(self, index):
         """A view of the file with the replicate tasks of one estimator (and every reference fit): the rates
         of each estimator are measured on its own fits of the same data."""

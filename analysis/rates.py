@@ -106,7 +106,7 @@ def theory(loss, expert, k, kstar, matched=True, regime=1, model="regression"):
     if model == "gaussian":
         if loss in ("l2", "l2_truth") and matched:
             return GAUSSIAN_L2
-        return GAUSSIAN_EXACT if k == kstar and loss in ("softmax_d1", "softmax_dlin", "topk", "experts") and matched else None
+        return GAUSSIAN_EXACT if k == kstar and loss in ("softmax_d1", "softmax_dlin", "topk", "experts", "experts_mass") and matched else None
     settings = {None, "over" if k > kstar else "exact" if k == kstar else None,
                 "matched" if matched else "misspecified", "regime %d" % regime}
     for experts, needs, th in THEORY.get(loss, []):
@@ -147,7 +147,7 @@ def select(results, gating, expert, loss, n_min=None, n_max=None, include_uncert
     rec = results.records
     mask = window(results, gating, expert, n_min, n_max)
     status, ns, v = rec["status"][mask], rec["n"][mask], results.values[mask, loss]
-    converged, certified = status == mr.CONVERGED, results.certified()[mask]
+    converged, certified = results.usable()[mask], results.certified()[mask]
     with np.errstate(invalid="ignore"):
         ok = converged & (certified | include_uncertified) & np.isfinite(v) & (v > 0)
     missing = status == mr.PENDING
@@ -274,11 +274,11 @@ def group_counts(results, opts):
     out = []
     for g, e in results.pairs():
         mask = window(results, g, e, opts.n_min, opts.n_max)
-        s, certified = results.records["status"][mask], results.certified()[mask]
+        s, certified, usable = results.records["status"][mask], results.certified()[mask], results.usable()[mask]
         out.append({"gating": results.gatings[g], "expert": results.experts[e], "tasks": int(mask.sum()),
                     "converged": int(np.sum(s == mr.CONVERGED)),
-                    "certified": int(np.sum((s == mr.CONVERGED) & certified)),
-                    "uncertified": int(np.sum((s == mr.CONVERGED) & ~certified)),
+                    "certified": int(np.sum(usable & certified)),
+                    "uncertified": int(np.sum(usable & ~certified)),
                     "failed": int(np.sum((s == mr.FAILED) | (s == mr.SKIPPED))),
                     "pending": int(np.sum(s == mr.PENDING))})
     return out
@@ -312,7 +312,7 @@ def status_line(results):
 def certification_line(results, opts):
     """'certified: 98 of 100 converged replicate fits (gap <= -3 standard errors ...); rates use ...'"""
     rec = results.records
-    converged = (rec["kind"] == mr.REPLICATE) & (rec["status"] == mr.CONVERGED)
+    converged = (rec["kind"] == mr.REPLICATE) & results.usable()
     use = ("rates use every converged fit (--include-uncertified)" if opts.include_uncertified
            else "rates use certified fits only")
     if not results.has_certificates:
@@ -322,6 +322,10 @@ def certification_line(results, opts):
     tol = results.spec_option("certify_tol", "?")
     gap = ("2n (f_fit - f_ref), f the negative mean log-likelihood," if results.grid.get("model") == "gaussian"
            else "2n/noise (f_fit - f_ref)")
+    suffices = [name for name in results.estimators if results.certificate_suffices(name)]
+    if suffices:
+        use += ("; a certified fit of %s counts as converged whatever its solver's stopping reason (the likelihood "
+                "theory needs only a likelihood at least the truth's)" % ", ".join(suffices))
     return ("certified: %d of %d converged replicate fits (gap %s <= %s against the truth in k "
             "atoms, or G-bar for misspecified fits); %s" % (int(np.sum(converged & results.certified())),
                                                           int(converged.sum()), gap, tol, use))

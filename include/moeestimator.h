@@ -9,6 +9,7 @@
           against the truth's (or G-bar's) objective on the same data (src/certify/certify.c)
      mle  maximum likelihood for the Gaussian MoE (-model gaussian), TAO on the analytic score,
           certified against the truth's likelihood on the same data (src/fit/mle.c)
+     em   the same maximum-likelihood estimator computed by EM (src/fit/em.c), certified as mle
      sgd  P1's minibatch SGD on the least-squares objective from the near start, as P1 fitted
           its Figure 1 (src/certify/sgd.c); its certificate is recorded, never repaired
 */
@@ -25,6 +26,11 @@ struct _n_MoeEstimatorFamily {
   /* Relative cost of one replicate (for the largest-first schedule). */
   PetscReal (*cost)(const MoeSpec *, PetscInt64 n, PetscInt pfree);
   PetscBool   theory;    /* the estimator the theory is about: only its certified fits are evidence */
+  /* A certified fit is the estimator even when its solver stopped short of a stationary point (an
+     iteration cap, a failed line search): the likelihood theory's rates hold for any estimate whose
+     likelihood is at least the truth's, and where the supremum lies at infinity (an over-specified
+     top-K model of a sparser truth) no solver converges. */
+  PetscBool   certificate_suffices;
   MoeModelType model;    /* the model type it estimates */
   const char *objective; /* what it optimises */
   const MoeFamilyOption *options;

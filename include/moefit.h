@@ -68,6 +68,11 @@ PETSC_EXTERN PetscBool      MoeFitInterruptSet(void);
 PETSC_EXTERN PetscErrorCode MoeFitInterruptMonitor(Tao, void *);
 /* Maximum likelihood for the Gaussian MoE (src/fit/mle.c): res->objective is -(1/n) sum log p. */
 PETSC_EXTERN PetscErrorCode MoeFitMLE(const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
+/* The same likelihood maximised by EM (src/fit/em.c; -em_max_it iterations at most). */
+PETSC_EXTERN PetscErrorCode MoeFitEM(const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
+/* A fit from theta0 by solve, through an annealed top-K selection when the model has one (mle.c). */
+typedef PetscErrorCode (*MoeFitSolver)(const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
+PETSC_EXTERN PetscErrorCode MoeFitAnnealed(MoeFitSolver, const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
 PETSC_EXTERN PetscErrorCode MoeFitNegLogLikelihood(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
 
 #endif

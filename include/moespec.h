@@ -12,6 +12,7 @@
 
 #define MOE_NAME_LEN 64
 #define MOE_MAX_LIST 64
+#define MOE_EM_MAX_IT 2000 /* -em_max_it default */
 
 typedef enum {
   MOE_X_UNIFORM,
@@ -115,6 +116,7 @@ typedef struct {
   const MoeEstimatorFamily        *estimator_families[MOE_MAX_LIST];
   PetscInt                        sgd_epochs, sgd_batch;
   PetscReal                       sgd_lr;
+  PetscInt                        em_max_it; /* EM iterations at most (per annealing stage) */
 
   /* certification (src/certify): gap 2n/nu (f_fit - f_ref) at most certify_tol */
   PetscReal certify_tol;
@@ -153,6 +155,8 @@ typedef struct {
   PetscInt  ftol_window;
   PetscReal max_norm, max_gradient_z;
   PetscReal noise;
+  PetscBool em;        /* the Gaussian MoE's likelihood maximised by EM (src/fit/em.c), not by TAO directly */
+  PetscInt  em_max_it;
 } MoeFitParams;
 
 typedef struct {

@@ -7,7 +7,8 @@
 static PetscErrorCode Solve(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *r)
 {
   PetscFunctionBegin;
-  if (m->ns) PetscCall(MoeFitMLE(fp, m, D, theta0, inject_nan, theta, r));
+  if (m->ns && fp->em) PetscCall(MoeFitEM(fp, m, D, theta0, inject_nan, theta, r));
+  else if (m->ns) PetscCall(MoeFitMLE(fp, m, D, theta0, inject_nan, theta, r));
   else PetscCall(MoeFitSolve(fp, m, D, theta0, inject_nan, theta, r));
   PetscFunctionReturn(0);
 }
@@ -128,17 +129,26 @@ static void RejectDegenerate(MoeModel m, const PetscReal *theta, PetscReal floor
    objective, and further starts of a slow design would only repeat its cost. */
 PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
 {
+  MoeFitParams fp;
+
+  PetscFunctionBegin;
+  MoeSpecFitParams(spec, &fp);
+  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, inject_nan, theta0, theta, res, cert));
+  PetscFunctionReturn(0);
+}
+
+/* MoeCertifiedFit with the fit's settings given (the em estimator: fp->em). */
+PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *fpin, const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+{
   MoeTruth       near;
   MoeFitResult   r;
   MoeCertificate c;
   PetscReal      fref, *t0, *t, time;
   PetscInt       s;
-
-  MoeFitParams   fp;
+  MoeFitParams   fp = *fpin;
   MoeInitParams  ip;
 
   PetscFunctionBegin;
-  MoeSpecFitParams(spec, &fp);
   MoeSpecInitParams(spec, &ip);
   PetscCall(MoeNearTarget(m, truth, gbar, &near));
   PetscCall(MoeCertifyBestOfStarts(&fp, &ip, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
@@ -208,7 +218,7 @@ static PetscReal LSECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
   return (PetscReal)n * pfree * pfree * spec->init_starts;
 }
 
-const MoeEstimatorFamily MoeEstimatorFamily_LSE = {"lse", MoeCertifiedFit, LSECost, PETSC_TRUE, MOE_MODEL_REGRESSION, "least squares (1/2n) sum_r (Y_r - f(X_r))^2", NULL, "the least-squares estimator (TAO, certified against the truth's or G-bar's objective on the same data)"};
+const MoeEstimatorFamily MoeEstimatorFamily_LSE = {"lse", MoeCertifiedFit, LSECost, PETSC_TRUE, PETSC_FALSE, MOE_MODEL_REGRESSION, "least squares (1/2n) sum_r (Y_r - f(X_r))^2", NULL, "the least-squares estimator (TAO, certified against the truth's or G-bar's objective on the same data)"};
 
 /* One quasi-Newton iteration costs about n pfree (a gradient); a few hundred of them. */
 static PetscReal MLECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
@@ -216,4 +226,4 @@ static PetscReal MLECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
   return (PetscReal)n * pfree * 100 * spec->init_starts;
 }
 
-const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MoeCertifiedFit, MLECost, PETSC_TRUE, MOE_MODEL_GAUSSIAN, "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", NULL, "maximum likelihood for the Gaussian MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))"};
+const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MoeCertifiedFit, MLECost, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_GAUSSIAN, "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", NULL, "maximum likelihood for the Gaussian MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))"};

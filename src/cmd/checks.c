@@ -53,7 +53,7 @@ PetscErrorCode MoeCheckOutputIsPlain(const char option[], const char path[])
    so only moerate's own namespace and TAO's are checked.  The TAO object of the fit has read
    its options by now (MoeFitCheckOptions), except these, read at set-up or at the end of a
    solve. */
-static const char *late[] = {"tao_converged_reason", "tao_view", "tao_monitor", "tao_brgn_", "tao_test_", "tao_ls_", "tao_lmvm_", "tao_blmvm_", "tao_bqn", "mle_tao_", "ksp_", "pc_", "mat_", "vec_", "snes_", "options_", "log", "malloc", "info", "on_error", "checkstack", "help", "version", "viewer_", "draw_", "fp_trap", "no_signal_handler", "history", NULL};
+static const char *late[] = {"tao_converged_reason", "tao_view", "tao_monitor", "tao_brgn_", "tao_test_", "tao_ls_", "tao_lmvm_", "tao_blmvm_", "tao_bqn", "mle_tao_", "em_gating_tao_", "ksp_", "pc_", "mat_", "vec_", "snes_", "options_", "log", "malloc", "info", "on_error", "checkstack", "help", "version", "viewer_", "draw_", "fp_trap", "no_signal_handler", "history", NULL};
 
 PetscErrorCode MoeCheckUnusedOptions(MPI_Comm comm)
 {

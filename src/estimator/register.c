@@ -18,5 +18,6 @@ PetscErrorCode MoeEstimatorRegisterAll(void)
   MoeEstimatorRegisterFamily(LSE);
   MoeEstimatorRegisterFamily(SGD);
   MoeEstimatorRegisterFamily(MLE);
+  MoeEstimatorRegisterFamily(EM);
   PetscFunctionReturn(0);
 }

@@ -140,12 +140,12 @@ PetscErrorCode MoeFitNegLogLikelihood(MoeModel m, const MoeData *D, const PetscR
   PetscFunctionReturn(0);
 }
 
-/* One maximum-likelihood fit from theta0; res->objective is the negative mean log-likelihood.
-   A hard top-K selection makes the likelihood piecewise constant in the parameters that choose
+/* A fit of the Gaussian MoE by `solve` (TAO or EM) from theta0; res->objective is the negative
+   mean log-likelihood.  A hard top-K selection makes the likelihood piecewise constant in the parameters that choose
    the experts, so a gradient method cannot move it: the fit first follows the soft selection
    from temperature 1 down by factors of 4 to 1/1024, each stage started where the last ended,
    and ends with the hard selection itself (the model is left as it was). */
-PetscErrorCode MoeFitMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
+PetscErrorCode MoeFitAnnealed(MoeFitSolver solve, const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
 {
   PetscBool    has;
   PetscReal    T0, T, *start, time = 0;
@@ -155,14 +155,14 @@ PetscErrorCode MoeFitMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, c
   PetscFunctionBegin;
   PetscCall(MoeModelGetSelectionTemperature(m, &has, &T0));
   if (!has || T0 > 0) {
-    PetscCall(SolveMLE(fp, m, D, theta0, inject_nan, theta, res));
+    PetscCall(solve(fp, m, D, theta0, inject_nan, theta, res));
     PetscFunctionReturn(0);
   }
   PetscCall(PetscMalloc1(m->p, &start));
   PetscCall(PetscArraycpy(start, theta0, m->p));
   for (T = 1.0; T >= 1.0 / 1024; T /= 4) {
     PetscCall(MoeModelSetSelectionTemperature(m, T));
-    PetscCall(SolveMLE(fp, m, D, start, inject_nan, theta, &r));
+    PetscCall(solve(fp, m, D, start, inject_nan, theta, &r));
     its += r.iterations;
     time += r.time;
     if (r.status == MOE_FIT_PENDING || r.reason == MOE_REASON_ERROR) break; /* the last good stage's point goes on */
@@ -174,10 +174,18 @@ PetscErrorCode MoeFitMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, c
     res->iterations = its;
     res->time       = time;
   } else { /* the hard selection, from where the annealing got (the fit's result is the hard model's) */
-    PetscCall(SolveMLE(fp, m, D, start, inject_nan, theta, res));
+    PetscCall(solve(fp, m, D, start, inject_nan, theta, res));
     res->iterations += its;
     res->time += time;
   }
   PetscCall(PetscFree(start));
+  PetscFunctionReturn(0);
+}
+
+/* One maximum-likelihood fit from theta0 by TAO (annealed through a top-K selection). */
+PetscErrorCode MoeFitMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeFitAnnealed(SolveMLE, fp, m, D, theta0, inject_nan, theta, res));
   PetscFunctionReturn(0);
 }

@@ -24,10 +24,12 @@ PetscErrorCode MoeModelComponents(MoeModel m, const PetscReal *theta, const Pets
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *logp, PetscReal *grad)
+/* lphi[i] = log(g_i(x) phi(y; h_i(x), sigma_i^2)) (-inf where a gate is 0), the gates in m->gate
+   and the means in m->h; logp = log p(y | x) by the log-sum-exp shift. */
+static PetscErrorCode LogJoint(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *lphi, PetscReal *logp)
 {
-  PetscInt   i, j, k = m->k;
-  PetscReal  f, shift = PETSC_NINFINITY, ptilde = 0, psi[MOE_MAX_FAMILIES * 4], lphi[MOE_MAX_FAMILIES * 4], *dh = m->dh;
+  PetscInt  i, k = m->k;
+  PetscReal f, shift = PETSC_NINFINITY, ptilde = 0, psi[MOE_MAX_FAMILIES * 4];
 
   PetscFunctionBegin;
   PetscCheck(m->ns == 1, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the log-density needs the Gaussian MoE (-model gaussian)");
@@ -42,6 +44,16 @@ PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const Pets
   }
   for (i = 0; i < k; i++) ptilde += m->gate[i] > 0 ? PetscExpReal(lphi[i] - shift) : 0;
   *logp = shift + PetscLogReal(ptilde);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *logp, PetscReal *grad)
+{
+  PetscInt  i, j, k = m->k;
+  PetscReal f, psi[MOE_MAX_FAMILIES * 4], lphi[MOE_MAX_FAMILIES * 4], *dh = m->dh;
+
+  PetscFunctionBegin;
+  PetscCall(LogJoint(m, theta, x, y, lphi, logp));
   if (!grad) PetscFunctionReturn(0);
   /* phi_i / p = r_i / g_i, r_i the responsibility: capped where a gate is (sub)normal-tiny, whose
      own factor g_i in the gating derivative makes the product r_i-sized anyway */
@@ -55,6 +67,49 @@ PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const Pets
     for (j = 0; j < m->ne; j++) gi[m->ng + j] = r * e / (sigma * sigma) * dh[j];
     gi[m->ng + m->ne] = r * (e * e / (sigma * sigma * sigma) - 1.0 / sigma);
   }
+  PetscFunctionReturn(0);
+}
+
+/* EM's E-step at (x, y): resp[i] = g_i phi_i / p, the posterior probability of expert i, and log p. */
+PetscErrorCode MoeModelResponsibilities(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *resp, PetscReal *logp)
+{
+  PetscReal lphi[MOE_MAX_FAMILIES * 4];
+
+  PetscFunctionBegin;
+  PetscCall(LogJoint(m, theta, x, y, lphi, logp));
+  for (PetscInt i = 0; i < m->k; i++) resp[i] = m->gate[i] > 0 ? PetscExpReal(lphi[i] - *logp) : 0;
+  PetscFunctionReturn(0);
+}
+
+/* The gating part of EM's expected complete log-likelihood at x: q = sum_i w_i log g_i(x) for the
+   weights w (responsibilities from an earlier theta; -inf when an expert with weight loses its
+   gate) and, with grad, its derivative in the gating parameters: the gating family's derivative of
+   sum_i g_i h_i with h_i := w_i / g_i.  Only grad's gating entries (and globals) are written. */
+PetscErrorCode MoeModelGatingLogLikelihood(MoeModel m, const PetscReal *theta, const PetscReal *x, const PetscReal *w, PetscReal *q, PetscReal *grad)
+{
+  PetscInt  i, k = m->k;
+  PetscReal f, psi[MOE_MAX_FAMILIES * 4];
+
+  PetscFunctionBegin;
+  PetscCheck(k <= MOE_MAX_FAMILIES * 4, PETSC_COMM_SELF, PETSC_ERR_SUP, "more than %d atoms", MOE_MAX_FAMILIES * 4);
+  PetscCall(PetscArrayzero(psi, k));
+  PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, psi, &f, m->gate, NULL));
+  *q = 0;
+  for (i = 0; i < k; i++) {
+    if (w[i] <= 0) continue;
+    *q += m->gate[i] > 0 ? w[i] * PetscLogReal(m->gate[i]) : PETSC_NINFINITY;
+  }
+  if (!grad) PetscFunctionReturn(0);
+  for (i = 0; i < k; i++) psi[i] = m->gate[i] > 0 ? PetscMin(w[i] / m->gate[i], 1e300) : 0;
+  PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, psi, &f, m->gate, grad));
+  PetscFunctionReturn(0);
+}
+
+/* Expert i's mean h(x, eta_i) and, with dh, its derivative in eta_i (m->ne entries). */
+PetscErrorCode MoeModelExpertMean(MoeModel m, const PetscReal *theta, PetscInt i, const PetscReal *x, PetscReal *h, PetscReal *dh)
+{
+  PetscFunctionBegin;
+  PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, h, dh));
   PetscFunctionReturn(0);
 }
 

@@ -200,7 +200,8 @@ static PetscErrorCode AppendTaoOptions(char **text, size_t *len, size_t *cap)
   PetscFunctionBegin;
   PetscCall(PetscOptionsGetAll(NULL, &all));
   for (tok = strtok_r(all, " ", &save); tok && n < 256; tok = strtok_r(NULL, " ", &save)) {
-    if (!strncmp(tok, "-tao_", 5)) { /* its value, if any: a word that is not an option (a number may start with -) */
+    /* TAO's options of the fits: least squares (-tao_), maximum likelihood (-mle_tao_), EM's gating step */
+    if (!strncmp(tok, "-tao_", 5) || !strncmp(tok, "-mle_tao_", 9) || !strncmp(tok, "-em_gating_tao_", 15)) { /* its value, if any: a word that is not an option (a number may start with -) */
       char *val = NULL, *next = save, word[256], line[512];
       while (next && *next == ' ') next++;
       if (next && *next) {
@@ -327,6 +328,8 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   if (!DefaultEstimators(s)) {
     PetscCall(JoinNames(s->estimators, s->nestimators, buf, sizeof(buf)));
     PetscCall(Appendf(T, &len, &cap, "-estimator %s\n-sgd_epochs %" PetscInt_FMT "\n-sgd_lr %.17g\n-sgd_batch %" PetscInt_FMT "\n", buf, s->sgd_epochs, (double)s->sgd_lr, s->sgd_batch));
+    /* only when set: the texts (and hashes) of the results made before EM existed stay valid */
+    if (s->em_max_it != MOE_EM_MAX_IT) PetscCall(Appendf(T, &len, &cap, "-em_max_it %" PetscInt_FMT "\n", s->em_max_it));
   }
   PetscCall(AppendTaoOptions(T, &len, &cap));
   PetscCall(PetscSNPrintf(s->hash, sizeof(s->hash), "%016llx", (unsigned long long)MoeHash64(s->text, len)));
@@ -459,6 +462,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   s->truth_max_sd = 0.1, s->truth_active_min = 0.05, s->truth_max_draws = 100;
   s->certify_tol = 3, s->certify_starts = 8;
   s->sgd_epochs = 10, s->sgd_lr = 0.1, s->sgd_batch = 32;
+  s->em_max_it = MOE_EM_MAX_IT;
   s->truth_sigma = 0.3;
   s->noise = 0.01, s->xlo = -1, s->xhi = 1, s->xsd = 1;
   s->replicates = run ? 3 : 1, s->init_starts = 1, s->init_perturb = -1, s->init_scale = -1;
@@ -569,6 +573,8 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(s->sgd_epochs >= 1, "-sgd_epochs %" PetscInt_FMT " must be at least 1", s->sgd_epochs);
   MoeUserCheck(s->sgd_lr > 0 && PetscIsNormalReal(s->sgd_lr), "-sgd_lr %g must be a finite learning rate > 0", (double)s->sgd_lr);
   MoeUserCheck(s->sgd_batch >= 1, "-sgd_batch %" PetscInt_FMT " must be at least 1", s->sgd_batch);
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-em_max_it", &s->em_max_it, NULL));
+  MoeUserCheck(s->em_max_it >= 1, "-em_max_it %" PetscInt_FMT " must be at least 1", s->em_max_it);
   PetscCall(CheckModelType(s));
 
   /* resolve and validate: every real option finite first (NaN passes every comparison below) */
@@ -694,7 +700,7 @@ void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
 
 void MoeSpecFitParams(const MoeSpec *s, MoeFitParams *p)
 {
-  *p = (MoeFitParams){s->block, s->lm_lambda, s->lm_down, s->lm_up, s->ftol, s->ftol_window, s->max_norm, s->max_gradient_z, s->noise};
+  *p = (MoeFitParams){s->block, s->lm_lambda, s->lm_down, s->lm_up, s->ftol, s->ftol_window, s->max_norm, s->max_gradient_z, s->noise, PETSC_FALSE, s->em_max_it};
 }
 
 void MoeSpecSGDParams(const MoeSpec *s, MoeSGDParams *p)

@@ -111,6 +111,7 @@ PetscErrorCode MoeStoreWriteFamilies(hid_t file, const MoeSpec *s)
     const MoeEstimatorFamily *f = s->estimator_families[i];
     PetscCall(MoeH5CreateGroup(kind, f->name, &g));
     PetscCall(MoeH5AttrWriteInt(g, "theory", f->theory));
+    PetscCall(MoeH5AttrWriteInt(g, "certificate_suffices", f->certificate_suffices));
     PetscCall(MoeH5AttrWriteString(g, "objective", f->objective));
     PetscCall(MoeH5AttrWriteString(g, "meaning", f->meaning));
     MoeH5Call(H5Gclose(g));

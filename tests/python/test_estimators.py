@@ -154,6 +154,76 @@ def test_gaussian_model_is_checked(tmp_path):
         assert not out.exists()
 
 
+def numpy_em_step(m, th0, X, Y):
+    """One EM iteration for the softmax-gating Gaussian MoE with linear experts, written from the textbook:
+    responsibilities, weighted least squares and weighted variances in closed form, and the weighted
+    multinomial log-likelihood of the gates maximised by scipy (BFGS, the pinned atom held at 0)."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+    k, d, st = m.k, m.d, m.stride
+    A0 = th0[: k * st].reshape(k, st)
+    Xt = np.column_stack([X, np.ones(len(X))])
+    S = Xt @ A0[:, : d + 1].T
+    mean = Xt @ A0[:, d + 1: 2 * d + 2].T
+    sig = A0[:, 2 * d + 2]
+    lj = S - logsumexp(S, axis=1, keepdims=True) - 0.5 * np.log(2 * np.pi * sig ** 2) - 0.5 * ((Y[:, None] - mean) / sig) ** 2
+    R = np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
+    A1 = A0.copy()
+    for i in range(k):
+        w = R[:, i]
+        eta = np.linalg.solve(Xt.T @ (w[:, None] * Xt), Xt.T @ (w * Y))
+        A1[i, d + 1: 2 * d + 2] = eta
+        A1[i, 2 * d + 2] = np.sqrt(np.sum(w * (Y - Xt @ eta) ** 2) / np.sum(w))
+
+    def negq(b):
+        B = np.vstack([b.reshape(k - 1, d + 1), np.zeros(d + 1)])
+        s = Xt @ B.T
+        lg = s - logsumexp(s, axis=1, keepdims=True)
+        grad = -((R - np.exp(lg)).T @ Xt)[: k - 1] / len(Y)
+        return -np.sum(R * lg) / len(Y), grad.ravel()
+
+    sol = minimize(negq, A0[: k - 1, : d + 1].ravel(), jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": 10000})
+    A1[: k - 1, : d + 1] = sol.x.reshape(k - 1, d + 1)
+    return A1.ravel()
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_one_em_step_matches_numpy(tmp_path, k):
+    """-estimator em -em_max_it 1 makes one EM iteration from the near start: the experts, the sigmas and the
+    gating M-step (TAO, run to a tight tolerance here) agree with a textbook numpy EM step; the likelihood
+    does not decrease."""
+    out = tmp_path / "em.h5"
+    moerate("fit", "-model", "gaussian", "-estimator", "em", "-gating", "softmax", "-expert", "linear", "-d", 2,
+            "-kstar", 2, "-k", k, "-n", 800, "-allow_ill_posed", "-init_perturb", 0.3, "-em_max_it", 1,
+            "-em_gating_tao_gatol", 1e-11, "-em_gating_tao_max_it", 5000, "-output", out, check=True)
+    with h5py.File(out, "r") as h:
+        fit = h["fit"].attrs
+        assert fit["estimator"] == "em" and fit["iterations"] == 1
+        m = model_from_h5(h["model"])
+        X, Y = h["data/X"][:], h["data/Y"][:]
+        th0, th1 = h["init/theta"][:], h["fit/theta"][:]
+        expect = numpy_em_step(m, th0, X, Y)
+        st, d = m.stride, m.d
+        E1, Ee = th1.reshape(k, st), expect.reshape(k, st)
+        assert np.allclose(E1[:, d + 1:], Ee[:, d + 1:], rtol=1e-9, atol=1e-12)  # experts and sigmas: closed form
+        assert np.allclose(E1[:, : d + 1], Ee[:, : d + 1], rtol=1e-6, atol=1e-7)  # gating: two optimisers
+        assert m.log_likelihood(th1, X, Y) >= m.log_likelihood(th0, X, Y)
+        assert -m.log_likelihood(th1, X, Y) == pytest.approx(fit["objective"], rel=1e-12)
+
+
+def test_em_and_tao_reach_the_same_maximum(tmp_path):
+    """EM run to convergence and TAO's direct maximisation (mle) end at the same likelihood on the same data."""
+    objs = {}
+    for est in ("mle", "em"):
+        out = tmp_path / (est + ".h5")
+        moerate("fit", *GAUSS[:2], "-estimator", est, *GAUSS[4:], "-gating", "softmax", "-expert", "linear",
+                "-output", out, check=True)
+        with h5py.File(out, "r") as h:
+            assert h["fit"].attrs["status"] == "converged" and h["fit"].attrs["certified"] == 1
+            objs[est] = h["fit"].attrs["objective"]
+    assert objs["em"] == pytest.approx(objs["mle"], abs=1e-7)
+
+
 P3 = ["-model", "gaussian", "-estimator", "mle", "-gating", "topk", "-expert", "linear", "-truth_file",
       os.path.join(SOURCE, "jobs", "specs", "truths", "p3_top1.yaml"), "-topk_K", "1", "-topk_rank_affine", "-k", "2",
       "-x_lo", "0", "-x_hi", "1", "-n", "2000", "-allow_ill_posed", "-losses", "l2,experts"]
@@ -182,3 +252,31 @@ def test_top1_fit_started_away_reaches_the_truths_likelihood(tmp_path):
         assert h["losses"].attrs["experts"] == pytest.approx(dist.min(axis=1).sum() + dist.min(axis=0).sum(), rel=1e-12)
         assert h["losses"].attrs["experts"] < 1  # a, b within a few standard errors at n = 2000
 
+
+
+def test_experts_mass_loss_matches_numpy(tmp_path):
+    """experts_mass on P3's truth fitted with k = 3, K = 1 (an atom more than the truth): the mean gates E g_i(X)
+    (moerate: Monte Carlo on -eval_n points; numpy: the midpoint rule on U(0, 1)) weight each fitted expert's
+    distance to the true expert of its Voronoi cell, plus the cells' mass errors."""
+    out = tmp_path / "p3.h5"
+    args = [a if a != "2" else "3" for a in P3]  # -k 3
+    moerate("fit", *args, "-topk_K", "1", "-losses", "l2,experts_mass", "-eval_n", 400000, "-output", out, check=True)
+    with h5py.File(out, "r") as h:
+        m, tm = model_from_h5(h["model"]), model_from_h5(h["truth/linear"])
+        th, tth = h["fit/theta"][:], h["truth/linear/theta"][:]
+        X = ((np.arange(200000) + 0.5) / 200000)[:, None]
+        m.evaluate(th, X)
+        mass = m.last_gate.mean(axis=0)
+        tm.evaluate(tth, X)
+        tmass = tm.last_gate.mean(axis=0)
+
+        def experts(model, theta):
+            A = theta[: model.k * model.stride].reshape(model.k, model.stride)
+            return np.column_stack([A[:, 2], A[:, 4], A[:, 3]])  # a, sigma, b (d = 1)
+
+        E, T = experts(m, th), experts(tm, tth)
+        dist = np.linalg.norm(E[:, None, :] - T[None, :, :], axis=2)
+        cell = dist.argmin(axis=1)
+        expect = sum(abs(mass[cell == j].sum() - tmass[j]) for j in range(tm.k))
+        expect += sum(mass[i] * dist[i, cell[i]] for i in range(m.k))
+        assert h["losses"].attrs["experts_mass"] == pytest.approx(expect, rel=0.02, abs=2e-3)
