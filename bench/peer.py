@@ -120,6 +120,15 @@ def run_case(c, args, ref):
         fd = dict(estimated=True, t1=t1_fd, t1_how=how, time=an["time"] + an["njev"] * (t1_fd - t1_an),
                   nfev=an["nfev"], njev=an["njev"], objective=None)
     print("   scipy 2-point : %s" % describe(fd), flush=True)
+    # sub-sampled Newton: the Gauss-Newton Hessian from the first R rows, objective and gradient exact
+    if args.hessian_rows and c["n"] > args.hessian_rows:
+        ss = benchlib.run_fit(args.moerate, c["args"] + ["-fit_hessian_rows", str(args.hessian_rows)], args.workdir,
+                              "peer_n%d_d%s_sub" % (c["n"], c["args"][1]))
+        ss.update(rows=args.hessian_rows, ratio_analytic=an["time"] / ss["time"])
+        out["subsampled"] = ss
+        print("   moerate -fit_hessian_rows %d: %.3f s, %d iterations, objective %.10e (scipy analytic / this: %s%.1f×)"
+              % (args.hessian_rows, ss["time"], ss["iterations"], ss["objective"], "est. " if an["estimated"] else "",
+                 ss["ratio_analytic"]), flush=True)
     out.update(analytic=an, fd=fd, load_end=benchlib.load_loadavg())
     out["ratio_analytic"] = an["time"] / mo["time"]
     out["ratio_fd"] = fd["time"] / mo["time"]
@@ -158,6 +167,8 @@ def main():
                     help="seconds scipy (analytic) may run at n=1e5 before it is stopped and estimated (default 400)")
     ap.add_argument("--fd-limit", type=float, default=60.0,
                     help="longest measured finite-difference Jacobian, seconds (default 60)")
+    ap.add_argument("--hessian-rows", type=int, default=10000,
+                    help="also fit every case with n above this with -fit_hessian_rows (sub-sampled Newton; 0: not)")
     a = ap.parse_args()
     print("figure 1: peer comparison (numpy/scipy BLAS: %s, OPENBLAS_NUM_THREADS=%s)"
           % (benchlib.blas_corename(), os.environ.get("OPENBLAS_NUM_THREADS", "unset")), flush=True)

@@ -104,6 +104,7 @@ typedef struct {
 
   /* fit */
   PetscInt  block;       /* rows per block of the Gauss-Newton assembly */
+  PetscInt  hessian_rows; /* rows the Gauss-Newton Hessian is formed from (0: all n) */
   PetscReal lm_lambda, lm_down, lm_up;
   PetscReal ftol;        /* stop when f decreased by < ftol*f over ftol_window iterations */
   PetscInt  ftol_window;
@@ -156,6 +157,7 @@ typedef struct {
   PetscReal max_norm, max_gradient_z;
   PetscReal noise;
   PetscBool em;        /* the Gaussian MoE's likelihood maximised by EM (src/fit/em.c), not by TAO directly */
+  PetscInt  hessian_rows; /* Gauss-Newton Hessian from the first hessian_rows rows (0: all) */
   PetscInt  em_max_it;
 } MoeFitParams;
 

@@ -9,6 +9,7 @@ typedef struct {
   const MoeData *D;
   PetscReal     *theta; /* full parameter vector at the current point */
   PetscInt       B;     /* rows per block */
+  PetscInt       hrows; /* rows of the Gauss-Newton Hessian: the first hrows (the rows are iid draws) */
   PetscReal     *Jb;    /* B x pfree block of J, row-major */
   PetscReal     *rb;    /* B residuals */
   PetscReal     *row;   /* one full Jacobian row */
@@ -18,7 +19,7 @@ typedef struct {
   /* objective-decrease test, and the box the parameters must stay in */
   PetscReal  ftol, max_norm;
   PetscBool  unbounded;
-  PetscInt   window;
+  PetscInt   window, wstart; /* the decrease test looks back `window` iterations, not before wstart */
   PetscReal *fhist;
   /* stored-Jacobian route */
   PetscReal *xjac; /* the point at which J was last formed */
@@ -100,7 +101,12 @@ static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
   }
   if (c->ftol <= 0) PetscFunctionReturn(0);
   PetscCall(TaoGetSolutionStatus(tao, &its, &f, NULL, NULL, NULL, NULL));
-  if (its >= c->window && c->fhist[its % c->window] - f <= c->ftol * PetscAbsReal(f)) PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
+  if (its >= c->wstart + c->window && c->fhist[its % c->window] - f <= c->ftol * PetscAbsReal(f)) {
+    if (c->hrows < c->D->n) { /* a sub-sampled Hessian stalls first: double its rows and go on */
+      c->hrows  = PetscMin(2 * c->hrows, c->D->n);
+      c->wstart = its;
+    } else PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
+  }
   c->fhist[its % c->window] = f; /* f of iteration its, read back `window` iterations later */
   PetscFunctionReturn(0);
 }
@@ -202,14 +208,14 @@ static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec 
 /* h = J^T J / n at c->theta (pf x pf, column-major, both triangles), over row blocks. */
 static PetscErrorCode AccumulateJTJ(MoeFitCtx *c, PetscScalar *h)
 {
-  PetscInt     pf = c->m->pfree, r0, nb, i, j;
-  PetscScalar  zero = 0.0, sone = 1.0, scale = 1.0 / c->D->n;
+  PetscInt     pf = c->m->pfree, r0, nb, i, j, rows = c->hrows;
+  PetscScalar  zero = 0.0, sone = 1.0, scale = 1.0 / rows;
   PetscBLASInt bpf, bnb;
 
   PetscFunctionBegin;
   PetscCall(PetscBLASIntCast(pf, &bpf));
-  for (r0 = 0; r0 < c->D->n; r0 += c->B) {
-    nb = PetscMin(c->B, c->D->n - r0);
+  for (r0 = 0; r0 < rows; r0 += c->B) {
+    nb = PetscMin(c->B, rows - r0);
     PetscCall(FillBlock(c, r0, nb, PETSC_TRUE));
     PetscCall(PetscBLASIntCast(nb, &bnb));
     PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &bpf, &bnb, &scale, c->Jb, &bpf, r0 ? &sone : &zero, h, &bpf));
@@ -438,6 +444,10 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
   c.m          = m;
   c.D          = D;
   c.B          = PetscMax(1, PetscMin(fp->block, D->n));
+  /* sub-sampled Newton: the data rows are iid draws, so the first hrows are a random sample; the
+     objective and gradient stay exact, and the decrease test stops the fit only once the Hessian
+     has all n rows (each stall of a sub-sampled one doubles its rows) */
+  c.hrows      = fp->hessian_rows > 0 ? PetscMin(fp->hessian_rows, D->n) : D->n;
   c.lm         = PETSC_FALSE; /* set below for line-search types */
   c.lambda     = fp->lm_lambda;
   c.lambda_min = 1e-10;

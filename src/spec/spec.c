@@ -324,6 +324,7 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   PetscCall(Appendf(T, &len, &cap, "-certify_tol %.17g\n-certify_starts %" PetscInt_FMT "\n-fit_max_gradient_z %.17g\n", (double)s->certify_tol, s->certify_starts, (double)s->max_gradient_z));
   PetscCall(Appendf(T, &len, &cap, "-fit_ftol %.17g\n-fit_ftol_window %" PetscInt_FMT "\n-fit_max_norm %.17g\n", (double)s->ftol, s->ftol_window, (double)s->max_norm));
   PetscCall(Appendf(T, &len, &cap, "-fit_block %" PetscInt_FMT "\n-fit_lm_lambda %.17g\n-fit_lm_down %.17g\n-fit_lm_up %.17g\n", s->block, (double)s->lm_lambda, (double)s->lm_down, (double)s->lm_up));
+  if (s->hessian_rows) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_rows %" PetscInt_FMT "\n", s->hessian_rows)); /* only when set: earlier hashes stay */
   if (s->model != MOE_MODEL_REGRESSION) PetscCall(Appendf(T, &len, &cap, "-model %s\n-truth_sigma %.17g\n", MoeModelTypes[s->model], (double)s->truth_sigma));
   if (!DefaultEstimators(s)) {
     PetscCall(JoinNames(s->estimators, s->nestimators, buf, sizeof(buf)));
@@ -556,6 +557,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscOptionsBegin(comm, NULL, "moerate fit: the estimators, the least-squares fit and its certification", "moerate");
   PetscCall(ReadEstimators(PetscOptionsObject, s, run));
   PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
+  PetscCall(PetscOptionsInt("-fit_hessian_rows", "form the Gauss-Newton Hessian from this many rows of the data (sub-sampled Newton; objective and gradient stay exact); 0: all rows", NULL, s->hessian_rows, &s->hessian_rows, NULL));
   PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (default -1: 0.01/n, a hundredth of the statistical resolution; 0: off)", NULL, s->ftol, &s->ftol, NULL));
   PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
   PetscCall(PetscOptionsReal("-fit_max_norm", "a fit whose parameters leave |theta|_inf <= this has failed: DIVERGED_UNBOUNDED (0: no limit)", NULL, s->max_norm, &s->max_norm, NULL));
@@ -618,6 +620,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(s->ftol >= -1 && s->ftol_window >= 1, "-fit_ftol must be >= 0 (or -1: 0.01/n) and -fit_ftol_window >= 1");
   MoeUserCheck(s->max_norm >= 0, "-fit_max_norm %g must be >= 0 (0: no limit)", (double)s->max_norm);
   MoeUserCheck(s->block >= 1, "-fit_block %" PetscInt_FMT " must be at least 1", s->block);
+  MoeUserCheck(s->hessian_rows >= 0, "-fit_hessian_rows %" PetscInt_FMT " must be 0 (all rows) or a number of rows", s->hessian_rows);
   MoeUserCheck(s->lm_lambda >= 0 && s->lm_down > 0 && s->lm_up > 0, "-fit_lm_lambda must be >= 0 and -fit_lm_down, -fit_lm_up > 0");
   MoeUserCheck(s->truth_max_sd > 0, "-truth_max_sd %g must be > 0", (double)s->truth_max_sd);
   MoeUserCheck(s->truth_active_min >= 0 && s->truth_active_min < 0.5, "-truth_active_min %g is outside [0, 0.5)", (double)s->truth_active_min);
@@ -700,7 +703,7 @@ void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
 
 void MoeSpecFitParams(const MoeSpec *s, MoeFitParams *p)
 {
-  *p = (MoeFitParams){s->block, s->lm_lambda, s->lm_down, s->lm_up, s->ftol, s->ftol_window, s->max_norm, s->max_gradient_z, s->noise, PETSC_FALSE, s->em_max_it};
+  *p = (MoeFitParams){.block = s->block, .lm_lambda = s->lm_lambda, .lm_down = s->lm_down, .lm_up = s->lm_up, .ftol = s->ftol, .ftol_window = s->ftol_window, .max_norm = s->max_norm, .max_gradient_z = s->max_gradient_z, .noise = s->noise, .em = PETSC_FALSE, .em_max_it = s->em_max_it, .hessian_rows = s->hessian_rows};
 }
 
 void MoeSpecSGDParams(const MoeSpec *s, MoeSGDParams *p)

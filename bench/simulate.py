@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Figure 8: the whole P1 + P2 + P3 suite at 64, 512 and 4096 ranks, simulated from measured per-task costs.
+
+    /usr/bin/python3 bench/simulate.py --moerate build/moerate --results results [--ranks 64 512 4096]
+                                        [--master-us 7] [--workdir DIR]
+
+For every full-scale spec of the suite (SUITE below) the task grid is moerate's own: `moerate run -skip_fit` on
+2 ranks writes the spec's records (every task's kind, pair, estimator and n) without fitting.  Each task's
+duration is predicted from a measured run of the same design: results/SPEC.h5 when the full spec was run,
+(its measured wall times are used as they are), else results/SPEC_quick.h5 (docs/results/make.sh makes
+them); per (kind, gating, expert, estimator) group the
+fit wall times follow t = c n^alpha, fitted by least squares on log t against log n over the measured fits
+(alpha = 1 when only one n was measured), so predictions at the full spec's larger n extrapolate that law.
+
+The schedule is moerate's: one master hands tasks out one at a time, largest predicted cost first, reference
+fits first and a pair's replicates only once its reference is done; R ranks are R - 1 workers; the master
+spends --master-us microseconds per hand-out (the reciprocal of bench/scheduler.py's throughput, ~150k tasks/s
+here).  The specs run one after another, each on all ranks (one job per spec).  Printed per rank count: the
+suite's wall time, the parallel efficiency sum(task time) / (workers x wall), and the worst spec's.  This is a
+model: it ignores start-up (MPI_Init, screening each truth: seconds), file writes (< 1% of a fitting run,
+figure 6) and contention between ranks sharing a node's memory bandwidth.
+"""
+import argparse
+import heapq
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUITE = ["p1_fig1", "p1_fig1_wellposed", "p1_fig1_sgd", "p1_regime1", "p1_regime1_wellposed", "p1_regime2",
+         "p1_regime2_wellposed", "p2_softmax", "p2_softmax_exact", "p2_dts", "p2_dts_fit", "p2_hsoftmax",
+         "p2_icml_d1_sigmoid", "p2_icml_d1_linear", "p3_topk", "p3_topk_exact", "p3_topk_smallK", "p3_exact",
+         "p3_over", "p3_smallK"]
+REFERENCE = 1
+
+
+def grid(moerate, spec, work):
+    """The records (kind, gating, expert, estimator, n) of every task of a spec, from moerate -skip_fit."""
+    out = os.path.join(work, spec + ".grid.h5")
+    if not os.path.exists(out):
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                   OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_btl_vader_single_copy_mechanism="none")
+        p = subprocess.run(["mpiexec", "-n", "2", moerate, "run", "-options_file_yaml",
+                            os.path.join(ROOT, "jobs", "specs", spec + ".yaml"), "-skip_fit", "-output", out],
+                           capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            sys.exit("simulate.py: the grid of %s: moerate failed:\n%s" % (spec, p.stderr[-2000:]))
+    with h5py.File(out, "r") as h:
+        return h["tasks/records"][:]
+
+
+def key(r):
+    est = r["estimator"] if "estimator" in r.dtype.names else 0
+    return (int(r["kind"]), int(r["gating"]), int(r["expert"]), int(est))
+
+
+def cost_laws(path):
+    """{group: (c, alpha)} with t = c n^alpha from the measured fits of a results file."""
+    with h5py.File(path, "r") as h:
+        rec = h["tasks/records"][:]
+    done = rec[(rec["status"] != 0) & (rec["wall_time"] > 0)]
+    laws = {}
+    for k in {key(r) for r in done}:
+        sel = np.array([key(r) == k for r in done])
+        n, t = done["n"][sel].astype(float), done["wall_time"][sel]
+        if len(np.unique(n)) >= 2:
+            alpha, logc = np.polyfit(np.log(n), np.log(t), 1)
+        else:
+            alpha, logc = 1.0, np.log(np.median(t) / n[0])
+        laws[k] = (float(np.exp(logc)), float(alpha))
+    return laws
+
+
+def predict(records, laws):
+    """Predicted seconds of each task (a group the measured run lacks: the median law of its kind)."""
+    out = np.empty(len(records))
+    for i, r in enumerate(records):
+        law = laws.get(key(r))
+        if law is None:
+            same = [v for k, v in laws.items() if k[0] == key(r)[0]] or list(laws.values())
+            law = (float(np.median([c for c, _ in same])), float(np.median([a for _, a in same])))
+        out[i] = law[0] * float(r["n"]) ** law[1]
+    return out
+
+
+def measured_durations(path, records):
+    """The measured wall times of a complete full-scale run of the same grid, or None."""
+    with h5py.File(path, "r") as h:
+        rec = h["tasks/records"][:]
+        complete = h.attrs.get("status") == "complete"
+    if not complete or len(rec) != len(records) or np.any(rec["n"] != records["n"]):
+        return None
+    return rec["wall_time"].astype(float)
+
+
+def schedule(records, dur, workers, master_s):
+    """Wall time of moerate's schedule: largest first, references first, replicates after their pair's reference."""
+    pair = [(int(r["gating"]), int(r["expert"])) for r in records]
+    refs = [i for i, r in enumerate(records) if r["kind"] == REFERENCE]
+    ref_of = {pair[i]: i for i in refs}
+    order = sorted((i for i in range(len(records)) if records[i]["kind"] != REFERENCE), key=lambda i: -dur[i])
+    free = [(0.0, w) for w in range(workers)]
+    heapq.heapify(free)
+    master, done_at, end = 0.0, {}, 0.0
+    for i in sorted(refs, key=lambda i: -dur[i]) + order:
+        t, w = heapq.heappop(free)
+        start = max(t, master, done_at.get(ref_of.get(pair[i]), 0.0) if records[i]["kind"] != REFERENCE else 0.0)
+        master = start + master_s
+        finish = start + master_s + dur[i]
+        if records[i]["kind"] == REFERENCE:
+            done_at[i] = finish
+        end = max(end, finish)
+        heapq.heappush(free, (finish, w))
+    return end
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--moerate", default=os.path.join(ROOT, "build", "moerate"))
+    ap.add_argument("--results", default=os.path.join(ROOT, "results"))
+    ap.add_argument("--ranks", type=int, nargs="+", default=[64, 512, 4096])
+    ap.add_argument("--master-us", type=float, default=7.0)
+    ap.add_argument("--workdir")
+    o = ap.parse_args()
+    work = o.workdir or tempfile.mkdtemp(prefix="moerate-sim.")
+    specs = []
+    for s in SUITE:
+        measured = [p for p in (os.path.join(o.results, s + ".h5"), os.path.join(o.results, s + "_quick.h5"))
+                    if os.path.exists(p)]
+        if not measured:
+            print("  %s: no measured run (results/%s.h5 or _quick.h5): left out" % (s, s))
+            continue
+        with h5py.File(measured[0], "r") as h:
+            if h.attrs.get("status") != "complete" and len(measured) > 1:
+                measured = measured[1:]
+        rec = grid(o.moerate, s, work)
+        dur = measured_durations(measured[0], rec) if not measured[0].endswith("_quick.h5") else None
+        if dur is None:
+            dur = predict(rec, cost_laws(measured[0]))
+        specs.append((s, rec, dur, os.path.basename(measured[0])))
+        print("  %-22s %6d tasks, %9.0f s of fits predicted from %s" % (s, len(rec), dur.sum(), specs[-1][3]))
+    total = sum(d.sum() for _, _, d, _ in specs)
+    print("figure 8: the suite (%d specs, %d tasks, %.1f core-hours of fits), simulated" % (
+        len(specs), sum(len(r) for _, r, _, _ in specs), total / 3600))
+    for R in o.ranks:
+        walls = [(s, schedule(rec, dur, R - 1, o.master_us * 1e-6), dur.sum()) for s, rec, dur, _ in specs]
+        wall = sum(w for _, w, _ in walls)
+        worst = min(walls, key=lambda x: x[2] / ((R - 1) * x[1]))
+        print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f; worst spec %s at %.3f (its longest task %.0f s)"
+              % (R, wall, wall / 3600, total / ((R - 1) * wall), worst[0], worst[2] / ((R - 1) * worst[1]),
+                 max(d.max() for s, _, d, _ in specs if s == worst[0])))
+
+
+if __name__ == "__main__":
+    main()
