@@ -276,10 +276,10 @@ def group_counts(results, opts):
         mask = window(results, g, e, opts.n_min, opts.n_max)
         s, certified, usable = results.records["status"][mask], results.certified()[mask], results.usable()[mask]
         out.append({"gating": results.gatings[g], "expert": results.experts[e], "tasks": int(mask.sum()),
-                    "converged": int(np.sum(s == mr.CONVERGED)),
+                    "converged": int(np.sum(usable)),  # converged, or certified where the certificate suffices
                     "certified": int(np.sum(usable & certified)),
                     "uncertified": int(np.sum(usable & ~certified)),
-                    "failed": int(np.sum((s == mr.FAILED) | (s == mr.SKIPPED))),
+                    "failed": int(np.sum(((s == mr.FAILED) | (s == mr.SKIPPED)) & ~usable)),
                     "pending": int(np.sum(s == mr.PENDING))})
     return out
 
@@ -506,7 +506,8 @@ def main(argv=None):
     results = mr.load_or_exit(opts.results, p.prog)
     groups = group_counts(results, opts)
     if not any(g["converged"] for g in groups):
-        mr.fail(p.prog, "%s: no usable data: no converged replicate task in the window (%s)"
+        mr.fail(p.prog, "%s: no usable data: no converged (or, for maximum likelihood, certified) replicate task in "
+                "the window (%s)"
                 % (opts.results, status_line(results)))
     rows = rate_rows(results, opts)
     if opts.format == "csv":

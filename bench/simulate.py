@@ -10,10 +10,12 @@ duration is predicted from a measured run of the same design: results/SPEC.h5 wh
 (its measured wall times are used as they are), else results/SPEC_quick.h5 (docs/results/make.sh makes
 them); per (kind, gating, expert, estimator) group the
 fit wall times follow t = c n^alpha, fitted by least squares on log t against log n over the measured fits
-(alpha = 1 when only one n was measured), so predictions at the full spec's larger n extrapolate that law.
+(alpha = 1 when only one n was measured), scaled by (p / p_quick)^2 for least squares and references (a
+Gauss-Newton Hessian per iteration) and by p / p_quick for the gradient-based estimators; a model: iteration
+counts change with p too.
 
-The schedule is moerate's: one master hands tasks out one at a time, largest predicted cost first, reference
-fits first and a pair's replicates only once its reference is done; R ranks are R - 1 workers; the master
+The schedule is moerate's: one master hands tasks out one at a time, reference fits first, then the largest
+cost by moerate's cost models, skipping a pair whose reference is not done yet; R ranks are R - 1 workers; the master
 spends --master-us microseconds per hand-out (the reciprocal of bench/scheduler.py's throughput, ~150k tasks/s
 here).  The specs run one after another, each on all ranks (one job per spec).  Printed per rank count: the
 suite's wall time, the parallel efficiency sum(task time) / (workers x wall), and the worst spec's.  This is a
@@ -50,7 +52,8 @@ def grid(moerate, spec, work):
         if p.returncode != 0:
             sys.exit("simulate.py: the grid of %s: moerate failed:\n%s" % (spec, p.stderr[-2000:]))
     with h5py.File(out, "r") as h:
-        return h["tasks/records"][:]
+        names = [x.decode() if isinstance(x, bytes) else x for x in h["grid/estimators"][:]] if "grid/estimators" in h else ["lse"]
+        return h["tasks/records"][:], names
 
 
 def key(r):
@@ -58,10 +61,17 @@ def key(r):
     return (int(r["kind"]), int(r["gating"]), int(r["expert"]), int(est))
 
 
-def cost_laws(path):
-    """{group: (c, alpha)} with t = c n^alpha from the measured fits of a results file."""
+def p_exponent(k):
+    """How a task's cost grows with its parameter count: p^2 for least squares (a Gauss-Newton Hessian per
+    iteration) and the reference fits, p for the others (gradients: mle, em, sgd), as moerate's cost models."""
+    return 2 if k[0] == REFERENCE or k[3] == 0 else 1
+
+
+def cost_laws(path, estimators):
+    """{group: (c, alpha, p)} with t = c n^alpha at p parameters, from the measured fits of a results file."""
     with h5py.File(path, "r") as h:
         rec = h["tasks/records"][:]
+        names = [x.decode() if isinstance(x, bytes) else x for x in h["grid/estimators"][:]] if "grid/estimators" in h else ["lse"]
     done = rec[(rec["status"] != 0) & (rec["wall_time"] > 0)]
     laws = {}
     for k in {key(r) for r in done}:
@@ -71,19 +81,34 @@ def cost_laws(path):
             alpha, logc = np.polyfit(np.log(n), np.log(t), 1)
         else:
             alpha, logc = 1.0, np.log(np.median(t) / n[0])
-        laws[k] = (float(np.exp(logc)), float(alpha))
+        # the group by (kind, gating, expert, estimator name): indices differ between files
+        laws[(k[0], k[1], k[2], names[k[3]])] = (float(np.exp(logc)), float(alpha), float(np.median(done["p"][sel])))
     return laws
 
 
-def predict(records, laws):
-    """Predicted seconds of each task (a group the measured run lacks: the median law of its kind)."""
+def predict(records, laws, names):
+    """Predicted seconds of each task: the measured law at the task's n, scaled by (p / p measured)^e (e from
+    p_exponent); a group the measured run lacks takes the median law of its kind."""
     out = np.empty(len(records))
     for i, r in enumerate(records):
-        law = laws.get(key(r))
+        k = key(r)
+        law = laws.get((k[0], k[1], k[2], names[k[3]]))
         if law is None:
-            same = [v for k, v in laws.items() if k[0] == key(r)[0]] or list(laws.values())
-            law = (float(np.median([c for c, _ in same])), float(np.median([a for _, a in same])))
-        out[i] = law[0] * float(r["n"]) ** law[1]
+            same = [v for kk, v in laws.items() if kk[0] == k[0]] or list(laws.values())
+            law = tuple(float(np.median([v[j] for v in same])) for j in range(3))
+        c, alpha, p0 = law
+        out[i] = c * float(r["n"]) ** alpha * (float(r["p"]) / p0) ** p_exponent((k[0], 0, 0, 0 if names[k[3]] == "lse" else 1))
+    return out
+
+
+def expected_cost(records, names):
+    """moerate's ordering key (its estimators' cost models, up to constant factors): n p^2 for least squares
+    and references, n p x 100 for the likelihood fits, n p x 10 for SGD."""
+    out = np.empty(len(records))
+    for i, r in enumerate(records):
+        name = names[key(r)[3]]
+        n, p = float(r["n"]), float(r["p"])
+        out[i] = n * p * p if (r["kind"] == REFERENCE or name == "lse") else n * p * (10 if name == "sgd" else 100)
     return out
 
 
@@ -97,22 +122,36 @@ def measured_durations(path, records):
     return rec["wall_time"].astype(float)
 
 
-def schedule(records, dur, workers, master_s):
-    """Wall time of moerate's schedule: largest first, references first, replicates after their pair's reference."""
+def schedule(records, dur, cost, workers, master_s):
+    """Wall time of moerate's schedule: references first, then the largest expected cost first among the tasks
+    whose pair's reference is done (a blocked pair is skipped, not waited for); a worker that finds only blocked
+    work waits for the next reference to finish; the master spends master_s per hand-out."""
     pair = [(int(r["gating"]), int(r["expert"])) for r in records]
-    refs = [i for i, r in enumerate(records) if r["kind"] == REFERENCE]
-    ref_of = {pair[i]: i for i in refs}
-    order = sorted((i for i in range(len(records)) if records[i]["kind"] != REFERENCE), key=lambda i: -dur[i])
+    is_ref = records["kind"] == REFERENCE
+    ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
+    order = sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
+    remaining = list(order)
+    ref_done = {}  # pair -> finish time of its reference
     free = [(0.0, w) for w in range(workers)]
     heapq.heapify(free)
-    master, done_at, end = 0.0, {}, 0.0
-    for i in sorted(refs, key=lambda i: -dur[i]) + order:
+    master, end = 0.0, 0.0
+    while remaining:
         t, w = heapq.heappop(free)
-        start = max(t, master, done_at.get(ref_of.get(pair[i]), 0.0) if records[i]["kind"] != REFERENCE else 0.0)
-        master = start + master_s
-        finish = start + master_s + dur[i]
-        if records[i]["kind"] == REFERENCE:
-            done_at[i] = finish
+        now = max(t, master)
+        pick = None
+        for idx, i in enumerate(remaining):
+            if is_ref[i] or pair[i] not in ref_pairs or ref_done.get(pair[i], np.inf) <= now:
+                pick = idx
+                break
+        if pick is None:  # only blocked work: wait for the earliest reference still running
+            now = min(v for v in ref_done.values() if v > now)
+            heapq.heappush(free, (now, w))
+            continue
+        i = remaining.pop(pick)
+        master = now + master_s
+        finish = master + dur[i]
+        if is_ref[i]:
+            ref_done[pair[i]] = finish
         end = max(end, finish)
         heapq.heappush(free, (finish, w))
     return end
@@ -137,22 +176,25 @@ def main():
         with h5py.File(measured[0], "r") as h:
             if h.attrs.get("status") != "complete" and len(measured) > 1:
                 measured = measured[1:]
-        rec = grid(o.moerate, s, work)
+        rec, names = grid(o.moerate, s, work)
         dur = measured_durations(measured[0], rec) if not measured[0].endswith("_quick.h5") else None
         if dur is None:
-            dur = predict(rec, cost_laws(measured[0]))
-        specs.append((s, rec, dur, os.path.basename(measured[0])))
+            dur = predict(rec, cost_laws(measured[0], names), names)
+        specs.append((s, rec, dur, os.path.basename(measured[0]), expected_cost(rec, names)))
         print("  %-22s %6d tasks, %9.0f s of fits predicted from %s" % (s, len(rec), dur.sum(), specs[-1][3]))
-    total = sum(d.sum() for _, _, d, _ in specs)
+    total = sum(sp[2].sum() for sp in specs)
     print("figure 8: the suite (%d specs, %d tasks, %.1f core-hours of fits), simulated" % (
-        len(specs), sum(len(r) for _, r, _, _ in specs), total / 3600))
+        len(specs), sum(len(sp[1]) for sp in specs), total / 3600))
+    longest = max(specs, key=lambda sp: sp[2].max())
+    print("  the longest single task: %.0f s (%s): no number of ranks brings a spec below its longest task" % (
+        longest[2].max(), longest[0]))
     for R in o.ranks:
-        walls = [(s, schedule(rec, dur, R - 1, o.master_us * 1e-6), dur.sum()) for s, rec, dur, _ in specs]
+        walls = [(s, schedule(rec, dur, cost, R - 1, o.master_us * 1e-6), dur.sum()) for s, rec, dur, _, cost in specs]
         wall = sum(w for _, w, _ in walls)
         worst = min(walls, key=lambda x: x[2] / ((R - 1) * x[1]))
         print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f; worst spec %s at %.3f (its longest task %.0f s)"
               % (R, wall, wall / 3600, total / ((R - 1) * wall), worst[0], worst[2] / ((R - 1) * worst[1]),
-                 max(d.max() for s, _, d, _ in specs if s == worst[0])))
+                 max(sp[2].max() for sp in specs if sp[0] == worst[0])))
 
 
 if __name__ == "__main__":

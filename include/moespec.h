@@ -158,6 +158,7 @@ typedef struct {
   PetscReal noise;
   PetscBool em;        /* the Gaussian MoE's likelihood maximised by EM (src/fit/em.c), not by TAO directly */
   PetscInt  hessian_rows; /* Gauss-Newton Hessian from the first hessian_rows rows (0: all) */
+  PetscBool certificate_suffices; /* the estimator's trait: a certified fit is kept whatever its solver's stop */
   PetscInt  em_max_it;
 } MoeFitParams;
 

@@ -90,8 +90,9 @@ void MoeCertifyAssess(const MoeSpec *spec, MoeModel m, PetscInt n, const MoeFitR
 
 /* Is fit a (certificate ca) better than fit b (cb)?  Certified and converged first, then
    certified, then converged, then the lower objective. */
-static PetscBool Better(const MoeFitResult *a, const MoeCertificate *ca, const MoeFitResult *b, const MoeCertificate *cb)
+static PetscBool Better(const MoeFitResult *a, const MoeCertificate *ca, const MoeFitResult *b, const MoeCertificate *cb, PetscBool suffices)
 {
+  if (suffices && ca->certified && cb->certified) return (PetscBool)(a->objective < b->objective); /* the higher likelihood */
   PetscInt ka = 2 * (ca->certified ? 1 : 0) + (a->status == MOE_FIT_CONVERGED ? 1 : 0);
   PetscInt kb = 2 * (cb->certified ? 1 : 0) + (b->status == MOE_FIT_CONVERGED ? 1 : 0);
 
@@ -159,7 +160,7 @@ PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *fpin, const MoeSpec *spec
   if (res->status == MOE_FIT_PENDING || PetscIsInfOrNanReal(fref)) PetscFunctionReturn(0);
   time = res->time;
   PetscCall(PetscMalloc2(m->p, &t0, m->p, &t));
-  for (s = spec->init_starts; s < spec->certify_starts && (!cert->certified || (res->status != MOE_FIT_CONVERGED && s == spec->init_starts)); s++) {
+  for (s = spec->init_starts; s < spec->certify_starts && (!cert->certified || (!fp.certificate_suffices && res->status != MOE_FIT_CONVERGED && s == spec->init_starts)); s++) {
     if (s == spec->init_starts) PetscCall(MoeReferencePoint(m, &near, t0));
     else PetscCall(MoeInitialPoint(&ip, m, &near, MOE_STREAM_INIT, n, replicate, s, t0));
     PetscCall(Solve(&fp, m, D, t0, inject_nan, t, &r));
@@ -172,7 +173,7 @@ PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *fpin, const MoeSpec *spec
     }
     MoeCertifyAssess(spec, m, D->n, &r, fref, &c);
     RejectDegenerate(m, t, SigmaFloor(&near), &c);
-    if (Better(&r, &c, res, cert)) {
+    if (Better(&r, &c, res, cert, fp.certificate_suffices)) {
       *res = r;
       c.starts_used = cert->starts_used;
       *cert         = c;
@@ -226,4 +227,17 @@ static PetscReal MLECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
   return (PetscReal)n * pfree * 100 * spec->init_starts;
 }
 
-const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MoeCertifiedFit, MLECost, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_GAUSSIAN, "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", NULL, "maximum likelihood for the Gaussian MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))"};
+/* mle: MoeCertifiedFit with its trait certificate_suffices */
+static PetscErrorCode MLEFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+{
+  extern const MoeEstimatorFamily MoeEstimatorFamily_MLE;
+  MoeFitParams fp;
+
+  PetscFunctionBegin;
+  MoeSpecFitParams(spec, &fp);
+  fp.certificate_suffices = MoeEstimatorFamily_MLE.certificate_suffices;
+  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, inject_nan, theta0, theta, res, cert));
+  PetscFunctionReturn(0);
+}
+
+const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MLEFit, MLECost, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_GAUSSIAN, "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", NULL, "maximum likelihood for the Gaussian MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))"};

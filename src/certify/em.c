@@ -5,11 +5,13 @@
 
 static PetscErrorCode EMFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
 {
+  extern const MoeEstimatorFamily MoeEstimatorFamily_EM;
   MoeFitParams fp;
 
   PetscFunctionBegin;
   MoeSpecFitParams(spec, &fp);
-  fp.em = PETSC_TRUE;
+  fp.em                   = PETSC_TRUE;
+  fp.certificate_suffices = MoeEstimatorFamily_EM.certificate_suffices;
   PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, inject_nan, theta0, theta, res, cert));
   PetscFunctionReturn(0);
 }

@@ -10,9 +10,9 @@
               gating:  argmax (1/n) sum_r sum_i r_ri log g_i(X_r), the weighted multinomial
                        log-likelihood, by TAO (bqnls, prefix -em_gating_, at most 100 iterations
                        from the current gating: a partial M-step is still an ascent).
-   It stops when the score is as small as mle's test asks (1e-4/sqrt(n)), when the likelihood no
-   longer rises at machine precision (a fixed point of EM), or after -em_max_it iterations
-   (failed).  An expert without responsibility anywhere keeps its parameters.  A top-K gating is
+   It stops when the score is as small as mle's test asks (1e-4/sqrt(n)) (converged), when the
+   likelihood no longer rises at machine precision with a larger score (a fixed point of EM that is
+   not stationary: stalled, failed), or after -em_max_it iterations (failed).  An expert without responsibility anywhere keeps its parameters.  A top-K gating is
    annealed as for mle (MoeFitAnnealed): plain EM cannot move a hard selection. */
 #include <moefit.h>
 #include <petscblaslapack.h>
@@ -197,19 +197,18 @@ static PetscErrorCode ScoreNorm(MoeModel m, const MoeData *D, const PetscReal *t
 /* EM from theta0 at the model's selection as it is. */
 static PetscErrorCode SolveEM(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
 {
-  PetscReal     *R, *grad, *lower, ll, llnew, gnorm = MOE_NAN, gatol = 1e-4 / PetscSqrtReal((PetscReal)D->n);
+  PetscReal     *R, *grad, *lower, *prev, ll, llnew, gnorm = MOE_NAN, gnew, gatol = 1e-4 / PetscSqrtReal((PetscReal)D->n);
   PetscInt       it;
   PetscLogDouble t0 = MoeWallTime();
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(res, sizeof(*res)));
   res->gradient_z = MOE_NAN;
-  PetscCall(PetscMalloc3((size_t)D->n * m->k, &R, m->p, &grad, m->p, &lower));
+  PetscCall(PetscMalloc4((size_t)D->n * m->k, &R, m->p, &grad, m->p, &lower, m->p, &prev));
   PetscCall(MoeModelLowerBounds(m, lower));
   PetscCall(PetscArraycpy(theta, theta0, m->p));
   PetscCall(ScoreNorm(m, D, theta, grad, &ll, &gnorm));
-  res->reason = TAO_DIVERGED_MAXITS;
-  for (it = 0; it < fp->em_max_it; it++) {
+  for (it = 0;; it++) {
     if (PetscIsInfOrNanReal(ll) || inject_nan) {
       res->reason = MOE_REASON_ERROR;
       PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "the log-likelihood is not finite at some iterate"));
@@ -223,15 +222,23 @@ static PetscErrorCode SolveEM(const MoeFitParams *fp, MoeModel m, const MoeData 
       res->reason = 0;
       break;
     }
-    PetscCall(EMIteration(m, D, lower, R, theta));
-    PetscCall(ScoreNorm(m, D, theta, grad, &llnew, &gnorm));
-    if (!(llnew > ll + 1e-15 * PetscAbsReal(ll))) { /* a fixed point of EM at machine precision */
-      res->reason = TAO_CONVERGED_STEPTOL;
-      ll          = llnew;
-      it++;
+    if (it >= fp->em_max_it) {
+      res->reason = TAO_DIVERGED_MAXITS;
       break;
     }
-    ll = llnew;
+    PetscCall(PetscArraycpy(prev, theta, m->p));
+    PetscCall(EMIteration(m, D, lower, R, theta));
+    PetscCall(ScoreNorm(m, D, theta, grad, &llnew, &gnew));
+    if (!(llnew > ll + 1e-15 * PetscAbsReal(ll))) {
+      /* no increase at machine precision: a fixed point of EM, stationary only if the score says so (a
+         hard top-K selection the gating step cannot move, a ReLU kink); a rounding decrease is undone */
+      if (llnew < ll) PetscCall(PetscArraycpy(theta, prev, m->p));
+      else ll = llnew, gnorm = gnew;
+      it++;
+      res->reason = gnorm <= gatol ? TAO_CONVERGED_GATOL : MOE_REASON_STALLED;
+      break;
+    }
+    ll = llnew, gnorm = gnew;
   }
   res->iterations = it;
   res->gnorm      = gnorm;
@@ -240,7 +247,7 @@ static PetscErrorCode SolveEM(const MoeFitParams *fp, MoeModel m, const MoeData 
   if (PetscIsInfOrNanReal(res->objective)) res->status = MOE_FIT_FAILED, res->reason = MOE_REASON_ERROR;
   if (res->reason == 0) res->status = MOE_FIT_PENDING;
   res->time = MoeWallTime() - t0;
-  PetscCall(PetscFree3(R, grad, lower));
+  PetscCall(PetscFree4(R, grad, lower, prev));
   PetscFunctionReturn(0);
 }
 

@@ -465,6 +465,7 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
   PetscCall(PetscArraycpy(c.theta, theta0, m->p));
 
   PetscCall(CreateTao(m, &tao, &stored));
+  if (stored) c.hrows = D->n; /* TAO's own least squares forms its Hessian itself */
   { /* trust-region types need no damping; line-search Newton gets TAOBRGN's lm damping */
     PetscBool tr = PETSC_FALSE;
     for (const char *const *t = (const char *const[]){TAOBNTR, TAOBNTL, TAONTR, TAONTL, NULL}; *t; t++) {

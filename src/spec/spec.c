@@ -557,7 +557,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscOptionsBegin(comm, NULL, "moerate fit: the estimators, the least-squares fit and its certification", "moerate");
   PetscCall(ReadEstimators(PetscOptionsObject, s, run));
   PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
-  PetscCall(PetscOptionsInt("-fit_hessian_rows", "form the Gauss-Newton Hessian from this many rows of the data (sub-sampled Newton; objective and gradient stay exact); 0: all rows", NULL, s->hessian_rows, &s->hessian_rows, NULL));
+  PetscCall(PetscOptionsInt("-fit_hessian_rows", "form the Gauss-Newton Hessian from this many rows of the data (sub-sampled Newton; objective and gradient stay exact; the rows double at each stall of the -fit_ftol test, which stops the fit only with all rows); 0: all rows", NULL, s->hessian_rows, &s->hessian_rows, NULL));
   PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (default -1: 0.01/n, a hundredth of the statistical resolution; 0: off)", NULL, s->ftol, &s->ftol, NULL));
   PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
   PetscCall(PetscOptionsReal("-fit_max_norm", "a fit whose parameters leave |theta|_inf <= this has failed: DIVERGED_UNBOUNDED (0: no limit)", NULL, s->max_norm, &s->max_norm, NULL));
@@ -703,7 +703,7 @@ void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
 
 void MoeSpecFitParams(const MoeSpec *s, MoeFitParams *p)
 {
-  *p = (MoeFitParams){.block = s->block, .lm_lambda = s->lm_lambda, .lm_down = s->lm_down, .lm_up = s->lm_up, .ftol = s->ftol, .ftol_window = s->ftol_window, .max_norm = s->max_norm, .max_gradient_z = s->max_gradient_z, .noise = s->noise, .em = PETSC_FALSE, .em_max_it = s->em_max_it, .hessian_rows = s->hessian_rows};
+  *p = (MoeFitParams){.block = s->block, .lm_lambda = s->lm_lambda, .lm_down = s->lm_down, .lm_up = s->lm_up, .ftol = s->ftol, .ftol_window = s->ftol_window, .max_norm = s->max_norm, .max_gradient_z = s->max_gradient_z, .noise = s->noise, .em = PETSC_FALSE, .em_max_it = s->em_max_it, .hessian_rows = s->hessian_rows, .certificate_suffices = PETSC_FALSE};
 }
 
 void MoeSpecSGDParams(const MoeSpec *s, MoeSGDParams *p)
