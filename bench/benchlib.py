@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 
-FIT_LINE = re.compile(r"^fit\s*:\s*(\w+) \((\w+)\) after (\d+) iterations, objective (\S+), \|gradient\| (\S+), (\S+) s")
+FIT_LINE = re.compile(r"^fit\s*:\s*(\w+) \((\w+)\) (?:by \w+ )?after (\d+) iterations, objective (\S+), \|gradient\| (\S+), (\S+) s")
 EVENT_LINE = re.compile(r"^(Tao\w+|MatMult\w*|MatCholFctr\w*|KSPSolve)\s+(\d+)\s+\S+\s+(\S+)\s")
 
 
