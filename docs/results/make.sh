@@ -20,7 +20,8 @@ if ((${#specs[@]} == 0)); then
   specs=(p1_fig1_wellposed_quick p1_regime1_wellposed_quick p1_regime2_wellposed_quick p1_fig1_quick
     p1_regime1_quick p1_regime2_quick p2_softmax_quick p2_softmax_exact_quick p2_dts_quick p2_dts_fit_quick
     p2_hsoftmax_quick p3_topk_quick p3_topk_smallK_quick p3_topk_exact_quick p1_fig1_wellposed_sgd_quick
-    p1_fig1_sgd_quick gaussian_softmax_exact_quick gaussian_softmax_over_quick p3_exact_quick p3_over_quick p3_smallK_quick)
+    p1_fig1_sgd_quick gaussian_softmax_exact_quick gaussian_softmax_over_quick p3_exact_quick p3_over_quick p3_smallK_quick gaussian_dts_fit_quick
+    p2_icml_d1_sigmoid_quick p2_icml_d1_linear_quick)
 fi
 out=docs/results
 mkdir -p results
