@@ -99,7 +99,7 @@ def fig4(w, rows):
         return
     value = "; ".join("%d ranks: %.0f tasks/s (%d tasks in %.2f s)" % (r["ranks"], r["tasks_per_s"], r["tasks"], r["span"])
                       for r in s["runs"])
-    rows.append(("4 scheduler: trivial tasks (-skip_fit) per second", value, "≥ 10,000/s",
+    rows.append(("4 scheduler: trivial tasks (-skip_fit) per second", value, "≥ 100,000/s",
                  yes(min(r["tasks_per_s"] for r in s["runs"]) >= 10000)))
 
 
