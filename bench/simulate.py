@@ -61,10 +61,10 @@ def key(r):
     return (int(r["kind"]), int(r["gating"]), int(r["expert"]), int(est))
 
 
-def p_exponent(k):
+def p_exponent(kind, estimator):
     """How a task's cost grows with its parameter count: p^2 for least squares (a Gauss-Newton Hessian per
     iteration) and the reference fits, p for the others (gradients: mle, em, sgd), as moerate's cost models."""
-    return 2 if k[0] == REFERENCE or k[3] == 0 else 1
+    return 2 if kind == REFERENCE or estimator == "lse" else 1
 
 
 def cost_laws(path, estimators):
@@ -97,7 +97,7 @@ def predict(records, laws, names):
             same = [v for kk, v in laws.items() if kk[0] == k[0]] or list(laws.values())
             law = tuple(float(np.median([v[j] for v in same])) for j in range(3))
         c, alpha, p0 = law
-        out[i] = c * float(r["n"]) ** alpha * (float(r["p"]) / p0) ** p_exponent((k[0], 0, 0, 0 if names[k[3]] == "lse" else 1))
+        out[i] = c * float(r["n"]) ** alpha * (float(r["p"]) / p0) ** p_exponent(k[0], names[k[3]])
     return out
 
 

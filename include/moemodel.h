@@ -154,9 +154,9 @@ PETSC_EXTERN PetscErrorCode MoeModelCreate(const char gating[], const char exper
 PETSC_EXTERN PetscErrorCode MoeModelLogDensity(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *logp, PetscReal *grad);
 PETSC_EXTERN PetscErrorCode MoeModelLogLikelihood(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, const PetscReal *Y, PetscReal *ll, PetscReal *grad);
 PETSC_EXTERN PetscErrorCode MoeModelComponents(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal *gate, PetscReal *mean);
-/* EM's pieces (src/fit/em.c): the responsibilities at (x, y), the gating part sum_i w_i log g_i(x)
+/* EM's pieces (src/fit/em.c): the responsibilities at (x, y) (with log p and the score), the gating part sum_i w_i log g_i(x)
    of the expected complete log-likelihood and its gradient in the gating parameters, one expert's mean. */
-PETSC_EXTERN PetscErrorCode MoeModelResponsibilities(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *resp, PetscReal *logp);
+PETSC_EXTERN PetscErrorCode MoeModelResponsibilities(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *resp, PetscReal *logp, PetscReal *grad);
 PETSC_EXTERN PetscErrorCode MoeModelGatingLogLikelihood(MoeModel, const PetscReal *theta, const PetscReal *x, const PetscReal *w, PetscReal *q, PetscReal *grad);
 PETSC_EXTERN PetscErrorCode MoeModelExpertMean(MoeModel, const PetscReal *theta, PetscInt i, const PetscReal *x, PetscReal *h, PetscReal *dh);
 PETSC_EXTERN PetscErrorCode MoeModelFisherScores(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, const PetscReal *Y, PetscReal *eig, PetscReal *vmin);

@@ -170,26 +170,32 @@ static PetscErrorCode ExpertMStep(MoeModel m, const MoeData *D, const PetscReal 
   PetscFunctionReturn(0);
 }
 
-/* One EM iteration from theta (in place): the E-step's responsibilities into R, then the M-step. */
-static PetscErrorCode EMIteration(MoeModel m, const MoeData *D, const PetscReal *lower, PetscReal *R, PetscReal *theta)
+/* The M-step from theta (in place) with the E-step's responsibilities R at theta. */
+static PetscErrorCode MStep(MoeModel m, const MoeData *D, const PetscReal *lower, const PetscReal *R, PetscReal *theta)
 {
-  PetscReal lp;
-
   PetscFunctionBegin;
-  for (PetscInt r = 0; r < D->n; r++) PetscCall(MoeModelResponsibilities(m, theta, D->X + (size_t)r * m->d, D->Y[r], R + (size_t)r * m->k, &lp));
   for (PetscInt i = 0; i < m->k; i++) PetscCall(ExpertMStep(m, D, R, i, theta));
   PetscCall(GatingMStep(m, D, R, lower, theta));
   PetscFunctionReturn(0);
 }
 
-/* |score| over the free parameters and the mean log-likelihood at theta */
-static PetscErrorCode ScoreNorm(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *grad, PetscReal *ll, PetscReal *gnorm)
+/* The E-step at theta in one pass over the data: the responsibilities R, the mean log-likelihood and
+   the norm of its score over the free parameters (the stopping test); grad and row: p-vectors. */
+static PetscErrorCode EStep(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *R, PetscReal *grad, PetscReal *row, PetscReal *ll, PetscReal *gnorm)
 {
-  PetscReal s = 0;
+  PetscReal lp, s = 0;
+  PetscInt  r, j;
 
   PetscFunctionBegin;
-  PetscCall(MoeModelLogLikelihood(m, theta, D->n, D->X, D->Y, ll, grad));
-  for (PetscInt j = 0; j < m->pfree; j++) s += grad[m->ifree[j]] * grad[m->ifree[j]];
+  PetscCall(PetscArrayzero(grad, m->p));
+  for (r = 0; r < D->n; r++) { /* summed as MoeModelLogLikelihood sums */
+    PetscCall(MoeModelResponsibilities(m, theta, D->X + (size_t)r * m->d, D->Y[r], R + (size_t)r * m->k, &lp, row));
+    s += lp;
+    for (j = 0; j < m->p; j++) grad[j] += row[j] / D->n;
+  }
+  *ll = s / D->n;
+  s   = 0;
+  for (j = 0; j < m->pfree; j++) s += grad[m->ifree[j]] * grad[m->ifree[j]];
   *gnorm = PetscSqrtReal(s);
   PetscFunctionReturn(0);
 }
@@ -197,17 +203,17 @@ static PetscErrorCode ScoreNorm(MoeModel m, const MoeData *D, const PetscReal *t
 /* EM from theta0 at the model's selection as it is. */
 static PetscErrorCode SolveEM(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
 {
-  PetscReal     *R, *grad, *lower, *prev, ll, llnew, gnorm = MOE_NAN, gnew, gatol = 1e-4 / PetscSqrtReal((PetscReal)D->n);
+  PetscReal     *R, *grad, *row, *lower, *prev, ll, llnew, gnorm = MOE_NAN, gnew, gatol = 1e-4 / PetscSqrtReal((PetscReal)D->n);
   PetscInt       it;
   PetscLogDouble t0 = MoeWallTime();
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(res, sizeof(*res)));
   res->gradient_z = MOE_NAN;
-  PetscCall(PetscMalloc4((size_t)D->n * m->k, &R, m->p, &grad, m->p, &lower, m->p, &prev));
+  PetscCall(PetscMalloc5((size_t)D->n * m->k, &R, m->p, &grad, m->p, &row, m->p, &lower, m->p, &prev));
   PetscCall(MoeModelLowerBounds(m, lower));
   PetscCall(PetscArraycpy(theta, theta0, m->p));
-  PetscCall(ScoreNorm(m, D, theta, grad, &ll, &gnorm));
+  PetscCall(EStep(m, D, theta, R, grad, row, &ll, &gnorm));
   for (it = 0;; it++) {
     if (PetscIsInfOrNanReal(ll) || inject_nan) {
       res->reason = MOE_REASON_ERROR;
@@ -227,8 +233,8 @@ static PetscErrorCode SolveEM(const MoeFitParams *fp, MoeModel m, const MoeData 
       break;
     }
     PetscCall(PetscArraycpy(prev, theta, m->p));
-    PetscCall(EMIteration(m, D, lower, R, theta));
-    PetscCall(ScoreNorm(m, D, theta, grad, &llnew, &gnew));
+    PetscCall(MStep(m, D, lower, R, theta));
+    PetscCall(EStep(m, D, theta, R, grad, row, &llnew, &gnew)); /* the next iteration's E-step */
     if (!(llnew > ll + 1e-15 * PetscAbsReal(ll))) {
       /* no increase at machine precision: a fixed point of EM, stationary only if the score says so (a
          hard top-K selection the gating step cannot move, a ReLU kink); a rounding decrease is undone */
@@ -247,7 +253,7 @@ static PetscErrorCode SolveEM(const MoeFitParams *fp, MoeModel m, const MoeData 
   if (PetscIsInfOrNanReal(res->objective)) res->status = MOE_FIT_FAILED, res->reason = MOE_REASON_ERROR;
   if (res->reason == 0) res->status = MOE_FIT_PENDING;
   res->time = MoeWallTime() - t0;
-  PetscCall(PetscFree4(R, grad, lower, prev));
+  PetscCall(PetscFree5(R, grad, row, lower, prev));
   PetscFunctionReturn(0);
 }
 

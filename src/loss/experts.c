@@ -16,6 +16,19 @@
    parameters. */
 #include <moeloss.h>
 
+/* The true expert nearest to fitted expert i in (eta, sigma) (ties: the lowest), and its distance. */
+static PetscReal NearestTrue(const MoeVoronoi *v, PetscInt i, PetscInt *cell)
+{
+  PetscReal best = PETSC_MAX_REAL;
+
+  *cell = 0;
+  for (PetscInt j = 0; j < v->kstar; j++) {
+    PetscReal dj = MoeDist(v->ne, v->eta + i * v->ne, v->teta + j * v->ne);
+    if (dj < best) best = dj, *cell = j;
+  }
+  return best;
+}
+
 static PetscErrorCode MoeLoss_Experts(const MoeLossInput *in, PetscReal *value)
 {
   MoeVoronoi v;
@@ -24,11 +37,7 @@ static PetscErrorCode MoeLoss_Experts(const MoeLossInput *in, PetscReal *value)
 
   PetscFunctionBegin;
   PetscCall(MoeVoronoiCreate(in, &v));
-  for (i = 0; i < v.k; i++) {
-    PetscReal best = PETSC_MAX_REAL;
-    for (j = 0; j < v.kstar; j++) best = PetscMin(best, MoeDist(v.ne, v.eta + i * v.ne, v.teta + j * v.ne));
-    s += best;
-  }
+  for (i = 0; i < v.k; i++) s += NearestTrue(&v, i, &j);
   for (j = 0; j < v.kstar; j++) {
     PetscReal best = PETSC_MAX_REAL;
     for (i = 0; i < v.k; i++) best = PetscMin(best, MoeDist(v.ne, v.eta + i * v.ne, v.teta + j * v.ne));
@@ -59,29 +68,21 @@ static PetscErrorCode MeanGates(MoeModel m, PetscInt k, const PetscReal *theta, 
 static PetscErrorCode MoeLoss_ExpertsMass(const MoeLossInput *in, PetscReal *value)
 {
   MoeVoronoi v;
-  PetscInt   i, j;
-  PetscReal  s = 0, *m, *tm;
+  PetscInt   i, j, c = 0;
+  PetscReal  s = 0, *m, *tm, *cellmass;
 
   PetscFunctionBegin;
   PetscCall(MoeVoronoiCreate(in, &v));
-  PetscCall(PetscMalloc2(v.k, &m, v.kstar, &tm));
+  PetscCall(PetscMalloc2(v.k, &m, 2 * v.kstar, &tm));
+  cellmass = tm + v.kstar;
   PetscCall(MeanGates(in->model, v.k, in->theta, in->eval, m));
   PetscCall(MeanGates(in->tmodel, v.kstar, in->target, in->eval, tm));
-  for (j = 0; j < v.kstar; j++) {
-    PetscReal mass = 0;
-    for (i = 0; i < v.k; i++) {
-      PetscInt  c = 0;
-      PetscReal best = PETSC_MAX_REAL;
-      for (PetscInt l = 0; l < v.kstar; l++) { /* the cell of atom i in experts' space (ties: lowest) */
-        PetscReal dl = MoeDist(v.ne, v.eta + i * v.ne, v.teta + l * v.ne);
-        if (dl < best) best = dl, c = l;
-      }
-      if (c != j) continue;
-      mass += m[i];
-      s += m[i] * best;
-    }
-    s += PetscAbsReal(mass - tm[j]);
+  PetscCall(PetscArrayzero(cellmass, v.kstar));
+  for (i = 0; i < v.k; i++) { /* each fitted atom's weighted distance to the true expert of its cell */
+    s += m[i] * NearestTrue(&v, i, &c);
+    cellmass[c] += m[i];
   }
+  for (j = 0; j < v.kstar; j++) s += PetscAbsReal(cellmass[j] - tm[j]);
   PetscCall(PetscFree2(m, tm));
   PetscCall(MoeVoronoiDestroy(&v));
   *value = s;

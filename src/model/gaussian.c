@@ -47,22 +47,21 @@ static PetscErrorCode LogJoint(MoeModel m, const PetscReal *theta, const PetscRe
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *logp, PetscReal *grad)
+/* The score d log p(y | x) / d theta (full layout) from LogJoint's lphi and logp at the same point. */
+static PetscErrorCode Score(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, const PetscReal *lphi, PetscReal logp, PetscReal *grad)
 {
   PetscInt  i, j, k = m->k;
-  PetscReal f, psi[MOE_MAX_FAMILIES * 4], lphi[MOE_MAX_FAMILIES * 4], *dh = m->dh;
+  PetscReal f, psi[MOE_MAX_FAMILIES * 4], *dh = m->dh;
 
   PetscFunctionBegin;
-  PetscCall(LogJoint(m, theta, x, y, lphi, logp));
-  if (!grad) PetscFunctionReturn(0);
   /* phi_i / p = r_i / g_i, r_i the responsibility: capped where a gate is (sub)normal-tiny, whose
      own factor g_i in the gating derivative makes the product r_i-sized anyway */
-  for (i = 0; i < k; i++) psi[i] = m->gate[i] > 0 ? PetscMin(PetscExpReal(lphi[i] - *logp) / m->gate[i], 1e300) : 0;
+  for (i = 0; i < k; i++) psi[i] = m->gate[i] > 0 ? PetscMin(PetscExpReal(lphi[i] - logp) / m->gate[i], 1e300) : 0;
   PetscCall(PetscArrayzero(grad, m->p));
   PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, psi, &f, m->gate, grad));
   for (i = 0; i < k; i++) {
     PetscReal *gi = grad + i * m->stride, sigma = theta[i * m->stride + m->ng + m->ne], h;
-    PetscReal  r = m->gate[i] > 0 ? PetscExpReal(lphi[i] - *logp) : 0, e = y - m->h[i];
+    PetscReal  r = m->gate[i] > 0 ? PetscExpReal(lphi[i] - logp) : 0, e = y - m->h[i];
     PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &h, dh));
     for (j = 0; j < m->ne; j++) gi[m->ng + j] = r * e / (sigma * sigma) * dh[j];
     gi[m->ng + m->ne] = r * (e * e / (sigma * sigma * sigma) - 1.0 / sigma);
@@ -70,14 +69,26 @@ PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const Pets
   PetscFunctionReturn(0);
 }
 
-/* EM's E-step at (x, y): resp[i] = g_i phi_i / p, the posterior probability of expert i, and log p. */
-PetscErrorCode MoeModelResponsibilities(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *resp, PetscReal *logp)
+PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *logp, PetscReal *grad)
+{
+  PetscReal lphi[MOE_MAX_FAMILIES * 4];
+
+  PetscFunctionBegin;
+  PetscCall(LogJoint(m, theta, x, y, lphi, logp));
+  if (grad) PetscCall(Score(m, theta, x, y, lphi, *logp, grad));
+  PetscFunctionReturn(0);
+}
+
+/* EM's E-step at (x, y): resp[i] = g_i phi_i / p, the posterior probability of expert i, log p and,
+   with grad, the score, from one evaluation of the model. */
+PetscErrorCode MoeModelResponsibilities(MoeModel m, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *resp, PetscReal *logp, PetscReal *grad)
 {
   PetscReal lphi[MOE_MAX_FAMILIES * 4];
 
   PetscFunctionBegin;
   PetscCall(LogJoint(m, theta, x, y, lphi, logp));
   for (PetscInt i = 0; i < m->k; i++) resp[i] = m->gate[i] > 0 ? PetscExpReal(lphi[i] - *logp) : 0;
+  if (grad) PetscCall(Score(m, theta, x, y, lphi, *logp, grad));
   PetscFunctionReturn(0);
 }
 
