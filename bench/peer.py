@@ -120,19 +120,70 @@ def run_case(c, args, ref):
         fd = dict(estimated=True, t1=t1_fd, t1_how=how, time=an["time"] + an["njev"] * (t1_fd - t1_an),
                   nfev=an["nfev"], njev=an["njev"], objective=None)
     print("   scipy 2-point : %s" % describe(fd), flush=True)
-    # sub-sampled Newton: the Gauss-Newton Hessian from the first R rows, objective and gradient exact
-    if args.hessian_rows and c["n"] > args.hessian_rows:
-        ss = benchlib.run_fit(args.moerate, c["args"] + ["-fit_hessian_rows", str(args.hessian_rows)], args.workdir,
-                              "peer_n%d_d%s_sub" % (c["n"], c["args"][1]))
-        ss.update(rows=args.hessian_rows, ratio_analytic=an["time"] / ss["time"])
-        out["subsampled"] = ss
-        print("   moerate -fit_hessian_rows %d: %.3f s, %d iterations, objective %.10e (scipy analytic / this: %s%.1f×)"
-              % (args.hessian_rows, ss["time"], ss["iterations"], ss["objective"], "est. " if an["estimated"] else "",
-                 ss["ratio_analytic"]), flush=True)
+    out["variants"] = run_variants(c, args, an)
     out.update(analytic=an, fd=fd, load_end=benchlib.load_loadavg())
     out["ratio_analytic"] = an["time"] / mo["time"]
     out["ratio_fd"] = fd["time"] / mo["time"]
     return out
+
+
+def variants(c, args):
+    """The levers of figure 1 beside the default fit (d=32 cases): (key, label, options)."""
+    if not c["name"].startswith("d=32"):
+        return []
+    R, out = str(args.hessian_reuse), []
+    if c["n"] >= 10000:  # the evaluation before blocks of rows went through BLAS
+        out.append(("rows", "a row at a time (-fit_rows)", ["-fit_rows"]))
+    if args.hessian_reuse > 1:
+        out.append(("reuse", "Hessian reused (-fit_hessian_reuse %s)" % R, ["-fit_hessian_reuse", R]))
+    if args.hessian_rows and c["n"] > args.hessian_rows:
+        S = str(args.hessian_rows)
+        out.append(("subsampled", "sub-sampled Newton (-fit_hessian_rows %s)" % S, ["-fit_hessian_rows", S]))
+        if args.hessian_reuse > 1:
+            out.append(("sub_reuse", "sub-sampled and reused (-fit_hessian_rows %s -fit_hessian_reuse %s)" % (S, R),
+                        ["-fit_hessian_rows", S, "-fit_hessian_reuse", R]))
+    return out
+
+
+def scipy_objective(an):
+    """scipy's final objective (where a time limit stopped it: the best it had reached)."""
+    return an["limited_objective"] if an.get("estimated") and "limited_objective" in an else an["objective"]
+
+
+def run_variants(c, args, an):
+    """Each lever on the same replicate: time, iterations, final objective, scipy's time over it and
+    whether it ends at an objective at most scipy's."""
+    res = []
+    for key, label, opts in variants(c, args):
+        v = benchlib.run_fit(args.moerate, c["args"] + opts, args.workdir, "peer_n%d_d%s_%s" % (c["n"], c["args"][1], key))
+        v.update(key=key, label=label, options=opts, ratio_analytic=an["time"] / v["time"],
+                 objective_ok=bool(v["objective"] <= scipy_objective(an) * (1 + 1e-9)))
+        res.append(v)
+        print("   moerate %s: %.3f s, %d iterations, objective %.10e (scipy analytic / this: %s%.1f×; objective %s scipy's)"
+              % (label, v["time"], v["iterations"], v["objective"], "est. " if an["estimated"] else "",
+                 v["ratio_analytic"], "<=" if v["objective_ok"] else ">"), flush=True)
+    return res
+
+
+def run_replicates(args):
+    """Figure 1b: the d=32, n=1e4 case on --replicates more replicates (other data, other start), the
+    default fit and every lever against scipy (analytic J) on each: the spread of one fit's ratio."""
+    n, res = 10000, []
+    for rep in range(1, args.replicates + 1):
+        base = d32(n) + ["-replicate", str(rep)]
+        h5 = os.path.join(args.workdir, "peer_rep%d.h5" % rep)
+        print("-- figure 1b: d=32 k=9, n=%d, replicate %d" % (n, rep), flush=True)
+        mo = benchlib.run_fit(args.moerate, base + ["-output", h5], args.workdir, "peer_rep%d" % rep)
+        an = peer_scipy.fit(peer_scipy.load(h5), "analytic")
+        an.pop("theta", None)
+        an["estimated"] = False
+        r = dict(replicate=rep, n=n, moerate=mo, analytic=an, ratio_analytic=an["time"] / mo["time"],
+                 objective_ok=bool(mo["objective"] <= an["objective"] * (1 + 1e-9)))
+        print("   moerate %.3f s (%d its, f %.10e), scipy %.3f s (f %.10e): %.1f×"
+              % (mo["time"], mo["iterations"], mo["objective"], an["time"], an["objective"], r["ratio_analytic"]), flush=True)
+        r["variants"] = run_variants(dict(name="d=32 k=9", n=n, args=base), args, an)
+        res.append(r)
+    return res
 
 
 def describe(r):
@@ -169,6 +220,10 @@ def main():
                     help="longest measured finite-difference Jacobian, seconds (default 60)")
     ap.add_argument("--hessian-rows", type=int, default=10000,
                     help="also fit every case with n above this with -fit_hessian_rows (sub-sampled Newton; 0: not)")
+    ap.add_argument("--hessian-reuse", type=int, default=3,
+                    help="also fit every d=32 case with -fit_hessian_reuse this (1: not)")
+    ap.add_argument("--replicates", type=int, default=3,
+                    help="figure 1b: more replicates of the n=1e4 case, each against scipy (0: none; --quick: 0)")
     a = ap.parse_args()
     print("figure 1: peer comparison (numpy/scipy BLAS: %s, OPENBLAS_NUM_THREADS=%s)"
           % (benchlib.blas_corename(), os.environ.get("OPENBLAS_NUM_THREADS", "unset")), flush=True)
@@ -178,7 +233,8 @@ def main():
         res.append(r)
         if r["name"].startswith("d=32") and not r["analytic"]["estimated"]:
             ref = dict(n=r["n"], nfev=r["analytic"]["nfev"], njev=r["analytic"]["njev"])
-    benchlib.save(a.workdir, "peer", dict(cases=res, blas=benchlib.blas_corename()))
+    reps = run_replicates(a) if a.replicates > 0 and not a.quick else []
+    benchlib.save(a.workdir, "peer", dict(cases=res, replicates=reps, blas=benchlib.blas_corename()))
     print(table(res))
 
 

@@ -144,6 +144,8 @@ struct _p_MoeModel {
   PetscInt  *ifree;   /* ifree[j] = index in the full vector of free parameter j */
   PetscBool *pinned;  /* pinned[i] for the full vector */
   PetscReal *h, *gate, *dh; /* work: expert values, gates, expert derivative */
+  PetscReal *bS, *bZ, *bQ;  /* work of src/model/block.c, for up to bcap rows */
+  PetscInt   bcap;
 };
 
 /* The model type is the option -model of opts (regression by default). */
@@ -167,6 +169,14 @@ PETSC_EXTERN PetscErrorCode MoeModelDestroy(MoeModel *);
 PETSC_EXTERN PetscErrorCode MoeModelEvaluate(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal *f);
 PETSC_EXTERN PetscErrorCode MoeModelEvaluateRow(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal *f, PetscReal *J);
 PETSC_EXTERN PetscErrorCode MoeModelEvaluateMany(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscReal *F);
+/* Blocks of rows through BLAS (src/model/block.c), for an affine-score gating with ridge experts
+   (MoeModelHasBlocks): f of nb rows and each row's MoeModelBlockFactors factors, from which
+   grad += sum_r w_r J_r (full layout) and J's rows (free columns) follow without a family call. */
+PETSC_EXTERN PetscBool      MoeModelHasBlocks(MoeModel);
+PETSC_EXTERN PetscInt       MoeModelBlockFactors(MoeModel);
+PETSC_EXTERN PetscErrorCode MoeModelEvaluateBlock(MoeModel, const PetscReal *theta, PetscInt nb, const PetscReal *X, PetscReal *F, PetscReal *C);
+PETSC_EXTERN PetscErrorCode MoeModelBlockGradient(MoeModel, PetscInt nb, const PetscReal *X, const PetscReal *C, const PetscReal *w, PetscReal *grad);
+PETSC_EXTERN PetscErrorCode MoeModelBlockJacobian(MoeModel, PetscInt nb, const PetscReal *X, const PetscReal *C, PetscReal *row, PetscReal *J);
 PETSC_EXTERN PetscErrorCode MoeModelFreeToFull(MoeModel, const PetscReal *xfree, PetscReal *theta);
 PETSC_EXTERN PetscErrorCode MoeModelFullToFree(MoeModel, const PetscReal *theta, PetscReal *xfree);
 PETSC_EXTERN PetscErrorCode MoeModelPinParameters(MoeModel, PetscReal *theta);

@@ -105,6 +105,8 @@ typedef struct {
   /* fit */
   PetscInt  block;       /* rows per block of the Gauss-Newton assembly */
   PetscInt  hessian_rows; /* rows the Gauss-Newton Hessian is formed from (0: all n) */
+  PetscBool rows;        /* evaluate the model a row at a time, not in blocks through BLAS */
+  PetscInt  hessian_reuse; /* form the Gauss-Newton Hessian at most once per this many iterations */
   PetscReal lm_lambda, lm_down, lm_up;
   PetscReal ftol;        /* stop when f decreased by < ftol*f over ftol_window iterations */
   PetscInt  ftol_window;
@@ -158,6 +160,8 @@ typedef struct {
   PetscReal noise;
   PetscBool em;        /* the Gaussian MoE's likelihood maximised by EM (src/fit/em.c), not by TAO directly */
   PetscInt  hessian_rows; /* Gauss-Newton Hessian from the first hessian_rows rows (0: all) */
+  PetscBool rows;         /* a row at a time even where MoeModelHasBlocks (to compare) */
+  PetscInt  hessian_reuse; /* one Gauss-Newton Hessian for up to this many iterations (1: a fresh one each) */
   PetscBool certificate_suffices; /* the estimator's trait: a certified fit is kept whatever its solver's stop */
   PetscInt  em_max_it;
 } MoeFitParams;

@@ -119,6 +119,55 @@ static PetscErrorCode CheckScore(const MoeGatingFamily *gating, PetscBool flags,
   PetscFunctionReturn(0);
 }
 
+/* Blocks of rows through BLAS (src/model/block.c) against the row-at-a-time evaluation: f,
+   sum_r w_r J_r and J's free columns of a block of 37 rows (an odd size, so no GEMM is square),
+   for every pair that has blocks, plain and as a Gaussian MoE (whose sigmas J must leave at 0). */
+static PetscErrorCode CheckBlocks(const MoeGatingFamily *gating, PetscBool flags, const MoeExpertFamily *expert, PetscBool gaussian, gsl_rng *rng, PetscInt *nchecked, PetscReal *worst)
+{
+  MoeModel     m;
+  PetscOptions opts;
+  PetscInt     k = 6, d = 4, nb = 37, i, r, trial; /* k = 6: the options of SetFamilyOptions (3 groups) fit it */
+  PetscReal   *theta, *X, *w, *F, *C, *row, *grad, *gref, *Jb, *lower;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsCreate(&opts));
+  PetscCall(SetFamilyOptions(gating, flags, opts));
+  if (gaussian) PetscCall(PetscOptionsSetValue(opts, "-model", "gaussian"));
+  PetscCall(MoeModelCreate(gating->name, expert->name, k, d, opts, NULL, &m));
+  if (!MoeModelHasBlocks(m)) goto done;
+  PetscCall(PetscMalloc6(m->p, &theta, (size_t)nb * d, &X, nb, &w, nb, &F, (size_t)nb * MoeModelBlockFactors(m), &C, m->p, &row));
+  PetscCall(PetscMalloc4(m->p, &grad, m->p, &gref, (size_t)nb * m->pfree, &Jb, m->p, &lower));
+  PetscCall(MoeModelLowerBounds(m, lower));
+  for (trial = 0; trial < 5; trial++) {
+    for (i = 0; i < m->p; i++) theta[i] = lower[i] != PETSC_NINFINITY ? lower[i] + 0.5 + gsl_rng_uniform(rng) : gsl_ran_gaussian(rng, 0.8);
+    PetscCall(MoeModelPinParameters(m, theta));
+    for (i = 0; i < nb * d; i++) X[i] = 2 * gsl_rng_uniform(rng) - 1;
+    for (r = 0; r < nb; r++) w[r] = gsl_ran_gaussian(rng, 1.0);
+    PetscCall(MoeModelEvaluateBlock(m, theta, nb, X, F, C));
+    PetscCall(PetscArrayzero(grad, m->p));
+    PetscCall(PetscArrayzero(gref, m->p));
+    PetscCall(MoeModelBlockGradient(m, nb, X, C, w, grad));
+    PetscCall(MoeModelBlockJacobian(m, nb, X, C, row, Jb));
+    for (r = 0; r < nb; r++) {
+      PetscReal f, e;
+      PetscCall(MoeModelEvaluateRow(m, theta, X + r * d, &f, row));
+      e = PetscAbsReal(F[r] - f) / (1 + PetscAbsReal(f));
+      for (i = 0; i < m->p; i++) gref[i] += w[r] * row[i];
+      for (i = 0; i < m->pfree; i++) e = PetscMax(e, PetscAbsReal(Jb[r * m->pfree + i] - row[m->ifree[i]]) / (1 + PetscAbsReal(row[m->ifree[i]])));
+      *worst = PetscMax(*worst, e);
+      (*nchecked) += 1 + m->pfree;
+    }
+    for (i = 0; i < m->p; i++) *worst = PetscMax(*worst, PetscAbsReal(grad[i] - gref[i]) / (1 + PetscAbsReal(gref[i])));
+    *nchecked += m->p;
+  }
+  PetscCall(PetscFree6(theta, X, w, F, C, row));
+  PetscCall(PetscFree4(grad, gref, Jb, lower));
+done:
+  PetscCall(MoeModelDestroy(&m));
+  PetscCall(PetscOptionsDestroy(&opts));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   gsl_rng  *rng;
@@ -143,6 +192,21 @@ int main(int argc, char **argv)
           for (b = 0; b < ne; b++, nmix++) PetscCall(CheckScore(gatings[a], (PetscBool)flags, experts[b], rng, &nscore, &worst));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "checked %" PetscInt_FMT " score entries of %" PetscInt_FMT " Gaussian MoE gating x expert pairs\n", nscore, nmix));
     PetscCheck(nscore > 3000, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "too few score entries checked");
+  }
+  {
+    PetscInt  nblock = 0, nbpairs = 0;
+    PetscReal bworst = 0;
+    for (a = 0; a < ng; a++)
+      for (PetscInt flags = 0; flags < (HasFlags(gatings[a]) ? 2 : 1); flags++)
+        for (b = 0; b < ne; b++)
+          for (PetscInt gaussian = 0; gaussian < 2; gaussian++) {
+            PetscInt before = nblock;
+            PetscCall(CheckBlocks(gatings[a], (PetscBool)flags, experts[b], (PetscBool)gaussian, rng, &nblock, &bworst));
+            nbpairs += nblock > before;
+          }
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "blocks through BLAS against rows: %" PetscInt_FMT " values of %" PetscInt_FMT " models, largest relative difference %.2e\n", nblock, nbpairs, (double)bworst));
+    PetscCheck(nbpairs >= 20, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "too few models with blocks: %" PetscInt_FMT, nbpairs);
+    PetscCheck(bworst < 1e-12, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "blocks through BLAS disagree with the row evaluation: %.2e", (double)bworst);
   }
   gsl_rng_free(rng);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "checked %" PetscInt_FMT " derivatives of %" PetscInt_FMT " gating x expert pairs; worst failing relative error %.2e\n", nchecked, npairs, (double)worst));

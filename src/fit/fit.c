@@ -10,9 +10,14 @@ typedef struct {
   PetscReal     *theta; /* full parameter vector at the current point */
   PetscInt       B;     /* rows per block */
   PetscInt       hrows; /* rows of the Gauss-Newton Hessian: the first hrows (the rows are iid draws) */
+  PetscInt       reuse; /* form the Hessian at most once per `reuse` iterations */
+  PetscInt       hits, hrows_formed; /* iteration and rows of the Hessian last formed (-1: none) */
   PetscReal     *Jb;    /* B x pfree block of J, row-major */
   PetscReal     *rb;    /* B residuals */
   PetscReal     *row;   /* one full Jacobian row */
+  PetscBool      blocks; /* evaluate blocks of rows through BLAS (MoeModelHasBlocks) */
+  PetscReal     *Cb;    /* B rows of the block factors */
+  PetscReal     *gfull; /* the gradient in the full layout */
   PetscBool      lm;    /* Levenberg-Marquardt damping of the Gauss-Newton Hessian */
   PetscReal      lambda, lambda_min, down, up, fold;
   PetscBool      inject_nan;
@@ -105,6 +110,9 @@ static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
     if (c->hrows < c->D->n) { /* a sub-sampled Hessian stalls first: double its rows and go on */
       c->hrows  = PetscMin(2 * c->hrows, c->D->n);
       c->wstart = its;
+    } else if (c->reuse > 1) { /* so does a reused one: a fresh Hessian at every iteration from here */
+      c->reuse  = 1;
+      c->wstart = its;
     } else PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
   }
   c->fhist[its % c->window] = f; /* f of iteration its, read back `window` iterations later */
@@ -122,38 +130,52 @@ static PetscErrorCode SetPoint(MoeFitCtx *c, Vec X)
   PetscFunctionReturn(0);
 }
 
-/* Residuals (and, with wantJ, the free columns of J) of rows r0 .. r0+nb-1. */
-static PetscErrorCode FillBlock(MoeFitCtx *c, PetscInt r0, PetscInt nb, PetscBool wantJ)
+/* Residuals of rows r0 .. r0+nb-1; with wantC their factors (c->Cb, block evaluation only),
+   with wantJ the free columns of their J rows (c->Jb). */
+static PetscErrorCode FillBlock(MoeFitCtx *c, PetscInt r0, PetscInt nb, PetscBool wantC, PetscBool wantJ)
 {
   MoeModel         m  = c->m;
   const PetscReal *X  = c->D->X, *Y = c->D->Y;
   PetscInt         pf = m->pfree, rr, j;
 
   PetscFunctionBegin;
-  for (rr = 0; rr < nb; rr++) {
-    const PetscReal *x = X + (size_t)(r0 + rr) * m->d;
-    PetscReal        f;
-    if (wantJ) {
-      PetscReal *Jr = c->Jb + (size_t)rr * pf;
-      PetscCall(MoeModelEvaluateRow(m, c->theta, x, &f, c->row));
-      for (j = 0; j < pf; j++) Jr[j] = c->row[m->ifree[j]];
-    } else PetscCall(MoeModelEvaluate(m, c->theta, x, &f));
-    c->rb[rr] = f - Y[r0 + rr];
-  }
+  if (c->blocks) {
+    const PetscReal *Xb = X + (size_t)r0 * m->d;
+    PetscCall(MoeModelEvaluateBlock(m, c->theta, nb, Xb, c->rb, wantC || wantJ ? c->Cb : NULL));
+    for (rr = 0; rr < nb; rr++) c->rb[rr] -= Y[r0 + rr];
+    if (wantJ) PetscCall(MoeModelBlockJacobian(m, nb, Xb, c->Cb, c->row, c->Jb));
+  } else
+    for (rr = 0; rr < nb; rr++) {
+      const PetscReal *x = X + (size_t)(r0 + rr) * m->d;
+      PetscReal        f;
+      if (wantJ || wantC) {
+        PetscReal *Jr = c->Jb + (size_t)rr * pf;
+        PetscCall(MoeModelEvaluateRow(m, c->theta, x, &f, c->row));
+        for (j = 0; j < pf; j++) Jr[j] = c->row[m->ifree[j]];
+      } else PetscCall(MoeModelEvaluate(m, c->theta, x, &f));
+      c->rb[rr] = f - Y[r0 + rr];
+    }
   if (c->inject_nan) c->rb[0] = MOE_NAN;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode MoeFitObjective(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *obj)
 {
-  PetscInt  r;
-  PetscReal s = 0, f;
+  PetscInt  r, r0, nb, B = 256;
+  PetscReal s = 0, f, F[256];
 
   PetscFunctionBegin;
-  for (r = 0; r < D->n; r++) {
-    PetscCall(MoeModelEvaluate(m, theta, D->X + (size_t)r * D->d, &f));
-    s += (f - D->Y[r]) * (f - D->Y[r]);
-  }
+  if (MoeModelHasBlocks(m))
+    for (r0 = 0; r0 < D->n; r0 += B) {
+      nb = PetscMin(B, D->n - r0);
+      PetscCall(MoeModelEvaluateBlock(m, theta, nb, D->X + (size_t)r0 * D->d, F, NULL));
+      for (r = 0; r < nb; r++) s += (F[r] - D->Y[r0 + r]) * (F[r] - D->Y[r0 + r]);
+    }
+  else
+    for (r = 0; r < D->n; r++) {
+      PetscCall(MoeModelEvaluate(m, theta, D->X + (size_t)r * D->d, &f));
+      s += (f - D->Y[r]) * (f - D->Y[r]);
+    }
   *obj = 0.5 * s / D->n;
   PetscFunctionReturn(0);
 }
@@ -168,18 +190,20 @@ static PetscErrorCode FormObjective(Tao tao, Vec X, PetscReal *obj, void *ctx)
   PetscCall(SetPoint(c, X));
   for (r0 = 0; r0 < c->D->n; r0 += c->B) {
     nb = PetscMin(c->B, c->D->n - r0);
-    PetscCall(FillBlock(c, r0, nb, PETSC_FALSE));
+    PetscCall(FillBlock(c, r0, nb, PETSC_FALSE, PETSC_FALSE));
     for (rr = 0; rr < nb; rr++) s += c->rb[rr] * c->rb[rr];
   }
   *obj = 0.5 * s / c->D->n;
   PetscFunctionReturn(0);
 }
 
-/* f = |r|^2/2n and g = J^T r / n, J formed one block of rows at a time. */
+/* f = |r|^2/2n and g = J^T r / n over blocks of rows: from the blocks' factors by GEMM
+   (block evaluation), else from J's rows by GEMV. */
 static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec G, void *ctx)
 {
   MoeFitCtx   *c = (MoeFitCtx *)ctx;
-  PetscInt     r0, nb, rr;
+  MoeModel     m = c->m;
+  PetscInt     r0, nb, rr, j;
   PetscReal    s = 0;
   PetscScalar *g;
   PetscBLASInt bpf, bnb, one = 1;
@@ -187,16 +211,22 @@ static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec 
 
   PetscFunctionBegin;
   PetscCall(SetPoint(c, X));
-  PetscCall(PetscBLASIntCast(c->m->pfree, &bpf));
+  PetscCall(PetscBLASIntCast(m->pfree, &bpf));
   PetscCall(VecSet(G, 0.0));
   PetscCall(VecGetArray(G, &g));
+  if (c->blocks) PetscCall(PetscArrayzero(c->gfull, m->p));
   for (r0 = 0; r0 < c->D->n; r0 += c->B) {
     nb = PetscMin(c->B, c->D->n - r0);
-    PetscCall(FillBlock(c, r0, nb, PETSC_TRUE));
+    PetscCall(FillBlock(c, r0, nb, c->blocks, !c->blocks));
     for (rr = 0; rr < nb; rr++) s += c->rb[rr] * c->rb[rr];
-    PetscCall(PetscBLASIntCast(nb, &bnb));
-    PetscCallBLAS("BLASgemv", BLASgemv_("N", &bpf, &bnb, &sone, c->Jb, &bpf, c->rb, &one, &sone, g, &one));
+    if (c->blocks) PetscCall(MoeModelBlockGradient(m, nb, c->D->X + (size_t)r0 * m->d, c->Cb, c->rb, c->gfull));
+    else {
+      PetscCall(PetscBLASIntCast(nb, &bnb));
+      PetscCallBLAS("BLASgemv", BLASgemv_("N", &bpf, &bnb, &sone, c->Jb, &bpf, c->rb, &one, &sone, g, &one));
+    }
   }
+  if (c->blocks)
+    for (j = 0; j < m->pfree; j++) g[j] = c->gfull[m->ifree[j]];
   PetscCall(VecRestoreArray(G, &g));
   PetscCall(VecScale(G, 1.0 / c->D->n));
   *obj = 0.5 * s / c->D->n;
@@ -216,7 +246,7 @@ static PetscErrorCode AccumulateJTJ(MoeFitCtx *c, PetscScalar *h)
   PetscCall(PetscBLASIntCast(pf, &bpf));
   for (r0 = 0; r0 < rows; r0 += c->B) {
     nb = PetscMin(c->B, rows - r0);
-    PetscCall(FillBlock(c, r0, nb, PETSC_TRUE));
+    PetscCall(FillBlock(c, r0, nb, PETSC_FALSE, PETSC_TRUE));
     PetscCall(PetscBLASIntCast(nb, &bnb));
     PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &bpf, &bnb, &scale, c->Jb, &bpf, r0 ? &sone : &zero, h, &bpf));
   }
@@ -232,6 +262,13 @@ static PetscErrorCode FormHessian(Tao tao, Vec X, Mat H, Mat Hpre, void *ctx)
   PetscScalar *h;
 
   PetscFunctionBegin;
+  if (c->reuse > 1 && c->hits >= 0 && c->hrows == c->hrows_formed) { /* keep H for `reuse` iterations */
+    PetscInt its;
+    PetscCall(TaoGetIterationNumber(tao, &its));
+    if (its - c->hits < c->reuse) PetscFunctionReturn(0);
+  }
+  PetscCall(TaoGetIterationNumber(tao, &c->hits));
+  c->hrows_formed = c->hrows;
   PetscCall(SetPoint(c, X));
   PetscCall(MatDenseGetArrayWrite(H, &h));
   PetscCall(AccumulateJTJ(c, h));
@@ -320,7 +357,7 @@ static PetscErrorCode GradientZ(MoeFitCtx *c, PetscReal noise, PetscReal *z)
   PetscCall(PetscCalloc2(pf, &g, pf, &h));
   for (r0 = 0; r0 < c->D->n; r0 += c->B) {
     nb = PetscMin(c->B, c->D->n - r0);
-    PetscCall(FillBlock(c, r0, nb, PETSC_TRUE));
+    PetscCall(FillBlock(c, r0, nb, PETSC_FALSE, PETSC_TRUE));
     for (rr = 0; rr < nb; rr++) {
       const PetscReal *Jr = c->Jb + (size_t)rr * pf;
       for (j = 0; j < pf; j++) {
@@ -448,6 +485,8 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
      objective and gradient stay exact, and the decrease test stops the fit only once the Hessian
      has all n rows (each stall of a sub-sampled one doubles its rows) */
   c.hrows      = fp->hessian_rows > 0 ? PetscMin(fp->hessian_rows, D->n) : D->n;
+  c.reuse      = PetscMax(1, fp->hessian_reuse);
+  c.hits       = -1;
   c.lm         = PETSC_FALSE; /* set below for line-search types */
   c.lambda     = fp->lm_lambda;
   c.lambda_min = 1e-10;
@@ -462,6 +501,8 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
   c.window     = fp->ftol_window;
   PetscCall(PetscMalloc1(c.window, &c.fhist));
   PetscCall(PetscMalloc4(m->p, &c.theta, (size_t)c.B * m->pfree, &c.Jb, c.B, &c.rb, m->p, &c.row));
+  c.blocks = (PetscBool)(MoeModelHasBlocks(m) && !fp->rows);
+  if (c.blocks) PetscCall(PetscMalloc2((size_t)c.B * MoeModelBlockFactors(m), &c.Cb, m->p, &c.gfull));
   PetscCall(PetscArraycpy(c.theta, theta0, m->p));
 
   PetscCall(CreateTao(m, &tao, &stored));
@@ -578,6 +619,7 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
   PetscCall(MatDestroy(&J));
   PetscCall(PetscFree(c.xjac));
   PetscCall(PetscFree4(c.theta, c.Jb, c.rb, c.row));
+  PetscCall(PetscFree2(c.Cb, c.gfull));
   PetscCall(PetscFree(c.fhist));
   PetscFunctionReturn(0);
 }

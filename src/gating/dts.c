@@ -5,37 +5,29 @@
 #include <moe/private/modelimpl.h>
 
 typedef struct {
-  PetscReal  tau;
-  PetscBool  fit;
-  PetscReal *s; /* scores at the current x */
+  PetscReal tau;
+  PetscBool fit;
 } MoeGating_DTS;
 
-static PetscErrorCode MoeGatingEvaluate_DTS(MoeGating g, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J)
+static PetscErrorCode MoeGatingScores_DTS(MoeGating g, const PetscReal *glob, const PetscReal *s, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *dfds, PetscReal *dglob)
 {
   MoeGating_DTS *dts = (MoeGating_DTS *)g->data;
-  PetscInt       i, j, d = g->d;
-  PetscReal      sum = 0, tau = dts->fit ? theta[g->k * g->stride] : dts->tau;
+  PetscInt       i;
+  PetscReal      sum = 0, tau = dts->fit ? glob[0] : dts->tau;
 
   PetscFunctionBegin;
-  for (i = 0; i < g->k; i++) {
-    const PetscReal *b1 = theta + i * g->stride;
-    PetscReal        s  = b1[d];
-    for (j = 0; j < d; j++) s += b1[j] * x[j];
-    dts->s[i] = s;
-    gate[i]   = s / tau;
-  }
+  for (i = 0; i < g->k; i++) gate[i] = s[i] / tau;
   MoeSoftmax(g->k, gate, gate);
   for (i = 0; i < g->k; i++) sum += gate[i] * h[i];
   *f = sum;
-  if (J) { /* with z_i = s_i/tau: df/dz_i = gate_i (h_i - f); df/dtau = -sum_i df/dz_i z_i / tau */
+  if (dfds) { /* with z_i = s_i/tau: df/dz_i = gate_i (h_i - f); df/dtau = -sum_i df/dz_i z_i / tau */
     PetscReal dtau = 0;
     for (i = 0; i < g->k; i++) {
-      PetscReal *Ji = J + i * g->stride, dfdz = gate[i] * (h[i] - sum);
-      for (j = 0; j < d; j++) Ji[j] = dfdz * x[j] / tau;
-      Ji[d] = dfdz / tau;
-      dtau -= dfdz * dts->s[i] / (tau * tau);
+      PetscReal dfdz = gate[i] * (h[i] - sum);
+      dfds[i] = dfdz / tau;
+      dtau -= dfdz * s[i] / (tau * tau);
     }
-    if (dts->fit) J[g->k * g->stride] = dtau;
+    if (dts->fit && dglob) dglob[0] = dtau;
   }
   PetscFunctionReturn(0);
 }
@@ -89,10 +81,7 @@ static PetscErrorCode MoeGatingDescribe_DTS(MoeGating g, char *buf, size_t len)
 
 static PetscErrorCode MoeGatingDestroy_DTS(MoeGating g)
 {
-  MoeGating_DTS *dts = (MoeGating_DTS *)g->data;
-
   PetscFunctionBegin;
-  PetscCall(PetscFree(dts->s));
   PetscCall(PetscFree(g->data));
   PetscFunctionReturn(0);
 }
@@ -104,9 +93,8 @@ static PetscErrorCode MoeGatingCreate_DTS(MoeGating g)
   PetscFunctionBegin;
   PetscCall(PetscNew(&dts));
   dts->tau                = 1.0;
-  PetscCall(PetscMalloc1(g->k, &dts->s));
   g->data                 = dts;
-  g->ops.evaluate         = MoeGatingEvaluate_DTS;
+  g->ops.scores           = MoeGatingScores_DTS;
   g->ops.setfromoptions   = MoeGatingSetFromOptions_DTS;
   g->ops.pin              = MoeGatingPinLastAtom;
   g->ops.initglobals     = MoeGatingInitGlobals_DTS;

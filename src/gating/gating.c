@@ -77,6 +77,30 @@ void MoeSoftmax(PetscInt n, const PetscReal *s, PetscReal *g)
   for (i = 0; i < n; i++) g[i] /= z;
 }
 
+/* A row of an affine-score family: the scores s_i = beta1_i^T x + beta0_i, the family's
+   scores op, and J's gating entries df/ds_i (x, 1) and globals. */
+PetscErrorCode MoeGatingEvaluate_Scores(MoeGating g, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J)
+{
+  PetscInt i, j, d = g->d;
+
+  PetscFunctionBegin;
+  for (i = 0; i < g->k; i++) {
+    const PetscReal *b1 = theta + i * g->stride;
+    PetscReal        s  = b1[d];
+    for (j = 0; j < d; j++) s += b1[j] * x[j];
+    g->s[i] = s;
+  }
+  PetscCall((*g->ops.scores)(g, theta + g->k * g->stride, g->s, h, f, gate, J ? g->dfds : NULL, J ? J + g->k * g->stride : NULL));
+  if (J) {
+    for (i = 0; i < g->k; i++) {
+      PetscReal *Ji = J + i * g->stride, dfds = g->dfds[i];
+      for (j = 0; j < d; j++) Ji[j] = dfds * x[j];
+      Ji[d] = dfds;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
 /* Softmax-type families pin the last atom's (beta1, beta0). */
 PetscErrorCode MoeGatingPinLastAtom(MoeGating g, PetscBool *pin)
 {
@@ -147,7 +171,9 @@ PetscErrorCode MoeGatingCreate(const char type[], PetscInt k, PetscInt d, PetscI
   g->active        = k;
   g->ops.atoms     = MoeGatingAtoms_Default;
   g->ops.splitbias = MoeGatingSplitBias_Exp;
+  PetscCall(PetscMalloc2(k, &g->s, k, &g->dfds));
   PetscCall((*f->create)(g));
+  if (g->ops.scores && !g->ops.evaluate) g->ops.evaluate = MoeGatingEvaluate_Scores;
   if (g->ops.setfromoptions) PetscCall((*g->ops.setfromoptions)(g, opts, prefix));
   *gating = g;
   PetscFunctionReturn(0);
@@ -158,6 +184,7 @@ PetscErrorCode MoeGatingDestroy(MoeGating *g)
   PetscFunctionBegin;
   if (!*g) PetscFunctionReturn(0);
   if ((*g)->ops.destroy) PetscCall((*(*g)->ops.destroy)(*g));
+  PetscCall(PetscFree2((*g)->s, (*g)->dfds));
   PetscCall(PetscFree(*g));
   PetscFunctionReturn(0);
 }

@@ -12,23 +12,16 @@ static inline PetscReal Sigmoid(PetscReal z)
   }
 }
 
-static PetscErrorCode MoeGatingEvaluate_Sigmoid(MoeGating g, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J)
+static PetscErrorCode MoeGatingScores_Sigmoid(MoeGating g, const PetscReal *glob, const PetscReal *s, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *dfds, PetscReal *dglob)
 {
-  PetscInt  i, j, d = g->d;
+  PetscInt  i;
   PetscReal sum = 0;
 
   PetscFunctionBegin;
   for (i = 0; i < g->k; i++) {
-    const PetscReal *b1 = theta + i * g->stride;
-    PetscReal        s  = b1[d];
-    for (j = 0; j < d; j++) s += b1[j] * x[j];
-    gate[i] = Sigmoid(s);
+    gate[i] = Sigmoid(s[i]);
     sum += gate[i] * h[i];
-    if (J) {
-      PetscReal *Ji = J + i * g->stride, dfds = h[i] * gate[i] * (1.0 - gate[i]);
-      for (j = 0; j < d; j++) Ji[j] = dfds * x[j];
-      Ji[d] = dfds;
-    }
+    if (dfds) dfds[i] = h[i] * gate[i] * (1.0 - gate[i]);
   }
   *f = sum;
   PetscFunctionReturn(0);
@@ -47,7 +40,7 @@ static PetscErrorCode MoeGatingSplitBias_Sigmoid(MoeGating g, PetscReal b0, Pets
 static PetscErrorCode MoeGatingCreate_Sigmoid(MoeGating g)
 {
   PetscFunctionBegin;
-  g->ops.evaluate  = MoeGatingEvaluate_Sigmoid;
+  g->ops.scores    = MoeGatingScores_Sigmoid;
   g->ops.splitbias = MoeGatingSplitBias_Sigmoid;
   PetscFunctionReturn(0);
 }

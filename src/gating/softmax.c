@@ -3,35 +3,24 @@
    (beta1, beta0) is pinned to zero. */
 #include <moe/private/modelimpl.h>
 
-static PetscErrorCode MoeGatingEvaluate_Softmax(MoeGating g, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J)
+static PetscErrorCode MoeGatingScores_Softmax(MoeGating g, const PetscReal *glob, const PetscReal *s, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *dfds, PetscReal *dglob)
 {
-  PetscInt  i, j, d = g->d;
+  PetscInt  i;
   PetscReal sum = 0;
 
   PetscFunctionBegin;
-  for (i = 0; i < g->k; i++) {
-    const PetscReal *b1 = theta + i * g->stride;
-    PetscReal        s  = b1[d];
-    for (j = 0; j < d; j++) s += b1[j] * x[j];
-    gate[i] = s;
-  }
-  MoeSoftmax(g->k, gate, gate);
+  MoeSoftmax(g->k, s, gate);
   for (i = 0; i < g->k; i++) sum += gate[i] * h[i];
   *f = sum;
-  if (J) { /* df/ds_i = gate_i (h_i - f) */
-    for (i = 0; i < g->k; i++) {
-      PetscReal *Ji = J + i * g->stride, dfds = gate[i] * (h[i] - sum);
-      for (j = 0; j < d; j++) Ji[j] = dfds * x[j];
-      Ji[d] = dfds;
-    }
-  }
+  if (dfds) /* df/ds_i = gate_i (h_i - f) */
+    for (i = 0; i < g->k; i++) dfds[i] = gate[i] * (h[i] - sum);
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode MoeGatingCreate_Softmax(MoeGating g)
 {
   PetscFunctionBegin;
-  g->ops.evaluate = MoeGatingEvaluate_Softmax;
+  g->ops.scores   = MoeGatingScores_Softmax;
   g->ops.pin      = MoeGatingPinLastAtom;
   PetscFunctionReturn(0);
 }

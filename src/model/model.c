@@ -46,6 +46,7 @@ PetscErrorCode MoeModelDestroy(MoeModel *m)
   PetscCall(PetscFree((*m)->pinned));
   PetscCall(PetscFree((*m)->ifree));
   PetscCall(PetscFree3((*m)->h, (*m)->gate, (*m)->dh));
+  PetscCall(PetscFree3((*m)->bS, (*m)->bZ, (*m)->bQ));
   PetscCall(PetscFree(*m));
   PetscFunctionReturn(0);
 }

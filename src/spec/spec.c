@@ -325,6 +325,8 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   PetscCall(Appendf(T, &len, &cap, "-fit_ftol %.17g\n-fit_ftol_window %" PetscInt_FMT "\n-fit_max_norm %.17g\n", (double)s->ftol, s->ftol_window, (double)s->max_norm));
   PetscCall(Appendf(T, &len, &cap, "-fit_block %" PetscInt_FMT "\n-fit_lm_lambda %.17g\n-fit_lm_down %.17g\n-fit_lm_up %.17g\n", s->block, (double)s->lm_lambda, (double)s->lm_down, (double)s->lm_up));
   if (s->hessian_rows) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_rows %" PetscInt_FMT "\n", s->hessian_rows)); /* only when set: earlier hashes stay */
+  if (s->rows) PetscCall(Appendf(T, &len, &cap, "-fit_rows 1\n"));
+  if (s->hessian_reuse != 1) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_reuse %" PetscInt_FMT "\n", s->hessian_reuse));
   if (s->model != MOE_MODEL_REGRESSION) PetscCall(Appendf(T, &len, &cap, "-model %s\n-truth_sigma %.17g\n", MoeModelTypes[s->model], (double)s->truth_sigma));
   if (!DefaultEstimators(s)) {
     PetscCall(JoinNames(s->estimators, s->nestimators, buf, sizeof(buf)));
@@ -469,7 +471,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   s->replicates = run ? 3 : 1, s->init_starts = 1, s->init_perturb = -1, s->init_scale = -1;
   s->loss_r = 2, s->eval_n = 10000, s->reference_n = -1;
   s->block = 256, s->lm_lambda = 1e-4, s->lm_down = 0.2, s->lm_up = 1.5;
-  s->ftol = -1, s->ftol_window = 5, s->max_norm = 100, s->max_gradient_z = 1;
+  s->ftol = -1, s->ftol_window = 5, s->max_norm = 100, s->max_gradient_z = 1, s->hessian_reuse = 1;
   s->truth_beta0_var = -1, s->truth_beta1_var = -1, s->truth_expert_var = -1;
 
   PetscCall(MoeGatingTypesString(names, sizeof(names)));
@@ -558,6 +560,8 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(ReadEstimators(PetscOptionsObject, s, run));
   PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
   PetscCall(PetscOptionsInt("-fit_hessian_rows", "form the Gauss-Newton Hessian from this many rows of the data (sub-sampled Newton; objective and gradient stay exact; the rows double at each stall of the -fit_ftol test, which stops the fit only with all rows); 0: all rows", NULL, s->hessian_rows, &s->hessian_rows, NULL));
+  PetscCall(PetscOptionsInt("-fit_hessian_reuse", "form the Gauss-Newton Hessian at most once per this many iterations and reuse it in between (objective and gradient stay exact; at the first stall of the -fit_ftol test the fit goes on with a fresh Hessian at every iteration, and only such a stall stops it); 1: a fresh one each iteration", NULL, s->hessian_reuse, &s->hessian_reuse, NULL));
+  PetscCall(PetscOptionsBool("-fit_rows", "evaluate the model a row at a time even where blocks of rows go through BLAS (an affine-score gating with FFN or linear experts): the same numbers to rounding, slower; to compare", NULL, s->rows, &s->rows, NULL));
   PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (default -1: 0.01/n, a hundredth of the statistical resolution; 0: off)", NULL, s->ftol, &s->ftol, NULL));
   PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
   PetscCall(PetscOptionsReal("-fit_max_norm", "a fit whose parameters leave |theta|_inf <= this has failed: DIVERGED_UNBOUNDED (0: no limit)", NULL, s->max_norm, &s->max_norm, NULL));
@@ -620,6 +624,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(s->ftol >= -1 && s->ftol_window >= 1, "-fit_ftol must be >= 0 (or -1: 0.01/n) and -fit_ftol_window >= 1");
   MoeUserCheck(s->max_norm >= 0, "-fit_max_norm %g must be >= 0 (0: no limit)", (double)s->max_norm);
   MoeUserCheck(s->block >= 1, "-fit_block %" PetscInt_FMT " must be at least 1", s->block);
+  MoeUserCheck(s->hessian_reuse >= 1, "-fit_hessian_reuse %" PetscInt_FMT " must be >= 1 (1: a fresh Hessian at every iteration)", s->hessian_reuse);
   MoeUserCheck(s->hessian_rows >= 0, "-fit_hessian_rows %" PetscInt_FMT " must be 0 (all rows) or a number of rows", s->hessian_rows);
   MoeUserCheck(s->lm_lambda >= 0 && s->lm_down > 0 && s->lm_up > 0, "-fit_lm_lambda must be >= 0 and -fit_lm_down, -fit_lm_up > 0");
   MoeUserCheck(s->truth_max_sd > 0, "-truth_max_sd %g must be > 0", (double)s->truth_max_sd);
@@ -703,7 +708,7 @@ void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
 
 void MoeSpecFitParams(const MoeSpec *s, MoeFitParams *p)
 {
-  *p = (MoeFitParams){.block = s->block, .lm_lambda = s->lm_lambda, .lm_down = s->lm_down, .lm_up = s->lm_up, .ftol = s->ftol, .ftol_window = s->ftol_window, .max_norm = s->max_norm, .max_gradient_z = s->max_gradient_z, .noise = s->noise, .em = PETSC_FALSE, .em_max_it = s->em_max_it, .hessian_rows = s->hessian_rows, .certificate_suffices = PETSC_FALSE};
+  *p = (MoeFitParams){.block = s->block, .lm_lambda = s->lm_lambda, .lm_down = s->lm_down, .lm_up = s->lm_up, .ftol = s->ftol, .ftol_window = s->ftol_window, .max_norm = s->max_norm, .max_gradient_z = s->max_gradient_z, .noise = s->noise, .em = PETSC_FALSE, .em_max_it = s->em_max_it, .hessian_rows = s->hessian_rows, .rows = s->rows, .hessian_reuse = s->hessian_reuse, .certificate_suffices = PETSC_FALSE};
 }
 
 void MoeSpecSGDParams(const MoeSpec *s, MoeSGDParams *p)

@@ -17,6 +17,12 @@ typedef struct {
      gating entries of each atom and the globals are touched). gate[] receives the
      gates, which are df/dh_i. */
   PetscErrorCode (*evaluate)(MoeGating, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J);
+  /* Affine-score families, whose gates depend on x only through the scores
+     s_i = beta1_i^T x + beta0_i: f and the gates from the k scores and the globals glob;
+     dfds[i] = df/ds_i and dglob = df/d(globals) when not NULL.  A family that sets it gets
+     evaluate from it (MoeGatingEvaluate_Scores), and src/model/block.c forms the scores and
+     the gradient of a block of rows with BLAS.  NULL: the family evaluates rows itself. */
+  PetscErrorCode (*scores)(MoeGating, const PetscReal *glob, const PetscReal *s, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *dfds, PetscReal *dglob);
   /* Mark pinned entries of the full vector (pin[] preset to FALSE). */
   PetscErrorCode (*pin)(MoeGating, PetscBool *pin);
   /* beta0 for each of c atoms that split a true atom with bias b0, so that the split
@@ -52,6 +58,7 @@ struct _p_MoeGating {
   PetscInt               nglobal; /* gating globals at theta[k*stride] */
   PetscInt               nloc;    /* length of an atom's gating location (Voronoi) */
   PetscInt               active;  /* atoms with a non-zero gate at any x (K for top-K, else k) */
+  PetscReal             *s, *dfds; /* work of MoeGatingEvaluate_Scores: k scores, their derivatives */
   void                  *data;
 };
 
@@ -60,6 +67,7 @@ PETSC_EXTERN PetscErrorCode MoeGatingDestroy(MoeGating *);
 
 /* Shared by the softmax-type families. */
 PETSC_EXTERN void           MoeSoftmax(PetscInt, const PetscReal *s, PetscReal *g);
+PETSC_EXTERN PetscErrorCode MoeGatingEvaluate_Scores(MoeGating, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J);
 PETSC_EXTERN PetscErrorCode MoeGatingPinLastAtom(MoeGating, PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeAtomMapDefault(PetscInt k, PetscInt kstar, PetscInt *map);
 
@@ -78,7 +86,7 @@ struct _p_MoeExpert {
   const MoeExpertFamily *family;
   PetscInt               d;
   PetscInt               ne;        /* parameters per expert */
-  MoeActivationFn        phi, dphi; /* FFN experts */
+  MoeActivationFn        phi, dphi; /* FFN experts (ridge experts: h depends on x through a^T x + b alone) */
   void                  *data;
 };
 
