@@ -132,16 +132,20 @@ def variants(c, args):
     if not c["name"].startswith("d=32"):
         return []
     R, out = str(args.hessian_reuse), []
+    single = ["-fit_hessian_single"]
+    reuse = ["-fit_hessian_reuse", R] if args.hessian_reuse > 1 else []
     if c["n"] >= 10000:  # the evaluation before blocks of rows went through BLAS
         out.append(("rows", "a row at a time (-fit_rows)", ["-fit_rows"]))
-    if args.hessian_reuse > 1:
-        out.append(("reuse", "Hessian reused (-fit_hessian_reuse %s)" % R, ["-fit_hessian_reuse", R]))
+    out.append(("single", "single-precision Hessian (-fit_hessian_single)", single))
+    if reuse:
+        out.append(("reuse", "Hessian reused (-fit_hessian_reuse %s)" % R, reuse))
+        out.append(("single_reuse", "single precision, reused (-fit_hessian_single -fit_hessian_reuse %s)" % R,
+                    single + reuse))
     if args.hessian_rows and c["n"] > args.hessian_rows:
-        S = str(args.hessian_rows)
-        out.append(("subsampled", "sub-sampled Newton (-fit_hessian_rows %s)" % S, ["-fit_hessian_rows", S]))
-        if args.hessian_reuse > 1:
-            out.append(("sub_reuse", "sub-sampled and reused (-fit_hessian_rows %s -fit_hessian_reuse %s)" % (S, R),
-                        ["-fit_hessian_rows", S, "-fit_hessian_reuse", R]))
+        S = ["-fit_hessian_rows", str(args.hessian_rows)]
+        out.append(("subsampled", "sub-sampled Newton (-fit_hessian_rows %s)" % S[1], S))
+        out.append(("single_sub", "single precision, sub-sampled (-fit_hessian_single -fit_hessian_rows %s)" % S[1],
+                    single + S))
     return out
 
 

@@ -97,6 +97,16 @@ def fig2(w, rows):
              % (per_it / one, per_it, src, one, 1e-9 * flops / one, blk, 1e-9 * flops / blk,
                 ht / max(hc, 1), ht / max(hc, 1) / one))
     rows.append(("2 floor: time per iteration / dsyrk n p² (n=1e5, p=594)", value, "≤ 2×", yes(per_it / one <= 2)))
+    single = min((f["single_s"] for f in fl if "single_s" in f), default=None)
+    sv = next((v for v in (pr["cases"][-1].get("variants", []) if pr and pr["cases"][-1]["n"] == 100000 else [])
+               if v["key"] == "single"), None)
+    if single and sv:
+        sp = sv["time"] / sv["iterations"]
+        rows.append(("2 floor, single-precision Hessian (-fit_hessian_single): time per iteration / ssyrk n p²",
+                     "%.2f× (%.3f s per iteration, %d iterations of figure 1's n=1e5 fit; floor: ssyrk %.3f s = %.1f GFLOP/s "
+                     "one call, %.2f× faster than dsyrk)" % (sp / single, sp, sv["iterations"], single,
+                                                             1e-9 * flops / single, one / single),
+                     "(reported)", ""))
 
 
 def fig3(w, rows):

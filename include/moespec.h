@@ -107,6 +107,7 @@ typedef struct {
   PetscInt  hessian_rows; /* rows the Gauss-Newton Hessian is formed from (0: all n) */
   PetscBool rows;        /* evaluate the model a row at a time, not in blocks through BLAS */
   PetscInt  hessian_reuse; /* form the Gauss-Newton Hessian at most once per this many iterations */
+  PetscBool hessian_single; /* the Gauss-Newton Hessian in single precision */
   PetscReal lm_lambda, lm_down, lm_up;
   PetscReal ftol;        /* stop when f decreased by < ftol*f over ftol_window iterations */
   PetscInt  ftol_window;
@@ -162,6 +163,7 @@ typedef struct {
   PetscInt  hessian_rows; /* Gauss-Newton Hessian from the first hessian_rows rows (0: all) */
   PetscBool rows;         /* a row at a time even where MoeModelHasBlocks (to compare) */
   PetscInt  hessian_reuse; /* one Gauss-Newton Hessian for up to this many iterations (1: a fresh one each) */
+  PetscBool hessian_single; /* the Gauss-Newton Hessian in single precision (ssyrk) */
   PetscBool certificate_suffices; /* the estimator's trait: a certified fit is kept whatever its solver's stop */
   PetscInt  em_max_it;
 } MoeFitParams;

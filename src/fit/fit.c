@@ -16,6 +16,8 @@ typedef struct {
   PetscReal     *rb;    /* B residuals */
   PetscReal     *row;   /* one full Jacobian row */
   PetscBool      blocks; /* evaluate blocks of rows through BLAS (MoeModelHasBlocks) */
+  PetscBool      single; /* the Gauss-Newton Hessian in single precision */
+  float         *Jf, *Hf; /* its J block and chunk sum */
   PetscReal     *Cb;    /* B rows of the block factors */
   PetscReal     *gfull; /* the gradient in the full layout */
   PetscBool      lm;    /* Levenberg-Marquardt damping of the Gauss-Newton Hessian */
@@ -235,12 +237,27 @@ static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec 
 
 /* H = J^T J / n accumulated with dsyrk over row blocks, plus the Levenberg-Marquardt
    damping lambda * clip(diag(J^T J / n)) of TAOBRGN's "lm" regulariser. */
-/* h = J^T J / n at c->theta (pf x pf, column-major, both triangles), over row blocks. */
+/* Single-precision BLAS (the Fortran symbol of the same library PETSc calls dsyrk from). */
+extern void ssyrk_(const char *, const char *, const PetscBLASInt *, const PetscBLASInt *, const float *, const float *, const PetscBLASInt *, const float *, float *, const PetscBLASInt *);
+
+/* The upper triangle of h (+)= that of the single-precision hf. */
+static void AddUpper(PetscInt pf, const float *hf, PetscBool first, PetscScalar *h)
+{
+  for (PetscInt j = 0; j < pf; j++)
+    for (PetscInt i = 0; i <= j; i++) h[i + (size_t)j * pf] = (first ? 0 : h[i + (size_t)j * pf]) + hf[i + (size_t)j * pf];
+}
+
+/* h = J^T J / n at c->theta (pf x pf, column-major, both triangles), over row blocks: dsyrk, or
+   with -fit_hessian_single ssyrk on J's rows rounded to float, summed in float over chunks of
+   MOE_SINGLE_CHUNK rows and in double across chunks (the objective and gradient stay double). */
+#define MOE_SINGLE_CHUNK 4096
 static PetscErrorCode AccumulateJTJ(MoeFitCtx *c, PetscScalar *h)
 {
-  PetscInt     pf = c->m->pfree, r0, nb, i, j, rows = c->hrows;
+  PetscInt     pf = c->m->pfree, r0, nb, i, j, rows = c->hrows, inchunk = 0;
   PetscScalar  zero = 0.0, sone = 1.0, scale = 1.0 / rows;
+  float        fzero = 0.0f, fone = 1.0f, fscale = (float)scale;
   PetscBLASInt bpf, bnb;
+  PetscBool    first = PETSC_TRUE;
 
   PetscFunctionBegin;
   PetscCall(PetscBLASIntCast(pf, &bpf));
@@ -248,7 +265,18 @@ static PetscErrorCode AccumulateJTJ(MoeFitCtx *c, PetscScalar *h)
     nb = PetscMin(c->B, rows - r0);
     PetscCall(FillBlock(c, r0, nb, PETSC_FALSE, PETSC_TRUE));
     PetscCall(PetscBLASIntCast(nb, &bnb));
-    PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &bpf, &bnb, &scale, c->Jb, &bpf, r0 ? &sone : &zero, h, &bpf));
+    if (!c->single) {
+      PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &bpf, &bnb, &scale, c->Jb, &bpf, r0 ? &sone : &zero, h, &bpf));
+      continue;
+    }
+    for (size_t q = 0; q < (size_t)nb * pf; q++) c->Jf[q] = (float)c->Jb[q];
+    ssyrk_("U", "N", &bpf, &bnb, &fscale, c->Jf, &bpf, inchunk ? &fone : &fzero, c->Hf, &bpf);
+    inchunk += nb;
+    if (inchunk >= MOE_SINGLE_CHUNK || r0 + nb >= rows) {
+      AddUpper(pf, c->Hf, first, h);
+      first   = PETSC_FALSE;
+      inchunk = 0;
+    }
   }
   for (j = 0; j < pf; j++) /* copy the upper triangle (column-major) to the lower */
     for (i = j + 1; i < pf; i++) h[i + (size_t)j * pf] = h[j + (size_t)i * pf];
@@ -503,6 +531,8 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
   PetscCall(PetscMalloc4(m->p, &c.theta, (size_t)c.B * m->pfree, &c.Jb, c.B, &c.rb, m->p, &c.row));
   c.blocks = (PetscBool)(MoeModelHasBlocks(m) && !fp->rows);
   if (c.blocks) PetscCall(PetscMalloc2((size_t)c.B * MoeModelBlockFactors(m), &c.Cb, m->p, &c.gfull));
+  c.single = fp->hessian_single;
+  if (c.single) PetscCall(PetscMalloc2((size_t)c.B * m->pfree, &c.Jf, (size_t)m->pfree * m->pfree, &c.Hf));
   PetscCall(PetscArraycpy(c.theta, theta0, m->p));
 
   PetscCall(CreateTao(m, &tao, &stored));
@@ -620,6 +650,7 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
   PetscCall(PetscFree(c.xjac));
   PetscCall(PetscFree4(c.theta, c.Jb, c.rb, c.row));
   PetscCall(PetscFree2(c.Cb, c.gfull));
+  PetscCall(PetscFree2(c.Jf, c.Hf));
   PetscCall(PetscFree(c.fhist));
   PetscFunctionReturn(0);
 }

@@ -327,6 +327,7 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   if (s->hessian_rows) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_rows %" PetscInt_FMT "\n", s->hessian_rows)); /* only when set: earlier hashes stay */
   if (s->rows) PetscCall(Appendf(T, &len, &cap, "-fit_rows 1\n"));
   if (s->hessian_reuse != 1) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_reuse %" PetscInt_FMT "\n", s->hessian_reuse));
+  if (s->hessian_single) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_single 1\n"));
   if (s->model != MOE_MODEL_REGRESSION) PetscCall(Appendf(T, &len, &cap, "-model %s\n-truth_sigma %.17g\n", MoeModelTypes[s->model], (double)s->truth_sigma));
   if (!DefaultEstimators(s)) {
     PetscCall(JoinNames(s->estimators, s->nestimators, buf, sizeof(buf)));
@@ -561,6 +562,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
   PetscCall(PetscOptionsInt("-fit_hessian_rows", "form the Gauss-Newton Hessian from this many rows of the data (sub-sampled Newton; objective and gradient stay exact; the rows double at each stall of the -fit_ftol test, which stops the fit only with all rows); 0: all rows", NULL, s->hessian_rows, &s->hessian_rows, NULL));
   PetscCall(PetscOptionsInt("-fit_hessian_reuse", "form the Gauss-Newton Hessian at most once per this many iterations and reuse it in between (objective and gradient stay exact; at the first stall of the -fit_ftol test the fit goes on with a fresh Hessian at every iteration, and only such a stall stops it); 1: a fresh one each iteration", NULL, s->hessian_reuse, &s->hessian_reuse, NULL));
+  PetscCall(PetscOptionsBool("-fit_hessian_single", "form the Gauss-Newton Hessian in single precision (ssyrk, about twice the speed of dsyrk; summed in double across chunks of rows; the objective and gradient, hence the stop and the certificate, stay in double)", NULL, s->hessian_single, &s->hessian_single, NULL));
   PetscCall(PetscOptionsBool("-fit_rows", "evaluate the model a row at a time even where blocks of rows go through BLAS (an affine-score gating with FFN or linear experts): the same numbers to rounding, slower; to compare", NULL, s->rows, &s->rows, NULL));
   PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (default -1: 0.01/n, a hundredth of the statistical resolution; 0: off)", NULL, s->ftol, &s->ftol, NULL));
   PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
@@ -708,7 +710,7 @@ void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
 
 void MoeSpecFitParams(const MoeSpec *s, MoeFitParams *p)
 {
-  *p = (MoeFitParams){.block = s->block, .lm_lambda = s->lm_lambda, .lm_down = s->lm_down, .lm_up = s->lm_up, .ftol = s->ftol, .ftol_window = s->ftol_window, .max_norm = s->max_norm, .max_gradient_z = s->max_gradient_z, .noise = s->noise, .em = PETSC_FALSE, .em_max_it = s->em_max_it, .hessian_rows = s->hessian_rows, .rows = s->rows, .hessian_reuse = s->hessian_reuse, .certificate_suffices = PETSC_FALSE};
+  *p = (MoeFitParams){.block = s->block, .lm_lambda = s->lm_lambda, .lm_down = s->lm_down, .lm_up = s->lm_up, .ftol = s->ftol, .ftol_window = s->ftol_window, .max_norm = s->max_norm, .max_gradient_z = s->max_gradient_z, .noise = s->noise, .em = PETSC_FALSE, .em_max_it = s->em_max_it, .hessian_rows = s->hessian_rows, .rows = s->rows, .hessian_reuse = s->hessian_reuse, .hessian_single = s->hessian_single, .certificate_suffices = PETSC_FALSE};
 }
 
 void MoeSpecSGDParams(const MoeSpec *s, MoeSGDParams *p)

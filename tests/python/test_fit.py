@@ -114,12 +114,13 @@ def test_subsampled_hessian_reaches_the_full_fits_objective(tmp_path):
     assert np.array_equal(fits[4000][1], fits[0][1]) and same["iterations"] == full["iterations"]
 
 
-def test_reused_hessian_and_row_evaluation_reach_the_default_fit(tmp_path):
-    """-fit_hessian_reuse R forms the Gauss-Newton Hessian at most once per R iterations, and -fit_rows
-    evaluates a row at a time instead of blocks through BLAS; both keep the objective and gradient exact.
+def test_reused_or_single_hessian_and_row_evaluation_reach_the_default_fit(tmp_path):
+    """-fit_hessian_reuse R forms the Gauss-Newton Hessian at most once per R iterations, -fit_hessian_single
+    forms it in single precision, and -fit_rows evaluates a row at a time instead of blocks through BLAS;
+    all keep the objective and gradient exact (double).
     On an exactly specified, well-posed fit they reach the default fit's minimiser; on an over-specified
-    one (flat valleys, where paths that differ by rounding end apart) the reused Hessian ends certified and
-    within a few units of noise/2n of the default.  R = 1 is the default fit, bit for bit."""
+    one (flat valleys, where paths that differ by rounding end apart) the reused and the single-precision
+    Hessians end certified and within a few units of noise/2n of the default.  R = 1 is the default fit, bit for bit."""
     def fit(name, args, opts):
         out = tmp_path / ("%s.h5" % name)
         moerate("fit", *args, *opts, "-output", out, check=True)
@@ -128,17 +129,18 @@ def test_reused_hessian_and_row_evaluation_reach_the_default_fit(tmp_path):
 
     exact = ["-d", 4, "-kstar", 3, "-k", 3, "-n", 4000]
     a, ta = fit("exact", exact, [])
-    for opts in (["-fit_rows"], ["-fit_hessian_reuse", 3]):
+    for opts in (["-fit_rows"], ["-fit_hessian_reuse", 3], ["-fit_hessian_single"]):
         b, tb = fit("exact_" + opts[0], exact, opts)
         assert b["certified"] == 1 and b["reason_name"] == a["reason_name"] == "CONVERGED_GATOL"
         assert np.max(np.abs(tb - ta)) < 1e-7 and b["objective"] == pytest.approx(a["objective"], rel=1e-12)
     over = ["-d", 8, "-kstar", 3, "-k", 4, "-n", 4000, "-truth_regime", 1, "-truth_expert_var", 0.125,
             "-allow_ill_posed"]
     full, tf = fit("over", over, [])
-    reuse, _ = fit("over_reuse3", over, ["-fit_hessian_reuse", 3])
+    for opts in (["-fit_hessian_reuse", 3], ["-fit_hessian_single"]):
+        other, _ = fit("over" + opts[0], over, opts)
+        assert full["certified"] == 1 and other["certified"] == 1 and other["status"] == "converged"
+        assert abs(other["objective"] - full["objective"]) <= 5 * 0.01 / (2 * 4000)
     _, t1 = fit("over_reuse1", over, ["-fit_hessian_reuse", 1])
-    assert full["certified"] == 1 and reuse["certified"] == 1 and reuse["status"] == "converged"
-    assert abs(reuse["objective"] - full["objective"]) <= 5 * 0.01 / (2 * 4000)
     assert np.array_equal(t1, tf)
 
 
