@@ -62,7 +62,8 @@ def fig1(w, rows):
                       variants=n0.get("variants", []))] if n0 else []) + reps
         parts = []
         for key, label in [(None, "default")] + [(v["key"], v["label"]) for v in allr[0]["variants"]]:
-            got = [r if key is None else next(v for v in r["variants"] if v["key"] == key) for r in allr]
+            got = [r if key is None else {v["key"]: v for v in r["variants"]}.get(key) for r in allr]
+            got = [g for g in got if g]
             parts.append("%s: median %.1f× (%.1f..%.1f), objective at most scipy's in %d of %d"
                          % (label, _median([g["ratio_analytic"] for g in got]), min(g["ratio_analytic"] for g in got),
                             max(g["ratio_analytic"] for g in got), sum(bool(g["objective_ok"]) for g in got), len(got)))

@@ -536,7 +536,10 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
   PetscCall(PetscArraycpy(c.theta, theta0, m->p));
 
   PetscCall(CreateTao(m, &tao, &stored));
-  if (stored) c.hrows = D->n; /* TAO's own least squares forms its Hessian itself */
+  if (stored) { /* TAO's own least squares forms its Hessian itself */
+    c.hrows = D->n;
+    c.reuse = 1;
+  }
   { /* trust-region types need no damping; line-search Newton gets TAOBRGN's lm damping */
     PetscBool tr = PETSC_FALSE;
     for (const char *const *t = (const char *const[]){TAOBNTR, TAOBNTL, TAONTR, TAONTL, NULL}; *t; t++) {
@@ -545,6 +548,9 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
       tr = (PetscBool)(tr || same);
     }
     c.lm = (PetscBool)(!tr && fp->lm_lambda > 0);
+    /* line-search Newton shifts H in place and its damping changes every iteration: a kept H
+       would pile up shifts and miss the damping, so it is formed every iteration there */
+    if (!tr) c.reuse = 1;
   }
   PetscCall(TaoSetConvergenceTest(tao, ConvergenceTest, &c));
   if (interrupt_check) PetscCall(TaoSetMonitor(tao, MoeFitInterruptMonitor, &interrupted, NULL));

@@ -417,6 +417,23 @@ PetscErrorCode MoeResultsBackup(const char path[], const char why[])
 
 /* Before any work: an existing output must be a moerate results file of the same spec.
    With force, a mismatching or unreadable file is kept as PATH.bak-<time> and the run starts over. */
+/* A file resumed by another build of moerate: its fits may round differently (and over-
+   specified fits' paths then end a little apart), so say so; the run goes on. */
+static PetscErrorCode WarnOtherBuild(hid_t file, const char path[])
+{
+  char        rev[128] = "";
+  const char *mine;
+  PetscBool   has;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5AttrExists(file, "git_revision", &has));
+  if (!has) PetscFunctionReturn(0);
+  PetscCall(MoeH5AttrReadString(file, "git_revision", rev, sizeof(rev)));
+  PetscCall(MoeGitRevision(&mine));
+  if (strcmp(rev, mine)) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: warning: -output %s was last written by moerate %s, this is %s: the tasks it runs may differ from that build's in their last digits (over-specified fits a little more); to keep every number of the file from one build, resume with the build that started it\n", path, rev, mine));
+  PetscFunctionReturn(0);
+}
+
 /* Why an existing output cannot be resumed with spec s ("" when it can). */
 static PetscErrorCode ExistingProblem(const MoeSpec *s, const char path[], char why[], size_t len)
 {
@@ -452,6 +469,7 @@ static PetscErrorCode ExistingProblem(const MoeSpec *s, const char path[], char 
       }
       PetscCall(MoeH5AttrReadString(file, "spec_hash", hash, sizeof(hash)));
       if (strcmp(hash, s->hash)) PetscCall(PetscSNPrintf(why, len, "was written from another spec (hash %s, this spec %s)", hash, s->hash));
+      else PetscCall(WarnOtherBuild(file, path));
     }
   }
   H5Fclose(file);

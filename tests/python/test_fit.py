@@ -127,12 +127,13 @@ def test_reused_or_single_hessian_and_row_evaluation_reach_the_default_fit(tmp_p
         with h5py.File(out, "r") as h:
             return dict(h["fit"].attrs), h["fit/theta"][:]
 
-    exact = ["-d", 4, "-kstar", 3, "-k", 3, "-n", 4000]
+    exact = ["-d", 4, "-kstar", 3, "-k", 3, "-n", 10000]  # n > 4096: the single-precision sum spans chunks
     a, ta = fit("exact", exact, [])
     for opts in (["-fit_rows"], ["-fit_hessian_reuse", 3], ["-fit_hessian_single"]):
         b, tb = fit("exact_" + opts[0], exact, opts)
-        assert b["certified"] == 1 and b["reason_name"] == a["reason_name"] == "CONVERGED_GATOL"
-        assert np.max(np.abs(tb - ta)) < 1e-7 and b["objective"] == pytest.approx(a["objective"], rel=1e-12)
+        assert b["certified"] == 1 and b["status"] == a["status"] == "converged"
+        # the same minimiser, to the precision a stop of the decrease test leaves (-fit_ftol 0.01/n)
+        assert np.max(np.abs(tb - ta)) < 1e-3 and abs(b["objective"] - a["objective"]) <= 0.01 * 0.01 / (2 * 10000)
     over = ["-d", 8, "-kstar", 3, "-k", 4, "-n", 4000, "-truth_regime", 1, "-truth_expert_var", 0.125,
             "-allow_ill_posed"]
     full, tf = fit("over", over, [])

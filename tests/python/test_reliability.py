@@ -389,6 +389,26 @@ def test_a_corrupted_stored_number_is_refused_on_resume(tmp_path, reference, dat
     assert out.read_bytes() == before
 
 
+def test_resuming_a_file_of_another_build_warns_and_goes_on(tmp_path, reference):
+    """A results file last written by another build of moerate (git_revision) is resumed, with one
+    warning on stderr naming both builds: another build may round differently."""
+    out = tmp_path / "r.h5"
+    shutil.copy(reference, out)
+    with h5py.File(out, "r+") as h:
+        mine = h.attrs["git_revision"]
+        h.attrs["git_revision"] = "0123abc (another build)"
+    p = moerate("run", *GRID, "-output", out)
+    assert p.returncode == 0, p.stderr
+    warn = [l for l in p.stderr.splitlines() if "warning" in l]
+    assert len(warn) == 1 and "last written by moerate 0123abc (another build)" in warn[0], p.stderr
+    assert str(mine if isinstance(mine, str) else mine.decode()) in warn[0]
+    assert_same_results(out, reference)
+    same = tmp_path / "same.h5"
+    shutil.copy(reference, same)
+    p = moerate("run", *GRID, "-output", same)  # the same build: no warning
+    assert p.returncode == 0 and "warning" not in p.stderr, p.stderr
+
+
 def test_a_worker_deaf_to_the_stop_request_does_not_delay_the_stop(tmp_path):
     """SIGUSR1 while one worker is stuck in a task that ignores it: the master waits -stop_grace
     seconds, writes the results file without that task and ends the job with status 3, well within
