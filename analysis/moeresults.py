@@ -236,10 +236,23 @@ def _read(h, path):
                                     for name in h["families"][kind]} for kind in h.get("families", {})})
 
 
+def warn_unmerged_journal(path):
+    """PATH.journal holds results finished after the file's last whole write (a run in progress,
+    or one that was killed): say so, since they are not in what is read here."""
+    journal = str(path) + ".journal"
+    if os.path.exists(journal) and os.path.getsize(journal) > JOURNAL_HEADER:
+        print("warning: %s holds results not yet in %s (a run in progress or killed): rerun the same "
+              "moerate command to merge them" % (journal, path), file=sys.stderr)
+
+
+JOURNAL_HEADER = 72  # bytes; docs/FORMAT.md
+
+
 def load(path):
     """Read a results file; raises ResultsError with a one-line message."""
     if not os.path.exists(path):
         raise ResultsError("%s: no such file" % path)
+    warn_unmerged_journal(path)
     try:
         h = h5py.File(path, "r")
     except OSError:

@@ -14,9 +14,11 @@
 
    Results file.  Funnelled to the master, which writes a complete HDF5 file (parallel
    HDF5 build, opened by the master alone, so no collective HDF5 call exists) to a
-   temporary name and renames it over the results file at every flush: the file on disk
-   is always a whole, closed HDF5 file, and a killed run loses at most the tasks finished
-   since the last flush.  Layout: docs/FORMAT.md.
+   temporary name and renames it over the results file: the file on disk is always a
+   whole, closed HDF5 file.  A whole write is made only as often as writing stays within
+   1% of the run; the flushes in between append the new results to PATH.journal, which
+   the next run merges.  A killed run loses at most the tasks finished since the last
+   flush.  Layout: docs/FORMAT.md.
 */
 #ifndef MOERUN_H
 #define MOERUN_H
@@ -78,6 +80,8 @@ typedef struct {
 
 PETSC_EXTERN void MoeRecordInit(const MoeGrid *, PetscInt64 id, MoeRecord *);
 
+#define MOE_TOKEN_LEN 17 /* 16 hex digits naming a whole write of the results file, and a NUL */
+
 /* Results of a run held in memory (the master's copy, written at every flush). */
 typedef struct {
   const MoeGrid *grid;
@@ -89,6 +93,8 @@ typedef struct {
   PetscInt64     done, failed;
   MoeTruth     **truths; /* per expert family, with their Fisher eigenvalues, for the file */
   MoeModel      *models; /* per pair, for the file */
+  char           token[MOE_TOKEN_LEN];          /* of the whole write on disk (or read); journal entries extend it */
+  char           previous_token[MOE_TOKEN_LEN]; /* of the whole write before it */
 } MoeResults;
 
 PETSC_EXTERN PetscErrorCode MoeResultsCreate(const MoeGrid *, MoeResults **);
@@ -107,6 +113,7 @@ typedef struct {
   PetscBool  force, retry_failed, quiet, verbose, skip_fit;
   PetscReal  flush_interval, progress_interval;
   PetscReal  test_flush_delay; /* testing: seconds between writing the file and renaming it */
+  PetscBool  test_flush_append; /* testing: every flush but the last appends to the journal */
   PetscReal  test_task_delay;  /* testing: seconds each task waits before it starts */
   PetscReal  stop_grace;       /* seconds the master waits for busy workers after a stop request */
   PetscInt64 test_hang_task;   /* testing: the worker running this task ignores stop requests */
@@ -120,11 +127,18 @@ PETSC_EXTERN PetscBool      MoeStopRequested(void);
 PETSC_EXTERN void           MoeRequestStop(void);
 
 /* The results file (src/store/results.c). */
-PETSC_EXTERN PetscErrorCode MoeResultsWrite(const MoeResults *, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay);
+PETSC_EXTERN PetscErrorCode MoeResultsWrite(MoeResults *, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay);
 PETSC_EXTERN PetscErrorCode MoeResultsLoad(MoeResults *, const char path[], PetscBool retry_failed, PetscBool force, PetscBool *found);
 PETSC_EXTERN PetscErrorCode MoeResultsCheckExisting(const MoeSpec *, const char path[], PetscBool force);
 PETSC_EXTERN PetscErrorCode MoeResultsLock(const char path[]);
 PETSC_EXTERN PetscErrorCode MoeResultsUnlock(void);
+
+/* The journal PATH.journal: results finished since the last whole write (src/store/journal.c). */
+PETSC_EXTERN PetscErrorCode MoeJournalPath(const char path[], char journal[], size_t len);
+PETSC_EXTERN PetscErrorCode MoeJournalNewToken(char token[MOE_TOKEN_LEN]);
+PETSC_EXTERN PetscErrorCode MoeJournalAppend(const MoeResults *, const char path[], const PetscInt64 ids[], PetscInt64 n);
+PETSC_EXTERN PetscErrorCode MoeJournalReplay(MoeResults *, const char path[], PetscInt64 *merged);
+PETSC_EXTERN PetscErrorCode MoeJournalRemove(const char path[]);
 
 PETSC_EXTERN PetscErrorCode MoeRunMaster(const MoeGrid *, MoeResults *, const MoeRunOptions *, const char command[]);
 PETSC_EXTERN PetscErrorCode MoeRunWorker(const MoeGrid *, const MoeRunOptions *);

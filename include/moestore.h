@@ -22,6 +22,7 @@ PETSC_EXTERN PetscErrorCode MoeH5AttrReadString(hid_t, const char[], char *, siz
 PETSC_EXTERN PetscErrorCode MoeH5AttrReadInt(hid_t, const char[], PetscInt64 *);
 PETSC_EXTERN PetscErrorCode MoeH5AttrExists(hid_t, const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeH5CreateChecksummed(hid_t, const char[], hid_t type, int rank, const hsize_t dims[], hid_t *);
+PETSC_EXTERN PetscErrorCode MoeH5WriteRowsSparse(hid_t, const char[], const hsize_t[2], const PetscReal *, const char units[], const char meaning[]);
 PETSC_EXTERN PetscErrorCode MoeH5WriteReals(hid_t, const char[], int rank, const hsize_t dims[], const PetscReal *, const char units[], const char meaning[]);
 PETSC_EXTERN PetscErrorCode MoeH5ReadReals(hid_t, const char[], hsize_t count, PetscReal *);
 PETSC_EXTERN PetscErrorCode MoeH5DatasetSize(hid_t, const char[], hsize_t *count);

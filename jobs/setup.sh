@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=("$@" build-essential cmake pkg-config git petsc-dev libhdf5-openmpi-dev hdf5-tools openmpi-bin libopenmpi-dev
-      libopenblas0 libgsl-dev python3-numpy python3-scipy python3-h5py python3-matplotlib python3-pytest)
+      libopenblas0 libgsl-dev zlib1g-dev python3-numpy python3-scipy python3-h5py python3-matplotlib python3-pytest)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

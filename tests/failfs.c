@@ -1,5 +1,5 @@
 /* A preloaded shim (LD_PRELOAD) for the reliability tests: makes flock() or fsync() fail the way
-   some shared filesystems do, chosen by MOE_TEST_FAIL=flock|fsync.  Everything else is libc's. */
+   some shared filesystems do, chosen by MOE_TEST_FAIL=flock|fsync|fdatasync.  Everything else is libc's. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -30,4 +30,13 @@ int fsync(int fd)
     return -1;
   }
   return ((int (*)(int))dlsym(RTLD_NEXT, "fsync"))(fd);
+}
+
+int fdatasync(int fd)
+{
+  if (failing("fdatasync")) {
+    errno = EIO;
+    return -1;
+  }
+  return ((int (*)(int))dlsym(RTLD_NEXT, "fdatasync"))(fd);
 }

@@ -62,6 +62,7 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   PetscCall(PetscOptionsBool("-verbose", "print a line per finished task", NULL, o->verbose, &o->verbose, NULL));
   PetscCall(PetscOptionsReal("-flush_interval", "seconds between writes of the results file (stretched so that writing takes at most 1% of the time; 0: after every result)", NULL, o->flush_interval, &o->flush_interval, NULL));
   PetscCall(PetscOptionsReal("-progress_interval", "seconds between progress lines", NULL, o->progress_interval, &o->progress_interval, NULL));
+  PetscCall(PetscOptionsBool("-test_flush_append", "testing: every flush but the last appends to the journal PATH.journal instead of rewriting the results file", NULL, o->test_flush_append, &o->test_flush_append, NULL));
   PetscCall(PetscOptionsReal("-test_flush_delay", "testing: seconds to wait between writing the results and renaming them into place", NULL, o->test_flush_delay, &o->test_flush_delay, NULL));
   PetscCall(PetscOptionsReal("-test_task_delay", "testing: seconds each task waits (interruptibly) before it starts, for runs of a known length", NULL, o->test_task_delay, &o->test_task_delay, NULL));
   PetscCall(PetscOptionsReal("-stop_grace", "seconds to wait for busy workers after a stop request (SIGUSR1, SIGTERM) before writing the results and leaving without them (exit status 3); keep it below the SLURM warning time", NULL, o->stop_grace, &o->stop_grace, NULL));

@@ -11,37 +11,58 @@ typedef struct {
   MoeSchedule         *S;
   const MoeRunOptions *opts;
   const char          *command;
-  PetscLogDouble       start, last_flush, last_progress, flush_cost;
+  PetscLogDouble       start, last_flush, last_whole, last_progress, whole_cost, append_cost;
   PetscInt64           done_at_start, dirty;
+  PetscInt64          *fresh, nfresh; /* tasks finished since the last flush, for the journal */
+  PetscBool            written;        /* this session has written the whole file */
   PetscInt             workers;
   /* time left: per task kind, the cost model's units still to run and the seconds per
      unit measured on this session's finished tasks */
   PetscReal cost_left[2], cost_seen[2], time_seen[2];
 } Master;
 
+/* Rewriting the whole file costs in proportion to the grid, appending to the journal in
+   proportion to the new results: rewrite when that keeps writing within 1% of the time
+   since the last rewrite (and at the end), append otherwise. */
+static PetscBool WholeWriteDue(Master *M, PetscBool final, PetscLogDouble now)
+{
+  if (!M->written) return PETSC_TRUE; /* a session starts with a whole write: it merges an earlier journal */
+  if (final || M->opts->flush_interval == 0) return (PetscBool)(final || !M->opts->test_flush_append);
+  return (PetscBool)(!M->opts->test_flush_append && now - M->last_whole >= 100 * M->whole_cost);
+}
+
 static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
 {
-  PetscLogDouble t0 = MoeWallTime();
+  PetscLogDouble t0 = MoeWallTime(), cost;
 
   PetscFunctionBegin;
   if (!final && !M->dirty) PetscFunctionReturn(0);
-  M->R->sessions[M->R->nsessions - 1].end = final ? t0 : 0;
-  PetscCall(MoeResultsWrite(M->R, M->opts->output, M->command, complete, M->start, M->opts->test_flush_delay));
-  M->dirty      = 0;
+  if (WholeWriteDue(M, final, t0)) {
+    M->R->sessions[M->R->nsessions - 1].end = final ? t0 : 0;
+    PetscCall(MoeResultsWrite(M->R, M->opts->output, M->command, complete, M->start, M->opts->test_flush_delay));
+    M->last_whole = MoeWallTime();
+    cost          = M->last_whole - t0 - M->opts->test_flush_delay;
+    M->whole_cost = cost;
+    M->written    = PETSC_TRUE;
+  } else {
+    PetscCall(MoeJournalAppend(M->R, M->opts->output, M->fresh, M->nfresh));
+    cost           = MoeWallTime() - t0;
+    M->append_cost = cost;
+  }
+  M->dirty = M->nfresh = 0;
   M->last_flush = MoeWallTime();
-  M->flush_cost = M->last_flush - t0 - M->opts->test_flush_delay;
-  M->R->sessions[M->R->nsessions - 1].io_time += M->flush_cost; /* recorded at the next write */
+  M->R->sessions[M->R->nsessions - 1].io_time += cost; /* recorded at the next whole write */
   PetscFunctionReturn(0);
 }
 
-/* Flush at the interval, but never spend more than 1% of the time writing; an interval of
-   0 writes after every result. */
+/* Flush at the interval, but never spend more than 1% of the time appending either; an
+   interval of 0 rewrites the file after every result. */
 static PetscErrorCode MaybeFlush(Master *M)
 {
   PetscLogDouble now = MoeWallTime(), interval = M->opts->flush_interval;
 
   PetscFunctionBegin;
-  if (interval > 0) interval = PetscMax(interval, 100 * M->flush_cost);
+  if (interval > 0) interval = PetscMax(interval, 100 * M->append_cost);
   if (M->dirty && now - M->last_flush >= interval) PetscCall(Flush(M, PETSC_FALSE, PETSC_FALSE));
   PetscFunctionReturn(0);
 }
@@ -98,6 +119,7 @@ static PetscErrorCode Store(Master *M, const MoeRecord *rec, const PetscReal *lo
   R->done++;
   if (rec->status == MOE_FIT_FAILED) R->failed++;
   M->dirty++;
+  M->fresh[M->nfresh++] = rec->id;
   M->cost_left[t->kind] -= t->cost;
   M->cost_seen[t->kind] += t->cost;
   M->time_seen[t->kind] += rec->wall_time;
@@ -124,8 +146,9 @@ static PetscErrorCode MasterSetUp(Master *M, const MoeGrid *G, MoeResults *R, co
   M->R       = R;
   M->opts    = opts;
   M->command = command;
-  M->start = M->last_flush = M->last_progress = MoeWallTime();
-  M->done_at_start                            = R->done;
+  M->start = M->last_flush = M->last_whole = M->last_progress = MoeWallTime();
+  M->done_at_start                                           = R->done;
+  PetscCall(PetscMalloc1(PetscMax(1, G->ntasks - R->done), &M->fresh)); /* each task finishes once per session */
   M->workers                                  = PetscMax(1, size - 1);
   PetscCall(MoeScheduleCreate(G, R, &M->S));
   for (i = 0; i < G->ntasks; i++)
@@ -155,6 +178,7 @@ static PetscErrorCode MasterFinish(Master *M, PetscBool stopped)
   if (stopped) fprintf(stderr, "moerate: stopped after %s with %lld of %lld tasks done; rerun the same command to resume (exit status %d)\n", el, (long long)M->R->done, (long long)M->grid->ntasks, MOE_EXIT_STOPPED);
   else if (!M->opts->quiet) fprintf(stderr, "moerate: finished %lld tasks (%lld failed) in %s; results in %s\n", (long long)M->grid->ntasks, (long long)M->R->failed, el, M->opts->output);
   PetscCall(MoeScheduleDestroy(&M->S));
+  PetscCall(PetscFree(M->fresh));
   MoeSetExitStatus(stopped ? MOE_EXIT_STOPPED : MOE_EXIT_OK);
   PetscFunctionReturn(0);
 }

@@ -154,22 +154,76 @@ PetscErrorCode MoeH5CreateGroup(hid_t loc, const char name[], hid_t *group)
 /* A dataset whose data HDF5 checksums (the Fletcher-32 filter, on chunks of about 1 MB along
    the first dimension): a flipped byte in the stored numbers makes every later read fail
    instead of returning a wrong number.  Rank 1 or 2. */
-PetscErrorCode MoeH5CreateChecksummed(hid_t loc, const char name[], hid_t type, int rank, const hsize_t dims[], hid_t *dset)
+/* Chunks of about 1 MiB of whole rows. */
+static void ChunkRows(int rank, const hsize_t dims[], hid_t type, hsize_t chunk[2])
 {
-  hid_t   space = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  hsize_t chunk[2], row = H5Tget_size(type) * (rank > 1 && dims[1] ? dims[1] : 1);
+  hsize_t row = H5Tget_size(type) * (rank > 1 && dims[1] ? dims[1] : 1);
 
-  PetscFunctionBegin;
   chunk[0] = PetscMax(1, PetscMin(dims[0], (1 << 20) / PetscMax(row, 1)));
   if (rank > 1) chunk[1] = PetscMax(1, dims[1]);
+}
+
+static PetscErrorCode CreateChecksummed(hid_t loc, const char name[], hid_t type, int rank, const hsize_t dims[], const void *fill, hid_t *dset)
+{
+  hid_t   space = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hsize_t chunk[2];
+
+  PetscFunctionBegin;
+  ChunkRows(rank, dims, type, chunk);
   if (dims[0] > 0 && (rank < 2 || dims[1] > 0)) { /* an empty dataset has nothing to checksum */
     MoeH5Call(H5Pset_chunk(dcpl, rank, chunk));
     MoeH5Call(H5Pset_fletcher32(dcpl));
   }
+  if (fill) MoeH5Call(H5Pset_fill_value(dcpl, type, fill));
   *dset = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   PetscCheck(*dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create HDF5 dataset %s", name);
   MoeH5Call(H5Pclose(dcpl));
   MoeH5Call(H5Sclose(space));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeH5CreateChecksummed(hid_t loc, const char name[], hid_t type, int rank, const hsize_t dims[], hid_t *dset)
+{
+  PetscFunctionBegin;
+  PetscCall(CreateChecksummed(loc, name, type, rank, dims, NULL, dset));
+  PetscFunctionReturn(0);
+}
+
+static PetscBool AllNaN(const PetscReal *v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (v[i] == v[i]) return PETSC_FALSE;
+  return PETSC_TRUE;
+}
+
+/* A dims[0] x dims[1] dataset of doubles like MoeH5WriteReals, whose chunks of rows that are
+   all NaN (tasks not done yet, losses that do not apply) are not written: HDF5 stores no
+   chunk for them and reads them as the NaN fill value.  A file of mostly pending tasks is
+   then small, and writing it fast. */
+PetscErrorCode MoeH5WriteRowsSparse(hid_t loc, const char name[], const hsize_t dims[2], const PetscReal *data, const char units[], const char meaning[])
+{
+  const PetscReal nan = MOE_NAN;
+  hid_t           dset, fspace, mspace;
+  hsize_t         chunk[2], start[2] = {0, 0}, count[2];
+
+  PetscFunctionBegin;
+  PetscCall(CreateChecksummed(loc, name, H5T_NATIVE_DOUBLE, 2, dims, &nan, &dset));
+  ChunkRows(2, dims, H5T_NATIVE_DOUBLE, chunk);
+  fspace = H5Dget_space(dset);
+  for (start[0] = 0; dims[1] > 0 && start[0] < dims[0]; start[0] += chunk[0]) {
+    const PetscReal *rows = data + start[0] * dims[1];
+    count[0]              = PetscMin(chunk[0], dims[0] - start[0]);
+    count[1]              = dims[1];
+    if (AllNaN(rows, (size_t)(count[0] * count[1]))) continue;
+    mspace = H5Screate_simple(2, count, NULL);
+    MoeH5Call(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+    MoeH5Call(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, rows));
+    MoeH5Call(H5Sclose(mspace));
+  }
+  MoeH5Call(H5Sclose(fspace));
+  if (units) PetscCall(MoeH5AttrWriteString(dset, "units", units));
+  if (meaning) PetscCall(MoeH5AttrWriteString(dset, "meaning", meaning));
+  MoeH5Call(H5Dclose(dset));
   PetscFunctionReturn(0);
 }
 

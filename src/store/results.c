@@ -1,5 +1,6 @@
 /* The results of a run: in memory on the master, and the HDF5 file (layout: docs/FORMAT.md).
-   The file is always written whole, to a temporary name, and renamed into place. */
+   The file is always written whole, to a temporary name, and renamed into place; results
+   finished between two whole writes are appended to PATH.journal (journal.c). */
 #define _GNU_SOURCE /* renameat2: a backup never replaces an earlier one */
 #include <moerun.h>
 #include <moestore.h>
@@ -210,9 +211,9 @@ static PetscErrorCode WriteTasks(hid_t file, const MoeResults *R)
   MoeH5Call(H5Dclose(dset));
   MoeH5Call(H5Tclose(type));
   dims[1] = (hsize_t)G->spec->nlosses;
-  PetscCall(MoeH5WriteReals(g, "losses", 2, dims, R->losses, "loss units (see /grid/loss_meanings)", "losses of each task, columns as /grid/losses; NaN: not applicable or not done"));
+  PetscCall(MoeH5WriteRowsSparse(g, "losses", dims, R->losses, "loss units (see /grid/loss_meanings)", "losses of each task, columns as /grid/losses; NaN: not applicable or not done"));
   dims[1] = (hsize_t)G->pmax;
-  PetscCall(MoeH5WriteReals(g, "theta", 2, dims, R->theta, "parameter units", "fitted parameters of each task in its model's layout (/models/<gating>__<expert>), first p entries; NaN beyond p and for tasks not done"));
+  PetscCall(MoeH5WriteRowsSparse(g, "theta", dims, R->theta, "parameter units", "fitted parameters of each task in its model's layout (/models/<gating>__<expert>), first p entries; NaN beyond p and for tasks not done"));
   MoeH5Call(H5Gclose(g));
   PetscFunctionReturn(0);
 }
@@ -254,11 +255,12 @@ static hid_t FileAccess(void)
   return fapl;
 }
 
-/* Write the whole results file: to PATH.tmp-<pid>, fsync, rename over PATH. */
-PetscErrorCode MoeResultsWrite(const MoeResults *R, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay)
+/* Write the whole results file: to PATH.tmp-<pid>, fsync, rename over PATH; it holds every
+   journalled result, so the journal goes. */
+PetscErrorCode MoeResultsWrite(MoeResults *R, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay)
 {
   const MoeGrid *G = R->grid;
-  char           tmp[PETSC_MAX_PATH_LEN + 32], created[64];
+  char           tmp[PETSC_MAX_PATH_LEN + 32], created[64], token[MOE_TOKEN_LEN];
   hid_t          file, fapl = FileAccess();
   PetscInt       e;
   PetscInt64     pending = 0, i;
@@ -284,6 +286,9 @@ PetscErrorCode MoeResultsWrite(const MoeResults *R, const char path[], const cha
   PetscCall(MoeH5AttrWriteInt(file, "tasks_done", G->ntasks - pending));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_failed", R->failed));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_pending", pending));
+  PetscCall(MoeJournalNewToken(token));
+  PetscCall(MoeH5AttrWriteString(file, "journal_token", token));
+  PetscCall(MoeH5AttrWriteString(file, "previous_journal_token", R->token));
   PetscCall(WriteGrid(file, G));
   PetscCall(WriteModels(file, R));
   PetscCall(MoeStoreWriteFamilies(file, G->spec));
@@ -301,6 +306,21 @@ PetscErrorCode MoeResultsWrite(const MoeResults *R, const char path[], const cha
   PetscCall(SyncFile(tmp));
   if (delay > 0) usleep((useconds_t)(1e6 * delay)); /* testing: a window to be killed in */
   PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
+  PetscCall(MoeJournalRemove(path));
+  PetscCall(PetscStrncpy(R->previous_token, R->token, sizeof(R->previous_token)));
+  PetscCall(PetscStrncpy(R->token, token, sizeof(R->token)));
+  PetscFunctionReturn(0);
+}
+
+/* A token attribute ("" in files written before journals). */
+static PetscErrorCode ReadToken(hid_t file, const char name[], char token[MOE_TOKEN_LEN])
+{
+  PetscBool has;
+
+  PetscFunctionBegin;
+  token[0] = 0;
+  PetscCall(MoeH5AttrExists(file, name, &has));
+  if (has) PetscCall(MoeH5AttrReadString(file, name, token, MOE_TOKEN_LEN));
   PetscFunctionReturn(0);
 }
 
@@ -312,7 +332,7 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool re
   hid_t          file, fapl, dset, type, space;
   hsize_t        n;
   PetscBool      exists;
-  PetscInt64     i;
+  PetscInt64     i, merged;
 
   PetscFunctionBegin;
   *found = PETSC_FALSE;
@@ -342,7 +362,11 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool re
   MoeH5Call(H5Sclose(space));
   MoeH5Call(H5Tclose(type));
   MoeH5Call(H5Dclose(dset));
+  PetscCall(ReadToken(file, "journal_token", R->token));
+  PetscCall(ReadToken(file, "previous_journal_token", R->previous_token));
   MoeH5Call(H5Fclose(file));
+  PetscCall(MoeJournalReplay(R, path, &merged));
+  if (merged) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: merged %lld results from %s.journal (finished after the last whole write of the file)\n", (long long)merged, path));
 
   R->done = R->failed = 0;
   for (i = 0; i < G->ntasks; i++) {
@@ -370,7 +394,11 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = ResultsRead(R, path, retry_failed, found);
   PetscCall(PetscPopErrorHandler());
-  if (!ierr) PetscFunctionReturn(0);
+  if (!ierr) {
+    PetscInt64 none;
+    if (!*found) PetscCall(MoeJournalReplay(R, path, &none)); /* a journal without its file is kept aside */
+    PetscFunctionReturn(0);
+  }
   {
     const char *text;
     char       *specific = NULL;
@@ -389,7 +417,12 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
     PetscCall(PetscFree(R->sessions));
     R->nsessions = 0;
     R->done = R->failed = 0;
+    R->token[0] = R->previous_token[0] = 0;
     *found = PETSC_FALSE;
+    {
+      PetscInt64 none;
+      PetscCall(MoeJournalReplay(R, path, &none)); /* the journal of the unreadable file: kept aside */
+    }
     PetscFunctionReturn(0);
   }
   MoeUserError("-output %s cannot be read (damaged? %s): move it away, or add -force to keep it as a backup and start over", path, msg);

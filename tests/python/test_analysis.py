@@ -217,6 +217,18 @@ def test_window_options(tmp_path):
     assert row["theory"] == "-1/2" and row["contains"] in ("yes", "no")
 
 
+def test_an_unmerged_journal_is_named(tmp_path):
+    """Results appended to PATH.journal after the file's last whole write are not in the file: the
+    scripts say so (and still read the file)."""
+    path = synthetic(tmp_path / "j.h5", {"l2": -0.5})
+    assert "journal" not in script("rates.py", path).stderr
+    with open(str(path) + ".journal", "wb") as f:
+        f.write(b"MOEJRNL1" + bytes(64) + bytes(348))
+    p = script("rates.py", path)
+    assert p.returncode == 0, p.stderr
+    assert "j.h5.journal holds results not yet in" in p.stderr and "rerun the same moerate command" in p.stderr
+
+
 # --- partial files, failures, applicability ------------------------------------------------------
 def test_partial_file_reports_missing(tmp_path):
     def pend(rec, val):  # relu: the largest n not done yet; gelu: only n = 500 done

@@ -59,6 +59,140 @@ def test_sigkill_at_ten_points_then_resume_equals_uninterrupted(tmp_path, refere
         assert len(h["sessions"]) >= 2 and h["sessions"][-1]["exit_status"] == 0
 
 
+JOURNAL_HEADER = 72  # docs/FORMAT.md
+
+
+def journal_entries(path):
+    """Whole entries in PATH.journal (header 72 bytes; an entry is a record, the losses, theta and a CRC)."""
+    j = path.with_name(path.name + ".journal")
+    if not j.exists():
+        return 0
+    with h5py.File(path, "r") as h:
+        size = h["tasks/records"].dtype.itemsize + 8 * (h["tasks/losses"].shape[1] + h["tasks/theta"].shape[1]) + 4
+    return max(j.stat().st_size - JOURNAL_HEADER, 0) // size
+
+
+def kill_while_appending(out, entries):
+    """Start a run whose flushes append to OUT.journal (after every result), SIGKILL it once the
+    journal holds `entries` results, and return how many it holds."""
+    p = start(["run", *GRID, "-output", out, "-flush_interval", 0, "-test_flush_append", "-test_task_delay", 0.05], 3)
+    t0 = time.time()
+    while (not out.exists() or journal_entries(out) < entries) and time.time() - t0 < 60:
+        assert p.poll() is None, p.communicate()
+        time.sleep(0.01)
+    kill_job(p)
+    return journal_entries(out)
+
+
+def test_sigkill_while_appending_to_the_journal_then_resume_equals_uninterrupted(tmp_path, reference):
+    """Every flush but the last appends to PATH.journal (as a large file's flushes do): kill the job
+    at several points, tear or damage the journal's last entry as a kill inside an append would,
+    and resume each time: the file on disk stays a readable whole file, the journal's intact
+    entries are merged, the torn one's task runs again, and the end equals an uninterrupted run."""
+    out = tmp_path / "r.h5"
+    journal = tmp_path / "r.h5.journal"
+    for point in range(4):
+        n = kill_while_appending(out, 3 + point)
+        with h5py.File(out, "r") as h:  # readable: the whole write of the session's start
+            assert h.attrs["status"] == "incomplete"
+        assert n >= 3
+        if point == 1:  # a torn last entry
+            with open(journal, "r+b") as f:
+                f.truncate(journal.stat().st_size - 10)
+        if point == 2:  # a damaged last entry (a flipped byte inside its numbers)
+            with open(journal, "r+b") as f:
+                f.seek(journal.stat().st_size - 40)
+                b = f.read(1)
+                f.seek(-1, 1)
+                f.write(bytes([b[0] ^ 0x5A]))
+    q = moerate("run", *GRID, "-output", out, ranks=3)
+    assert q.returncode == 0, q.stderr
+    assert "merged" in q.stderr
+    assert not journal.exists()
+    assert_same_results(reference, out)
+    assert_complete_once(out)
+
+
+def test_journal_merge_messages_torn_entries_and_sessions(tmp_path, reference):
+    """One kill, then a torn journal: the resume says how many results it merged and that the torn
+    entry's task runs again; no journal or backup is left."""
+    out = tmp_path / "r.h5"
+    journal = tmp_path / "r.h5.journal"
+    n = kill_while_appending(out, 5)
+    with open(journal, "r+b") as f:
+        f.truncate(journal.stat().st_size - 10)
+    q = moerate("run", *GRID, "-output", out, ranks=2)
+    assert q.returncode == 0, q.stderr
+    assert "merged %d results from %s.journal" % (n - 1, out) in q.stderr, q.stderr
+    assert "torn or damaged" in q.stderr and "%d results taken before it" % (n - 1) in q.stderr, q.stderr
+    assert not journal.exists() and not list(tmp_path.glob("*.bak-*"))
+    assert_same_results(reference, out)
+    with h5py.File(out, "r") as h:
+        assert len(h["sessions"]) == 2
+
+
+def test_a_journal_of_no_file_here_is_kept_aside_never_replayed(tmp_path, reference):
+    """A journal that extends another whole write (a file restored from a copy, or a journal moved
+    beside another file) or no file at all is kept as PATH.journal.bak-<time> and not replayed;
+    the journal of the whole write before the file's (a kill between the rename and removing the
+    journal) is inside the file already and simply removed."""
+    out = tmp_path / "r.h5"
+    journal = tmp_path / "r.h5.journal"
+    kill_while_appending(out, 4)
+    saved = journal.read_bytes()
+    # 1. the journal of the whole write before the file's: merged already, removed silently
+    q = moerate("run", *GRID, "-output", out, ranks=2)
+    assert q.returncode == 0 and "merged" in q.stderr, q.stderr
+    with h5py.File(out, "r") as h:
+        prev = h.attrs["previous_journal_token"]
+    # as if killed after the final rename, before the journal went: a journal of the whole write before
+    journal.write_bytes(saved[:24] + prev.encode() + saved[40:])
+    q = moerate("run", *GRID, "-output", out, ranks=2)
+    assert q.returncode == 0 and "merged" not in q.stderr and "warning" not in q.stderr, q.stderr
+    assert not journal.exists() and not list(tmp_path.glob("*.bak-*"))
+    assert_same_results(reference, out)
+    # 2. a journal of another whole write: kept aside, the file's numbers untouched
+    journal.write_bytes(saved[:24] + b"0123456789abcdef" + saved[40:])
+    q = moerate("run", *GRID, "-output", out, ranks=2)
+    assert q.returncode == 0 and "extends another version of the results file" in q.stderr, q.stderr
+    baks = list(tmp_path.glob("r.h5.journal.bak-*"))
+    assert len(baks) == 1 and baks[0].read_bytes()[40:] == saved[40:] and not journal.exists()
+    assert_same_results(reference, out)
+    # 3. a journal without its file: kept aside; the run starts afresh
+    other = tmp_path / "new.h5"
+    (tmp_path / "new.h5.journal").write_bytes(saved)
+    q = moerate("run", *GRID, "-output", other, ranks=2)
+    assert q.returncode == 0 and "extends no readable results file here" in q.stderr, q.stderr
+    assert len(list(tmp_path.glob("new.h5.journal.bak-*"))) == 1
+    assert_same_results(reference, other)
+
+
+def test_a_failing_journal_sync_stops_the_run_and_leaves_the_file_whole(tmp_path, reference):
+    out = tmp_path / "r.h5"
+    p = subprocess.run([MOERATE, "run", *map(str, GRID), "-output", str(out), "-flush_interval", "0", "-test_flush_append"],
+                       capture_output=True, text=True, env=failing_fs("fdatasync"), timeout=120)
+    assert p.returncode != 0 and "fdatasync" in p.stderr, p.stderr
+    with h5py.File(out, "r") as h:
+        assert h.attrs["status"] == "incomplete" and h.attrs["tasks_done"] == 0
+    q = moerate("run", *GRID, "-output", out)
+    assert q.returncode == 0, q.stderr
+    assert_same_results(reference, out)
+
+
+def test_rows_of_pending_tasks_take_no_storage_and_read_as_nan(tmp_path):
+    """theta and losses rows of tasks not done are left as the dataset's NaN fill value: a file
+    of pending tasks stores no chunk for them, and readers see NaN."""
+    out = tmp_path / "r.h5"
+    p = moerate("run", *GRID, "-n", "200", "-replicates", 20000, "-skip_fit", "-output", out)
+    assert p.returncode == 0, p.stderr
+    with h5py.File(out, "r") as h:
+        for name in ("tasks/theta", "tasks/losses"):
+            d = h[name]
+            assert d.id.get_storage_size() == 0, name
+            assert np.isnan(d[()]).all() and d.shape[0] == len(h["tasks/records"])
+            assert d.fillvalue != d.fillvalue  # NaN
+
+
 def test_signals_at_random_points_stop_cleanly_and_resume(tmp_path, reference):
     out = tmp_path / "r.h5"
     rng = random.Random(11)
