@@ -4,8 +4,9 @@
     /usr/bin/python3 bench/iotime.py --workdir DIR
 
 For the runs of bench/scaling.py and bench/scheduler.py (their files in DIR): share =
-/sessions io_time / (end - start).  io_time counts every write but the last (it is recorded at
-the next write), and the session ends just before the last write; so a second share adds the
+/sessions io_time / (end - start).  io_time counts every write (whole writes and appends to the
+journal) but the last (it is recorded at the next whole write), and the session ends just
+before the last write; so a second share adds the
 last write, measured as the file's modification time minus the session end (the file is
 written whole to FILE.tmp-PID and renamed: its mtime is the end of the last write), to both.
 """

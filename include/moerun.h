@@ -139,6 +139,8 @@ PETSC_EXTERN PetscErrorCode MoeJournalNewToken(char token[MOE_TOKEN_LEN]);
 PETSC_EXTERN PetscErrorCode MoeJournalAppend(const MoeResults *, const char path[], const PetscInt64 ids[], PetscInt64 n);
 PETSC_EXTERN PetscErrorCode MoeJournalReplay(MoeResults *, const char path[], PetscInt64 *merged);
 PETSC_EXTERN PetscErrorCode MoeJournalRemove(const char path[]);
+PETSC_EXTERN PetscErrorCode MoeRenameAside(const char what[], const char from[], const char stem[], char chosen[], size_t len, PetscBool *moved);
+PETSC_EXTERN PetscErrorCode MoeSyncDirectory(const char path[]);
 
 PETSC_EXTERN PetscErrorCode MoeRunMaster(const MoeGrid *, MoeResults *, const MoeRunOptions *, const char command[]);
 PETSC_EXTERN PetscErrorCode MoeRunWorker(const MoeGrid *, const MoeRunOptions *);

@@ -60,7 +60,7 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   PetscCall(PetscOptionsBool("-retry_failed", "run again the tasks whose fit failed", NULL, o->retry_failed, &o->retry_failed, NULL));
   PetscCall(PetscOptionsBool("-quiet", "print errors only", NULL, o->quiet, &o->quiet, NULL));
   PetscCall(PetscOptionsBool("-verbose", "print a line per finished task", NULL, o->verbose, &o->verbose, NULL));
-  PetscCall(PetscOptionsReal("-flush_interval", "seconds between writes of the results file (stretched so that writing takes at most 1% of the time; 0: after every result)", NULL, o->flush_interval, &o->flush_interval, NULL));
+  PetscCall(PetscOptionsReal("-flush_interval", "seconds between flushes of the results: a whole rewrite of the file, or an append to FILE.journal while rewriting would take more than 0.5% of the time (appends stretched to 0.5%: writing stays within 1%); 0: a rewrite after every result", NULL, o->flush_interval, &o->flush_interval, NULL));
   PetscCall(PetscOptionsReal("-progress_interval", "seconds between progress lines", NULL, o->progress_interval, &o->progress_interval, NULL));
   PetscCall(PetscOptionsBool("-test_flush_append", "testing: every flush but the last appends to the journal PATH.journal instead of rewriting the results file", NULL, o->test_flush_append, &o->test_flush_append, NULL));
   PetscCall(PetscOptionsReal("-test_flush_delay", "testing: seconds to wait between writing the results and renaming them into place", NULL, o->test_flush_delay, &o->test_flush_delay, NULL));

@@ -22,13 +22,13 @@ typedef struct {
 } Master;
 
 /* Rewriting the whole file costs in proportion to the grid, appending to the journal in
-   proportion to the new results: rewrite when that keeps writing within 1% of the time
-   since the last rewrite (and at the end), append otherwise. */
+   proportion to the new results: rewrite when that keeps rewriting within 0.5% of the time
+   since the last rewrite (and at the end), append otherwise (appends get the other 0.5%). */
 static PetscBool WholeWriteDue(Master *M, PetscBool final, PetscLogDouble now)
 {
   if (!M->written) return PETSC_TRUE; /* a session starts with a whole write: it merges an earlier journal */
   if (final || M->opts->flush_interval == 0) return (PetscBool)(final || !M->opts->test_flush_append);
-  return (PetscBool)(!M->opts->test_flush_append && now - M->last_whole >= 100 * M->whole_cost);
+  return (PetscBool)(!M->opts->test_flush_append && now - M->last_whole >= 200 * M->whole_cost);
 }
 
 static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
@@ -55,14 +55,14 @@ static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
   PetscFunctionReturn(0);
 }
 
-/* Flush at the interval, but never spend more than 1% of the time appending either; an
+/* Flush at the interval, stretched so that appending takes at most 0.5% of the time; an
    interval of 0 rewrites the file after every result. */
 static PetscErrorCode MaybeFlush(Master *M)
 {
   PetscLogDouble now = MoeWallTime(), interval = M->opts->flush_interval;
 
   PetscFunctionBegin;
-  if (interval > 0) interval = PetscMax(interval, 100 * M->append_cost);
+  if (interval > 0) interval = PetscMax(interval, 200 * M->append_cost);
   if (M->dirty && now - M->last_flush >= interval) PetscCall(Flush(M, PETSC_FALSE, PETSC_FALSE));
   PetscFunctionReturn(0);
 }
@@ -172,6 +172,9 @@ static PetscErrorCode MasterFinish(Master *M, PetscBool stopped)
 
   PetscFunctionBegin;
   M->R->sessions[M->R->nsessions - 1].exit_status = stopped ? MOE_EXIT_STOPPED : MOE_EXIT_OK;
+  /* a stop may be followed by SIGKILL before a large file's whole write ends: the new
+     results are safe in the journal first */
+  if (stopped && M->written && M->nfresh) PetscCall(MoeJournalAppend(M->R, M->opts->output, M->fresh, M->nfresh));
   PetscCall(Flush(M, PETSC_TRUE, complete));
   PetscCall(Progress(M, PETSC_TRUE, 0));
   FormatDuration(MoeWallTime() - M->start, el, sizeof(el));

@@ -64,7 +64,7 @@ static PetscErrorCode WriteAll(int fd, const void *buf, size_t len, const char j
   while (len > 0) {
     ssize_t w = write(fd, p, len);
     if (w < 0 && errno == EINTR) continue;
-    PetscCheck(w > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot append to %s (%s): disk full?", journal, strerror(errno));
+    PetscCheck(w > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot append to %s (%s): free space or fix the disk, then rerun the same command to resume", journal, w < 0 ? strerror(errno) : "nothing written");
     p += w;
     len -= (size_t)w;
   }
@@ -85,8 +85,9 @@ static PetscErrorCode JournalOpen(const MoeResults *R, const char journal[])
   PetscCall(PetscStrncpy(h.token, R->token, sizeof(h.token)));
   PetscCall(PetscStrncpy(h.spec_hash, G->spec->hash, sizeof(h.spec_hash)));
   journal_fd = open(journal, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  PetscCheck(journal_fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create %s (%s)", journal, strerror(errno));
+  PetscCheck(journal_fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create %s (%s): make its directory writable, then rerun the same command to resume", journal, strerror(errno));
   PetscCall(WriteAll(journal_fd, &h, sizeof(h), journal));
+  PetscCall(MoeSyncDirectory(journal));
   PetscFunctionReturn(0);
 }
 
@@ -117,7 +118,7 @@ PetscErrorCode MoeJournalAppend(const MoeResults *R, const char path[], const Pe
   }
   PetscCall(WriteAll(journal_fd, buf, esize * (size_t)n, journal));
   PetscCall(PetscFree(buf));
-  PetscCheck(fdatasync(journal_fd) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (fdatasync: %s)", journal, strerror(errno));
+  PetscCheck(fdatasync(journal_fd) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (fdatasync: %s): fix the disk, then rerun the same command to resume", journal, strerror(errno));
   PetscFunctionReturn(0);
 }
 
@@ -134,15 +135,17 @@ PetscErrorCode MoeJournalRemove(const char path[])
   PetscFunctionReturn(0);
 }
 
-/* A journal that extends no file here: kept as PATH.journal.bak-<time>, never replayed. */
+/* A journal that extends no file here: kept as PATH.journal.bak-<time>, never replayed (an
+   error when it cannot be moved: the next whole write would remove it). */
 static PetscErrorCode KeepAside(const char journal[], const char why[])
 {
-  char bak[PETSC_MAX_PATH_LEN + 64];
+  char      stem[PETSC_MAX_PATH_LEN + 48], bak[PETSC_MAX_PATH_LEN + 64];
+  PetscBool moved;
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(bak, sizeof(bak), "%s.bak-%ld", journal, (long)time(NULL)));
-  if (rename(journal, bak)) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: warning: %s %s, and it cannot be moved to %s (%s); it is ignored\n", journal, why, bak, strerror(errno)));
-  else PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: warning: %s %s: kept as %s, not replayed\n", journal, why, bak));
+  PetscCall(PetscSNPrintf(stem, sizeof(stem), "%s.bak-%ld", journal, (long)time(NULL)));
+  PetscCall(MoeRenameAside("-output's journal", journal, stem, bak, sizeof(bak), &moved));
+  if (moved) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: warning: %s %s: kept as %s, not replayed\n", journal, why, bak));
   PetscFunctionReturn(0);
 }
 
@@ -172,7 +175,8 @@ PetscErrorCode MoeJournalReplay(MoeResults *R, const char path[], PetscInt64 *me
   *merged = 0;
   PetscCall(MoeJournalPath(path, journal, sizeof(journal)));
   f = fopen(journal, "rb");
-  if (!f) PetscFunctionReturn(0);
+  if (!f && errno == ENOENT) PetscFunctionReturn(0);
+  MoeUserCheck(f, "-output %s: its journal %s cannot be read (%s): make it readable (its results are not in the file yet), then rerun", path, journal, strerror(errno));
   if (fread(&h, sizeof(h), 1, f) != 1 || memcmp(h.magic, MOE_JOURNAL_MAGIC, sizeof(h.magic))) {
     fclose(f);
     PetscCall(KeepAside(journal, "is not a moerate journal (or its header is torn)"));

@@ -248,6 +248,21 @@ static PetscErrorCode SyncFile(const char path[])
   PetscFunctionReturn(0);
 }
 
+/* Make the directory entries of path's directory durable (a rename, a new file). */
+PetscErrorCode MoeSyncDirectory(const char path[])
+{
+  char dir[PETSC_MAX_PATH_LEN];
+  int  fd;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
+  fd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) PetscFunctionReturn(0); /* not every filesystem lets a directory be opened */
+  fsync(fd); /* some filesystems refuse fsync on directories: what they do not order they do not promise */
+  close(fd);
+  PetscFunctionReturn(0);
+}
+
 static hid_t FileAccess(void)
 {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -306,6 +321,7 @@ PetscErrorCode MoeResultsWrite(MoeResults *R, const char path[], const char comm
   PetscCall(SyncFile(tmp));
   if (delay > 0) usleep((useconds_t)(1e6 * delay)); /* testing: a window to be killed in */
   PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
+  PetscCall(MoeSyncDirectory(path)); /* the rename on disk before the journal goes (a node crash between them) */
   PetscCall(MoeJournalRemove(path));
   PetscCall(PetscStrncpy(R->previous_token, R->token, sizeof(R->previous_token)));
   PetscCall(PetscStrncpy(R->token, token, sizeof(R->token)));
@@ -326,13 +342,12 @@ static PetscErrorCode ReadToken(hid_t file, const char name[], char token[MOE_TO
 
 /* Read an earlier run's results into R.  Everything must agree with the grid: a file whose
    records disagree with its spec is refused. */
-static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool retry_failed, PetscBool *found)
+static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *found)
 {
   const MoeGrid *G = R->grid;
   hid_t          file, fapl, dset, type, space;
   hsize_t        n;
   PetscBool      exists;
-  PetscInt64     i, merged;
 
   PetscFunctionBegin;
   *found = PETSC_FALSE;
@@ -365,11 +380,19 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool re
   PetscCall(ReadToken(file, "journal_token", R->token));
   PetscCall(ReadToken(file, "previous_journal_token", R->previous_token));
   MoeH5Call(H5Fclose(file));
-  PetscCall(MoeJournalReplay(R, path, &merged));
-  if (merged) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: merged %lld results from %s.journal (finished after the last whole write of the file)\n", (long long)merged, path));
+  *found = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
 
+/* Every record must agree with the grid: a file whose records disagree with its spec is
+   refused.  Count what is done; with retry_failed, failed tasks become pending. */
+static PetscErrorCode CountResults(MoeResults *R, const char path[], PetscBool retry_failed)
+{
+  const MoeGrid *G = R->grid;
+
+  PetscFunctionBegin;
   R->done = R->failed = 0;
-  for (i = 0; i < G->ntasks; i++) {
+  for (PetscInt64 i = 0; i < G->ntasks; i++) {
     MoeRecord     *r = &R->records[i];
     const MoeTask *t = &G->tasks[i];
     MoeUserCheck(r->id == t->id && r->kind == t->kind && r->gating == t->gating && r->expert == t->expert && r->estimator == t->estimator && r->n == t->n && r->replicate == t->replicate && r->p == G->pairs[t->pair].p,
@@ -379,7 +402,6 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool re
     if (r->status != MOE_FIT_PENDING) R->done++;
     if (r->status == MOE_FIT_FAILED) R->failed++;
   }
-  *found = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
@@ -392,11 +414,13 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
 
   PetscFunctionBegin;
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-  ierr = ResultsRead(R, path, retry_failed, found);
+  ierr = ResultsRead(R, path, found);
   PetscCall(PetscPopErrorHandler());
-  if (!ierr) {
-    PetscInt64 none;
-    if (!*found) PetscCall(MoeJournalReplay(R, path, &none)); /* a journal without its file is kept aside */
+  if (!ierr) { /* then the journal (beside no file: kept aside), outside the handler: its errors are its own */
+    PetscInt64 merged;
+    PetscCall(MoeJournalReplay(R, path, &merged));
+    if (merged) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: merged %lld results from %s.journal (finished after the last whole write of the file)\n", (long long)merged, path));
+    if (*found) PetscCall(CountResults(R, path, retry_failed));
     PetscFunctionReturn(0);
   }
   {
@@ -419,32 +443,48 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
     R->done = R->failed = 0;
     R->token[0] = R->previous_token[0] = 0;
     *found = PETSC_FALSE;
-    {
-      PetscInt64 none;
-      PetscCall(MoeJournalReplay(R, path, &none)); /* the journal of the unreadable file: kept aside */
-    }
     PetscFunctionReturn(0);
   }
   MoeUserError("-output %s cannot be read (damaged? %s): move it away, or add -force to keep it as a backup and start over", path, msg);
 }
 
-/* -force: keep an unusable output as PATH.bak-<time> (PATH.bak-<time>-<i> when that exists:
-   an earlier backup is never replaced); the run then starts over. */
-PetscErrorCode MoeResultsBackup(const char path[], const char why[])
+/* Rename from to stem (stem-<i> when that exists: nothing is ever replaced).  moved is false
+   when from does not exist; any other failure is an error naming both paths. */
+PetscErrorCode MoeRenameAside(const char what[], const char from[], const char stem[], char chosen[], size_t len, PetscBool *moved)
 {
-  char   bak[PETSC_MAX_PATH_LEN + 64];
-  time_t now = time(NULL);
-  int    i, r = -1;
+  int i, r = -1;
 
   PetscFunctionBegin;
+  *moved = PETSC_FALSE;
   for (i = 0; i < 1000 && r; i++) {
-    if (i) PetscCall(PetscSNPrintf(bak, sizeof(bak), "%s.bak-%ld-%d", path, (long)now, i));
-    else PetscCall(PetscSNPrintf(bak, sizeof(bak), "%s.bak-%ld", path, (long)now));
-    r = renameat2(AT_FDCWD, path, AT_FDCWD, bak, RENAME_NOREPLACE);
+    if (i) PetscCall(PetscSNPrintf(chosen, len, "%s-%d", stem, i));
+    else PetscCall(PetscStrncpy(chosen, stem, len));
+    r = renameat2(AT_FDCWD, from, AT_FDCWD, chosen, RENAME_NOREPLACE);
+    if (r && errno == ENOENT) PetscFunctionReturn(0);
     if (r && errno != EEXIST) break;
   }
-  MoeUserCheck(r == 0, "-output %s %s, and it cannot be moved to %s (%s)", path, why, bak, strerror(errno));
+  MoeUserCheck(r == 0, "%s %s must be kept aside but cannot be moved to %s (%s): move it away yourself, then rerun", what, from, chosen, strerror(errno));
+  *moved = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* -force: keep an unusable output as PATH.bak-<time> (PATH.bak-<time>-<i> when that exists:
+   an earlier backup is never replaced), and its journal as PATH.bak-<time>.journal beside it;
+   the run then starts over. */
+PetscErrorCode MoeResultsBackup(const char path[], const char why[])
+{
+  char      stem[PETSC_MAX_PATH_LEN + 32], bak[PETSC_MAX_PATH_LEN + 64], journal[PETSC_MAX_PATH_LEN + 16], bakjournal[PETSC_MAX_PATH_LEN + 96];
+  PetscBool moved;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(stem, sizeof(stem), "%s.bak-%ld", path, (long)time(NULL)));
+  PetscCall(MoeRenameAside("-output", path, stem, bak, sizeof(bak), &moved));
+  MoeUserCheck(moved, "-output %s %s, and it disappeared while being kept aside", path, why);
   fprintf(stderr, "moerate: -force: %s %s; kept it as %s and starting over\n", path, why, bak);
+  PetscCall(MoeJournalPath(path, journal, sizeof(journal)));
+  PetscCall(MoeJournalPath(bak, stem, sizeof(stem)));
+  PetscCall(MoeRenameAside("the journal of -output", journal, stem, bakjournal, sizeof(bakjournal), &moved));
+  if (moved) fprintf(stderr, "moerate: -force: its journal %s kept as %s\n", journal, bakjournal);
   PetscFunctionReturn(0);
 }
 

@@ -2,16 +2,19 @@
 rank, corrupt files, and a catalogue of bad input that must leave an existing output untouched."""
 import os
 import random
+import re
 import shutil
 import signal
+import struct
 import subprocess
 import time
+import zlib
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import MOERATE, env, moerate
+from conftest import MOERATE, SOURCE, env, moerate
 from test_run import GRID, assert_complete_once, assert_same_results, kill_job, start, wait_for_tasks, wait_gone
 
 
@@ -165,6 +168,64 @@ def test_a_journal_of_no_file_here_is_kept_aside_never_replayed(tmp_path, refere
     assert q.returncode == 0 and "extends no readable results file here" in q.stderr, q.stderr
     assert len(list(tmp_path.glob("new.h5.journal.bak-*"))) == 1
     assert_same_results(reference, other)
+
+
+def journal_record_dtype():
+    """An entry's record as docs/FORMAT.md gives it (byte offsets), independently of the C struct."""
+    with open(os.path.join(SOURCE, "docs", "FORMAT.md")) as f:
+        text = f.read()
+    para = text[text.index("The record in an entry"):]
+    para = para[:para.index("\n\n")]
+    names, formats, offsets, kind = [], [], [], None
+    for word in re.findall(r"(int64|uint64|int32|float64)?\s*`(\w+)` (\d+)", para):
+        kind = word[0] or kind
+        names.append(word[1])
+        formats.append({"int64": "<i8", "uint64": "<u8", "int32": "<i4", "float64": "<f8"}[kind])
+        offsets.append(int(word[2]))
+    return np.dtype(dict(names=names, formats=formats, offsets=offsets, itemsize=152))
+
+
+def test_journal_entries_decode_as_docs_format_says(tmp_path, reference):
+    """Read a journal with FORMAT.md's layout alone: header, records at the stated offsets, losses,
+    theta and zlib's CRC-32 of each entry; every entry equals the task's row in the finished file."""
+    out = tmp_path / "r.h5"
+    kill_while_appending(out, 4)
+    raw = (tmp_path / "r.h5.journal").read_bytes()
+    with h5py.File(out, "r") as h:
+        L, P = h["tasks/losses"].shape[1], h["tasks/theta"].shape[1]
+        token, spec_hash = h.attrs["journal_token"], h.attrs["spec_hash"]
+    assert raw[:8] == b"MOEJRNL1"
+    assert struct.unpack("<4I", raw[8:24]) == (152, L, P, 0)
+    assert raw[24:48].rstrip(b"\0").decode() == token and raw[48:72].rstrip(b"\0").decode() == spec_hash
+    rec_t, size = journal_record_dtype(), 152 + 8 * (L + P) + 4
+    entries = [raw[i:i + size] for i in range(72, len(raw) - size + 1, size)]
+    assert len(entries) >= 4
+    ref_rec = h5py.File(reference, "r")["tasks/records"][()]
+    ref_theta = h5py.File(reference, "r")["tasks/theta"][()]
+    for e in entries:
+        assert struct.unpack("<I", e[-4:])[0] == zlib.crc32(e[:-4])
+        r = np.frombuffer(e[:152], dtype=rec_t)[0]
+        i = int(r["id"])
+        assert len(rec_t.names) == len(ref_rec.dtype.names)
+        for f in rec_t.names:  # every field at its stated offset (timings differ between runs)
+            if f not in ("rank", "wall_time", "t_start", "t_end"):
+                assert np.array_equal(r[f], ref_rec[i][f], equal_nan=rec_t[f].kind == "f"), f
+        theta = np.frombuffer(e[152 + 8 * L:-4], dtype="<f8")
+        assert np.array_equal(theta, ref_theta[i], equal_nan=True)
+
+
+def test_force_keeps_the_journal_beside_its_backed_up_file(tmp_path, reference):
+    out = tmp_path / "r.h5"
+    kill_while_appending(out, 3)
+    saved = (tmp_path / "r.h5.journal").read_bytes()
+    out.write_bytes(b"damaged\n")
+    q = moerate("run", *GRID, "-output", out)
+    assert q.returncode == 2 and (tmp_path / "r.h5.journal").read_bytes() == saved, q.stderr
+    q = moerate("run", *GRID, "-output", out, "-force")  # the file is kept aside, and its journal beside it
+    assert q.returncode == 0, q.stderr
+    bak = [f for f in tmp_path.glob("r.h5.bak-*") if not f.name.endswith(".journal")]
+    assert len(bak) == 1 and (tmp_path / (bak[0].name + ".journal")).read_bytes() == saved
+    assert "journal" in q.stderr and not (tmp_path / "r.h5.journal").exists()
 
 
 def test_a_failing_journal_sync_stops_the_run_and_leaves_the_file_whole(tmp_path, reference):
