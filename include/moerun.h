@@ -82,7 +82,7 @@ PETSC_EXTERN void MoeRecordInit(const MoeGrid *, PetscInt64 id, MoeRecord *);
 
 #define MOE_TOKEN_LEN 17 /* 16 hex digits naming a whole write of the results file, and a NUL */
 
-/* Results of a run held in memory (the master's copy, written at every flush). */
+/* Results of a run held in memory (the master's copy: a flush writes it whole, or appends its new results to the journal). */
 typedef struct {
   const MoeGrid *grid;
   PetscInt       nsessions;
