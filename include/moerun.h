@@ -79,6 +79,7 @@ typedef struct {
 } MoeSession;
 
 PETSC_EXTERN void MoeRecordInit(const MoeGrid *, PetscInt64 id, MoeRecord *);
+PETSC_EXTERN PetscBool MoeRecordIsTask(const MoeGrid *, const MoeRecord *);
 
 #define MOE_TOKEN_LEN 17 /* 16 hex digits naming a whole write of the results file, and a NUL */
 

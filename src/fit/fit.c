@@ -132,8 +132,8 @@ static PetscErrorCode SetPoint(MoeFitCtx *c, Vec X)
   PetscFunctionReturn(0);
 }
 
-/* Residuals of rows r0 .. r0+nb-1; with wantC their factors (c->Cb, block evaluation only),
-   with wantJ the free columns of their J rows (c->Jb). */
+/* Residuals of rows r0 .. r0+nb-1; with wantC their factors (c->Cb; block evaluation only, where
+   the caller asks for them instead of J), with wantJ the free columns of their J rows (c->Jb). */
 static PetscErrorCode FillBlock(MoeFitCtx *c, PetscInt r0, PetscInt nb, PetscBool wantC, PetscBool wantJ)
 {
   MoeModel         m  = c->m;
@@ -150,7 +150,7 @@ static PetscErrorCode FillBlock(MoeFitCtx *c, PetscInt r0, PetscInt nb, PetscBoo
     for (rr = 0; rr < nb; rr++) {
       const PetscReal *x = X + (size_t)(r0 + rr) * m->d;
       PetscReal        f;
-      if (wantJ || wantC) {
+      if (wantJ) {
         PetscReal *Jr = c->Jb + (size_t)rr * pf;
         PetscCall(MoeModelEvaluateRow(m, c->theta, x, &f, c->row));
         for (j = 0; j < pf; j++) Jr[j] = c->row[m->ifree[j]];

@@ -86,6 +86,16 @@ PetscErrorCode MoeGridDestroy(MoeGrid **G)
   PetscFunctionReturn(0);
 }
 
+/* Whether record r is task r->id of the grid (its identity fields; not its result). */
+PetscBool MoeRecordIsTask(const MoeGrid *G, const MoeRecord *r)
+{
+  const MoeTask *t;
+
+  if (r->id < 0 || r->id >= G->ntasks) return PETSC_FALSE;
+  t = &G->tasks[r->id];
+  return (PetscBool)(r->kind == t->kind && r->gating == t->gating && r->expert == t->expert && r->estimator == t->estimator && r->n == t->n && r->replicate == t->replicate && r->p == G->pairs[t->pair].p);
+}
+
 /* A pending record of task id: what the grid says of it, no result yet. */
 void MoeRecordInit(const MoeGrid *G, PetscInt64 id, MoeRecord *r)
 {

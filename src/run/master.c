@@ -12,7 +12,7 @@ typedef struct {
   const MoeRunOptions *opts;
   const char          *command;
   PetscLogDouble       start, last_flush, last_whole, last_progress, whole_cost, append_cost;
-  PetscInt64           done_at_start, dirty;
+  PetscInt64           done_at_start;
   PetscInt64          *fresh, nfresh; /* tasks finished since the last flush, for the journal */
   PetscBool            written;        /* this session has written the whole file */
   PetscInt             workers;
@@ -36,7 +36,7 @@ static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
   PetscLogDouble t0 = MoeWallTime(), cost;
 
   PetscFunctionBegin;
-  if (!final && !M->dirty) PetscFunctionReturn(0);
+  if (!final && M->written && !M->nfresh) PetscFunctionReturn(0); /* nothing new */
   if (WholeWriteDue(M, final, t0)) {
     M->R->sessions[M->R->nsessions - 1].end = final ? t0 : 0;
     PetscCall(MoeResultsWrite(M->R, M->opts->output, M->command, complete, M->start, M->opts->test_flush_delay));
@@ -49,7 +49,7 @@ static PetscErrorCode Flush(Master *M, PetscBool final, PetscBool complete)
     cost           = MoeWallTime() - t0;
     M->append_cost = cost;
   }
-  M->dirty = M->nfresh = 0;
+  M->nfresh    = 0;
   M->last_flush = MoeWallTime();
   M->R->sessions[M->R->nsessions - 1].io_time += cost; /* recorded at the next whole write */
   PetscFunctionReturn(0);
@@ -63,7 +63,7 @@ static PetscErrorCode MaybeFlush(Master *M)
 
   PetscFunctionBegin;
   if (interval > 0) interval = PetscMax(interval, 200 * M->append_cost);
-  if (M->dirty && now - M->last_flush >= interval) PetscCall(Flush(M, PETSC_FALSE, PETSC_FALSE));
+  if (M->nfresh && now - M->last_flush >= interval) PetscCall(Flush(M, PETSC_FALSE, PETSC_FALSE));
   PetscFunctionReturn(0);
 }
 
@@ -118,7 +118,6 @@ static PetscErrorCode Store(Master *M, const MoeRecord *rec, const PetscReal *lo
   PetscCall(PetscArraycpy(R->theta + rec->id * G->pmax, theta, G->pmax));
   R->done++;
   if (rec->status == MOE_FIT_FAILED) R->failed++;
-  M->dirty++;
   M->fresh[M->nfresh++] = rec->id;
   M->cost_left[t->kind] -= t->cost;
   M->cost_seen[t->kind] += t->cost;
@@ -160,7 +159,6 @@ static PetscErrorCode MasterSetUp(Master *M, const MoeGrid *G, MoeResults *R, co
   s->ranks       = size;
   s->exit_status = -1;
   gethostname(s->host, sizeof(s->host) - 1);
-  M->dirty = 1;
   PetscCall(Flush(M, PETSC_FALSE, PETSC_FALSE)); /* the file exists, with every task pending, from the start */
   PetscFunctionReturn(0);
 }

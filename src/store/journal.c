@@ -149,16 +149,6 @@ static PetscErrorCode KeepAside(const char journal[], const char why[])
   PetscFunctionReturn(0);
 }
 
-/* Whether a journalled record is one of this grid's tasks, finished. */
-static PetscBool EntryFits(const MoeGrid *G, const MoeRecord *r)
-{
-  const MoeTask *t;
-
-  if (r->id < 0 || r->id >= G->ntasks) return PETSC_FALSE;
-  t = &G->tasks[r->id];
-  return (PetscBool)(r->kind == t->kind && r->gating == t->gating && r->expert == t->expert && r->estimator == t->estimator && r->n == t->n && r->replicate == t->replicate && r->p == G->pairs[t->pair].p && r->status > MOE_FIT_PENDING && r->status <= MOE_FIT_SKIPPED);
-}
-
 /* Read PATH.journal's entries into R, when it extends the whole write R was read from.
    Entries up to the first torn or damaged one are taken; the tasks after it run again. */
 PetscErrorCode MoeJournalReplay(MoeResults *R, const char path[], PetscInt64 *merged)
@@ -206,7 +196,7 @@ PetscErrorCode MoeJournalReplay(MoeResults *R, const char path[], PetscInt64 *me
     if (got == 0) break;
     memcpy(&c, e + esize - sizeof(uint32_t), sizeof(c));
     memcpy(&r, e, sizeof(r));
-    if (got < esize || (uint32_t)crc32(0L, (const Bytef *)e, (uInt)(esize - sizeof(uint32_t))) != c || !EntryFits(G, &r)) {
+    if (got < esize || (uint32_t)crc32(0L, (const Bytef *)e, (uInt)(esize - sizeof(uint32_t))) != c || !MoeRecordIsTask(G, &r) || r.status <= MOE_FIT_PENDING || r.status > MOE_FIT_SKIPPED) {
       dropped = 1; /* torn by a kill during an append, or damaged: stop here */
       break;
     }

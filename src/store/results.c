@@ -393,9 +393,8 @@ static PetscErrorCode CountResults(MoeResults *R, const char path[], PetscBool r
   PetscFunctionBegin;
   R->done = R->failed = 0;
   for (PetscInt64 i = 0; i < G->ntasks; i++) {
-    MoeRecord     *r = &R->records[i];
-    const MoeTask *t = &G->tasks[i];
-    MoeUserCheck(r->id == t->id && r->kind == t->kind && r->gating == t->gating && r->expert == t->expert && r->estimator == t->estimator && r->n == t->n && r->replicate == t->replicate && r->p == G->pairs[t->pair].p,
+    MoeRecord *r = &R->records[i];
+    MoeUserCheck(r->id == i && MoeRecordIsTask(G, r),
                  "-output %s: record %" PetscInt64_FMT " (gating %d, expert %d, n %lld, replicate %lld) disagrees with the spec's task grid: the file is corrupt or was edited; use -force to start over", path, i, (int)r->gating, (int)r->expert, (long long)r->n, (long long)r->replicate);
     MoeUserCheck(r->status >= MOE_FIT_PENDING && r->status <= MOE_FIT_SKIPPED, "-output %s: record %" PetscInt64_FMT " has an invalid status %d: the file is corrupt; use -force to start over", path, i, (int)r->status);
     if (retry_failed && r->status == MOE_FIT_FAILED) r->status = MOE_FIT_PENDING;
