@@ -65,22 +65,40 @@ def test_sigkill_at_ten_points_then_resume_equals_uninterrupted(tmp_path, refere
 JOURNAL_HEADER = 72  # docs/FORMAT.md
 
 
-def journal_entries(path):
-    """Whole entries in PATH.journal (header 72 bytes; an entry is a record, the losses, theta and a CRC)."""
+def journal_state(path):
+    """(token, whole entries) of PATH.journal, or (None, 0) while there is none. The token (bytes
+    24..48 of the 72-byte header, docs/FORMAT.md) names the whole write the journal extends; an entry
+    is a record, the losses, theta and a CRC. The run may remove or replace the journal at any moment,
+    so a journal that vanishes between the calls reads as none."""
     j = path.with_name(path.name + ".journal")
-    if not j.exists():
-        return 0
-    with h5py.File(path, "r") as h:
-        size = h["tasks/records"].dtype.itemsize + 8 * (h["tasks/losses"].shape[1] + h["tasks/theta"].shape[1]) + 4
-    return max(j.stat().st_size - JOURNAL_HEADER, 0) // size
+    try:
+        with h5py.File(path, "r") as h:
+            size = h["tasks/records"].dtype.itemsize + 8 * (h["tasks/losses"].shape[1] + h["tasks/theta"].shape[1]) + 4
+        with open(j, "rb") as f:
+            header = f.read(JOURNAL_HEADER)
+            length = os.fstat(f.fileno()).st_size
+    except (FileNotFoundError, OSError):
+        return None, 0
+    if len(header) < JOURNAL_HEADER:
+        return None, 0
+    return header[24:48], (length - JOURNAL_HEADER) // size
+
+
+def journal_entries(path):
+    return journal_state(path)[1]
 
 
 def kill_while_appending(out, entries):
-    """Start a run whose flushes append to OUT.journal (after every result), SIGKILL it once the
-    journal holds `entries` results, and return how many it holds."""
+    """Start a run whose flushes append to OUT.journal (after every result), SIGKILL it once its own
+    journal (not one left by a killed run before it, which this run merges and removes) holds
+    `entries` results, and return how many it holds."""
+    before, _ = journal_state(out)
     p = start(["run", *GRID, "-output", out, "-flush_interval", 0, "-test_flush_append", "-test_task_delay", 0.05], 3)
     t0 = time.time()
-    while (not out.exists() or journal_entries(out) < entries) and time.time() - t0 < 60:
+    while time.time() - t0 < 60:
+        token, n = journal_state(out)
+        if token is not None and token != before and n >= entries:
+            break
         assert p.poll() is None, p.communicate()
         time.sleep(0.01)
     kill_job(p)
