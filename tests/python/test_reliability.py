@@ -84,10 +84,6 @@ def journal_state(path):
     return header[24:48], (length - JOURNAL_HEADER) // size
 
 
-def journal_entries(path):
-    return journal_state(path)[1]
-
-
 def kill_while_appending(out, entries):
     """Start a run whose flushes append to OUT.journal (after every result), SIGKILL it once its own
     journal (not one left by a killed run before it, which this run merges and removes) holds
@@ -102,7 +98,7 @@ def kill_while_appending(out, entries):
         assert p.poll() is None, p.communicate()
         time.sleep(0.01)
     kill_job(p)
-    return journal_entries(out)
+    return journal_state(out)[1]
 
 
 def test_sigkill_while_appending_to_the_journal_then_resume_equals_uninterrupted(tmp_path, reference):
