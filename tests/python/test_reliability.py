@@ -67,7 +67,7 @@ JOURNAL_HEADER = 72  # docs/FORMAT.md
 
 def journal_state(path):
     """(token, whole entries) of PATH.journal, or (None, 0) while there is none. The token (bytes
-    24..48 of the 72-byte header, docs/FORMAT.md) names the whole write the journal extends; an entry
+    24..47 of the 72-byte header, docs/FORMAT.md) names the whole write the journal extends; an entry
     is a record, the losses, theta and a CRC. The run may remove or replace the journal at any moment,
     so a journal that vanishes between the calls reads as none."""
     j = path.with_name(path.name + ".journal")
@@ -77,7 +77,7 @@ def journal_state(path):
         with open(j, "rb") as f:
             header = f.read(JOURNAL_HEADER)
             length = os.fstat(f.fileno()).st_size
-    except (FileNotFoundError, OSError):
+    except OSError:  # not there (yet, or any more), or being written
         return None, 0
     if len(header) < JOURNAL_HEADER:
         return None, 0
@@ -90,14 +90,13 @@ def kill_while_appending(out, entries):
     `entries` results, and return how many it holds."""
     before, _ = journal_state(out)
     p = start(["run", *GRID, "-output", out, "-flush_interval", 0, "-test_flush_append", "-test_task_delay", 0.05], 3)
-    t0 = time.time()
-    while time.time() - t0 < 60:
-        token, n = journal_state(out)
-        if token is not None and token != before and n >= entries:
-            break
+    t0, token, n = time.time(), None, 0
+    while not (token not in (None, before) and n >= entries) and time.time() - t0 < 60:
         assert p.poll() is None, p.communicate()
         time.sleep(0.01)
+        token, n = journal_state(out)
     kill_job(p)
+    assert token not in (None, before) and n >= entries, "the run wrote no journal of its own in 60 s"
     return journal_state(out)[1]
 
 
