@@ -89,6 +89,27 @@ class Model:
         d = self.d
         return A[:, :d], A[:, d], A[:, d + 1:d + 1 + self.ne]
 
+    def voronoi_view(self, theta):
+        """(loc, b0, eta) of the atoms as moerate's Voronoi losses see them: the gating location loc (k x nloc;
+        hsoftmax: (alpha1_g, beta1_gl)), beta0 (hsoftmax: alpha0_g + beta0_gl) and eta = [a | sigma | b]."""
+        theta = np.asarray(theta, dtype=float)
+        b1, b0, e = self.atoms(theta)
+        loc = b1
+        if self.gating == "hsoftmax":
+            G, L, d = self.groups, self.k // self.groups, self.d
+            outer = theta[self.k * self.stride:].reshape(G, d + 1)
+            group = np.repeat(np.arange(G), L)
+            loc, b0 = np.hstack([outer[group, :d], b1]), b0 + outer[group, d]
+        parts = [e[:, :-1] if self.ne > 1 else np.zeros((self.k, 0))]
+        if self.ns:
+            parts.append(self.sigmas(theta)[:, None])
+        parts.append(e[:, -1:])
+        return loc, b0, np.hstack(parts)
+
+    def atom_weights(self, b0):
+        """The atoms' weights in the Voronoi losses: sigmoid(beta0) for sigmoid gating, exp(beta0) otherwise."""
+        return expit(b0) if self.gating == "sigmoid" else np.exp(b0)
+
     def sigmas(self, theta):
         """sigma_i of the Gaussian MoE's experts."""
         return theta[: self.k * self.stride].reshape(self.k, self.stride)[:, self.d + 1 + self.ne]

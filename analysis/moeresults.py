@@ -21,7 +21,7 @@ KIND = "moerate run"
 # task record `status` and `kind` values
 PENDING, CONVERGED, FAILED, SKIPPED = 0, 1, 2, 3
 STATUS_NAMES = {PENDING: "pending", CONVERGED: "converged", FAILED: "failed", SKIPPED: "skipped"}
-REPLICATE, REFERENCE = 0, 1
+REPLICATE, REFERENCE, RESTART = 0, 1, 2  # RESTART: the stability diagnostic's refits (analysis/stability.py)
 
 
 class ResultsError(Exception):

@@ -23,8 +23,8 @@ from fractions import Fraction
 import numpy as np
 
 import moeresults as mr
+from slopes import ESTIMATORS, bootstrap, fit, select, window  # the data selection and slopes
 
-ESTIMATORS = ("log-mean", "mean-log")
 GBAR_TARGETS = ("G-bar", "f_G-bar")
 CERTIFIED_SHARE = 0.99  # evidence C: this share of the finished replicate fits certified
 MIN_REPLICATES = 5  # evidence I: used fits per sample size, on average
@@ -113,76 +113,6 @@ def theory(loss, expert, k, kstar, matched=True, regime=1, model="regression"):
         if expert in experts and needs in settings:
             return th
     return None
-
-
-# --- data selection and slopes ---------------------------------------------------------------
-@dataclass
-class Selection:
-    """The replicates of one (gating, expert, loss) group inside the n window."""
-
-    n: np.ndarray  # sample sizes with at least one used replicate, ascending
-    samples: list  # the used losses at each of those n
-    used: int
-    excluded: int  # failed or skipped fits, uncertified fits left out, converged fits with a non-finite or zero loss
-    missing: int  # pending tasks
-    certified: int = 0  # converged and certified fits
-    uncertified: int = 0  # converged fits that are not certified
-    finished: int = 0  # replicate tasks not pending
-
-
-def window(results, gating, expert, n_min=None, n_max=None):
-    """Mask of the replicate tasks of a (gating, expert) pair with n_min <= n <= n_max (None: no bound)."""
-    n = results.records["n"]
-    mask = results.replicates(gating, expert)
-    if n_min is not None:
-        mask &= n >= n_min
-    if n_max is not None:
-        mask &= n <= n_max
-    return mask
-
-
-def select(results, gating, expert, loss, n_min=None, n_max=None, include_uncertified=False):
-    """Selection of the replicate tasks of a group with n_min <= n <= n_max: its converged and certified
-    fits (with include_uncertified, every converged fit) with a finite positive loss."""
-    rec = results.records
-    mask = window(results, gating, expert, n_min, n_max)
-    status, ns, v = rec["status"][mask], rec["n"][mask], results.values[mask, loss]
-    converged, certified = results.usable()[mask], results.certified()[mask]
-    with np.errstate(invalid="ignore"):
-        ok = converged & (certified | include_uncertified) & np.isfinite(v) & (v > 0)
-    missing = status == mr.PENDING
-    sizes = np.unique(ns[ok])
-    return Selection(n=sizes, samples=[v[ok & (ns == s)] for s in sizes], used=int(ok.sum()),
-                     excluded=int(np.sum(~ok & ~missing)), missing=int(missing.sum()),
-                     certified=int(np.sum(converged & certified)), uncertified=int(np.sum(converged & ~certified)),
-                     finished=int(np.sum(~missing)))
-
-
-def statistic(values, estimator):
-    """Per-n statistic along the last axis: log(mean) or mean(log)."""
-    if estimator == "log-mean":
-        return np.log(np.mean(values, axis=-1))
-    return np.mean(np.log(values), axis=-1)
-
-
-def fit(sel, estimator):
-    """Least-squares (slope, R^2) of the per-n statistic against log n; needs two sample sizes."""
-    x = np.log(sel.n.astype(float))
-    y = np.array([statistic(v, estimator) for v in sel.samples])
-    xc, yc = x - x.mean(), y - y.mean()
-    slope = float(xc @ yc / (xc @ xc))
-    ss_tot, ss_res = float(yc @ yc), float(np.sum((yc - slope * xc) ** 2))
-    return slope, (1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0)
-
-
-def bootstrap(sel, estimator, size, rng):
-    """95% percentile interval of the slope, resampling replicates within each n."""
-    x = np.log(sel.n.astype(float))
-    xc = x - x.mean()
-    stats = np.column_stack([statistic(v[rng.integers(0, len(v), size=(size, len(v)))], estimator)
-                             for v in sel.samples])
-    lo, hi = np.percentile(stats @ xc / (xc @ xc), [2.5, 97.5])
-    return float(lo), float(hi)
 
 
 # --- evidence ------------------------------------------------------------------------------

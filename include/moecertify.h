@@ -31,8 +31,8 @@ PETSC_EXTERN PetscErrorCode MoeCertifyBestOfStarts(const MoeFitParams *, const M
 /* The certificate of fit r with reference objective fref on n points. */
 PETSC_EXTERN void           MoeCertifyAssess(const MoeSpec *, MoeModel, PetscInt n, const MoeFitResult *, PetscReal fref, MoeCertificate *);
 PETSC_EXTERN PetscErrorCode MoeCertifyReferenceObjective(MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscReal *fref);
-PETSC_EXTERN PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *, const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
-PETSC_EXTERN PetscErrorCode MoeCertifiedFit(const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
+PETSC_EXTERN PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *, const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
+PETSC_EXTERN PetscErrorCode MoeCertifiedFit(const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
 
 /* G-bar is identified when its noise-free objective is visible at the largest n (at least
    noise/(2 n_max): otherwise the fitted family reproduces the truth and G-bar is a set) and

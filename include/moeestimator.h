@@ -20,9 +20,11 @@
 
 struct _n_MoeEstimatorFamily {
   const char *name;
-  /* Estimate from D (data of replicate (n, replicate)): theta0 receives the start kept, theta
-     the estimate, res and cert the fit's result and certificate. */
-  PetscErrorCode (*fit)(const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
+  /* Estimate from D (data of replicate (n, replicate)) from the starts of family `restart` (0: the
+     replicate's own fit; j > 0: the j-th restart of the stability diagnostic, other starts of the
+     same data): theta0 receives the start kept, theta the estimate, res and cert the fit's result
+     and certificate. */
+  PetscErrorCode (*fit)(const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
   /* Relative cost of one replicate (for the largest-first schedule). */
   PetscReal (*cost)(const MoeSpec *, PetscInt64 n, PetscInt pfree);
   PetscBool   theory;    /* the estimator the theory is about: only its certified fits are evidence */

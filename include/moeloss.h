@@ -22,6 +22,7 @@ struct _n_MoeLossInput {
   PetscReal        r;      /* exponent of sigmoid_d2 */
   const MoeData   *eval;   /* Monte-Carlo sample with the truth's values, for l2 */
   const MoeTruth  *truth;
+  const void      *ctx;    /* the loss type's context (MoeLossRegisterAtoms) */
 };
 
 PETSC_EXTERN PetscErrorCode MoeLossComputeAll(const MoeLossSet *, MoeModel, const PetscReal *theta, const MoeTruth *, const PetscReal *reference, const MoeData *eval, PetscReal *values);

@@ -29,6 +29,7 @@ typedef struct {
   const char   *meaning;
   PetscBool     optin;   /* computed only when -losses names it (never by auto) */
   PetscBool     atoms;   /* compares parameters (atoms), not regression functions */
+  const void   *ctx;     /* what a loss file registering several losses with one function tells them apart by */
 } MoeLossType;
 
 /* The losses computed for the fits of one (gating, expert) pair: made from the spec by
@@ -43,6 +44,8 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode MoeLossRegister(const char[], MoeLossFn, MoeLossTarget, PetscBool voronoi, const char meaning[]);
 PETSC_EXTERN PetscErrorCode MoeLossRegisterOptIn(const char[], MoeLossFn, MoeLossTarget, const char meaning[]);
+/* A parameter loss of every fitted gating, chosen by -losses auto, with a context the function reads as in->ctx. */
+PETSC_EXTERN PetscErrorCode MoeLossRegisterAtoms(const char[], MoeLossFn, const void *ctx, const char meaning[]);
 PETSC_EXTERN PetscErrorCode MoeLossRegisterAll(void);
 PETSC_EXTERN PetscErrorCode MoeLossGet(const char[], const MoeLossType **);
 PETSC_EXTERN PetscErrorCode MoeLossNames(PetscInt *, const char *const **);

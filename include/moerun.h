@@ -4,7 +4,9 @@
    Task grid.  One replicate task per (gating, expert, estimator, n, replicate), numbered
      id = (((gating * E + expert) * S + estimator) * N + n_index) * R + replicate,
    followed by one reference task per (gating, expert) pair whose losses need the
-   reference G-bar.  Everything a task computes follows from the spec and its id, so the
+   reference G-bar, then, with -stability_replicates R, the restart tasks of the stability
+   diagnostic: for every pair, estimator the theory is about, n, replicate r < R and restart
+   j = 1..-stability_starts, the fit of replicate r's data from starts of its own.  Everything a task computes follows from the spec and its id, so the
    numbers do not depend on the rank that runs it or on the order of the tasks.
 
    Ranks.  Rank 0 is the master: it hands out task ids dynamically, largest expected cost
@@ -27,12 +29,13 @@
 
 typedef enum {
   MOE_TASK_REPLICATE = 0,
-  MOE_TASK_REFERENCE = 1
+  MOE_TASK_REFERENCE = 1,
+  MOE_TASK_RESTART   = 2
 } MoeTaskKind;
 
 typedef struct {
   PetscInt64 id;
-  PetscInt   kind, gating, expert, estimator, nindex, replicate, pair;
+  PetscInt   kind, gating, expert, estimator, nindex, replicate, pair, restart;
   PetscInt64 n;
   PetscReal  cost; /* expected relative cost, for the largest-first order */
 } MoeTask;
@@ -47,7 +50,7 @@ typedef struct {
 
 typedef struct {
   const MoeSpec *spec;
-  PetscInt64     ntasks, nreplicate;
+  PetscInt64     ntasks, nreplicate, nrestart;
   MoeTask       *tasks;
   PetscInt       npairs;
   MoePair       *pairs;
@@ -63,6 +66,7 @@ typedef struct {
   uint64_t seed;    /* seed of the data stream of this (n, replicate) */
   int32_t kind, gating, expert, estimator, status, reason, iterations, start, rank, p;
   int32_t certified, starts_used; /* replicate: the fit is certified (moecertify.h); reference: G-bar is identified */
+  int32_t restart;                /* restart task: which restart of the replicate (1..); else 0 */
   double  objective, gradient_norm;
   double  ref_objective, gap; /* replicate: objective of the reference point on the same data, and the gap */
   double  gradient_z;         /* gradient of the kept fit in units of its statistical scale (CONVERGED_FTOL fits) */

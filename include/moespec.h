@@ -126,6 +126,10 @@ typedef struct {
   PetscReal certify_tol;
   PetscInt  certify_starts; /* most starts a fit may take to be certified */
 
+  /* the stability diagnostic (run): replicates 0..stability_replicates-1 of every (pair, theory
+     estimator, n) are refitted from stability_starts further families of starts */
+  PetscInt stability_replicates, stability_starts;
+
   char output[PETSC_MAX_PATH_LEN];
 
   PetscOptions opts;  /* where the spec and the family options were read */
@@ -150,6 +154,7 @@ typedef struct {
   PetscReal   perturb, scale;
   PetscInt    starts; /* -init_starts */
   PetscInt    seed;
+  PetscInt    first; /* index of start 0 in the start stream (a restart's starts: restart * -certify_starts) */
 } MoeInitParams;
 
 typedef struct {

@@ -45,7 +45,7 @@ typedef struct {
   const MoeData   *eval;
 } MoePairContext;
 
-PETSC_EXTERN PetscErrorCode MoeTaskReplicate(const MoePairContext *, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscBool keep_data, MoeReplicateResult *);
+PETSC_EXTERN PetscErrorCode MoeTaskReplicate(const MoePairContext *, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscBool keep_data, MoeReplicateResult *);
 PETSC_EXTERN PetscErrorCode MoeTaskReference(const MoePairContext *, MoeReferenceResult *);
 
 #endif

@@ -13,13 +13,22 @@ static void Expect(const char *what, PetscReal got, PetscReal want)
   } else printf("ok   %s = %.15g\n", what, (double)got);
 }
 
+static void ExpectNaN(const char *what, PetscReal got)
+{
+  if (!PetscIsNanReal(got)) {
+    printf("FAIL %s: got %.15g, expected NaN\n", what, (double)got);
+    failures++;
+  } else printf("ok   %s = NaN\n", what);
+}
+
 static PetscErrorCode Loss(const char *name, MoeModel m, const PetscReal *theta, MoeModel t, const PetscReal *target, PetscReal *v)
 {
   const MoeLossType *type;
-  MoeLossInput       in = {m, theta, t, target, 2.0, NULL, NULL};
+  MoeLossInput       in = {m, theta, t, target, 2.0, NULL, NULL, NULL};
 
   PetscFunctionBegin;
   PetscCall(MoeLossGet(name, &type));
+  in.ctx = type->ctx;
   PetscCall((*type->compute)(&in, v));
   PetscFunctionReturn(0);
 }
@@ -137,6 +146,41 @@ int main(int argc, char **argv)
     PetscCall(Loss("sigmoid_d1", sig2b, f2p, sig2b, t2, &w));
     Expect("sigmoid_d1, two cells relabelled", w, 0.01 + 0.04);
     PetscCall(MoeModelDestroy(&sig2b));
+  }
+
+  /* per-cell errors: true atoms (1, 0.5, 1, 0) and the pinned (0, 0, -1, 1); fitted atoms
+     (1.1, 0, 1, 0) and (0.8, ln 3, 1, 0.2) in cell 0 (squared distances 0.01 and 0.08, weights 1
+     and 3), the pinned (0, 0, -1, 1.5) alone in cell 1 (distance 0.5, weight 1 = the true one's).
+     cells_over = sqrt((1 0.01 + 3 0.08) / 4) = 0.25; its beta1 block sqrt((0.01 + 3 0.04) / 4),
+     its b block sqrt(3 0.04 / 4); cells_exact = 0.5 (all in b); masses: cell 0 |4 - e^0.5|,
+     cell 1 0. */
+  {
+    MoeModel  soft3;
+    PetscReal t2[8], f3[12];
+    const PetscReal over_mass = 4 - PetscExpReal(0.5);
+    PetscCall(MoeModelCreate("softmax", "linear", 3, 1, opts, NULL, &soft3));
+    SetAtom(t2, 0, 1, 0.5, 1, 0);
+    SetAtom(t2, 1, 0, 0, -1, 1);
+    SetAtom(f3, 0, 1.1, 0, 1, 0);
+    SetAtom(f3, 1, 0.8, PetscLogReal(3.0), 1, 0.2);
+    SetAtom(f3, 2, 0, 0, -1, 1.5);
+    const struct {
+      const char *name;
+      PetscReal   want;
+    } cells[] = {
+      {"cells_over", 0.25}, {"cells_exact", 0.5}, {"cells_mass", over_mass / 2}, {"cells_over_beta1", PetscSqrtReal(0.13 / 4)},
+      {"cells_over_a", 0}, {"cells_over_b", PetscSqrtReal(0.03)}, {"cells_over_mass", over_mass}, {"cells_exact_beta1", 0},
+      {"cells_exact_a", 0}, {"cells_exact_b", 0.5}, {"cells_exact_mass", 0},
+    };
+    for (size_t c = 0; c < sizeof(cells) / sizeof(cells[0]); c++) {
+      PetscCall(Loss(cells[c].name, soft3, f3, soft2, t2, &v));
+      Expect(cells[c].name, v, cells[c].want);
+    }
+    PetscCall(Loss("cells_over_sigma", soft3, f3, soft2, t2, &v));
+    ExpectNaN("cells_over_sigma of a regression model", v);
+    PetscCall(Loss("cells_over", soft2, t2, soft2, t2, &v));
+    ExpectNaN("cells_over of an exactly specified fit", v);
+    PetscCall(MoeModelDestroy(&soft3));
   }
 
   PetscCall(MoeModelDestroy(&sig1));

@@ -128,18 +128,20 @@ static void RejectDegenerate(MoeModel m, const PetscReal *theta, PetscReal floor
    starts, up to -certify_starts in all.  A certified fit that did not converge (iteration cap,
    stall) gets the reference point as one more start, not more: it is at the estimator's
    objective, and further starts of a slow design would only repeat its cost. */
-PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
 {
   MoeFitParams fp;
 
   PetscFunctionBegin;
   MoeSpecFitParams(spec, &fp);
-  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, inject_nan, theta0, theta, res, cert));
+  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, restart, inject_nan, theta0, theta, res, cert));
   PetscFunctionReturn(0);
 }
 
-/* MoeCertifiedFit with the fit's settings given (the em estimator: fp->em). */
-PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *fpin, const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+/* MoeCertifiedFit with the fit's settings given (the em estimator: fp->em).  A restart (> 0) takes
+   its starts from a range of the replicate's start stream of its own, and its certification starts
+   are further near starts, not the reference point: the replicate's own fit already had that one. */
+PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *fpin, const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
 {
   MoeTruth       near;
   MoeFitResult   r;
@@ -151,6 +153,7 @@ PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *fpin, const MoeSpec *spec
 
   PetscFunctionBegin;
   MoeSpecInitParams(spec, &ip);
+  ip.first = restart * spec->certify_starts;
   PetscCall(MoeNearTarget(m, truth, gbar, &near));
   PetscCall(MoeCertifyBestOfStarts(&fp, &ip, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
   PetscCall(MoeCertifyReferenceObjective(m, truth, gbar, D, &fref));
@@ -161,7 +164,7 @@ PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *fpin, const MoeSpec *spec
   time = res->time;
   PetscCall(PetscMalloc2(m->p, &t0, m->p, &t));
   for (s = spec->init_starts; s < spec->certify_starts && (!cert->certified || (!fp.certificate_suffices && res->status != MOE_FIT_CONVERGED && s == spec->init_starts)); s++) {
-    if (s == spec->init_starts) PetscCall(MoeReferencePoint(m, &near, t0));
+    if (s == spec->init_starts && !restart) PetscCall(MoeReferencePoint(m, &near, t0));
     else PetscCall(MoeInitialPoint(&ip, m, &near, MOE_STREAM_INIT, n, replicate, s, t0));
     PetscCall(Solve(&fp, m, D, t0, inject_nan, t, &r));
     r.start = s;
@@ -228,7 +231,7 @@ static PetscReal MLECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
 }
 
 /* mle: MoeCertifiedFit with its trait certificate_suffices */
-static PetscErrorCode MLEFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+static PetscErrorCode MLEFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
 {
   extern const MoeEstimatorFamily MoeEstimatorFamily_MLE;
   MoeFitParams fp;
@@ -236,7 +239,7 @@ static PetscErrorCode MLEFit(const MoeSpec *spec, MoeModel m, const MoeTruth *tr
   PetscFunctionBegin;
   MoeSpecFitParams(spec, &fp);
   fp.certificate_suffices = MoeEstimatorFamily_MLE.certificate_suffices;
-  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, inject_nan, theta0, theta, res, cert));
+  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, restart, inject_nan, theta0, theta, res, cert));
   PetscFunctionReturn(0);
 }
 

@@ -3,7 +3,7 @@
    against the truth's likelihood on the same data are the same as mle's (MoeCertifiedFitWith). */
 #include <moeestimator.h>
 
-static PetscErrorCode EMFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+static PetscErrorCode EMFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
 {
   extern const MoeEstimatorFamily MoeEstimatorFamily_EM;
   MoeFitParams fp;
@@ -12,7 +12,7 @@ static PetscErrorCode EMFit(const MoeSpec *spec, MoeModel m, const MoeTruth *tru
   MoeSpecFitParams(spec, &fp);
   fp.em                   = PETSC_TRUE;
   fp.certificate_suffices = MoeEstimatorFamily_EM.certificate_suffices;
-  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, inject_nan, theta0, theta, res, cert));
+  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, restart, inject_nan, theta0, theta, res, cert));
   PetscFunctionReturn(0);
 }
 

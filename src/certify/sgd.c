@@ -4,7 +4,7 @@
    and how far it stops from it is what a comparison with lse on the same data shows. */
 #include <moeestimator.h>
 
-static PetscErrorCode SGDFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+static PetscErrorCode SGDFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
 {
   MoeInitParams ip;
   MoeSGDParams  sp;
@@ -14,6 +14,7 @@ static PetscErrorCode SGDFit(const MoeSpec *spec, MoeModel m, const MoeTruth *tr
   PetscFunctionBegin;
   MoeSpecInitParams(spec, &ip);
   MoeSpecSGDParams(spec, &sp);
+  ip.first = restart * spec->certify_starts;
   PetscCall(MoeNearTarget(m, truth, gbar, &near));
   PetscCall(MoeInitialPoint(&ip, m, &near, MOE_STREAM_INIT, n, replicate, 0, theta0));
   PetscCall(MoeFitSGD(&sp, m, D, theta0, n, replicate, inject_nan, theta, res));

@@ -8,7 +8,7 @@ typedef struct {
   MoeTruth          *truth;
   MoeModel           model;
   MoeData           *eval;
-  PetscInt           replicate;
+  PetscInt           replicate, restart;
   PetscReal         *reference; /* G-bar, when the fit needs it */
   MoeReplicateResult rep;
   MoeReferenceResult ref;
@@ -53,10 +53,12 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   PetscCall(MoeSpecCreate(comm, NULL, PETSC_FALSE, tf, &r.spec));
   PetscOptionsBegin(comm, NULL, "moerate fit: replicate and output", "moerate");
   PetscCall(PetscOptionsInt("-replicate", "replicate index (with -seed and -n it fixes the data)", NULL, r.replicate, &r.replicate, NULL));
+  PetscCall(PetscOptionsInt("-restart", "0: the replicate's fit; j > 0: its j-th restart of a run's stability diagnostic (the same data, other starts)", NULL, r.restart, &r.restart, NULL));
   PetscCall(PetscOptionsString("-output", "write the replicate (data, truth, start, fit, losses) to this HDF5 file", NULL, output, output, sizeof(output), NULL));
   PetscCall(PetscOptionsBool("-fit_inject_nan", "testing: make every residual NaN so that the fit fails", NULL, inject, &inject, NULL));
   PetscOptionsEnd();
   MoeUserCheck(r.replicate >= 0, "-replicate %" PetscInt_FMT " must be >= 0", r.replicate);
+  MoeUserCheck(r.restart >= 0, "-restart %" PetscInt_FMT " must be >= 0 (0: the replicate's own fit)", r.restart);
   PetscCall(MoeModelCreate(r.spec->gatings[0], r.spec->experts[0], r.spec->k, r.spec->d, NULL, NULL, &r.model));
   PetscCall(MoeFitCheckOptions(r.model)); /* also lists the TAO options under -help */
   PetscCall(PetscOptionsHasHelp(NULL, &help));
@@ -81,7 +83,7 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
     PetscCall(MoeTaskReference(&pc, &r.ref));
     pc.gbar = r.reference;
   }
-  PetscCall(MoeTaskReplicate(&pc, r.spec->ns[0], r.replicate, inject, PETSC_TRUE, &r.rep));
+  PetscCall(MoeTaskReplicate(&pc, r.spec->ns[0], r.replicate, r.restart, inject, PETSC_TRUE, &r.rep));
   PetscCall(PrintSummary(&r));
   if (output[0]) {
     MoeReplicateFile f = {r.spec, r.truth, r.model, r.rep.data, r.replicate, r.rep.theta0, r.rep.theta, r.rep.losses, &r.rep.fit, MoeFitReasonString(r.rep.fit.reason), &r.rep.cert, r.reference, &r.ref.fit, r.ref.identified, r.ref.weak_sd, r.ref.why};

@@ -53,7 +53,7 @@ PetscErrorCode MoeInitialPoint(const MoeInitParams *ip, MoeModel m, const MoeTru
   PetscCall(PetscArrayzero(theta, m->p));
   PetscCall(PetscMalloc1(m->p, &lower));
   PetscCall(MoeModelLowerBounds(m, lower));
-  PetscCall(MoeRngCreate(ip->seed, stream, n, replicate, start, &rng));
+  PetscCall(MoeRngCreate(ip->seed, stream, n, replicate, ip->first + start, &rng));
   if (ip->init == MOE_INIT_NEAR) {
     PetscCall(MoeModelEmbed(m, truth->model, truth->theta, theta));
     for (j = 0; j < m->pfree; j++) theta[m->ifree[j]] += gsl_ran_gaussian_ziggurat(rng, ip->perturb);

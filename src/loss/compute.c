@@ -18,6 +18,7 @@ PetscErrorCode MoeLossComputeAll(const MoeLossSet *set, MoeModel m, const PetscR
     in.r     = set->r;
     in.eval  = eval;
     in.truth = truth;
+    in.ctx   = set->type[l]->ctx;
     if (set->totruth[l]) {
       in.tmodel = truth->model;
       in.target = truth->theta;

@@ -6,6 +6,7 @@ PETSC_EXTERN PetscErrorCode MoeLossRegister_Sigmoid(void);
 PETSC_EXTERN PetscErrorCode MoeLossRegister_Softmax(void);
 PETSC_EXTERN PetscErrorCode MoeLossRegister_TopK(void);
 PETSC_EXTERN PetscErrorCode MoeLossRegister_Experts(void);
+PETSC_EXTERN PetscErrorCode MoeLossRegister_Cells(void);
 
 static PetscBool MoeLossRegisterAllCalled = PETSC_FALSE;
 
@@ -19,5 +20,6 @@ PetscErrorCode MoeLossRegisterAll(void)
   PetscCall(MoeLossRegister_Softmax());
   PetscCall(MoeLossRegister_TopK());
   PetscCall(MoeLossRegister_Experts());
+  PetscCall(MoeLossRegister_Cells());
   PetscFunctionReturn(0);
 }

@@ -10,7 +10,7 @@ PetscErrorCode MoeLossRegister(const char name[], MoeLossFn fn, MoeLossTarget ta
 {
   PetscFunctionBegin;
   PetscCheck(registry.n < MOE_MAX_FAMILIES, PETSC_COMM_SELF, PETSC_ERR_SUP, "too many losses");
-  MoeLossTypes[registry.n] = (MoeLossType){name, fn, target, voronoi, meaning, PETSC_FALSE, voronoi};
+  MoeLossTypes[registry.n] = (MoeLossType){name, fn, target, voronoi, meaning, PETSC_FALSE, voronoi, NULL};
   PetscCall(MoeRegistryAdd(&registry, name, &MoeLossTypes[registry.n]));
   PetscFunctionReturn(0);
 }
@@ -22,6 +22,15 @@ PetscErrorCode MoeLossRegisterOptIn(const char name[], MoeLossFn fn, MoeLossTarg
   PetscCall(MoeLossRegister(name, fn, target, PETSC_FALSE, meaning));
   MoeLossTypes[registry.n - 1].optin = PETSC_TRUE;
   MoeLossTypes[registry.n - 1].atoms = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeLossRegisterAtoms(const char name[], MoeLossFn fn, const void *ctx, const char meaning[])
+{
+  PetscFunctionBegin;
+  PetscCall(MoeLossRegister(name, fn, MOE_LOSS_ATOMS, PETSC_FALSE, meaning));
+  MoeLossTypes[registry.n - 1].atoms = PETSC_TRUE;
+  MoeLossTypes[registry.n - 1].ctx   = ctx;
   PetscFunctionReturn(0);
 }
 

@@ -134,7 +134,7 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
     PetscCall(PetscMalloc1(pc.model->p, &rep.theta0));
     rep.theta  = theta;
     rep.losses = losses;
-    PetscCall(MoeTaskReplicate(&pc, t->n, t->replicate, (PetscBool)(id == x->inject_nan_task), PETSC_FALSE, &rep));
+    PetscCall(MoeTaskReplicate(&pc, t->n, t->replicate, t->restart, (PetscBool)(id == x->inject_nan_task), PETSC_FALSE, &rep));
     PetscCall(PetscFree(rep.theta0));
     res                = rep.fit;
     rec->ref_objective = rep.cert.ref_objective;

@@ -14,10 +14,29 @@ static PetscErrorCode PairSize(const MoeSpec *s, PetscInt g, PetscInt e, PetscIn
   PetscFunctionReturn(0);
 }
 
+/* Task t = id: a fit of replicate r's data at the i-th n by estimator k of pair q (restart j, 0 for the replicate's own fit). */
+static void SetFit(MoeGrid *G, MoeTask *t, PetscInt64 id, MoeTaskKind kind, PetscInt q, PetscInt k, PetscInt i, PetscInt r, PetscInt j)
+{
+  const MoeSpec *s = G->spec;
+  const MoePair *P = &G->pairs[q];
+
+  t->id        = id;
+  t->kind      = kind;
+  t->gating    = P->gating;
+  t->expert    = P->expert;
+  t->estimator = k;
+  t->pair      = q;
+  t->nindex    = i;
+  t->n         = s->ns[i];
+  t->replicate = r;
+  t->restart   = j;
+  t->cost      = (*s->estimator_families[k]->cost)(s, t->n, P->pfree);
+}
+
 PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
 {
   MoeGrid   *G;
-  PetscInt   g, e, i, r, q, k, nref = 0;
+  PetscInt   g, e, i, r, q, k, j, nref = 0, ntheory = 0;
   PetscInt64 id;
 
   PetscFunctionBegin;
@@ -35,26 +54,15 @@ PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
       G->pmax = PetscMax(G->pmax, P->p);
       if (P->reference) nref++;
     }
+  for (k = 0; k < s->nestimators; k++) ntheory += s->estimator_families[k]->theory ? 1 : 0;
   G->nreplicate = (PetscInt64)G->npairs * s->nestimators * s->nn * s->replicates;
-  G->ntasks     = G->nreplicate + nref;
+  G->nrestart   = (PetscInt64)G->npairs * ntheory * s->nn * s->stability_replicates * s->stability_starts;
+  G->ntasks     = G->nreplicate + nref + G->nrestart;
   PetscCall(PetscCalloc1(G->ntasks, &G->tasks));
   for (q = 0, id = 0; q < G->npairs; q++)
     for (k = 0; k < s->nestimators; k++)
       for (i = 0; i < s->nn; i++)
-        for (r = 0; r < s->replicates; r++, id++) {
-          MoeTask *t   = &G->tasks[id];
-          MoePair *P   = &G->pairs[q];
-          t->id        = id;
-          t->kind      = MOE_TASK_REPLICATE;
-          t->gating    = P->gating;
-          t->expert    = P->expert;
-          t->estimator = k;
-          t->pair      = q;
-          t->nindex    = i;
-          t->n         = s->ns[i];
-          t->replicate = r;
-          t->cost      = (*s->estimator_families[k]->cost)(s, t->n, P->pfree);
-        }
+        for (r = 0; r < s->replicates; r++, id++) SetFit(G, &G->tasks[id], id, MOE_TASK_REPLICATE, q, k, i, r, 0);
   for (q = 0; q < G->npairs; q++) {
     MoePair *P = &G->pairs[q];
     MoeTask *t;
@@ -72,6 +80,11 @@ PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
     t->cost         = (PetscReal)t->n * P->pfree * P->pfree * s->init_starts;
     P->reference_id = id++;
   }
+  for (q = 0; q < G->npairs; q++) /* restarts: a replicate's fit again from other starts (the stability diagnostic) */
+    for (k = 0; k < s->nestimators; k++)
+      for (i = 0; i < s->nn && s->estimator_families[k]->theory; i++)
+        for (r = 0; r < s->stability_replicates; r++)
+          for (j = 1; j <= s->stability_starts; j++, id++) SetFit(G, &G->tasks[id], id, MOE_TASK_RESTART, q, k, i, r, j);
   *grid = G;
   PetscFunctionReturn(0);
 }
@@ -93,7 +106,7 @@ PetscBool MoeRecordIsTask(const MoeGrid *G, const MoeRecord *r)
 
   if (r->id < 0 || r->id >= G->ntasks) return PETSC_FALSE;
   t = &G->tasks[r->id];
-  return (PetscBool)(r->kind == t->kind && r->gating == t->gating && r->expert == t->expert && r->estimator == t->estimator && r->n == t->n && r->replicate == t->replicate && r->p == G->pairs[t->pair].p);
+  return (PetscBool)(r->kind == t->kind && r->gating == t->gating && r->expert == t->expert && r->estimator == t->estimator && r->n == t->n && r->replicate == t->replicate && r->restart == t->restart && r->p == G->pairs[t->pair].p);
 }
 
 /* A pending record of task id: what the grid says of it, no result yet. */
@@ -109,6 +122,7 @@ void MoeRecordInit(const MoeGrid *G, PetscInt64 id, MoeRecord *r)
   r->estimator = (int32_t)t->estimator;
   r->n         = t->n;
   r->replicate = t->replicate;
+  r->restart   = (int32_t)t->restart;
   r->p         = (int32_t)G->pairs[t->pair].p;
   r->rank      = -1;
   r->seed      = MoeStreamSeed(G->spec->seed, t->kind == MOE_TASK_REFERENCE ? MOE_STREAM_REFERENCE : MOE_STREAM_X, t->n, t->replicate, 0);

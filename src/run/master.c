@@ -21,6 +21,12 @@ typedef struct {
   PetscReal cost_left[2], cost_seen[2], time_seen[2];
 } Master;
 
+/* The time-left estimate's kind of a task: a reference fit (on noise-free data) or a fit of a replicate's data. */
+static PetscInt CostKind(const MoeTask *t)
+{
+  return t->kind == MOE_TASK_REFERENCE ? 1 : 0;
+}
+
 /* Rewriting the whole file costs in proportion to the grid, appending to the journal in
    proportion to the new results: rewrite when that keeps rewriting within 0.5% of the time
    since the last rewrite (and at the end), append otherwise (appends get the other 0.5%). */
@@ -119,9 +125,9 @@ static PetscErrorCode Store(Master *M, const MoeRecord *rec, const PetscReal *lo
   R->done++;
   if (rec->status == MOE_FIT_FAILED) R->failed++;
   M->fresh[M->nfresh++] = rec->id;
-  M->cost_left[t->kind] -= t->cost;
-  M->cost_seen[t->kind] += t->cost;
-  M->time_seen[t->kind] += rec->wall_time;
+  M->cost_left[CostKind(t)] -= t->cost;
+  M->cost_seen[CostKind(t)] += t->cost;
+  M->time_seen[CostKind(t)] += rec->wall_time;
   if (t->kind == MOE_TASK_REFERENCE) MoeScheduleUnblock(M->S, t->pair);
   if (t->kind == MOE_TASK_REFERENCE && !rec->certified && !M->opts->quiet) {
     const MoeSpec *s = G->spec;
@@ -129,7 +135,7 @@ static PetscErrorCode Store(Master *M, const MoeRecord *rec, const PetscReal *lo
   }
   if (M->opts->verbose) {
     const MoeSpec *s = G->spec;
-    fprintf(stderr, "moerate: task %lld %s x %s %s n=%lld rep %lld: %s (%s) %d its, objective %.6e, gap %.3g%s, %d starts, %.2fs on rank %d\n", (long long)rec->id, s->gatings[t->gating], s->experts[t->expert], t->kind == MOE_TASK_REFERENCE ? "reference" : "replicate", (long long)t->n, (long long)t->replicate, MoeFitStatuses[rec->status], MoeFitReasonString(rec->reason), (int)rec->iterations, rec->objective, rec->gap, rec->certified ? " (certified)" : "", (int)rec->starts_used, rec->wall_time, (int)rec->rank);
+    fprintf(stderr, "moerate: task %lld %s x %s %s n=%lld rep %lld: %s (%s) %d its, objective %.6e, gap %.3g%s, %d starts, %.2fs on rank %d\n", (long long)rec->id, s->gatings[t->gating], s->experts[t->expert], t->kind == MOE_TASK_REFERENCE ? "reference" : t->kind == MOE_TASK_RESTART ? "restart" : "replicate", (long long)t->n, (long long)t->replicate, MoeFitStatuses[rec->status], MoeFitReasonString(rec->reason), (int)rec->iterations, rec->objective, rec->gap, rec->certified ? " (certified)" : "", (int)rec->starts_used, rec->wall_time, (int)rec->rank);
   }
   PetscFunctionReturn(0);
 }
@@ -151,7 +157,7 @@ static PetscErrorCode MasterSetUp(Master *M, const MoeGrid *G, MoeResults *R, co
   M->workers                                  = PetscMax(1, size - 1);
   PetscCall(MoeScheduleCreate(G, R, &M->S));
   for (i = 0; i < G->ntasks; i++)
-    if (R->records[i].status == MOE_FIT_PENDING) M->cost_left[G->tasks[i].kind] += G->tasks[i].cost;
+    if (R->records[i].status == MOE_FIT_PENDING) M->cost_left[CostKind(&G->tasks[i])] += G->tasks[i].cost;
   PetscCall(PetscRealloc(sizeof(MoeSession) * (R->nsessions + 1), &R->sessions));
   s = &R->sessions[R->nsessions++];
   PetscCall(PetscMemzero(s, sizeof(*s)));
@@ -248,7 +254,7 @@ static PetscErrorCode Dispatch(Master *M, WorkerState *W, PetscMPIInt w, PetscIn
     const MoeTask *t;
     if (id < 0) break;
     t = &G->tasks[id];
-    if (t->kind == MOE_TASK_REPLICATE && G->pairs[t->pair].reference && !W[w].hasref[t->pair]) {
+    if (t->kind != MOE_TASK_REFERENCE && G->pairs[t->pair].reference && !W[w].hasref[t->pair]) {
       PetscInt64 pair = t->pair;
       memcpy(refbuf, &pair, sizeof(pair));
       memcpy(refbuf + sizeof(pair), M->R->theta + G->pairs[t->pair].reference_id * G->pmax, sizeof(PetscReal) * G->pmax);

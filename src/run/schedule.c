@@ -28,7 +28,7 @@ PetscErrorCode MoeScheduleCreate(const MoeGrid *G, const MoeResults *R, MoeSched
   S->grid = G;
   PetscCall(PetscCalloc4(G->npairs, &S->queue, G->npairs, &S->len, G->npairs, &S->pos, G->npairs, &S->blocked));
   PetscCall(PetscMalloc1(G->npairs, &S->refs));
-  for (q = 0; q < G->npairs; q++) PetscCall(PetscMalloc1(G->spec->nestimators * G->spec->nn * G->spec->replicates, &S->queue[q]));
+  for (q = 0; q < G->npairs; q++) PetscCall(PetscMalloc1((G->nreplicate + G->nrestart) / G->npairs, &S->queue[q]));
   for (i = 0; i < G->ntasks; i++) {
     const MoeTask *t = &G->tasks[i];
     if (R->records[i].status != MOE_FIT_PENDING) continue;

@@ -328,6 +328,7 @@ static PetscErrorCode BuildCanonicalText(MoeSpec *s)
   if (s->rows) PetscCall(Appendf(T, &len, &cap, "-fit_rows 1\n"));
   if (s->hessian_reuse != 1) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_reuse %" PetscInt_FMT "\n", s->hessian_reuse));
   if (s->hessian_single) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_single 1\n"));
+  if (s->stability_replicates) PetscCall(Appendf(T, &len, &cap, "-stability_replicates %" PetscInt_FMT "\n-stability_starts %" PetscInt_FMT "\n", s->stability_replicates, s->stability_starts)); /* only when set: earlier hashes stay */
   if (s->model != MOE_MODEL_REGRESSION) PetscCall(Appendf(T, &len, &cap, "-model %s\n-truth_sigma %.17g\n", MoeModelTypes[s->model], (double)s->truth_sigma));
   if (!DefaultEstimators(s)) {
     PetscCall(JoinNames(s->estimators, s->nestimators, buf, sizeof(buf)));
@@ -465,6 +466,7 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   s->truth_regime = 2, s->truth_seed = -1, s->truth_draw = -1, s->seed = 1;
   s->truth_max_sd = 0.1, s->truth_active_min = 0.05, s->truth_max_draws = 100;
   s->certify_tol = 3, s->certify_starts = 8;
+  s->stability_replicates = 0, s->stability_starts = 4;
   s->sgd_epochs = 10, s->sgd_lr = 0.1, s->sgd_batch = 32;
   s->em_max_it = MOE_EM_MAX_IT;
   s->truth_sigma = 0.3;
@@ -570,6 +572,8 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   PetscCall(PetscOptionsReal("-fit_max_gradient_z", "a fit stopped by -fit_ftol whose gradient exceeds this many times its statistical scale sqrt(noise H_jj/n) in some parameter has stalled (failed)", NULL, s->max_gradient_z, &s->max_gradient_z, NULL));
   PetscCall(PetscOptionsReal("-certify_tol", "a fit is certified when 2n/noise (f_fit - f_ref) <= this, f_ref the objective of the truth (or G-bar) on the same data", NULL, s->certify_tol, &s->certify_tol, NULL));
   PetscCall(PetscOptionsInt("-certify_starts", "most starts of an uncertified fit (the reference point itself, then more near starts)", NULL, s->certify_starts, &s->certify_starts, NULL));
+  PetscCall(PetscOptionsInt("-stability_replicates", "run: the stability diagnostic refits replicates 0..this-1 of every sample size from further starts (restart tasks; 0: none)", NULL, s->stability_replicates, &s->stability_replicates, NULL));
+  PetscCall(PetscOptionsInt("-stability_starts", "run: restarts per such replicate, each from starts of its own, certified like the replicate's fit", NULL, s->stability_starts, &s->stability_starts, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_lambda", "line-search Newton types (bnls, nls): initial Levenberg-Marquardt damping (0: plain Gauss-Newton)", NULL, s->lm_lambda, &s->lm_lambda, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
@@ -636,6 +640,9 @@ PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, Mo
   MoeUserCheck(s->max_gradient_z > 0, "-fit_max_gradient_z %g must be > 0", (double)s->max_gradient_z);
   MoeUserCheck(s->certify_tol >= 0, "-certify_tol %g must be >= 0 (units of noise/(2n))", (double)s->certify_tol);
   MoeUserCheck(s->certify_starts >= 1, "-certify_starts %" PetscInt_FMT " must be at least 1", s->certify_starts);
+  MoeUserCheck(s->stability_replicates >= 0 && s->stability_replicates <= s->replicates, "-stability_replicates %" PetscInt_FMT " is outside 0..-replicates (%" PetscInt_FMT ")", s->stability_replicates, s->replicates);
+  MoeUserCheck(s->stability_starts >= 1 && s->stability_starts <= 64, "-stability_starts %" PetscInt_FMT " is outside 1..64", s->stability_starts);
+  if (!run) s->stability_replicates = 0;
   MoeUserCheck(s->loss_r >= 1, "-loss_r %g must be >= 1", (double)s->loss_r);
   regime = s->truth_regime;
   MoeUserCheck(regime == 1 || regime == 2, "-truth_regime %" PetscInt_FMT " is not 1 or 2", regime);
@@ -705,7 +712,7 @@ void MoeSpecDataParams(const MoeSpec *s, MoeDataParams *p)
 
 void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
 {
-  *p = (MoeInitParams){s->init, s->init_perturb, s->init_scale, s->init_starts, s->seed};
+  *p = (MoeInitParams){s->init, s->init_perturb, s->init_scale, s->init_starts, s->seed, 0};
 }
 
 void MoeSpecFitParams(const MoeSpec *s, MoeFitParams *p)

@@ -16,7 +16,7 @@
 #include <sys/file.h>
 #include <stddef.h>
 
-#define MOE_FORMAT_VERSION 3 /* 2: certificates in the records, checksummed datasets; 3: estimators */
+#define MOE_FORMAT_VERSION 4 /* 2: certificates in the records, checksummed datasets; 3: estimators; 4: restart tasks */
 
 PetscErrorCode MoeResultsBackup(const char[], const char[]);
 
@@ -34,7 +34,7 @@ typedef struct {
 #define F(field, type, meaning) {#field, offsetof(MoeRecord, field), type, meaning}
 static const MoeRecordField record_fields[] = {
   F(id, 1, "task id = row"),
-  F(kind, 0, "0 replicate, 1 reference fit G-bar"),
+  F(kind, 0, "0 replicate, 1 reference fit G-bar, 2 restart (the stability diagnostic: a replicate's data fitted again from other starts)"),
   F(gating, 0, "index into /grid/gatings"),
   F(expert, 0, "index into /grid/experts"),
   F(estimator, 0, "index into /grid/estimators (reference fits: 0)"),
@@ -49,6 +49,7 @@ static const MoeRecordField record_fields[] = {
   F(p, 0, "parameters (full layout)"),
   F(certified, 0, "replicate: 1 when gap <= -certify_tol; reference: 1 when G-bar is identified"),
   F(starts_used, 0, "starts the fit took"),
+  F(restart, 0, "restart tasks: which restart of the replicate (1, 2, ...); else 0"),
   F(objective, 3, "(1/2n) sum (Y - f(X))^2"),
   F(gradient_norm, 3, "norm of its gradient"),
   F(ref_objective, 3, "objective of the reference point (truth embedded in k atoms, or G-bar) on the same data"),

@@ -1,7 +1,7 @@
 /* The pipeline of one replicate task and of one reference task (moetask.h). */
 #include <moetask.h>
 
-PetscErrorCode MoeTaskReplicate(const MoePairContext *c, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscBool keep_data, MoeReplicateResult *r)
+PetscErrorCode MoeTaskReplicate(const MoePairContext *c, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscBool keep_data, MoeReplicateResult *r)
 {
   MoeDataParams dp;
   MoeData      *D;
@@ -10,7 +10,7 @@ PetscErrorCode MoeTaskReplicate(const MoePairContext *c, PetscInt64 n, PetscInt6
   PetscFunctionBegin;
   MoeSpecDataParams(c->spec, &dp);
   PetscCall(MoeDataGenerate(&dp, c->truth, n, replicate, &D));
-  PetscCall((*c->spec->estimator_families[c->estimator]->fit)(c->spec, c->model, c->truth, c->gbar, D, n, replicate, inject_nan, r->theta0, r->theta, &r->fit, &r->cert));
+  PetscCall((*c->spec->estimator_families[c->estimator]->fit)(c->spec, c->model, c->truth, c->gbar, D, n, replicate, restart, inject_nan, r->theta0, r->theta, &r->fit, &r->cert));
   if (r->fit.status != MOE_FIT_PENDING) { /* an abandoned fit has no losses */
     PetscCall(MoeSpecPairLosses(c->spec, c->g, c->e, &losses));
     PetscCall(MoeLossComputeAll(&losses, c->model, r->theta, c->truth, c->gbar, c->eval, r->losses));

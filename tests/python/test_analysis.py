@@ -34,7 +34,7 @@ def record_dtype():
 
 RECORD = record_dtype()
 # the records of files written before moerate certified its fits
-OLD_FIELDS = ("estimator", "certified", "starts_used", "ref_objective", "gap", "gradient_z", "weak_sd")
+OLD_FIELDS = ("estimator", "certified", "starts_used", "restart", "ref_objective", "gap", "gradient_z", "weak_sd")
 OLD_RECORD = np.dtype([(name, RECORD.fields[name][0]) for name in RECORD.names if name not in OLD_FIELDS])
 WELL_POSED = {"well_posed": 1, "screening": "well posed", "weakest_sd": 0.05, "draw": 0, "draws_rejected": 0,
               "source": "synthetic"}
@@ -70,14 +70,14 @@ def synthetic(path, slopes, gatings=("sigmoid",), experts=("relu",), ns=NS, repl
     rec = np.zeros(len(grid) + references, dtype=RECORD)
     val = np.full((len(rec), len(losses)), np.nan)
     for i, (g, e, n, r) in enumerate(grid):
-        rec[i] = (i, mr.REPLICATE, g, e, 0, n, r, i, mr.CONVERGED, 3, 10, 0, 1 + i % 2, 0, 1, 1, 0, 0, 0.001, -20, 0.1,
+        rec[i] = (i, mr.REPLICATE, g, e, 0, n, r, i, mr.CONVERGED, 3, 10, 0, 1 + i % 2, 0, 1, 1, 0, 0, 0, 0.001, -20, 0.1,
                   np.nan, 0.1, T0 + 0.1 * i, T0 + 0.1 * (i + 1))
         for j, loss in enumerate(losses):
             if applies(loss, gatings[g]):
                 val[i, j] = 0.1 * n ** slopes[loss] * np.exp(sigma * rng.standard_normal())
     for j, i in enumerate(range(len(grid), len(rec))):
         g, e = pairs[j % len(pairs)]
-        rec[i] = (i, mr.REFERENCE, g, e, 0, 10 * max(ns), 0, i, mr.CONVERGED, 3, 10, 0, 1, 0, 1, 0, 0.004, 0, np.nan,
+        rec[i] = (i, mr.REFERENCE, g, e, 0, 10 * max(ns), 0, i, mr.CONVERGED, 3, 10, 0, 1, 0, 1, 0, 0, 0.004, 0, np.nan,
                   np.nan, 0.1, 0.2, 0.1, T0 - 0.1, T0)
     if edit:
         edit(rec, val)
