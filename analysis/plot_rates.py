@@ -51,22 +51,27 @@ def panels(results, losses, n_min, include_uncertified=False):
     return out
 
 
-def compare_panels(results, pairs, n_min, include_uncertified=False):
-    """P1's Figure 1 layout: one panel per expert family holding each (gating, loss) of `pairs`
-    (e.g. the sigmoid fits' sigmoid_d3 beside the softmax fits' softmax_dlin), so that gatings
-    are compared on one log-log plot.  Items as `panels`; series labels are "gating, loss"."""
+def compare_panels(results, groups, n_min, include_uncertified=False):
+    """P1's Figure 1 layout: per expert family one panel per group of (gating, loss) pairs, each group's series on
+    one plot (e.g. the sigmoid fits' sigmoid_d3 beside the softmax fits' softmax_dlin, so that gatings are compared
+    on one log-log plot; or one gating's per-cell errors).  Items as `panels`; series labels are "gating, loss"."""
     out = []
     for e, expert in enumerate(results.experts):
-        series = []
-        for suffix, view, inc in estimator_views(results, include_uncertified):
-            for gating, loss in pairs:
-                g, li = results.gatings.index(gating), results.losses.index(loss)
-                if view.loss_applies(g, e, li):
-                    sel = rates.select(view, g, e, li, n_min, include_uncertified=inc)
-                    if sel.used:
-                        series.append(("%s, %s%s" % (gating, loss, suffix), sel, rates.gbar_note(view, g, e, li)))
-        if series:
-            out.append((expert, "P1 Figure 1 comparison", series))
+        for pairs in groups:
+            series = []
+            for suffix, view, inc in estimator_views(results, include_uncertified):
+                for gating, loss in pairs:
+                    g, li = results.gatings.index(gating), results.losses.index(loss)
+                    if view.loss_applies(g, e, li):
+                        sel = rates.select(view, g, e, li, n_min, include_uncertified=inc)
+                        if sel.used:
+                            series.append(("%s, %s%s" % (gating, loss, suffix), sel, rates.gbar_note(view, g, e, li)))
+            gatings = {gating for gating, _ in pairs}
+            losses = [loss for _, loss in pairs]
+            title = ("P1 Figure 1 comparison" if len(gatings) > 1 else "%s fits: per-cell errors" % pairs[0][0]
+                     if all(loss.startswith("cells_") for loss in losses) else "%s fits: %s" % (pairs[0][0], ", ".join(losses)))
+            if series:
+                out.append((expert, title, series))
     return out
 
 
@@ -143,9 +148,10 @@ def parser():
     p.add_argument("results", help="a moerate run results file (HDF5)")
     p.add_argument("-o", "--output", required=True, help="figure file (.png, .pdf or .svg)")
     p.add_argument("--losses", help="comma list of losses to plot (default: all with data)")
-    p.add_argument("--compare", metavar="GATING:LOSS,...",
+    p.add_argument("--compare", metavar="GATING:LOSS,...", action="append",
                    help="P1's Figure 1 layout: one panel per expert family with these (gating, loss) series on "
-                        "one plot, e.g. sigmoid:sigmoid_d3,softmax:softmax_dlin")
+                        "one plot, e.g. sigmoid:sigmoid_d3,softmax:softmax_dlin; given again, one more panel beside "
+                        "it (e.g. softmax:cells_exact,softmax:cells_over,softmax:cells_mass)")
     p.add_argument("--expert", help="plot only this expert family")
     p.add_argument("--n-min", type=int, help="smallest n plotted and fitted")
     p.add_argument("--include-uncertified", action="store_true",
@@ -165,13 +171,13 @@ def main(argv=None):
     if unknown:
         mr.fail(p.prog, "unknown loss %s (the file has %s)" % (", ".join(unknown), ", ".join(results.losses)))
     if opts.compare:
-        pairs = [tuple(item.split(":", 1)) for item in opts.compare.split(",")]
-        bad = [":".join(pr) for pr in pairs
+        groups = [[tuple(item.split(":", 1)) for item in group.split(",")] for group in opts.compare]
+        bad = [":".join(pr) for pairs in groups for pr in pairs
                if len(pr) != 2 or pr[0] not in results.gatings or pr[1] not in results.losses]
         if bad:
             mr.fail(p.prog, "--compare %s: give GATING:LOSS pairs of the file's gatings (%s) and losses (%s)"
                     % (",".join(bad), ", ".join(results.gatings), ", ".join(results.losses)))
-        items = compare_panels(results, pairs, opts.n_min, opts.include_uncertified)
+        items = compare_panels(results, groups, opts.n_min, opts.include_uncertified)
     else:
         items = panels(results, chosen, opts.n_min, opts.include_uncertified)
     if opts.expert:

@@ -86,6 +86,15 @@ THEORY = {
                      (NONIDENTIFIABLE, None, Theory(SLOWER, "softmax-type gating, non-identifiable experts",
                                                     "P2"))],
     "topk": [(STRONG, None, Theory(Fraction(-1, 2), "top-K sparse softmax, strongly identifiable experts", "P3"))],
+    # the per-cell errors (src/loss/cells.c): the cells the papers' rates are about, kept apart
+    "cells_exact": [(STRONG | {"linear"}, "misspecified", Theory(Fraction(-1, 2), "exactly specified cells of G-bar "
+                                                                 "(every cell has one atom)", "P1 Regime 2")),
+                    (STRONG, None, Theory(Fraction(-1, 2), "exactly specified cells, strongly identifiable experts",
+                                          "P1, P2"))],
+    "cells_over": [(STRONG, "over", Theory(Fraction(-1, 4), "over-specified cells, strongly identifiable experts",
+                                           "P1, P2")),
+                   (NONIDENTIFIABLE, "over", Theory(SLOWER, "over-specified cells, non-identifiable experts", "P1, P2"))],
+    "cells_mass": [(STRONG, None, Theory(Fraction(-1, 2), "the cells' masses, strongly identifiable experts", "P1, P2"))],
 }
 
 
@@ -94,6 +103,9 @@ THEORY = {
 # solvability of a polynomial system), not given here.
 GAUSSIAN_EXACT = Theory(Fraction(-1, 2), "Gaussian MoE by maximum likelihood, exactly specified (k = k*): parametric",
                         "P3; Nguyen et al. 2023")
+# P3 over-specified, a cell of two atoms (rbar(2) = 4): beta1 and b at n^-1/(2 rbar), a and sigma at n^-1/rbar
+GAUSSIAN_OVER = {"cells_over_beta1": Fraction(-1, 8), "cells_over_b": Fraction(-1, 8), "cells_over_a": Fraction(-1, 4),
+                 "cells_over_sigma": Fraction(-1, 4)}
 GAUSSIAN_L2 = Theory(Fraction(-1, 2), "Gaussian MoE: the regression function f_G converges with the density (up to log)",
                      "P3")
 
@@ -106,7 +118,13 @@ def theory(loss, expert, k, kstar, matched=True, regime=1, model="regression"):
     if model == "gaussian":
         if loss in ("l2", "l2_truth") and matched:
             return GAUSSIAN_L2
-        return GAUSSIAN_EXACT if k == kstar and loss in ("softmax_d1", "softmax_dlin", "topk", "experts", "experts_mass") and matched else None
+        if not matched:
+            return None
+        if loss == "cells_exact" or (k == kstar and loss in ("softmax_d1", "softmax_dlin", "topk", "experts", "experts_mass")):
+            return GAUSSIAN_EXACT
+        if k == kstar + 1 and loss in GAUSSIAN_OVER:
+            return Theory(GAUSSIAN_OVER[loss], "Gaussian MoE, over-specified by one atom: a cell of two atoms (rbar = 4)", "P3")
+        return None
     settings = {None, "over" if k > kstar else "exact" if k == kstar else None,
                 "matched" if matched else "misspecified", "regime %d" % regime}
     for experts, needs, th in THEORY.get(loss, []):
