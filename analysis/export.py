@@ -61,8 +61,8 @@ def write_parquet(table, path, prog):
         import pandas as pd
         import pyarrow  # noqa: F401  (pandas' Parquet engine)
     except ImportError:
-        mr.fail(prog, "-o %s: Parquet needs python3-pandas and python3-pyarrow (apt-get install python3-pandas "
-                "python3-pyarrow), or write .csv" % path)
+        mr.fail(prog, "-o %s: Parquet needs pandas with pyarrow (python3-pandas; pyarrow is not packaged in Debian "
+                "bookworm), or write .csv" % path)
     pd.DataFrame({c: table[c] for c in COLUMNS}).to_parquet(path, index=False)
 
 

@@ -23,6 +23,7 @@ import rates  # noqa: E402
 
 FORMATS = ("png", "pdf", "svg")
 CLIP = 0.1  # lower error bars end at least at CLIP x mean
+CELLS = ("cells_exact", "cells_over", "cells_mass")  # the per-cell errors of --cells
 
 
 def estimator_views(results, include_uncertified):
@@ -152,6 +153,9 @@ def parser():
                    help="P1's Figure 1 layout: one panel per expert family with these (gating, loss) series on "
                         "one plot, e.g. sigmoid:sigmoid_d3,softmax:softmax_dlin; given again, one more panel beside "
                         "it (e.g. softmax:cells_exact,softmax:cells_over,softmax:cells_mass)")
+    p.add_argument("--cells", action="store_true",
+                   help="per expert family, one panel per gating with its per-cell errors (cells_exact, cells_over, "
+                        "cells_mass) on one plot")
     p.add_argument("--expert", help="plot only this expert family")
     p.add_argument("--n-min", type=int, help="smallest n plotted and fitted")
     p.add_argument("--include-uncertified", action="store_true",
@@ -170,6 +174,11 @@ def main(argv=None):
     unknown = [loss for loss in chosen if loss not in results.losses]
     if unknown:
         mr.fail(p.prog, "unknown loss %s (the file has %s)" % (", ".join(unknown), ", ".join(results.losses)))
+    if opts.cells:
+        names = [loss for loss in CELLS if loss in results.losses]
+        if not names:
+            mr.fail(p.prog, "--cells: %s has no per-cell losses (%s)" % (opts.results, ", ".join(CELLS)))
+        opts.compare = [",".join("%s:%s" % (g, loss) for loss in names) for g in results.gatings]
     if opts.compare:
         groups = [[tuple(item.split(":", 1)) for item in group.split(",")] for group in opts.compare]
         bad = [":".join(pr) for pairs in groups for pr in pairs

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Reproduce docs/results/: run experiments, then their rate tables and figures.
 #   bash docs/results/make.sh [RANKS] [SPEC ...]   (default 3 ranks: two workers on 2 cores;
-#                                                  default specs: every quick one, see below)
+#                                                  default specs: those analysis/claims.toml names)
 #   bash docs/results/make.sh --tables [SPEC ...]  tables and figures again from results/, no runs
 # Results files go to results/ (not committed: they are regenerated exactly by this script);
 # the tables (rates tables, CSV) and figures land here, and the seconds each run took in
-# timings.txt.
+# timings.txt; at the end the verdict on every claim, verdicts.md (analysis/verdicts.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 run=1
@@ -17,11 +17,7 @@ ranks=${1:-3}
 shift || true
 specs=("$@")
 if ((${#specs[@]} == 0)); then
-  specs=(p1_fig1_wellposed_quick p1_regime1_wellposed_quick p1_regime2_wellposed_quick p1_fig1_quick
-    p1_regime1_quick p1_regime2_quick p2_softmax_quick p2_softmax_exact_quick p2_dts_quick p2_dts_fit_quick
-    p2_hsoftmax_quick p3_topk_quick p3_topk_smallK_quick p3_topk_exact_quick p1_fig1_wellposed_sgd_quick
-    p1_fig1_sgd_quick gaussian_softmax_exact_quick gaussian_softmax_over_quick p3_exact_quick p3_over_quick p3_smallK_quick gaussian_dts_fit_quick
-    p2_icml_d1_sigmoid_quick p2_icml_d1_linear_quick)
+  mapfile -t specs < <(cd analysis && /usr/bin/python3 -c 'import claims; print("\n".join(claims.specs(claims.load())))')
 fi
 out=docs/results
 mkdir -p results
@@ -36,7 +32,16 @@ for name in "${specs[@]}"; do
   # no certified fit at all (top-K least squares): plot the uncertified ones, which the figure says
   /usr/bin/python3 analysis/plot_rates.py "results/$name.h5" -o "$out/$name.png" ||
     /usr/bin/python3 analysis/plot_rates.py "results/$name.h5" --include-uncertified -o "$out/$name.png"
-  if [[ $name == p1_fig1* ]]; then # P1's Figure 1: one figure per panel, both gatings on one plot
+  # the errors per cell (exactly specified, over-specified, masses) against n, a panel per gating, and the
+  # stability diagnostic of the specs with restart tasks
+  if grep -qE 'cells_exact|^losses: auto' "jobs/specs/$name.yaml"; then
+    /usr/bin/python3 analysis/plot_rates.py "results/$name.h5" --cells -o "$out/${name}_cells.png" ||
+      /usr/bin/python3 analysis/plot_rates.py "results/$name.h5" --cells --include-uncertified -o "$out/${name}_cells.png"
+  fi
+  if grep -q '^stability_replicates' "jobs/specs/$name.yaml"; then
+    /usr/bin/python3 analysis/stability.py "results/$name.h5" --losses cells_exact,cells_over >"$out/${name}_stability.md"
+  fi
+  if [[ $name == p1_fig1* && $name != p1_fig1_linear_long ]]; then # P1's Figure 1: a figure per panel, both gatings on one plot
     for expert in relu linear; do
       /usr/bin/python3 analysis/plot_rates.py "results/$name.h5" --expert "$expert" \
         --compare sigmoid:sigmoid_d3,softmax:softmax_dlin -o "$out/${name}_$expert.png"
@@ -48,3 +53,4 @@ if [[ -f results/p1_fig1_wellposed.h5 ]]; then
     >"$out/p1_fig1_wellposed_timeline.txt"
 fi
 /usr/bin/python3 analysis/summary.py results/*.h5 >"$out/rates.md"
+/usr/bin/python3 analysis/verdicts.py --results results -o "$out/verdicts.md"
