@@ -178,7 +178,7 @@ def rate_row(results, gating, expert, loss, opts):
            "n_min": int(sel.n[0]) if len(sel.n) else None, "n_max": int(sel.n[-1]) if len(sel.n) else None,
            "n_sizes": len(sel.n), "used": sel.used, "excluded": sel.excluded, "missing": sel.missing,
            "certified": sel.certified, "uncertified": sel.uncertified,
-           "slope_log_mean": None, "slope_mean_log": None, "estimator": opts.estimator,
+           "slope_log_mean": None, "slope_mean_log": None, "slope_log_median": None, "estimator": opts.estimator,
            "ci_low": None, "ci_high": None, "r2": None,
            "theory": "" if th is None else str(th.rate), "theory_slope": None if th is None else th.slope,
            "theory_tag": "" if th is None else th.tag, "theory_reason": "" if th is None else th.reason,
@@ -190,6 +190,7 @@ def rate_row(results, gating, expert, loss, opts):
         return row
     row["slope_log_mean"] = fit(sel, "log-mean")[0]
     row["slope_mean_log"] = fit(sel, "mean-log")[0]
+    row["slope_log_median"] = fit(sel, "log-median")[0]
     row["r2"] = fit(sel, opts.estimator)[1]
     rng = np.random.default_rng([opts.seed, gating, expert, loss])
     row["ci_low"], row["ci_high"] = bootstrap(sel, opts.estimator, opts.bootstrap, rng)
@@ -288,9 +289,9 @@ def _cells(row):
     """The table cells of a row."""
     window = "" if row["n_min"] is None else "%d-%d" % (row["n_min"], row["n_max"])
     if row["note"]:
-        slopes, ci = [row["note"], ""], ""
+        slopes, ci = [row["note"], "", ""], ""
     else:
-        slopes = [_num(row["slope_log_mean"]), _num(row["slope_mean_log"])]
+        slopes = [_num(row["slope_log_mean"]), _num(row["slope_mean_log"]), _num(row["slope_log_median"])]
         ci = "[%.3f, %.3f]" % (row["ci_low"], row["ci_high"])
     reason = row["theory_reason"] + (" [%s]" % row["theory_tag"] if row["theory_tag"] else "")
     return [row["gating"], row["expert"], row.get("fitted_by", "lse"), row["loss"], row["target"], window, str(row["n_sizes"]), str(row["used"]),
@@ -397,7 +398,7 @@ def format_table(results, rows, groups, opts):
     lines += fisher_lines(results)
     lines += ["", EVIDENCE_HELP]
     head = ["gating", "expert", "fit", "loss", "vs", "n window", "#n", "used", "excl", "miss", "cert", "uncert",
-            "slope log-mean", "slope mean-log", "95%% CI (%s)" % opts.estimator, "R2", "theory", "contains",
+            "slope log-mean", "slope mean-log", "slope log-median", "95%% CI (%s)" % opts.estimator, "R2", "theory", "contains",
             "evidence", "reason"]
     table = [head] + [_cells(r) for r in rows]
     widths = [max(len(t[i]) for t in table) for i in range(len(head))]
