@@ -27,12 +27,14 @@ typedef struct {
   PetscInt  starts_used;
 } MoeCertificate;
 
-PETSC_EXTERN PetscErrorCode MoeCertifyBestOfStarts(const MoeFitParams *, const MoeInitParams *, MoeModel, const MoeTruth *target, const MoeData *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *);
+/* The best of -init_starts fits by solver from the starts of stream (n, replicate) near target. */
+PETSC_EXTERN PetscErrorCode MoeCertifyBestOfStarts(const MoeSolver *, const MoeFitParams *, const MoeInitParams *, MoeModel, const MoeTruth *target, const MoeData *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *);
 /* The certificate of fit r with reference objective fref on n points. */
 PETSC_EXTERN void           MoeCertifyAssess(const MoeSpec *, MoeModel, PetscInt n, const MoeFitResult *, PetscReal fref, MoeCertificate *);
-PETSC_EXTERN PetscErrorCode MoeCertifyReferenceObjective(MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscReal *fref);
-PETSC_EXTERN PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *, const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
-PETSC_EXTERN PetscErrorCode MoeCertifiedFit(const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
+/* The solver's objective at the reference point (the truth, or G-bar for other families) on D. */
+PETSC_EXTERN PetscErrorCode MoeCertifyReferenceObjective(const MoeSolver *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscReal *fref);
+/* A replicate's certified fit by an estimator's solver (restart: which family of starts, 0 the replicate's own). */
+PETSC_EXTERN PetscErrorCode MoeCertifiedFit(const MoeSolver *, const MoeFitParams *, const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
 
 /* G-bar is identified when its noise-free objective is visible at the largest n (at least
    noise/(2 n_max): otherwise the fitted family reproduces the truth and G-bar is a set) and

@@ -9,6 +9,7 @@ PETSC_EXTERN PetscErrorCode MoeCommandRun(MPI_Comm, const char command[]);
 PETSC_EXTERN PetscErrorCode MoeCheckOutputPath(const char option[], const char path[]);
 PETSC_EXTERN PetscErrorCode MoeCheckOutputIsPlain(const char option[], const char path[]);
 PETSC_EXTERN PetscErrorCode MoeCheckUnusedOptions(MPI_Comm);
+PETSC_EXTERN PetscErrorCode MoeCheckTaoOptions(const MoeSpec *, MoeModel);
 PETSC_EXTERN PetscErrorCode MoeRootCheck(MPI_Comm, PetscErrorCode (*)(void *), void *);
 PETSC_EXTERN PetscErrorCode MoePrintFisherLine(MPI_Comm, const MoeSpec *, const MoeTruth *);
 

@@ -53,12 +53,19 @@ typedef struct {
   char         message[256];
 } MoeFitResult;
 
+/* P1's minibatch SGD (src/fit/sgd.c): the sgd estimator's settings. */
+typedef struct {
+  PetscInt  epochs, batch;
+  PetscReal lr;
+  PetscInt  seed;
+} MoeSGDParams;
+
 PETSC_EXTERN const char *MoeFitReasonString(PetscInt reason);
 PETSC_EXTERN PetscErrorCode MoeFitSolve(const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
 /* P1's minibatch SGD from theta0 (src/fit/sgd.c); (n, replicate) name the batch order's stream. */
 PETSC_EXTERN PetscErrorCode MoeFitSGD(const MoeSGDParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
 PETSC_EXTERN PetscErrorCode MoeFitObjective(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
-PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(MoeModel);
+PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(MoeModel, const char prefix[]);
 /* A check made at every TAO iteration; when it returns true the fit stops and its result
    is MOE_FIT_PENDING (the task is abandoned, to be run again). */
 PETSC_EXTERN PetscErrorCode MoeFitSetInterrupt(PetscBool (*)(void *), void *);
@@ -74,5 +81,22 @@ PETSC_EXTERN PetscErrorCode MoeFitEM(const MoeFitParams *, MoeModel, const MoeDa
 typedef PetscErrorCode (*MoeFitSolver)(const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
 PETSC_EXTERN PetscErrorCode MoeFitAnnealed(MoeFitSolver, const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
 PETSC_EXTERN PetscErrorCode MoeFitNegLogLikelihood(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
+
+/* How an estimator is computed from one start, and the objective it minimises (on which its certificate
+   compares the fit with a reference point): what the certification's multi-start loop (moecertify.h)
+   takes from an estimator.  ctx is the estimator's own (its settings). */
+typedef struct {
+  PetscErrorCode (*solve)(const void *ctx, const MoeFitParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
+  PetscErrorCode (*objective)(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
+  const void *ctx;
+  /* a certified fit is the estimator even when its solver stopped short of a stationary point (an
+     iteration cap, a failed line search): the likelihood theory's rates hold for any estimate whose
+     likelihood is at least the truth's */
+  PetscBool certificate_suffices;
+} MoeSolver;
+
+/* Least squares by MoeFitSolve (its options prefix from the MoeFitParams): the lse estimator's solver, and
+   the one that computes the reference G-bar. */
+PETSC_EXTERN const MoeSolver MoeSolverLeastSquares;
 
 #endif

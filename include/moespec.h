@@ -12,7 +12,6 @@
 
 #define MOE_NAME_LEN 64
 #define MOE_MAX_LIST 64
-#define MOE_EM_MAX_IT 2000 /* -em_max_it default */
 
 typedef enum {
   MOE_X_UNIFORM,
@@ -46,6 +45,7 @@ typedef struct {
 PETSC_EXTERN PetscErrorCode MoeTruthFileDestroy(MoeTruthFile **);
 
 typedef struct _n_MoeEstimatorFamily MoeEstimatorFamily; /* moeestimator.h */
+typedef struct _p_MoeEstimator      *MoeEstimator;
 
 typedef struct {
   /* fitted families */
@@ -114,13 +114,10 @@ typedef struct {
   PetscReal max_norm;    /* a fit whose |theta|_inf exceeds this failed (diverged) */
   PetscReal max_gradient_z; /* a fit stopped by ftol with a larger gradient z-score stalled */
 
-  /* estimators (moeestimator.h): fitted to the same data */
-  PetscInt                        nestimators;
-  char                            estimators[MOE_MAX_LIST][MOE_NAME_LEN];
-  const MoeEstimatorFamily        *estimator_families[MOE_MAX_LIST];
-  PetscInt                        sgd_epochs, sgd_batch;
-  PetscReal                       sgd_lr;
-  PetscInt                        em_max_it; /* EM iterations at most (per annealing stage) */
+  /* estimators (moeestimator.h): fitted to the same data, each with the options it read itself */
+  PetscInt     nestimators;
+  char         estimators[MOE_MAX_LIST][MOE_NAME_LEN];
+  MoeEstimator estimator[MOE_MAX_LIST];
 
   /* certification (src/certify): gap 2n/nu (f_fit - f_ref) at most certify_tol */
   PetscReal certify_tol;
@@ -164,25 +161,17 @@ typedef struct {
   PetscInt  ftol_window;
   PetscReal max_norm, max_gradient_z;
   PetscReal noise;
-  PetscBool em;        /* the Gaussian MoE's likelihood maximised by EM (src/fit/em.c), not by TAO directly */
   PetscInt  hessian_rows; /* Gauss-Newton Hessian from the first hessian_rows rows (0: all) */
   PetscBool rows;         /* a row at a time even where MoeModelHasBlocks (to compare) */
   PetscInt  hessian_reuse; /* one Gauss-Newton Hessian for up to this many iterations (1: a fresh one each) */
   PetscBool hessian_single; /* the Gauss-Newton Hessian in single precision (ssyrk) */
-  PetscBool certificate_suffices; /* the estimator's trait: a certified fit is kept whatever its solver's stop */
-  PetscInt  em_max_it;
+  const char *tao_prefix;   /* least squares: options prefix of the TAO solver (NULL: -tao_...) */
+  PetscInt  em_max_it;      /* EM: iterations at most (per annealing stage); set by the em estimator */
 } MoeFitParams;
-
-typedef struct {
-  PetscInt  epochs, batch;
-  PetscReal lr;
-  PetscInt  seed;
-} MoeSGDParams;
 
 PETSC_EXTERN void MoeSpecDataParams(const MoeSpec *, MoeDataParams *);
 PETSC_EXTERN void MoeSpecInitParams(const MoeSpec *, MoeInitParams *);
 PETSC_EXTERN void MoeSpecFitParams(const MoeSpec *, MoeFitParams *);
-PETSC_EXTERN void MoeSpecSGDParams(const MoeSpec *, MoeSGDParams *);
 
 PETSC_EXTERN PetscErrorCode MoeSpecCreate(MPI_Comm, PetscOptions, PetscBool run, MoeTruthFile *tf, MoeSpec **);
 PETSC_EXTERN PetscErrorCode MoeSpecDestroy(MoeSpec **);

@@ -1,34 +1,15 @@
 /* Certification of a fit against the objective of a reference point on the same data, and
    the extra starts of an uncertified fit (see moecertify.h). */
-#include <moeestimator.h>
+#include <moecertify.h>
 
-/* The estimator of the model type: least squares (regression) or maximum likelihood (Gaussian
-   MoE, objective -(1/n) sum log p), with the scale of its objective's fluctuations. */
-static PetscErrorCode Solve(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *r)
-{
-  PetscFunctionBegin;
-  if (m->ns && fp->em) PetscCall(MoeFitEM(fp, m, D, theta0, inject_nan, theta, r));
-  else if (m->ns) PetscCall(MoeFitMLE(fp, m, D, theta0, inject_nan, theta, r));
-  else PetscCall(MoeFitSolve(fp, m, D, theta0, inject_nan, theta, r));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode Objective(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *f)
-{
-  PetscFunctionBegin;
-  if (m->ns) PetscCall(MoeFitNegLogLikelihood(m, D, theta, f));
-  else PetscCall(MoeFitObjective(m, D, theta, f));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MoeCertifyReferenceObjective(MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscReal *fref)
+PetscErrorCode MoeCertifyReferenceObjective(const MoeSolver *solver, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscReal *fref)
 {
   PetscBool same;
 
   PetscFunctionBegin;
   PetscCall(MoeModelSameFamilies(m, truth->model, &same));
-  if (same) PetscCall(Objective(truth->model, D, truth->theta, fref));
-  else if (gbar) PetscCall(Objective(m, D, gbar, fref));
+  if (same) PetscCall(solver->objective(truth->model, D, truth->theta, fref));
+  else if (gbar) PetscCall(solver->objective(m, D, gbar, fref));
   else *fref = MOE_NAN;
   PetscFunctionReturn(0);
 }
@@ -36,7 +17,7 @@ PetscErrorCode MoeCertifyReferenceObjective(MoeModel m, const MoeTruth *truth, c
 /* -init_starts fits from starts 0, 1, ... of stream (n, replicate) near target; keep the
    converged fit with the lowest objective (a failed one only if all failed).  theta0
    receives the kept start. */
-PetscErrorCode MoeCertifyBestOfStarts(const MoeFitParams *fp, const MoeInitParams *ip, MoeModel m, const MoeTruth *target, const MoeData *D, MoeStream stream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res)
+PetscErrorCode MoeCertifyBestOfStarts(const MoeSolver *solver, const MoeFitParams *fp, const MoeInitParams *ip, MoeModel m, const MoeTruth *target, const MoeData *D, MoeStream stream, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res)
 {
   PetscReal   *t0, *t;
   MoeFitResult r;
@@ -48,7 +29,7 @@ PetscErrorCode MoeCertifyBestOfStarts(const MoeFitParams *fp, const MoeInitParam
   for (s = 0; s < ip->starts; s++) {
     PetscBool better;
     PetscCall(MoeInitialPoint(ip, m, target, stream, n, replicate, s, t0));
-    PetscCall(Solve(fp, m, D, t0, inject_nan, t, &r));
+    PetscCall(solver->solve(solver->ctx, fp, m, D, t0, inject_nan, t, &r));
     r.start = s;
     time += r.time;
     if (r.status == MOE_FIT_PENDING) { /* interrupted: abandon the task */
@@ -123,50 +104,38 @@ static void RejectDegenerate(MoeModel m, const PetscReal *theta, PetscReal floor
     if (theta[i * m->stride + m->ng + m->ne] < floor) c->certified = PETSC_FALSE;
 }
 
-/* The fit of one replicate: -init_starts starts near the target (G*, or G-bar for other
-   families), then, while it is not certified, the reference point itself and further near
-   starts, up to -certify_starts in all.  A certified fit that did not converge (iteration cap,
-   stall) gets the reference point as one more start, not more: it is at the estimator's
-   objective, and further starts of a slow design would only repeat its cost. */
-PetscErrorCode MoeCertifiedFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
-{
-  MoeFitParams fp;
-
-  PetscFunctionBegin;
-  MoeSpecFitParams(spec, &fp);
-  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, restart, inject_nan, theta0, theta, res, cert));
-  PetscFunctionReturn(0);
-}
-
-/* MoeCertifiedFit with the fit's settings given (the em estimator: fp->em).  A restart (> 0) takes
-   its starts from a range of the replicate's start stream of its own, and its certification starts
-   are further near starts, not the reference point: the replicate's own fit already had that one. */
-PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *fpin, const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+/* The fit of one replicate by an estimator's solver: -init_starts starts near the target (G*, or
+   G-bar for other families), then, while it is not certified, the reference point itself and further
+   near starts, up to -certify_starts in all.  A certified fit that did not converge (iteration cap,
+   stall) gets the reference point as one more start, not more: it is at the estimator's objective,
+   and further starts of a slow design would only repeat its cost.  A restart (> 0) takes its starts
+   from a range of the replicate's start stream of its own, and its certification starts are further
+   near starts, not the reference point: the replicate's own fit already had that one. */
+PetscErrorCode MoeCertifiedFit(const MoeSolver *solver, const MoeFitParams *fp, const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
 {
   MoeTruth       near;
   MoeFitResult   r;
   MoeCertificate c;
   PetscReal      fref, *t0, *t, time;
   PetscInt       s;
-  MoeFitParams   fp = *fpin;
   MoeInitParams  ip;
 
   PetscFunctionBegin;
   MoeSpecInitParams(spec, &ip);
   ip.first = restart * spec->certify_starts;
   PetscCall(MoeNearTarget(m, truth, gbar, &near));
-  PetscCall(MoeCertifyBestOfStarts(&fp, &ip, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
-  PetscCall(MoeCertifyReferenceObjective(m, truth, gbar, D, &fref));
+  PetscCall(MoeCertifyBestOfStarts(solver, fp, &ip, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
+  PetscCall(MoeCertifyReferenceObjective(solver, m, truth, gbar, D, &fref));
   MoeCertifyAssess(spec, m, D->n, res, fref, cert);
   RejectDegenerate(m, theta, SigmaFloor(&near), cert);
   cert->starts_used = spec->init_starts;
   if (res->status == MOE_FIT_PENDING || PetscIsInfOrNanReal(fref)) PetscFunctionReturn(0);
   time = res->time;
   PetscCall(PetscMalloc2(m->p, &t0, m->p, &t));
-  for (s = spec->init_starts; s < spec->certify_starts && (!cert->certified || (!fp.certificate_suffices && res->status != MOE_FIT_CONVERGED && s == spec->init_starts)); s++) {
+  for (s = spec->init_starts; s < spec->certify_starts && (!cert->certified || (!solver->certificate_suffices && res->status != MOE_FIT_CONVERGED && s == spec->init_starts)); s++) {
     if (s == spec->init_starts && !restart) PetscCall(MoeReferencePoint(m, &near, t0));
     else PetscCall(MoeInitialPoint(&ip, m, &near, MOE_STREAM_INIT, n, replicate, s, t0));
-    PetscCall(Solve(&fp, m, D, t0, inject_nan, t, &r));
+    PetscCall(solver->solve(solver->ctx, fp, m, D, t0, inject_nan, t, &r));
     r.start = s;
     time += r.time;
     cert->starts_used = s + 1;
@@ -176,7 +145,7 @@ PetscErrorCode MoeCertifiedFitWith(const MoeFitParams *fpin, const MoeSpec *spec
     }
     MoeCertifyAssess(spec, m, D->n, &r, fref, &c);
     RejectDegenerate(m, t, SigmaFloor(&near), &c);
-    if (Better(&r, &c, res, cert, fp.certificate_suffices)) {
+    if (Better(&r, &c, res, cert, solver->certificate_suffices)) {
       *res = r;
       c.starts_used = cert->starts_used;
       *cert         = c;
@@ -215,32 +184,3 @@ PetscErrorCode MoeCertifyReference(const MoeSpec *spec, MoeModel m, const MoeTru
   PetscCall(MoeDataDestroy(&E));
   PetscFunctionReturn(0);
 }
-
-/* One Gauss-Newton iteration costs about n pfree^2 (the Hessian); -init_starts starts. */
-static PetscReal LSECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
-{
-  return (PetscReal)n * pfree * pfree * spec->init_starts;
-}
-
-const MoeEstimatorFamily MoeEstimatorFamily_LSE = {"lse", MoeCertifiedFit, LSECost, PETSC_TRUE, PETSC_FALSE, MOE_MODEL_REGRESSION, "least squares (1/2n) sum_r (Y_r - f(X_r))^2", NULL, "the least-squares estimator (TAO, certified against the truth's or G-bar's objective on the same data)"};
-
-/* One quasi-Newton iteration costs about n pfree (a gradient); a few hundred of them. */
-static PetscReal MLECost(const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
-{
-  return (PetscReal)n * pfree * 100 * spec->init_starts;
-}
-
-/* mle: MoeCertifiedFit with its trait certificate_suffices */
-static PetscErrorCode MLEFit(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
-{
-  extern const MoeEstimatorFamily MoeEstimatorFamily_MLE;
-  MoeFitParams fp;
-
-  PetscFunctionBegin;
-  MoeSpecFitParams(spec, &fp);
-  fp.certificate_suffices = MoeEstimatorFamily_MLE.certificate_suffices;
-  PetscCall(MoeCertifiedFitWith(&fp, spec, m, truth, gbar, D, n, replicate, restart, inject_nan, theta0, theta, res, cert));
-  PetscFunctionReturn(0);
-}
-
-const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MLEFit, MLECost, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_GAUSSIAN, "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", NULL, "maximum likelihood for the Gaussian MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))"};

@@ -1,5 +1,6 @@
 /* Checks shared by the subcommands, run before any work starts. */
 #include <moecmd.h>
+#include <moeestimator.h>
 #include <libgen.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -53,20 +54,40 @@ PetscErrorCode MoeCheckOutputIsPlain(const char option[], const char path[])
    so only moerate's own namespace and TAO's are checked.  The TAO object of the fit has read
    its options by now (MoeFitCheckOptions), except these, read at set-up or at the end of a
    solve. */
-static const char *late[] = {"tao_converged_reason", "tao_view", "tao_monitor", "tao_brgn_", "tao_test_", "tao_ls_", "tao_lmvm_", "tao_blmvm_", "tao_bqn", "mle_tao_", "em_gating_tao_", "ksp_", "pc_", "mat_", "vec_", "snes_", "options_", "log", "malloc", "info", "on_error", "checkstack", "help", "version", "viewer_", "draw_", "fp_trap", "no_signal_handler", "history", NULL};
+static const char *late[] = {"tao_converged_reason", "tao_view", "tao_monitor", "tao_brgn_", "tao_test_", "tao_ls_", "tao_lmvm_", "tao_blmvm_", "tao_bqn", "ksp_", "pc_", "mat_", "vec_", "snes_", "options_", "log", "malloc", "info", "on_error", "checkstack", "help", "version", "viewer_", "draw_", "fp_trap", "no_signal_handler", "history", NULL};
+
+/* An option of a list of name prefixes (the late ones, or the estimators' own TAO prefixes). */
+static PetscBool HasPrefix(const char *name, const char *const *prefixes)
+{
+  for (; *prefixes; prefixes++)
+    if (!strncmp(name, *prefixes, strlen(*prefixes))) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
+/* The TAO options of the least-squares fits: the global ones, and those of the estimators of the spec
+   that fit the regression model with a TAO of their own (-brgn_tao_...). */
+PetscErrorCode MoeCheckTaoOptions(const MoeSpec *spec, MoeModel m)
+{
+  PetscFunctionBegin;
+  PetscCall(MoeFitCheckOptions(m, NULL));
+  for (PetscInt i = 0; i < spec->nestimators; i++) {
+    const MoeEstimatorFamily *f = MoeEstimatorGetFamily(spec->estimator[i]);
+    if (f->tao_prefix && f->model == MOE_MODEL_REGRESSION && m->type == MOE_MODEL_REGRESSION) PetscCall(MoeFitCheckOptions(m, f->tao_prefix));
+  }
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode MoeCheckUnusedOptions(MPI_Comm comm)
 {
-  PetscInt n, i;
-  char   **names, **values;
+  PetscInt           n, i;
+  char             **names, **values;
+  const char *const *own;
 
   PetscFunctionBegin;
+  PetscCall(MoeEstimatorTaoPrefixes(&own));
   PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
   for (i = 0; i < n; i++) {
-    const char **l;
-    for (l = late; *l; l++)
-      if (!strncmp(names[i], *l, strlen(*l))) break;
-    if (*l) continue;
+    if (HasPrefix(names[i], late) || HasPrefix(names[i], own)) continue;
     {
       char name[256];
       PetscCall(PetscStrncpy(name, names[i], sizeof(name)));

@@ -60,7 +60,7 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   MoeUserCheck(r.replicate >= 0, "-replicate %" PetscInt_FMT " must be >= 0", r.replicate);
   MoeUserCheck(r.restart >= 0, "-restart %" PetscInt_FMT " must be >= 0 (0: the replicate's own fit)", r.restart);
   PetscCall(MoeModelCreate(r.spec->gatings[0], r.spec->experts[0], r.spec->k, r.spec->d, NULL, NULL, &r.model));
-  PetscCall(MoeFitCheckOptions(r.model)); /* also lists the TAO options under -help */
+  PetscCall(MoeCheckTaoOptions(r.spec, r.model)); /* also lists the TAO options under -help */
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {
     PetscCall(MoeModelDestroy(&r.model));

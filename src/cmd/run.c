@@ -105,7 +105,7 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   PetscCall(MoeSpecCreate(comm, NULL, PETSC_TRUE, tf, &spec));
   PetscCall(ReadRunOptions(comm, &opts));
   PetscCall(MoeModelCreate(spec->gatings[0], spec->experts[0], spec->k, spec->d, NULL, NULL, &m));
-  PetscCall(MoeFitCheckOptions(m)); /* also lists the TAO options under -help */
+  PetscCall(MoeCheckTaoOptions(spec, m)); /* also lists the TAO options under -help */
   PetscCall(MoeModelDestroy(&m));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {

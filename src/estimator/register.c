@@ -19,5 +19,6 @@ PetscErrorCode MoeEstimatorRegisterAll(void)
   MoeEstimatorRegisterFamily(SGD);
   MoeEstimatorRegisterFamily(MLE);
   MoeEstimatorRegisterFamily(EM);
+  MoeEstimatorRegisterFamily(BRGN);
   PetscFunctionReturn(0);
 }

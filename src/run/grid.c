@@ -30,7 +30,7 @@ static void SetFit(MoeGrid *G, MoeTask *t, PetscInt64 id, MoeTaskKind kind, Pets
   t->n         = s->ns[i];
   t->replicate = r;
   t->restart   = j;
-  t->cost      = (*s->estimator_families[k]->cost)(s, t->n, P->pfree);
+  t->cost      = MoeEstimatorCost(s->estimator[k], s, t->n, P->pfree);
 }
 
 PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
@@ -54,7 +54,7 @@ PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
       G->pmax = PetscMax(G->pmax, P->p);
       if (P->reference) nref++;
     }
-  for (k = 0; k < s->nestimators; k++) ntheory += s->estimator_families[k]->theory ? 1 : 0;
+  for (k = 0; k < s->nestimators; k++) ntheory += MoeEstimatorGetFamily(s->estimator[k])->theory ? 1 : 0;
   G->nreplicate = (PetscInt64)G->npairs * s->nestimators * s->nn * s->replicates;
   G->nrestart   = (PetscInt64)G->npairs * ntheory * s->nn * s->stability_replicates * s->stability_starts;
   G->ntasks     = G->nreplicate + nref + G->nrestart;
@@ -82,7 +82,7 @@ PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
   }
   for (q = 0; q < G->npairs; q++) /* restarts: a replicate's fit again from other starts (the stability diagnostic) */
     for (k = 0; k < s->nestimators; k++)
-      for (i = 0; i < s->nn && s->estimator_families[k]->theory; i++)
+      for (i = 0; i < s->nn && MoeEstimatorGetFamily(s->estimator[k])->theory; i++)
         for (r = 0; r < s->stability_replicates; r++)
           for (j = 1; j <= s->stability_starts; j++, id++) SetFit(G, &G->tasks[id], id, MOE_TASK_RESTART, q, k, i, r, j);
   *grid = G;

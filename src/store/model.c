@@ -108,7 +108,7 @@ PetscErrorCode MoeStoreWriteFamilies(hid_t file, const MoeSpec *s)
   MoeH5Call(H5Gclose(kind));
   PetscCall(MoeH5CreateGroup(top, "estimator", &kind));
   for (i = 0; i < s->nestimators; i++) {
-    const MoeEstimatorFamily *f = s->estimator_families[i];
+    const MoeEstimatorFamily *f = MoeEstimatorGetFamily(s->estimator[i]);
     PetscCall(MoeH5CreateGroup(kind, f->name, &g));
     PetscCall(MoeH5AttrWriteInt(g, "theory", f->theory));
     PetscCall(MoeH5AttrWriteInt(g, "certificate_suffices", f->certificate_suffices));

@@ -54,8 +54,8 @@ PetscErrorCode MoeStoreWriteReplicate(const MoeReplicateFile *r, const char path
   PetscCall(MoeH5AttrWriteInt(g, "iterations", r->fit->iterations));
   PetscCall(MoeH5AttrWriteInt(g, "start", r->fit->start));
   PetscCall(MoeH5AttrWriteReal(g, "objective", r->fit->objective));
-  PetscCall(MoeH5AttrWriteString(g, "estimator", r->spec->estimator_families[0]->name));
-  PetscCall(MoeH5AttrWriteString(g, "objective_meaning", r->spec->estimator_families[0]->objective));
+  PetscCall(MoeH5AttrWriteString(g, "estimator", MoeEstimatorGetFamily(r->spec->estimator[0])->name));
+  PetscCall(MoeH5AttrWriteString(g, "objective_meaning", MoeEstimatorGetFamily(r->spec->estimator[0])->objective));
   PetscCall(MoeH5AttrWriteReal(g, "gradient_norm", r->fit->gnorm));
   PetscCall(MoeH5AttrWriteReal(g, "wall_time", r->fit->time));
   PetscCall(MoeH5AttrWriteString(g, "message", r->fit->message));

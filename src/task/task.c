@@ -10,7 +10,7 @@ PetscErrorCode MoeTaskReplicate(const MoePairContext *c, PetscInt64 n, PetscInt6
   PetscFunctionBegin;
   MoeSpecDataParams(c->spec, &dp);
   PetscCall(MoeDataGenerate(&dp, c->truth, n, replicate, &D));
-  PetscCall((*c->spec->estimator_families[c->estimator]->fit)(c->spec, c->model, c->truth, c->gbar, D, n, replicate, restart, inject_nan, r->theta0, r->theta, &r->fit, &r->cert));
+  PetscCall(MoeEstimatorFit(c->spec->estimator[c->estimator], c->spec, c->model, c->truth, c->gbar, D, n, replicate, restart, inject_nan, r->theta0, r->theta, &r->fit, &r->cert));
   if (r->fit.status != MOE_FIT_PENDING) { /* an abandoned fit has no losses */
     PetscCall(MoeSpecPairLosses(c->spec, c->g, c->e, &losses));
     PetscCall(MoeLossComputeAll(&losses, c->model, r->theta, c->truth, c->gbar, c->eval, r->losses));
@@ -37,7 +37,7 @@ PetscErrorCode MoeTaskReference(const MoePairContext *c, MoeReferenceResult *r)
   MoeSpecInitParams(c->spec, &ip);
   PetscCall(MoeDataReferenceSample(&dp, c->truth, &D));
   PetscCall(PetscMalloc1(c->model->p, &theta0));
-  PetscCall(MoeCertifyBestOfStarts(&fp, &ip, c->model, c->truth, D, MOE_STREAM_REFERENCE, dp.reference_n, 0, PETSC_FALSE, theta0, r->theta, &r->fit));
+  PetscCall(MoeCertifyBestOfStarts(&MoeSolverLeastSquares, &fp, &ip, c->model, c->truth, D, MOE_STREAM_REFERENCE, dp.reference_n, 0, PETSC_FALSE, theta0, r->theta, &r->fit));
   PetscCall(PetscFree(theta0));
   PetscCall(MoeDataDestroy(&D));
   r->identified = PETSC_FALSE;

@@ -56,8 +56,10 @@ def test_minibatch_sgd_is_deterministic_and_descends(tmp_path):
 
 def test_sgd_options_are_checked(tmp_path):
     out = tmp_path / "r.h5"
-    for args, message in ((["-sgd_lr", "0"], "-sgd_lr 0"), (["-sgd_batch", "0"], "-sgd_batch 0"),
-                          (["-sgd_epochs", "0"], "-sgd_epochs 0"), (["-estimator", "adam"], "-estimator: unknown estimator 'adam'")):
+    # an estimator reads its own options when it is chosen
+    for args, message in ((["-estimator", "sgd", "-sgd_lr", "0"], "-sgd_lr 0"), (["-estimator", "sgd", "-sgd_batch", "0"], "-sgd_batch 0"),
+                          (["-estimator", "sgd", "-sgd_epochs", "0"], "-sgd_epochs 0"),
+                          (["-estimator", "adam"], "-estimator: unknown estimator 'adam'")):
         p = moerate("fit", *SMALL, *args, "-output", out)
         assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert not out.exists()
@@ -280,3 +282,27 @@ def test_experts_mass_loss_matches_numpy(tmp_path):
         expect = sum(abs(mass[cell == j].sum() - tmass[j]) for j in range(tm.k))
         expect += sum(mass[i] * dist[i, cell[i]] for i in range(m.k))
         assert h["losses"].attrs["experts_mass"] == pytest.approx(expect, rel=0.02, abs=2e-3)
+
+
+def test_brgn_estimator_beside_lse(tmp_path):
+    """An estimator is one file and one registry line (src/estimator/impls/brgn.c): the least-squares estimator
+    computed by TAO's own Gauss-Newton (TAOBRGN) beside lse on the same data.  Exactly specified, the minimum is
+    unique, so where both converge they reach it (objectives equal to a thousandth of a certificate unit); both
+    are certified (BRGN's line search may crawl to its iteration cap, a failed but certified fit); its TAO takes
+    options under its own prefix (-brgn_tao_max_it 1 stops it at one iteration, lse unchanged)."""
+    base = ["run", "-gating", "softmax", "-expert", "gelu", "-d", 2, "-kstar", 2, "-k", 2, "-n", 1000,
+            "-replicates", 2, "-estimator", "lse,brgn", "-allow_ill_posed", "-quiet"]
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    moerate(*base, "-output", a, check=True)
+    moerate(*base, "-brgn_tao_max_it", 1, "-output", b, check=True)
+    with h5py.File(a, "r") as h:
+        ra, names = h["tasks/records"][()], [s.decode() for s in h["grid/estimators"][()]]
+    rb = h5py.File(b, "r")["tasks/records"][()]
+    assert names == ["lse", "brgn"]
+    lse, brgn = ra[ra["estimator"] == 0], ra[ra["estimator"] == 1]
+    assert np.all(lse["certified"] == 1) and np.all(brgn["certified"] == 1) and np.all(lse["status"] == 1)
+    both = brgn["status"] == 1
+    assert both.any() and np.all((brgn["reason"] == -2) | both)  # a failure is the iteration cap
+    assert np.all(2 * 1000 / 0.01 * np.abs(lse["objective"] - brgn["objective"])[both] < 1e-3)
+    assert np.array_equal(rb[rb["estimator"] == 0]["objective"], lse["objective"])  # lse does not see -brgn_ options
+    assert np.all(rb[rb["estimator"] == 1]["iterations"] <= 1 + 8)  # one iteration per start (certification adds starts)

@@ -16,9 +16,11 @@ SRC = ROOT / "src"
 
 # (room, paths); order is the data flow.  Shared rooms may be called from everywhere.
 SHARED = {"util": ["src/util"],
-          "families": ["src/gating", "src/expert", "src/model", "src/loss/registry.c", "src/loss/register.c"]}
+          "families": ["src/gating", "src/expert", "src/model", "src/loss/registry.c", "src/loss/register.c",
+                        "src/estimator/registry.c", "src/estimator/register.c"]}
 FLOW = [("spec", ["src/spec"]), ("grid", ["src/run/grid.c"]), ("schedule", ["src/run/schedule.c"]),
-        ("generate", ["src/data"]), ("fit", ["src/fit"]), ("certify", ["src/certify"]), ("losses", ["src/loss"]),
+        ("generate", ["src/data"]), ("fit", ["src/fit"]), ("certify", ["src/certify"]), ("estimator", ["src/estimator"]),
+        ("losses", ["src/loss"]),
         ("store", ["src/store"])]
 DRIVERS = {"task": ["src/task"], "run": ["src/run"], "cmd": ["src/cmd", "src/main.c"]}
 # the store writes what it is given: none of these rooms' functions
@@ -74,6 +76,12 @@ def test_calls_follow_the_flow():
             if callee in DRIVERS or order[callee] > order[caller] or (caller == "store" and callee in STORE_MAY_NOT_CALL):
                 wrong.append("%s (%s) calls %s (%s)" % (f.relative_to(ROOT), caller, m.group(1), callee))
     assert not wrong, "calls against the flow:\n" + "\n".join(sorted(set(wrong)))
+
+
+def test_every_source_file_has_a_room():
+    """A new folder (or file) of src/ is placed in the floor plan before its calls can be checked."""
+    homeless = [f.relative_to(ROOT).as_posix() for f in sources() if room_of(f) is None]
+    assert not homeless, "source files in no room of test_layout.py: " + ", ".join(homeless)
 
 
 def test_shared_rooms_call_no_step():

@@ -1,0 +1,248 @@
+/* The Gauss-Newton route of the least-squares fit: the objective (1/2n) |r|^2, its gradient J^T r / n and the
+   Gauss-Newton Hessian J^T J / n, accumulated over blocks of rows so that memory does not grow with n p. */
+#include <moe/private/fitimpl.h>
+#include <petscblaslapack.h>
+
+PetscErrorCode MoeFitSetPoint(MoeFitCtx *c, Vec X)
+{
+  const PetscScalar *x;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(MoeModelFreeToFull(c->m, x, c->theta));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscFunctionReturn(0);
+}
+
+/* Residuals of rows r0 .. r0+nb-1; with wantC their factors (c->Cb; block evaluation only, where
+   the caller asks for them instead of J), with wantJ the free columns of their J rows (c->Jb). */
+static PetscErrorCode FillBlock(MoeFitCtx *c, PetscInt r0, PetscInt nb, PetscBool wantC, PetscBool wantJ)
+{
+  MoeModel         m  = c->m;
+  const PetscReal *X  = c->D->X, *Y = c->D->Y;
+  PetscInt         pf = m->pfree, rr, j;
+
+  PetscFunctionBegin;
+  if (c->blocks) {
+    const PetscReal *Xb = X + (size_t)r0 * m->d;
+    PetscCall(MoeModelEvaluateBlock(m, c->theta, nb, Xb, c->rb, wantC || wantJ ? c->Cb : NULL));
+    for (rr = 0; rr < nb; rr++) c->rb[rr] -= Y[r0 + rr];
+    if (wantJ) PetscCall(MoeModelBlockJacobian(m, nb, Xb, c->Cb, c->row, c->Jb));
+  } else
+    for (rr = 0; rr < nb; rr++) {
+      const PetscReal *x = X + (size_t)(r0 + rr) * m->d;
+      PetscReal        f;
+      if (wantJ) {
+        PetscReal *Jr = c->Jb + (size_t)rr * pf;
+        PetscCall(MoeModelEvaluateRow(m, c->theta, x, &f, c->row));
+        for (j = 0; j < pf; j++) Jr[j] = c->row[m->ifree[j]];
+      } else PetscCall(MoeModelEvaluate(m, c->theta, x, &f));
+      c->rb[rr] = f - Y[r0 + rr];
+    }
+  if (c->inject_nan) c->rb[0] = MOE_NAN;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeFitObjective(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *obj)
+{
+  PetscInt  r, r0, nb, B = 256;
+  PetscReal s = 0, f, F[256];
+
+  PetscFunctionBegin;
+  if (MoeModelHasBlocks(m))
+    for (r0 = 0; r0 < D->n; r0 += B) {
+      nb = PetscMin(B, D->n - r0);
+      PetscCall(MoeModelEvaluateBlock(m, theta, nb, D->X + (size_t)r0 * D->d, F, NULL));
+      for (r = 0; r < nb; r++) s += (F[r] - D->Y[r0 + r]) * (F[r] - D->Y[r0 + r]);
+    }
+  else
+    for (r = 0; r < D->n; r++) {
+      PetscCall(MoeModelEvaluate(m, theta, D->X + (size_t)r * D->d, &f));
+      s += (f - D->Y[r]) * (f - D->Y[r]);
+    }
+  *obj = 0.5 * s / D->n;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FormObjective(Tao tao, Vec X, PetscReal *obj, void *ctx)
+{
+  MoeFitCtx *c = (MoeFitCtx *)ctx;
+  PetscInt   r0, nb, rr;
+  PetscReal  s = 0;
+
+  PetscFunctionBegin;
+  PetscCall(MoeFitSetPoint(c, X));
+  for (r0 = 0; r0 < c->D->n; r0 += c->B) {
+    nb = PetscMin(c->B, c->D->n - r0);
+    PetscCall(FillBlock(c, r0, nb, PETSC_FALSE, PETSC_FALSE));
+    for (rr = 0; rr < nb; rr++) s += c->rb[rr] * c->rb[rr];
+  }
+  *obj = 0.5 * s / c->D->n;
+  PetscFunctionReturn(0);
+}
+
+/* f = |r|^2/2n and g = J^T r / n over blocks of rows: from the blocks' factors by GEMM
+   (block evaluation), else from J's rows by GEMV. */
+static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec G, void *ctx)
+{
+  MoeFitCtx   *c = (MoeFitCtx *)ctx;
+  MoeModel     m = c->m;
+  PetscInt     r0, nb, rr, j;
+  PetscReal    s = 0;
+  PetscScalar *g;
+  PetscBLASInt bpf, bnb, one = 1;
+  PetscScalar  sone = 1.0;
+
+  PetscFunctionBegin;
+  PetscCall(MoeFitSetPoint(c, X));
+  PetscCall(PetscBLASIntCast(m->pfree, &bpf));
+  PetscCall(VecSet(G, 0.0));
+  PetscCall(VecGetArray(G, &g));
+  if (c->blocks) PetscCall(PetscArrayzero(c->gfull, m->p));
+  for (r0 = 0; r0 < c->D->n; r0 += c->B) {
+    nb = PetscMin(c->B, c->D->n - r0);
+    PetscCall(FillBlock(c, r0, nb, c->blocks, !c->blocks));
+    for (rr = 0; rr < nb; rr++) s += c->rb[rr] * c->rb[rr];
+    if (c->blocks) PetscCall(MoeModelBlockGradient(m, nb, c->D->X + (size_t)r0 * m->d, c->Cb, c->rb, c->gfull));
+    else {
+      PetscCall(PetscBLASIntCast(nb, &bnb));
+      PetscCallBLAS("BLASgemv", BLASgemv_("N", &bpf, &bnb, &sone, c->Jb, &bpf, c->rb, &one, &sone, g, &one));
+    }
+  }
+  if (c->blocks)
+    for (j = 0; j < m->pfree; j++) g[j] = c->gfull[m->ifree[j]];
+  PetscCall(VecRestoreArray(G, &g));
+  PetscCall(VecScale(G, 1.0 / c->D->n));
+  *obj = 0.5 * s / c->D->n;
+  PetscFunctionReturn(0);
+}
+
+/* H = J^T J / n accumulated with dsyrk over row blocks, plus the Levenberg-Marquardt
+   damping lambda * clip(diag(J^T J / n)) of TAOBRGN's "lm" regulariser. */
+/* Single-precision BLAS (the Fortran symbol of the same library PETSc calls dsyrk from). */
+extern void ssyrk_(const char *, const char *, const PetscBLASInt *, const PetscBLASInt *, const float *, const float *, const PetscBLASInt *, const float *, float *, const PetscBLASInt *);
+/* The upper triangle of h (+)= that of the single-precision hf. */
+static void AddUpper(PetscInt pf, const float *hf, PetscBool first, PetscScalar *h)
+{
+  for (PetscInt j = 0; j < pf; j++)
+    for (PetscInt i = 0; i <= j; i++) h[i + (size_t)j * pf] = (first ? 0 : h[i + (size_t)j * pf]) + hf[i + (size_t)j * pf];
+}
+
+/* h = J^T J / n at c->theta (pf x pf, column-major, both triangles), over row blocks: dsyrk, or
+   with -fit_hessian_single ssyrk on J's rows rounded to float, summed in float over chunks of
+   MOE_SINGLE_CHUNK rows and in double across chunks (the objective and gradient stay double). */
+#define MOE_SINGLE_CHUNK 4096
+static PetscErrorCode AccumulateJTJ(MoeFitCtx *c, PetscScalar *h)
+{
+  PetscInt     pf = c->m->pfree, r0, nb, i, j, rows = c->hrows, inchunk = 0;
+  PetscScalar  zero = 0.0, sone = 1.0, scale = 1.0 / rows;
+  float        fzero = 0.0f, fone = 1.0f, fscale = (float)scale;
+  PetscBLASInt bpf, bnb;
+  PetscBool    first = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscBLASIntCast(pf, &bpf));
+  for (r0 = 0; r0 < rows; r0 += c->B) {
+    nb = PetscMin(c->B, rows - r0);
+    PetscCall(FillBlock(c, r0, nb, PETSC_FALSE, PETSC_TRUE));
+    PetscCall(PetscBLASIntCast(nb, &bnb));
+    if (!c->single) {
+      PetscCallBLAS("BLASsyrk", BLASsyrk_("U", "N", &bpf, &bnb, &scale, c->Jb, &bpf, r0 ? &sone : &zero, h, &bpf));
+      continue;
+    }
+    for (size_t q = 0; q < (size_t)nb * pf; q++) c->Jf[q] = (float)c->Jb[q];
+    ssyrk_("U", "N", &bpf, &bnb, &fscale, c->Jf, &bpf, inchunk ? &fone : &fzero, c->Hf, &bpf);
+    inchunk += nb;
+    if (inchunk >= MOE_SINGLE_CHUNK || r0 + nb >= rows) {
+      AddUpper(pf, c->Hf, first, h);
+      first   = PETSC_FALSE;
+      inchunk = 0;
+    }
+  }
+  for (j = 0; j < pf; j++) /* copy the upper triangle (column-major) to the lower */
+    for (i = j + 1; i < pf; i++) h[i + (size_t)j * pf] = h[j + (size_t)i * pf];
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FormHessian(Tao tao, Vec X, Mat H, Mat Hpre, void *ctx)
+{
+  MoeFitCtx   *c  = (MoeFitCtx *)ctx;
+  PetscInt     pf = c->m->pfree, i;
+  PetscScalar *h;
+
+  PetscFunctionBegin;
+  if (c->reuse > 1 && c->hits >= 0 && c->hrows == c->hrows_formed) { /* keep H for `reuse` iterations */
+    PetscInt its;
+    PetscCall(TaoGetIterationNumber(tao, &its));
+    if (its - c->hits < c->reuse) PetscFunctionReturn(0);
+  }
+  PetscCall(TaoGetIterationNumber(tao, &c->hits));
+  c->hrows_formed = c->hrows;
+  PetscCall(MoeFitSetPoint(c, X));
+  PetscCall(MatDenseGetArrayWrite(H, &h));
+  PetscCall(AccumulateJTJ(c, h));
+  if (c->lm)
+    for (i = 0; i < pf; i++) h[i + (size_t)i * pf] += c->lambda * PetscClipInterval(h[i + (size_t)i * pf], PETSC_SQRT_MACHINE_EPSILON, PetscSqrtReal(PETSC_MAX_REAL));
+  PetscCall(MatDenseRestoreArrayWrite(H, &h));
+  PetscCall(MatAssemblyBegin(H, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(H, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+/* TAOBRGN's lm rule: shrink the damping after a decrease of f, grow it otherwise. */
+static PetscErrorCode UpdateDamping(Tao tao, PetscInt iter, void *ctx)
+{
+  MoeFitCtx *c = (MoeFitCtx *)ctx;
+  PetscReal  f;
+
+  PetscFunctionBegin;
+  PetscCall(TaoGetSolutionStatus(tao, NULL, &f, NULL, NULL, NULL, NULL));
+  if (iter > 0) c->lambda = PetscMax(c->lambda_min, c->lambda * (f < c->fold ? c->down : c->up));
+  c->fold = f;
+  PetscFunctionReturn(0);
+}
+
+/* How far the gradient is from its statistical scale: max_j |g_j| / sqrt(nu H_jj / n), with
+   g = J^T r / n and H_jj = sum_r J_rj^2 / n.  At the truth, g_j is a mean of n noise terms with
+   exactly that standard deviation; at a minimiser g = 0.  A fit that stops with some g_j
+   above it (z > 1) has stalled.  (The Gauss-Newton decrement g^T H^-1 g is no test here: over-
+   specified fits have flat directions along which the quadratic model overpredicts the
+   decrease many times.) */
+PetscErrorCode MoeFitGradientZ(MoeFitCtx *c, PetscReal noise, PetscReal *z)
+{
+  PetscInt   pf = c->m->pfree, j, r0, nb, rr;
+  PetscReal *g, *h, n = c->D->n;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc2(pf, &g, pf, &h));
+  for (r0 = 0; r0 < c->D->n; r0 += c->B) {
+    nb = PetscMin(c->B, c->D->n - r0);
+    PetscCall(FillBlock(c, r0, nb, PETSC_FALSE, PETSC_TRUE));
+    for (rr = 0; rr < nb; rr++) {
+      const PetscReal *Jr = c->Jb + (size_t)rr * pf;
+      for (j = 0; j < pf; j++) {
+        g[j] += Jr[j] * c->rb[rr];
+        h[j] += Jr[j] * Jr[j];
+      }
+    }
+  }
+  *z = 0;
+  for (j = 0; j < pf; j++)
+    if (h[j] > 0) *z = PetscMax(*z, PetscAbsReal(g[j] / n) / PetscSqrtReal(noise * (h[j] / n) / n));
+  PetscCall(PetscFree2(g, h));
+  PetscFunctionReturn(0);
+}
+
+/* The Gauss-Newton route on tao: objective, gradient and H = J^T J / n accumulated over blocks of rows
+   (H created here), with Levenberg-Marquardt damping for line-search types. */
+PetscErrorCode MoeFitSetUpGaussNewton(Tao tao, MoeFitCtx *c, Mat *H)
+{
+  PetscFunctionBegin;
+  PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, c->m->pfree, c->m->pfree, NULL, H));
+  PetscCall(MatSetOption(*H, MAT_SPD, PETSC_TRUE));
+  PetscCall(TaoSetObjective(tao, FormObjective, c));
+  PetscCall(TaoSetObjectiveAndGradient(tao, NULL, FormObjectiveGradient, c));
+  PetscCall(TaoSetHessian(tao, *H, *H, FormHessian, c));
+  if (c->lm) PetscCall(TaoSetUpdate(tao, UpdateDamping, c));
+  PetscFunctionReturn(0);
+}

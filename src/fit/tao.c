@@ -1,0 +1,102 @@
+/* The TAO object of a least-squares fit: moerate's defaults, then the user's options (with an estimator's
+   prefix), and their check before any work starts. */
+#include <moe/private/fitimpl.h>
+
+/* "-" prefix name, e.g. -brgn_tao_type, for an options prefix (NULL: none). */
+static void OptionName(const char prefix[], const char name[], char *buf, size_t len)
+{
+  snprintf(buf, len, "-%s%s", prefix ? prefix : "", name);
+}
+
+/* Defaults for TAOBRGN that the user did not set: the dense Levenberg-Marquardt setup. */
+static PetscErrorCode SetBRGNDefaults(const char prefix[])
+{
+  const char *defaults[][2] = {
+    {"tao_brgn_regularization_type",       "lm"         },
+    {"tao_brgn_mat_explicit",              "1"          },
+    {"tao_brgn_subsolver_tao_ls_type",     "more-thuente"},
+    {"tao_brgn_subsolver_tao_bnk_ksp_type", "preonly"    },
+    {"tao_brgn_subsolver_tao_bnk_pc_type",  "cholesky"   },
+  };
+  size_t    i;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+    char name[128];
+    OptionName(prefix, defaults[i][0], name, sizeof(name));
+    PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
+    if (!set) PetscCall(PetscOptionsSetValue(NULL, name, defaults[i][1]));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* A Tao for model m with moerate's defaults, then the user's options.  Default: TAOBNTR,
+   a trust-region Newton method, on the Gauss-Newton Hessian, with the trust-region
+   subproblem solved by Steihaug CG preconditioned by diag(J^T J): a Levenberg-Marquardt
+   method with Marquardt's scaling.  prefix: the options prefix of an estimator's own TAO (NULL: -tao_...). */
+PetscErrorCode MoeFitCreateTao(MoeModel m, const char prefix[], Tao *tao, PetscBool *stored)
+{
+  KSP       ksp;
+  PC        pc;
+  PetscBool isbrgn, ispounders, set;
+  char      type[64], name[128];
+
+  PetscFunctionBegin;
+  PetscCall(TaoCreate(PETSC_COMM_SELF, tao));
+  if (prefix) PetscCall(TaoSetOptionsPrefix(*tao, prefix));
+  PetscCall(TaoSetType(*tao, TAOBNTR));
+  PetscCall(TaoSetTolerances(*tao, 1e-10, 1e-10, 0.0));
+  PetscCall(TaoSetMaximumIterations(*tao, 1000));
+  PetscCall(TaoSetMaximumFunctionEvaluations(*tao, 100000));
+  PetscCall(TaoGetKSP(*tao, &ksp));
+  PetscCall(KSPSetType(ksp, KSPSTCG));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PCSetType(pc, PCJACOBI));
+  OptionName(prefix, "tao_type", name, sizeof(name));
+  PetscCall(PetscOptionsGetString(NULL, NULL, name, type, sizeof(type), &set));
+  if (set) { /* another type: its own defaults, except dense Cholesky for line-search Newton */
+    PetscBool isls = PETSC_FALSE;
+    PetscCall(TaoSetType(*tao, type));
+    PetscCall(PetscStrcmp(type, TAOBRGN, &isbrgn));
+    if (isbrgn) PetscCall(SetBRGNDefaults(prefix));
+    for (const char *const *t = (const char *const[]){TAOBNLS, TAONLS, NULL}; *t; t++) {
+      PetscBool same;
+      PetscCall(PetscStrcmp(type, *t, &same));
+      isls = (PetscBool)(isls || same);
+    }
+    if (isls) {
+      PetscCall(TaoGetKSP(*tao, &ksp));
+      PetscCall(KSPSetType(ksp, KSPPREONLY));
+      PetscCall(KSPGetPC(ksp, &pc));
+      PetscCall(PCSetType(pc, PCCHOLESKY));
+    }
+  }
+  PetscCall(TaoSetFromOptions(*tao));
+  PetscCall(PetscObjectTypeCompare((PetscObject)*tao, TAOBRGN, &isbrgn));
+  PetscCall(PetscObjectTypeCompare((PetscObject)*tao, TAOPOUNDERS, &ispounders));
+  *stored = (PetscBool)(isbrgn || ispounders);
+  PetscFunctionReturn(0);
+}
+
+/* Validate the TAO options of a least-squares fit (options prefix: NULL, or an estimator's own) before
+   any work starts: a bad -tao_type is a user error. */
+PetscErrorCode MoeFitCheckOptions(MoeModel m, const char prefix[])
+{
+  Tao            tao;
+  PetscBool      stored;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = MoeFitCreateTao(m, prefix, &tao, &stored);
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) {
+    char type[64] = "", name[128];
+    OptionName(prefix, "tao_type", name, sizeof(name));
+    PetscCall(PetscOptionsGetString(NULL, NULL, name, type, sizeof(type), NULL));
+    MoeUserError("the TAO options are not valid (%s '%s'?): see the TAO types in -help, e.g. bnls, bntr, brgn, lmvm", name, type);
+  }
+  PetscCall(TaoDestroy(&tao));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,78 @@
+/* The fits of the spec: the estimators (each reads its own options), the least-squares fit's settings, the
+   certification and the stability diagnostic. */
+#include <moe/private/specimpl.h>
+
+/* The model type fixes the estimators (lse, sgd: regression; mle: Gaussian MoE); the Gaussian MoE
+   needs gates that sum to one (softmax-type gatings) and is measured against its own truth: the
+   fits have the truth's families (the reference G-bar of a misspecified Gaussian MoE is not
+   computed). */
+PetscErrorCode MoeSpecCheckModelType(MoeSpec *s)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  for (i = 0; i < s->nestimators; i++)
+    MoeUserCheck(MoeEstimatorGetFamily(s->estimator[i])->model == s->model, "-estimator %s estimates the %s model, but -model is %s: use %s", s->estimators[i], MoeModelTypes[MoeEstimatorGetFamily(s->estimator[i])->model], MoeModelTypes[s->model], s->model == MOE_MODEL_GAUSSIAN ? "-estimator mle" : "-estimator lse (or sgd)");
+  if (s->truthfile) MoeUserCheck(s->truthfile->truths[0].model == s->model, "-truth_file %s holds a %s truth, but -model is %s: give -model %s", s->truth_file, MoeModelTypes[s->truthfile->truths[0].model], MoeModelTypes[s->model], MoeModelTypes[s->truthfile->truths[0].model]);
+  if (s->model != MOE_MODEL_GAUSSIAN) PetscFunctionReturn(0);
+  MoeUserCheck(s->truth_sigma > 0 && PetscIsNormalReal(s->truth_sigma), "-truth_sigma %g must be a standard deviation > 0", (double)s->truth_sigma);
+  for (i = 0; i < s->ngatings; i++) {
+    MoeUserCheck(s->gating_families[i]->mass == MOE_MASS_EXP, "-gating %s: the Gaussian MoE needs gates that sum to one (a softmax-type gating), not %s", s->gatings[i], s->gatings[i]);
+    MoeUserCheck(s->gating_families[i] == s->truth_gating_family, "-gating %s: the Gaussian MoE is fitted with the truth's gating family (%s): a misspecified Gaussian MoE has no reference G-bar in moerate", s->gatings[i], s->truth_gating);
+  }
+  for (i = 0; i < s->nexperts; i++) MoeUserCheck(!s->truth_expert_family || s->truth_expert_family == s->expert_families[i], "-expert %s: the Gaussian MoE is fitted with the truth's expert family (%s)", s->experts[i], s->truth_expert);
+  PetscFunctionReturn(0);
+}
+
+/* -estimator: the estimators fitted to the same data (default lse). */
+static PetscErrorCode ReadEstimators(PetscOptionItems *PetscOptionsObject, MoeSpec *s, PetscBool run)
+{
+  char     names[256], help[512], known[256];
+  PetscBool set;
+  PetscInt i;
+
+  PetscFunctionBegin;
+  PetscCall(MoeEstimatorTypesString(names, sizeof(names)));
+  PetscCall(PetscSNPrintf(help, sizeof(help), "estimators fitted to the same data: %s (comma list; default lse, the least-squares estimator the theory is about)", names));
+  PetscCall(MoeSpecReadNameList(PetscOptionsObject, "-estimator", help, s->estimators, &s->nestimators, "lse", &set));
+  MoeUserCheck(run || s->nestimators == 1, "`moerate fit` runs one estimator: give a single -estimator");
+  for (i = 0; i < s->nestimators; i++) {
+    const MoeEstimatorFamily *f;
+    PetscCall(MoeEstimatorFamilyFind(s->estimators[i], &f));
+    if (!f) {
+      PetscCall(MoeEstimatorTypesString(known, sizeof(known)));
+      PetscCall(MoeSpecUnknownFamily("-estimator", s->estimators[i], "estimator", known));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeSpecReadFit(MPI_Comm comm, MoeSpec *s, PetscBool run)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(comm, NULL, "moerate fit: the estimators, the least-squares fit and its certification", "moerate");
+  PetscCall(ReadEstimators(PetscOptionsObject, s, run));
+  PetscCall(PetscOptionsInt("-fit_block", "rows per block of the Gauss-Newton assembly", NULL, s->block, &s->block, NULL));
+  PetscCall(PetscOptionsInt("-fit_hessian_rows", "form the Gauss-Newton Hessian from this many rows of the data (sub-sampled Newton; objective and gradient stay exact; the rows double at each stall of the -fit_ftol test, which stops the fit only with all rows); 0: all rows", NULL, s->hessian_rows, &s->hessian_rows, NULL));
+  PetscCall(PetscOptionsInt("-fit_hessian_reuse", "least squares (trust-region types): form the Gauss-Newton Hessian at most once per this many iterations and reuse it in between (objective and gradient stay exact; at the first stall of the -fit_ftol test the fit goes on with a fresh Hessian at every iteration, and only such a stall stops it); 1: a fresh one each iteration", NULL, s->hessian_reuse, &s->hessian_reuse, NULL));
+  PetscCall(PetscOptionsBool("-fit_hessian_single", "least squares: form the Gauss-Newton Hessian in single precision (ssyrk, about twice the speed of dsyrk; summed in double across chunks of rows; the objective and gradient, hence the stop and the certificate, stay in double)", NULL, s->hessian_single, &s->hessian_single, NULL));
+  PetscCall(PetscOptionsBool("-fit_rows", "least squares: evaluate the model a row at a time during the fit even where blocks of rows go through BLAS (an affine-score gating with FFN or linear experts; the recorded objective and the certificate still use blocks): the same numbers to rounding, slower; to compare", NULL, s->rows, &s->rows, NULL));
+  PetscCall(PetscOptionsReal("-fit_ftol", "stop when the objective decreased by less than ftol*f over -fit_ftol_window iterations (default -1: 0.01/n, a hundredth of the statistical resolution; 0: off)", NULL, s->ftol, &s->ftol, NULL));
+  PetscCall(PetscOptionsInt("-fit_ftol_window", "iterations of the objective-decrease test", NULL, s->ftol_window, &s->ftol_window, NULL));
+  PetscCall(PetscOptionsReal("-fit_max_norm", "a fit whose parameters leave |theta|_inf <= this has failed: DIVERGED_UNBOUNDED (0: no limit)", NULL, s->max_norm, &s->max_norm, NULL));
+  PetscCall(PetscOptionsReal("-fit_max_gradient_z", "a fit stopped by -fit_ftol whose gradient exceeds this many times its statistical scale sqrt(noise H_jj/n) in some parameter has stalled (failed)", NULL, s->max_gradient_z, &s->max_gradient_z, NULL));
+  PetscCall(PetscOptionsReal("-certify_tol", "a fit is certified when 2n/noise (f_fit - f_ref) <= this, f_ref the objective of the truth (or G-bar) on the same data", NULL, s->certify_tol, &s->certify_tol, NULL));
+  PetscCall(PetscOptionsInt("-certify_starts", "most starts of an uncertified fit (the reference point itself, then more near starts)", NULL, s->certify_starts, &s->certify_starts, NULL));
+  PetscCall(PetscOptionsInt("-stability_replicates", "run: the stability diagnostic refits replicates 0..this-1 of every sample size from further starts (restart tasks; 0: none)", NULL, s->stability_replicates, &s->stability_replicates, NULL));
+  PetscCall(PetscOptionsInt("-stability_starts", "run: restarts per such replicate, each from starts of its own, certified like the replicate's fit", NULL, s->stability_starts, &s->stability_starts, NULL));
+  PetscCall(PetscOptionsReal("-fit_lm_lambda", "line-search Newton types (bnls, nls): initial Levenberg-Marquardt damping (0: plain Gauss-Newton)", NULL, s->lm_lambda, &s->lm_lambda, NULL));
+  PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
+  PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
+  PetscOptionsEnd();
+  PetscCall(MoeEstimatorOptionsDeclare(comm));
+  for (i = 0; i < s->nestimators; i++) PetscCall(MoeEstimatorCreate(s->estimators[i], s->opts, &s->estimator[i])); /* each reads its own options */
+  PetscCall(MoeSpecCheckModelType(s));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,43 @@
+/* The truth section of the spec: where G* comes from (a file, or draws of a seed) and how it is screened. */
+#include <moe/private/specimpl.h>
+
+PetscErrorCode MoeSpecReadTruth(MPI_Comm comm, MoeSpec *s, MoeTruthFile *tf, MoeSpecReadFlags *f)
+{
+  PetscFunctionBegin;
+  PetscOptionsBegin(comm, NULL, "moerate truth: the true mixing measure G* and its screening", "moerate");
+  PetscCall(PetscOptionsString("-truth_file", "read the truth from this HDF5 (moerate output) or YAML file", NULL, s->truth_file, s->truth_file, sizeof(s->truth_file), NULL));
+  PetscCall(PetscStrncpy(s->truth_gating, s->gatings[0], sizeof(s->truth_gating)));
+  PetscCall(PetscOptionsString("-truth_gating", "gating family of the truth (default: the first -gating)", NULL, s->truth_gating, s->truth_gating, sizeof(s->truth_gating), &f->tgset));
+  PetscCall(PetscOptionsString("-truth_expert", "expert family of the truth (default: that of each fit)", NULL, s->truth_expert, s->truth_expert, sizeof(s->truth_expert), NULL));
+  PetscCall(MoeSpecResolveGatings("-truth_gating", (const char(*)[MOE_NAME_LEN])&s->truth_gating, 1, &s->truth_gating_family));
+  if (s->truth_file[0]) { /* the truth file fixes k*, d and the truth's families */
+    const MoeTruthRecord *r;
+    PetscCheck(tf && tf->n > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "-truth_file %s was not read before the spec", s->truth_file);
+    r = &tf->truths[0];
+    MoeUserCheck(!f->dset || r->d == s->d, "-d %" PetscInt_FMT " does not match the truth file %s (d = %" PetscInt_FMT "): drop -d or use a matching truth", s->d, s->truth_file, r->d);
+    MoeUserCheck(!f->kstarset || r->kstar == s->kstar, "-kstar %" PetscInt_FMT " does not match the truth file %s (k* = %" PetscInt_FMT "): drop -kstar or use a matching truth", s->kstar, s->truth_file, r->kstar);
+    s->d     = r->d;
+    s->kstar = r->kstar;
+    MoeUserCheck(!f->tgset || r->gating == s->truth_gating_family, "-truth_gating %s does not match the truth file %s (gating %s): drop -truth_gating", s->truth_gating, s->truth_file, r->gating->name);
+    PetscCall(PetscStrncpy(s->truth_gating, r->gating->name, sizeof(s->truth_gating)));
+    s->truth_gating_family = r->gating;
+    if (!s->truth_expert[0] && tf->n == 1) PetscCall(PetscStrncpy(s->truth_expert, r->expert->name, sizeof(s->truth_expert)));
+  }
+  if (s->truth_expert[0]) PetscCall(MoeSpecResolveExperts("-truth_expert", (const char(*)[MOE_NAME_LEN])&s->truth_expert, 1, &s->truth_expert_family));
+  PetscCall(PetscOptionsInt("-truth_regime", "1: beta1* = 0 (P1 Regime 1); 2: beta1* ~ N(0, truth_beta1_var I)", NULL, s->truth_regime, &s->truth_regime, NULL));
+  PetscCall(PetscOptionsInt("-truth_beta1_zero", "Regime 2: the first this-many true atoms keep beta1* = 0", NULL, 0, &s->truth_beta1_zero, NULL));
+  PetscCall(PetscOptionsReal("-truth_beta0_var", "variance of beta0* (default 0.01/d, P1's)", NULL, s->truth_beta0_var, &s->truth_beta0_var, NULL));
+  PetscCall(PetscOptionsReal("-truth_beta1_var", "variance of each entry of beta1* in Regime 2 (default 4: gates that vary with x; P1 used 0.01/d)", NULL, s->truth_beta1_var, &s->truth_beta1_var, NULL));
+  PetscCall(PetscOptionsReal("-truth_sigma", "Gaussian MoE: the sigma of every drawn true expert", NULL, s->truth_sigma, &s->truth_sigma, NULL));
+  PetscCall(PetscOptionsReal("-truth_expert_var", "variance of each entry of a* and of b* (default 4: hinges across the inputs; P1 used 1/d)", NULL, s->truth_expert_var, &s->truth_expert_var, NULL));
+  PetscCall(PetscOptionsInt("-seed", "experiment seed: data, initial points, evaluation sample", NULL, s->seed, &s->seed, NULL));
+  PetscCall(PetscOptionsInt("-truth_seed", "seed of the drawn truth (default: -seed; then ill-posed draws are redrawn, see -truth_max_sd)", NULL, s->truth_seed, &s->truth_seed, &s->truth_seed_set));
+  PetscCall(PetscOptionsInt("-truth_draw", "use this draw of the truth seed, unscreened for redraws (default: the first well-posed one)", NULL, s->truth_draw, &s->truth_draw, &s->truth_draw_set));
+  PetscCall(PetscOptionsReal("-truth_max_sd", "screening: largest sd sqrt(noise/(n lambda_min)) of an estimate along the truth's weakest Fisher direction at the smallest n", NULL, s->truth_max_sd, &s->truth_max_sd, NULL));
+  PetscCall(PetscOptionsReal("-truth_active_min", "screening: every ReLU/GELU expert of the truth must be active, and inactive, on at least this fraction of the inputs", NULL, s->truth_active_min, &s->truth_active_min, NULL));
+  PetscCall(PetscOptionsInt("-truth_max_draws", "screening: draws of the truth seed tried before giving up", NULL, s->truth_max_draws, &s->truth_max_draws, NULL));
+  PetscCall(PetscOptionsBool("-allow_ill_posed", "measure a truth that fails the screening (P1's published design): its rates are then not evidence", NULL, s->allow_ill_posed, &s->allow_ill_posed, NULL));
+  PetscOptionsEnd();
+  PetscCall(MoeGatingFamilyOptionsDeclare(comm, "truth_"));
+  PetscFunctionReturn(0);
+}
