@@ -19,7 +19,8 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 import moeresults as mr  # noqa: E402
-import rates  # noqa: E402
+import rows  # noqa: E402
+import slopes  # noqa: E402
 
 FORMATS = ("png", "pdf", "svg")
 CLIP = 0.1  # lower error bars end at least at CLIP x mean
@@ -42,8 +43,8 @@ def panels(results, losses, n_min, include_uncertified=False):
     for e, expert in enumerate(results.experts):
         for loss in losses:
             li = results.losses.index(loss)
-            series = [(gating + suffix, rates.select(view, g, e, li, n_min, include_uncertified=inc),
-                       rates.gbar_note(view, g, e, li))
+            series = [(gating + suffix, slopes.select(view, g, e, li, n_min, include_uncertified=inc),
+                       rows.gbar_note(view, g, e, li))
                       for suffix, view, inc in estimator_views(results, include_uncertified)
                       for g, gating in enumerate(results.gatings) if view.loss_applies(g, e, li)]
             series = [item for item in series if item[1].used]
@@ -64,9 +65,9 @@ def compare_panels(results, groups, n_min, include_uncertified=False):
                 for gating, loss in pairs:
                     g, li = results.gatings.index(gating), results.losses.index(loss)
                     if view.loss_applies(g, e, li):
-                        sel = rates.select(view, g, e, li, n_min, include_uncertified=inc)
+                        sel = slopes.select(view, g, e, li, n_min, include_uncertified=inc)
                         if sel.used:
-                            series.append(("%s, %s%s" % (gating, loss, suffix), sel, rates.gbar_note(view, g, e, li)))
+                            series.append(("%s, %s%s" % (gating, loss, suffix), sel, rows.gbar_note(view, g, e, li)))
             gatings = {gating for gating, _ in pairs}
             losses = [loss for _, loss in pairs]
             title = ("P1 Figure 1 comparison" if len(gatings) > 1 else "%s fits: per-cell errors" % pairs[0][0]
@@ -96,7 +97,7 @@ def draw_series(ax, gating, sel, colour, include_uncertified=False, note=""):
     lower = mean - np.maximum(mean - 2 * sd, CLIP * mean)
     label = "%s (%s; %s)" % (gating, note or "one n, no fit", fits_label(sel, include_uncertified))
     if len(sel.n) >= 2 and not note:
-        slope, _ = rates.fit(sel, "log-mean")
+        slope, _ = slopes.fit(sel, "log-mean")
         x = np.log(sel.n.astype(float))
         intercept = np.mean(np.log(mean)) - slope * np.mean(x)
         ax.plot(sel.n, np.exp(intercept + slope * x), "--", color=colour, linewidth=1.2)

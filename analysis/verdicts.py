@@ -19,7 +19,7 @@ import numpy as np
 
 import claims as cl
 import moeresults as mr
-import rates
+import rows
 import slopes
 import stability as stab
 
@@ -83,14 +83,14 @@ def index_of(names, name, what, path):
 
 def why_not_well_posed(results, g, e, loss):
     """The screening's reason (or G-bar's) in a few words."""
-    note = rates.gbar_note(results, g, e, loss)
+    note = rows.gbar_note(results, g, e, loss)
     if note:
         return note
     attrs = results.truths.get(results.truth_key(e), {})
     sd = attrs.get("weakest_sd")
     text = "the truth is ill posed"
     if sd is not None:
-        text += " (sd along its weakest Fisher direction at the smallest n: %s)" % rates._sd(float(sd))
+        text += " (sd along its weakest Fisher direction at the smallest n: %s)" % rows._sd(float(sd))
     return text
 
 
@@ -126,7 +126,7 @@ def measure(results, test, rng):
         m.decisive = "log-median" if m.share > HEAVY else "log-mean"
         m.boot = boots[m.decisive]
         m.decade = slopes.decade_test(sel, m.decisive, BOOTSTRAP, rng)
-    m.letters = rates.evidence(view, g, e, loss, sel, row)
+    m.letters = rows.evidence(view, g, e, loss, sel, row)
     if not m.w:
         m.why_not_w = why_not_well_posed(view, g, e, loss)
     if theory_estimator:
