@@ -25,6 +25,7 @@
 #define MOEMODEL_H
 
 #include <moerate.h>
+#include <moeregistry.h>
 
 typedef struct _p_MoeGating *MoeGating;
 typedef struct _p_MoeExpert *MoeExpert;
@@ -37,19 +38,7 @@ typedef struct _p_MoeModel  *MoeModel;
    rooms read these traits.  The internals (evaluation, pinning, atom views) are in
    include/moe/private/modelimpl.h, for the family files and src/model/ alone. */
 
-/* An option a family reads (without prefix; truths read it with the prefix "truth_"). */
-typedef enum {
-  MOE_OPTION_INT,
-  MOE_OPTION_REAL,
-  MOE_OPTION_BOOL
-} MoeOptionType;
 
-typedef struct {
-  const char   *name; /* e.g. "-topk_K"; NULL ends a list */
-  MoeOptionType type;
-  const char   *defval;
-  const char   *help;
-} MoeFamilyOption;
 
 /* The mass of an atom in the Voronoi losses: sigmoid(beta0) or exp(beta0). */
 typedef enum {
@@ -101,19 +90,7 @@ PETSC_EXTERN PetscErrorCode MoeExpertFamilyFind(const char[], const MoeExpertFam
 PETSC_EXTERN PetscErrorCode MoeExpertFamilies(PetscInt *, const MoeExpertFamily *const **);
 PETSC_EXTERN PetscErrorCode MoeExpertTypesString(char *, size_t);
 
-/* Shared by the registries (src/model/family.c): families by name, in registration order. */
-#define MOE_MAX_FAMILIES 64
-typedef struct {
-  const char *what; /* "gating family", ... for messages */
-  PetscInt    n;
-  const char *names[MOE_MAX_FAMILIES];
-  const void *items[MOE_MAX_FAMILIES];
-} MoeRegistry;
-PETSC_EXTERN PetscErrorCode MoeRegistryAdd(MoeRegistry *, const char name[], const void *item);
-PETSC_EXTERN const void    *MoeRegistryFind(const MoeRegistry *, const char name[]);
-PETSC_EXTERN PetscErrorCode MoeRegistryNames(const MoeRegistry *, char *, size_t);
-PETSC_EXTERN PetscBool      MoeNameInList(const char name[], const char list[]);
-PETSC_EXTERN PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm, const char prefix[], const char title[], const MoeFamilyOption *);
+/* Every option of every gating family, NULL-terminated (truth files carry them). */
 PETSC_EXTERN PetscErrorCode MoeFamilyOptionNames(const char ***);
 
 /* ---------------- the model ----------------

@@ -8,13 +8,15 @@
      moerun.h      src/run/       task grid (grid.c) and schedule (schedule.c)
      moedata.h     src/data/      generate: truth (drawn and screened), data, initial points
      moefit.h      src/fit/       fit: TAO least squares on PETSC_COMM_SELF
-     moecertify.h  src/certify/   certify: starts, the gap to the reference point, G-bar identified
-     moeloss.h     src/loss/      losses: Voronoi losses, L2 regression error
+     moecertify.h  src/certify/   certify: the multi-start loop of a solver, the gap to the reference point
+     moeestimator.h src/estimator/ estimator: each estimator's file (solver, options, own fit)
+     moeloss.h     src/loss/      losses: Voronoi losses, per-cell errors, L2 regression error
      moestore.h    src/store/     store: every file format (results, replicate and truth files)
 
-   Shared by every room: moerate.h (src/util/: errors, exit status, clock, streams) and the
-   family registries (moemodel.h, moelosstype.h: src/gating/, src/expert/, src/model/,
-   src/loss/registry.c), whose internals are private (include/moe/private/).  The drivers wire
+   Shared by every room: moerate.h and moeregistry.h (src/util/: errors, exit status, clock, streams,
+   the registries' tables) and the family registries (moemodel.h, moelosstype.h, the registry half of
+   moeestimator.h: src/gating/, src/expert/, src/model/, src/loss/registry.c,
+   src/estimator/registry.c), whose internals are private (include/moe/private/).  The drivers wire
    the rooms: moetask.h (src/task/: one task's pipeline, for `moerate fit` and every rank of
    `moerate run`), the master and workers of src/run/, and the commands of src/cmd/.
    tests/python/test_layout.py checks the direction of every call.

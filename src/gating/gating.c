@@ -188,3 +188,23 @@ PetscErrorCode MoeGatingDestroy(MoeGating *g)
   PetscCall(PetscFree(*g));
   PetscFunctionReturn(0);
 }
+
+/* Every option of every gating family, NULL-terminated (truth files carry them). */
+PetscErrorCode MoeFamilyOptionNames(const char ***names)
+{
+  static const char *list[4 * MOE_MAX_FAMILIES + 1];
+  static PetscBool   done = PETSC_FALSE;
+  const MoeGatingFamily *const *f;
+  PetscInt n = 0, i, c = 0;
+
+  PetscFunctionBegin;
+  if (!done) {
+    PetscCall(MoeGatingFamilies(&n, &f));
+    for (i = 0; i < n; i++)
+      for (const MoeFamilyOption *o = f[i]->options; o && o->name && c < 4 * MOE_MAX_FAMILIES; o++) list[c++] = o->name;
+    list[c] = NULL;
+    done    = PETSC_TRUE;
+  }
+  *names = list;
+  PetscFunctionReturn(0);
+}

@@ -1,5 +1,5 @@
-/* What the family registries share: name lists and the declaration of family options. */
-#include <moemodel.h>
+/* What the family registries share: name lists and the declaration of family options (moeregistry.h). */
+#include <moeregistry.h>
 
 PetscErrorCode MoeRegistryAdd(MoeRegistry *r, const char name[], const void *item)
 {
@@ -74,25 +74,5 @@ PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm comm, const char prefix[], const
     }
   }
   PetscOptionsEnd();
-  PetscFunctionReturn(0);
-}
-
-/* Every option of every gating family, NULL-terminated (truth files carry them). */
-PetscErrorCode MoeFamilyOptionNames(const char ***names)
-{
-  static const char *list[4 * MOE_MAX_FAMILIES + 1];
-  static PetscBool   done = PETSC_FALSE;
-  const MoeGatingFamily *const *f;
-  PetscInt n, i, c = 0;
-
-  PetscFunctionBegin;
-  if (!done) {
-    PetscCall(MoeGatingFamilies(&n, &f));
-    for (i = 0; i < n; i++)
-      for (const MoeFamilyOption *o = f[i]->options; o && o->name && c < 4 * MOE_MAX_FAMILIES; o++) list[c++] = o->name;
-    list[c] = NULL;
-    done    = PETSC_TRUE;
-  }
-  *names = list;
   PetscFunctionReturn(0);
 }
