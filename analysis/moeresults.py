@@ -214,11 +214,32 @@ def _strings(dset):
     return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in dset[()]]
 
 
+REQUIRED_FIELDS = ("id", "kind", "gating", "expert", "n", "replicate", "status")
+
+
+def _check_layout(h, path):
+    """The objects, shapes and traits the scripts rely on; ResultsError names the first one amiss."""
+    for name in ("grid/gatings", "grid/experts", "grid/n", "grid/losses", "tasks/records", "tasks/losses"):
+        if name not in h or not isinstance(h[name], h5py.Dataset):
+            raise KeyError(name)
+    rec, val = h["tasks/records"], h["tasks/losses"]
+    missing = [f for f in REQUIRED_FIELDS if f not in (rec.dtype.names or ())]
+    if rec.ndim != 1 or missing:
+        raise ResultsError("%s: /tasks/records is not one record per task (%s)" % (
+            path, "missing fields " + ", ".join(missing) if missing else "shape %s" % (rec.shape,)))
+    if val.shape != (rec.shape[0], h["grid/losses"].shape[0]):
+        raise ResultsError("%s: /tasks/losses has shape %s, not tasks x losses (%d x %d)" % (
+            path, val.shape, rec.shape[0], h["grid/losses"].shape[0]))
+    for kind, names in (("expert", _strings(h["grid/experts"])), ("loss", _strings(h["grid/losses"]))):
+        absent = [x for x in names if "families/%s/%s" % (kind, x) not in h]
+        if absent:
+            raise ResultsError("%s: no traits of %s %s under /families: the file predates them or is damaged; run the "
+                               "experiment again with this moerate" % (path, kind, ", ".join(absent)))
+
+
 def _read(h, path):
     """Results from an open moerate run file; KeyError names a missing object."""
-    for name in ("grid/gatings", "grid/experts", "grid/n", "grid/losses", "tasks/records", "tasks/losses"):
-        if name not in h:
-            raise KeyError(name)
+    _check_layout(h, path)
     losses = _strings(h["grid/losses"])
     meanings = _strings(h["grid/loss_meanings"]) if "grid/loss_meanings" in h else [""] * len(losses)
     sessions = h["sessions"][()] if "sessions" in h else np.zeros(0)
@@ -262,9 +283,17 @@ def load(path):
         if kind != KIND:
             raise ResultsError("%s: not a moerate run results file (kind %r)" % (path, kind))
         try:
-            return _read(h, path)
+            results = _read(h, path)
         except KeyError as e:
             raise ResultsError("%s: not a moerate run results file (no /%s)" % (path, e.args[0])) from None
+        except OSError as e:  # a Fletcher-32 checksum that fails, a truncated dataset
+            raise ResultsError("%s: damaged: %s" % (path, str(e).splitlines()[0] if str(e) else "a dataset cannot be read"))
+    n_idx = (len(results.gatings), len(results.experts))
+    rec = results.records
+    if len(rec) and (rec["gating"].max() >= n_idx[0] or rec["expert"].max() >= n_idx[1] or rec["gating"].min() < 0
+                     or rec["expert"].min() < 0):
+        raise ResultsError("%s: damaged: a record names a gating or expert the grid does not have" % path)
+    return results
 
 
 def fail(prog, message):

@@ -170,6 +170,9 @@ def main(argv=None):
     ext = os.path.splitext(opts.output)[1].lstrip(".").lower()
     if ext not in FORMATS:
         mr.fail(p.prog, "%s: unknown figure format (use .png, .pdf or .svg)" % opts.output)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(opts.output))):
+        mr.fail(p.prog, "-o %s: no directory %s; create it or choose another path" % (
+            opts.output, os.path.dirname(os.path.abspath(opts.output))))
     results = mr.load_or_exit(opts.results, p.prog)
     chosen = opts.losses.split(",") if opts.losses else results.losses
     unknown = [loss for loss in chosen if loss not in results.losses]

@@ -42,15 +42,19 @@ def main(argv=None):
     keep = set(a.losses.split(",")) if a.losses else None
     opts = rates.parser().parse_args(["x", "--bootstrap", str(a.bootstrap), "--seed", str(a.seed)]
                                      + (["--include-uncertified"] if a.include_uncertified else []))
-    print("| experiment | gating | expert | fit | loss | vs | slope log-mean | slope mean-log | 95% CI | theory | contains "
-          "| used/excl | certified/uncertified | evidence |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    tables = []
     for path in a.results:
         results = mr.load_or_exit(path, p.prog)
         name = os.path.splitext(os.path.basename(path))[0]
-        for r in rates.rate_rows(results, opts):
-            if not keep or r["loss"] in keep:
-                print("| %s |" % " | ".join(cells(name, r)))
+        tables += ["| %s |" % " | ".join(cells(name, r)) for r in rates.rate_rows(results, opts)
+                   if not keep or r["loss"] in keep]
+    if not tables:
+        mr.fail(p.prog, "no usable data: no rate in %s%s" % (", ".join(a.results), " for --losses %s" % a.losses
+                                                               if a.losses else ""))
+    print("| experiment | gating | expert | fit | loss | vs | slope log-mean | slope mean-log | 95% CI | theory | contains "
+          "| used/excl | certified/uncertified | evidence |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(tables))
     print()
     print(rates.EVIDENCE_HELP.replace("evidence: ", "Evidence: ", 1)
           + ("." if not a.include_uncertified else "; uncertified converged fits included (--include-uncertified)."))

@@ -52,4 +52,7 @@ PETSC_EXTERN PetscErrorCode MoeNearTarget(MoeModel, const MoeTruth *, const Pets
 PETSC_EXTERN PetscErrorCode MoeReferencePoint(MoeModel, const MoeTruth *target, PetscReal *theta);
 PETSC_EXTERN PetscErrorCode MoeInitialPoint(const MoeInitParams *, MoeModel, const MoeTruth *, MoeStream, PetscInt64 n, PetscInt64 replicate, PetscInt start, PetscReal *theta);
 
+/* The Fisher check of model m at theta on inputs E at sample size n (src/data/screen.c). */
+PETSC_EXTERN PetscErrorCode MoeFisherCheck(MoeModel, const PetscReal *theta, const MoeData *E, PetscReal noise, PetscInt n, PetscReal max_sd, PetscReal *eig, PetscReal *sd, char why[], size_t len);
+
 #endif

@@ -183,9 +183,4 @@ PETSC_EXTERN PetscErrorCode MoeModelDescribeDirection(MoeModel, const PetscReal 
 PETSC_EXTERN PetscErrorCode MoeModelFisher(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscReal *eig, PetscReal *vmin);
 PETSC_EXTERN PetscReal      MoeFisherSd(PetscReal noise, PetscInt n, const PetscReal *eig, PetscInt p);
 
-static inline const PetscReal *MoeAtom(MoeModel m, const PetscReal *theta, PetscInt i)
-{
-  return theta + i * m->stride;
-}
-
 #endif

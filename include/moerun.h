@@ -35,7 +35,7 @@ typedef enum {
 
 typedef struct {
   PetscInt64 id;
-  PetscInt   kind, gating, expert, estimator, nindex, replicate, pair, restart;
+  PetscInt   kind, gating, expert, estimator, replicate, pair, restart;
   PetscInt64 n;
   PetscReal  cost; /* expected relative cost, for the largest-first order */
 } MoeTask;

@@ -100,7 +100,6 @@ typedef struct {
   PetscReal loss_r;      /* exponent r of D2,r */
   PetscInt  eval_n;      /* Monte-Carlo sample for the L2 regression error */
   PetscInt  reference_n; /* noise-free sample for the reference fit G-bar */
-  PetscBool need_reference;
 
   /* fit */
   PetscInt  block;       /* rows per block of the Gauss-Newton assembly */
@@ -169,7 +168,15 @@ typedef struct {
   PetscInt  em_max_it;      /* EM: iterations at most (per annealing stage); set by the em estimator */
 } MoeFitParams;
 
+/* What a Fisher check needs: the grid's smallest and largest n, the noise variance and the largest sd
+   allowed along the weakest direction (-truth_max_sd), and the hinge activity bounds. */
+typedef struct {
+  PetscInt  nmin, nmax;
+  PetscReal noise, max_sd, active_min;
+} MoeScreenParams;
+
 PETSC_EXTERN void MoeSpecDataParams(const MoeSpec *, MoeDataParams *);
+PETSC_EXTERN void MoeSpecScreenParams(const MoeSpec *, MoeScreenParams *);
 PETSC_EXTERN void MoeSpecInitParams(const MoeSpec *, MoeInitParams *);
 PETSC_EXTERN void MoeSpecFitParams(const MoeSpec *, MoeFitParams *);
 

@@ -160,27 +160,25 @@ PetscErrorCode MoeCertifiedFit(const MoeSolver *solver, const MoeFitParams *fp, 
 
 PetscErrorCode MoeCertifyReference(const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, PetscReal objective, PetscReal *sd, PetscBool *identified, char why[], size_t len)
 {
-  MoeData   *E;
-  PetscReal *eig, *vmin, floor = spec->noise / (2.0 * spec->ns[spec->nn - 1]);
-  PetscInt   nmin = spec->ns[0], nmax = spec->ns[spec->nn - 1];
-  MoeDataParams dp;
+  MoeData        *E;
+  PetscReal      *eig, sdmax;
+  MoeDataParams   dp;
+  MoeScreenParams sp;
+  char            fisher[512];
 
   PetscFunctionBegin;
   MoeSpecDataParams(spec, &dp);
+  MoeSpecScreenParams(spec, &sp);
   PetscCall(MoeDataEvaluationSample(&dp, truth, &E));
-  PetscCall(PetscMalloc2(m->pfree, &eig, m->pfree, &vmin));
-  PetscCall(MoeModelFisher(m, gbar, E->n, E->X, eig, vmin));
-  *sd = MoeFisherSd(spec->noise, nmin, eig, m->pfree);
+  PetscCall(PetscMalloc1(m->pfree, &eig));
+  PetscCall(MoeFisherCheck(m, gbar, E, sp.noise, sp.nmax, sp.max_sd, eig, &sdmax, fisher, sizeof(fisher)));
+  *sd    = MoeFisherSd(sp.noise, sp.nmin, eig, m->pfree);
   why[0] = 0;
-  if (!(objective >= floor))
-    PetscCall(PetscSNPrintf(why, len, "its noise-free objective %.2e is below noise/(2 n_max) = %.2e: the fitted family reproduces the truth (or nearly), so G-bar is a set, not a point", (double)objective, (double)floor));
-  else if (!(*sd * PetscSqrtReal((PetscReal)nmin / nmax) <= spec->truth_max_sd)) {
-    char dir[256];
-    PetscCall(MoeModelDescribeDirection(m, vmin, dir, sizeof(dir)));
-    PetscCall(PetscSNPrintf(why, len, "its Fisher information is singular at the scale of the data: along its weakest direction (lambda_min %.2e: %s) an estimate's sd even at n = %" PetscInt_FMT " is %.2g > -truth_max_sd %g", (double)eig[0], dir, nmax, *sd >= PETSC_INFINITY ? (double)INFINITY : (double)(*sd * PetscSqrtReal((PetscReal)nmin / nmax)), (double)spec->truth_max_sd));
-  }
+  if (!(objective >= sp.noise / (2.0 * sp.nmax)))
+    PetscCall(PetscSNPrintf(why, len, "its noise-free objective %.2e is below noise/(2 n_max) = %.2e: the fitted family reproduces the truth (or nearly), so G-bar is a set, not a point", (double)objective, (double)(sp.noise / (2.0 * sp.nmax))));
+  else if (fisher[0]) PetscCall(PetscSNPrintf(why, len, "its Fisher information is singular at the scale of the data: %s", fisher));
   *identified = (PetscBool)!why[0];
-  PetscCall(PetscFree2(eig, vmin));
+  PetscCall(PetscFree(eig));
   PetscCall(MoeDataDestroy(&E));
   PetscFunctionReturn(0);
 }

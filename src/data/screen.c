@@ -14,8 +14,37 @@
    fails is refused, unless -allow_ill_posed. */
 #include <moedata.h>
 
+/* why[]: "" when sd <= max_sd, else the weakest direction vmin and the sd it allows at n. */
+static PetscErrorCode Verdict(MoeModel m, const PetscReal *eig, const PetscReal *vmin, PetscReal sd, PetscInt n, PetscReal max_sd, char why[], size_t len)
+{
+  char dir[256];
+
+  PetscFunctionBegin;
+  why[0] = 0;
+  if (sd <= max_sd) PetscFunctionReturn(0);
+  PetscCall(MoeModelDescribeDirection(m, vmin, dir, sizeof(dir)));
+  PetscCall(PetscSNPrintf(why, len, "along the weakest direction of its Fisher information (lambda_min %.2e: %s) an estimate's sd at n = %" PetscInt_FMT " is %.2g > -truth_max_sd %g", (double)eig[0], dir, n, sd >= PETSC_INFINITY ? (double)INFINITY : (double)sd, (double)max_sd));
+  PetscFunctionReturn(0);
+}
+
+/* The Fisher information J^T J / n of model m at theta on the inputs E (eig: its eigenvalues, ascending): an
+   estimate's sd along its weakest direction at n (noise variance noise), and, when that sd exceeds max_sd,
+   why[] names the direction ("" otherwise).  The screening of truths and the identification of G-bar. */
+PetscErrorCode MoeFisherCheck(MoeModel m, const PetscReal *theta, const MoeData *E, PetscReal noise, PetscInt n, PetscReal max_sd, PetscReal *eig, PetscReal *sd, char why[], size_t len)
+{
+  PetscReal *vmin;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(m->pfree, &vmin));
+  PetscCall(MoeModelFisher(m, theta, E->n, E->X, eig, vmin));
+  *sd = MoeFisherSd(noise, n, eig, m->pfree);
+  PetscCall(Verdict(m, eig, vmin, *sd, n, max_sd, why, len));
+  PetscCall(PetscFree(vmin));
+  PetscFunctionReturn(0);
+}
+
 /* The first hinge expert of t active on too few or too many of the inputs E, in why[]. */
-static PetscErrorCode CheckHingeActivity(const MoeSpec *spec, const MoeTruth *t, const MoeData *E, char why[], size_t len)
+static PetscErrorCode CheckHingeActivity(const MoeScreenParams *sp, const MoeTruth *t, const MoeData *E, char why[], size_t len)
 {
   MoeModel m = t->model;
   PetscInt i, r, j, active;
@@ -31,8 +60,8 @@ static PetscErrorCode CheckHingeActivity(const MoeSpec *spec, const MoeTruth *t,
       if (z > 0) active++;
     }
     frac = (PetscReal)active / E->n;
-    if (frac < spec->truth_active_min || frac > 1 - spec->truth_active_min) {
-      PetscCall(PetscSNPrintf(why, len, "the %s expert of atom %" PetscInt_FMT " is active on %.1f%% of the inputs, outside [%g%%, %g%%] (-truth_active_min): its hinge lies outside the bulk of the inputs", m->efamily->name, i, (double)(100 * frac), (double)(100 * spec->truth_active_min), (double)(100 * (1 - spec->truth_active_min))));
+    if (frac < sp->active_min || frac > 1 - sp->active_min) {
+      PetscCall(PetscSNPrintf(why, len, "the %s expert of atom %" PetscInt_FMT " is active on %.1f%% of the inputs, outside [%g%%, %g%%] (-truth_active_min): its hinge lies outside the bulk of the inputs", m->efamily->name, i, (double)(100 * frac), (double)(100 * sp->active_min), (double)(100 * (1 - sp->active_min))));
       PetscFunctionReturn(0);
     }
   }
@@ -43,36 +72,30 @@ static PetscErrorCode CheckHingeActivity(const MoeSpec *spec, const MoeTruth *t,
    direction at the smallest n, and the verdict with the reason in t->why. */
 PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
 {
-  MoeModel   m = t->model;
-  MoeData   *E;
-  PetscReal *vmin;
-  PetscInt   nmin = spec->ns[0];
-  MoeDataParams dp;
+  MoeModel        m = t->model;
+  MoeData        *E;
+  MoeDataParams   dp;
+  MoeScreenParams sp;
 
   PetscFunctionBegin;
   MoeSpecDataParams(spec, &dp);
+  MoeSpecScreenParams(spec, &sp);
   PetscCall(MoeDataEvaluationSample(&dp, t, &E));
   PetscCall(PetscFree(t->fisher));
   PetscCall(PetscMalloc1(m->pfree, &t->fisher));
-  PetscCall(PetscMalloc1(m->pfree, &vmin));
   if (m->ns) { /* Gaussian MoE: the information of the likelihood, from a sample of the model itself */
-    MoeData *S;
+    MoeData   *S;
+    PetscReal *vmin;
+    PetscCall(PetscMalloc1(m->pfree, &vmin));
     PetscCall(MoeDataGenerate(&dp, t, dp.eval_n, -1, &S));
     PetscCall(MoeModelFisherScores(m, t->theta, S->n, S->X, S->Y, t->fisher, vmin));
     PetscCall(MoeDataDestroy(&S));
-    t->sd = MoeFisherSd(1.0, nmin, t->fisher, m->pfree);
-  } else {
-    PetscCall(MoeModelFisher(m, t->theta, E->n, E->X, t->fisher, vmin));
-    t->sd = MoeFisherSd(spec->noise, nmin, t->fisher, m->pfree);
-  }
-  t->why[0] = 0;
-  if (!(t->sd <= spec->truth_max_sd)) {
-    char dir[256];
-    PetscCall(MoeModelDescribeDirection(m, vmin, dir, sizeof(dir)));
-    PetscCall(PetscSNPrintf(t->why, sizeof(t->why), "along the weakest direction of its Fisher information (lambda_min %.2e: %s) an estimate's sd at n = %" PetscInt_FMT " is %.2g > -truth_max_sd %g", (double)t->fisher[0], dir, nmin, t->sd >= PETSC_INFINITY ? (double)INFINITY : (double)t->sd, (double)spec->truth_max_sd));
-  } else PetscCall(CheckHingeActivity(spec, t, E, t->why, sizeof(t->why)));
+    t->sd = MoeFisherSd(1.0, sp.nmin, t->fisher, m->pfree);
+    PetscCall(Verdict(m, t->fisher, vmin, t->sd, sp.nmin, sp.max_sd, t->why, sizeof(t->why)));
+    PetscCall(PetscFree(vmin));
+  } else PetscCall(MoeFisherCheck(m, t->theta, E, sp.noise, sp.nmin, sp.max_sd, t->fisher, &t->sd, t->why, sizeof(t->why)));
+  if (!t->why[0]) PetscCall(CheckHingeActivity(&sp, t, E, t->why, sizeof(t->why)));
   t->wellposed = (PetscBool)!t->why[0];
-  PetscCall(PetscFree(vmin));
   PetscCall(MoeDataDestroy(&E));
   PetscFunctionReturn(0);
 }

@@ -26,7 +26,6 @@ static void SetFit(MoeGrid *G, MoeTask *t, PetscInt64 id, MoeTaskKind kind, Pets
   t->expert    = P->expert;
   t->estimator = k;
   t->pair      = q;
-  t->nindex    = i;
   t->n         = s->ns[i];
   t->replicate = r;
   t->restart   = j;
@@ -74,7 +73,6 @@ PetscErrorCode MoeGridCreate(const MoeSpec *s, MoeGrid **grid)
     t->gating       = P->gating;
     t->expert       = P->expert;
     t->pair         = q;
-    t->nindex       = -1;
     t->n            = s->reference_n;
     t->replicate    = 0;
     t->cost         = (PetscReal)t->n * P->pfree * P->pfree * s->init_starts;

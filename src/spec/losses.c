@@ -46,13 +46,6 @@ static PetscErrorCode ReadLosses(PetscOptionItems *PetscOptionsObject, MoeSpec *
       PetscCall(PetscStrncpy(s->losses[s->nlosses++], list[i], MOE_NAME_LEN));
     }
   }
-  s->need_reference = PETSC_FALSE;
-  for (i = 0; i < s->ngatings; i++)
-    for (j = 0; j < s->nexperts; j++) {
-      PetscBool need;
-      PetscCall(MoeSpecNeedsReference(s, i, j, &need));
-      if (need) s->need_reference = PETSC_TRUE;
-    }
   PetscFunctionReturn(0);
 }
 

@@ -74,6 +74,11 @@ void MoeSpecDataParams(const MoeSpec *s, MoeDataParams *p)
   *p = (MoeDataParams){s->d, s->xdist, s->xlo, s->xhi, s->xsd, s->noise, s->seed, s->eval_n, s->reference_n};
 }
 
+void MoeSpecScreenParams(const MoeSpec *s, MoeScreenParams *p)
+{
+  *p = (MoeScreenParams){s->ns[0], s->ns[s->nn - 1], s->noise, s->truth_max_sd, s->truth_active_min};
+}
+
 void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
 {
   *p = (MoeInitParams){s->init, s->init_perturb, s->init_scale, s->init_starts, s->seed, 0};

@@ -568,3 +568,55 @@ def test_summary_notes_and_uncertified(tmp_path):
     lines = script("summary.py", path, "--include-uncertified").stdout.splitlines()
     row = [c.strip() for c in lines[2].split("|")[1:-1]]
     assert row[11:] == ["120/0", "108/12", "W - I"] and float(row[6]) > 0
+
+
+def one_line_error(p, *words):
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_damaged_and_malformed_files_are_one_line_errors(real, tmp_path):
+    """A checksum that fails while reading a dataset, a file without /families, a /tasks/losses of the wrong shape:
+    every script says so in one line with exit status 2 (no traceback)."""
+    import shutil
+    damaged = tmp_path / "damaged.h5"
+    shutil.copy(real, damaged)
+    with h5py.File(damaged, "r") as h:
+        d = h["tasks/losses"]
+        info = d.id.get_chunk_info(0)
+        offset = info.byte_offset + info.size // 2
+    with open(damaged, "r+b") as f:  # one flipped byte inside the first chunk of the losses
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0xFF]))
+    for name in ("rates.py", "summary.py", "plot_rates.py", "verdicts.py", "stability.py", "export.py"):
+        args = {"plot_rates.py": ["-o", tmp_path / "x.png"], "export.py": ["-o", tmp_path / "x.csv"],
+                "verdicts.py": None}.get(name, [])
+        if args is None:
+            continue
+        one_line_error(script(name, damaged, *args), "damaged")
+    nofam = synthetic(tmp_path / "nofam.h5", {"l2": -0.5})
+    with h5py.File(nofam, "r+") as h:
+        del h["families"]
+    one_line_error(script("rates.py", nofam), "/families")
+    bad = synthetic(tmp_path / "transposed.h5", {"l2": -0.5, "sigmoid_d1": -0.5})
+    with h5py.File(bad, "r+") as h:
+        v = h["tasks/losses"][()]
+        del h["tasks/losses"]
+        h.create_dataset("tasks/losses", data=v.T)
+    one_line_error(script("rates.py", bad), "/tasks/losses has shape")
+
+
+def test_plot_into_a_missing_directory_and_empty_summary(tmp_path):
+    path = synthetic(tmp_path / "s.h5", {"l2": -0.5})
+    one_line_error(script("plot_rates.py", path, "-o", tmp_path / "no" / "such" / "dir.png"), "no directory")
+
+    def pend(rec, val):
+        rec["status"] = mr.PENDING
+        val[:] = np.nan
+    empty = synthetic(tmp_path / "empty.h5", {"l2": -0.5}, edit=pend)
+    one_line_error(script("summary.py", empty), "no usable data")
