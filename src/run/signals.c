@@ -1,5 +1,5 @@
-/* Stop requests.  SIGTERM and SIGUSR1 (what SLURM sends before the walltime) only set a
-   flag; the master then stops handing out work, collects the tasks in flight (workers
+/* Stop requests.  SIGTERM, SIGUSR1 (what SLURM sends before the walltime) and SIGINT (Ctrl-C) only
+   set a flag; the master then stops handing out work, collects the tasks in flight (workers
    abandon their fits), writes the results file and exits with MOE_EXIT_STOPPED. */
 #include <moerun.h>
 #include <signal.h>
@@ -21,7 +21,7 @@ PetscErrorCode MoeInstallStopHandlers(void)
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
-  PetscCheck(sigaction(SIGTERM, &sa, NULL) == 0 && sigaction(SIGUSR1, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the signal handlers");
+  PetscCheck(sigaction(SIGTERM, &sa, NULL) == 0 && sigaction(SIGUSR1, &sa, NULL) == 0 && sigaction(SIGINT, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot install the signal handlers");
   PetscFunctionReturn(0);
 }
 

@@ -159,12 +159,13 @@ def test_signal_stops_cleanly_then_resume_completes(tmp_path, reference, how):
     assert_complete_once(out)
 
 
-def test_single_rank_sigterm(tmp_path, reference):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT (Ctrl-C)"])
+def test_single_rank_signal(tmp_path, reference, sig):
     out = tmp_path / "r.h5"
     p = subprocess.Popen([MOERATE, "run", *[str(a) for a in GRID], "-output", str(out), "-flush_interval", "0"],
                          stderr=subprocess.PIPE, text=True, env=env())
     wait_for_tasks(out, 3, p)
-    p.send_signal(signal.SIGTERM)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 3, err
     assert moerate("run", *GRID, "-output", out).returncode == 0
