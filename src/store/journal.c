@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <time.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #define MOE_JOURNAL_MAGIC "MOEJRNL1"
 
@@ -150,7 +151,29 @@ static PetscErrorCode KeepAside(const char journal[], const char why[])
 }
 
 /* Read PATH.journal's entries into R, when it extends the whole write R was read from.
-   Entries up to the first torn or damaged one are taken; the tasks after it run again. */
+   Entries up to the first torn or damaged one are taken; the tasks after it run again.  *merged counts
+   the tasks the journal finished (a task's later entry replaces its earlier one). */
+/* The journal opened for reading without following a link and without blocking (a FIFO there would hang
+   fopen), or *f NULL when there is none; one line and exit 2 when it is not a regular file or cannot be read. */
+static PetscErrorCode OpenJournal(const char path[], const char journal[], FILE **f)
+{
+  struct stat st;
+  int         fd;
+
+  PetscFunctionBegin;
+  *f = NULL;
+  fd = open(journal, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) PetscFunctionReturn(0);
+  MoeUserCheck(fd >= 0, "-output %s: its journal %s cannot be read (%s): make it a readable file (its results are not in the results file yet), then rerun", path, journal, strerror(errno));
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    close(fd);
+    MoeUserError("-output %s: its journal %s is not a regular file (a FIFO, device, directory or link): remove it, then rerun", path, journal);
+  }
+  *f = fdopen(fd, "rb");
+  MoeUserCheck(*f, "-output %s: its journal %s cannot be read (%s)", path, journal, strerror(errno));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeJournalReplay(MoeResults *R, const char path[], PetscInt64 *merged)
 {
   const MoeGrid   *G = R->grid;
@@ -159,14 +182,14 @@ PetscErrorCode MoeJournalReplay(MoeResults *R, const char path[], PetscInt64 *me
   char             journal[PETSC_MAX_PATH_LEN + 16], *e = NULL;
   MoeJournalHeader h;
   FILE            *f;
-  PetscInt64       dropped = 0;
+  PetscInt64       taken = 0, bad = -1; /* entries taken; the index of the first torn or damaged one */
+  PetscBool        last = PETSC_FALSE;
 
   PetscFunctionBegin;
   *merged = 0;
   PetscCall(MoeJournalPath(path, journal, sizeof(journal)));
-  f = fopen(journal, "rb");
-  if (!f && errno == ENOENT) PetscFunctionReturn(0);
-  MoeUserCheck(f, "-output %s: its journal %s cannot be read (%s): make it readable (its results are not in the file yet), then rerun", path, journal, strerror(errno));
+  PetscCall(OpenJournal(path, journal, &f));
+  if (!f) PetscFunctionReturn(0);
   if (fread(&h, sizeof(h), 1, f) != 1 || memcmp(h.magic, MOE_JOURNAL_MAGIC, sizeof(h.magic))) {
     fclose(f);
     PetscCall(KeepAside(journal, "is not a moerate journal (or its header is torn)"));
@@ -197,16 +220,19 @@ PetscErrorCode MoeJournalReplay(MoeResults *R, const char path[], PetscInt64 *me
     memcpy(&c, e + esize - sizeof(uint32_t), sizeof(c));
     memcpy(&r, e, sizeof(r));
     if (got < esize || (uint32_t)crc32(0L, (const Bytef *)e, (uInt)(esize - sizeof(uint32_t))) != c || !MoeRecordIsTask(G, &r) || r.status <= MOE_FIT_PENDING || r.status > MOE_FIT_SKIPPED) {
-      dropped = 1; /* torn by a kill during an append, or damaged: stop here */
+      bad  = taken; /* torn by a kill during an append (the last entry), or damaged: stop here */
+      last = (PetscBool)(got < esize || fgetc(f) == EOF);
       break;
     }
+    if (R->records[r.id].status == MOE_FIT_PENDING) (*merged)++;
     R->records[r.id] = r;
     PetscCall(PetscArraycpy(R->losses + r.id * L, (PetscReal *)(e + sizeof(MoeRecord)), L));
     PetscCall(PetscArraycpy(R->theta + r.id * G->pmax, (PetscReal *)(e + sizeof(MoeRecord)) + L, G->pmax));
-    (*merged)++;
+    taken++;
   }
   fclose(f);
   PetscCall(PetscFree(e));
-  if (dropped) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: %s: its last entry is torn or damaged (a kill during an append?): %lld results taken before it, the rest run again\n", journal, (long long)*merged));
+  if (bad >= 0 && last) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: %s: its last entry is torn (a kill during an append?): %lld results taken before it, the rest run again\n", journal, (long long)*merged));
+  else if (bad >= 0) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "moerate: %s: entry %lld is damaged (its checksum or fields are wrong): %lld results taken before it; it and the entries after it run again\n", journal, (long long)bad + 1, (long long)*merged));
   PetscFunctionReturn(0);
 }

@@ -140,7 +140,7 @@ def test_journal_merge_messages_torn_entries_and_sessions(tmp_path, reference):
     q = moerate("run", *GRID, "-output", out, ranks=2)
     assert q.returncode == 0, q.stderr
     assert "merged %d results from %s.journal" % (n - 1, out) in q.stderr, q.stderr
-    assert "torn or damaged" in q.stderr and "%d results taken before it" % (n - 1) in q.stderr, q.stderr
+    assert "its last entry is torn" in q.stderr and "%d results taken before it" % (n - 1) in q.stderr, q.stderr
     assert not journal.exists() and not list(tmp_path.glob("*.bak-*"))
     assert_same_results(reference, out)
     with h5py.File(out, "r") as h:
@@ -682,3 +682,41 @@ def test_a_failing_fsync_stops_the_run_before_the_results_file_is_replaced(tmp_p
         assert p.returncode != 0 and "fsync" in p.stderr, p.stderr
     assert out.read_bytes() == before
     assert not (tmp_path / "new.h5").exists() and not list(tmp_path.glob("*.tmp-*"))
+
+
+def test_a_damaged_middle_entry_is_named_and_the_rest_runs_again(tmp_path, reference):
+    """A flipped byte in the second entry of a journal of five: the resume takes the first, says which entry is
+    damaged (not "the last entry is torn") and runs the others again; the merged count counts tasks."""
+    out = tmp_path / "r.h5"
+    journal = tmp_path / "r.h5.journal"
+    kill_while_appending(out, 5)
+    rec_t = journal_record_dtype()
+    with h5py.File(out, "r") as h:
+        L, P = h["tasks/losses"].shape[1], h["tasks/theta"].shape[1]
+    size = rec_t.itemsize + 8 * (L + P) + 4
+    with open(journal, "r+b") as f:
+        f.seek(72 + size + size // 2)
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0x5A]))
+    q = moerate("run", *GRID, "-output", out, ranks=2)
+    assert q.returncode == 0, q.stderr
+    assert "entry 2 is damaged" in q.stderr and "1 results taken before it" in q.stderr, q.stderr
+    assert "merged 1 results" in q.stderr, q.stderr
+    assert_same_results(reference, out)
+
+
+def test_a_fifo_at_the_journal_is_refused_not_waited_on(tmp_path):
+    """A FIFO where the journal would be blocks a plain fopen forever; moerate refuses it in one line, at once,
+    and leaves the results file as it was."""
+    out = tmp_path / "r.h5"
+    q = moerate("run", *GRID, "-output", out, ranks=2)
+    assert q.returncode == 0, q.stderr
+    before = out.read_bytes()
+    os.mkfifo(tmp_path / "r.h5.journal")
+    t0 = time.time()
+    p = moerate("run", *GRID, "-output", out, timeout=60)
+    assert time.time() - t0 < 30
+    assert p.returncode == 2 and "is not a regular file" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert out.read_bytes() == before
+
