@@ -32,7 +32,7 @@ typedef struct {
 PETSC_EXTERN PetscErrorCode MoeTruthCreate(const MoeSpec *, PetscInt e, MoeTruth **);
 PETSC_EXTERN PetscErrorCode MoeTruthDestroy(MoeTruth **);
 PETSC_EXTERN PetscErrorCode MoeTruthScreen(const MoeSpec *, MoeTruth *);
-PETSC_EXTERN PetscErrorCode MoeTruthSelect(MoeSpec *);
+PETSC_EXTERN PetscErrorCode MoeTruthSelect(MoeSpec *, MoeTruth **kept);
 
 /* A sample: X is row-major n x d. */
 typedef struct {

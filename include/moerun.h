@@ -102,7 +102,7 @@ typedef struct {
   char           previous_token[MOE_TOKEN_LEN]; /* of the whole write before it */
 } MoeResults;
 
-PETSC_EXTERN PetscErrorCode MoeResultsCreate(const MoeGrid *, MoeResults **);
+PETSC_EXTERN PetscErrorCode MoeResultsCreate(const MoeGrid *, MoeTruth **truths, MoeResults **);
 PETSC_EXTERN PetscErrorCode MoeResultsDestroy(MoeResults **);
 
 /* One task on this rank (workers, and the single-rank run). */

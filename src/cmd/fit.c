@@ -69,9 +69,7 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   }
   if (output[0]) PetscCall(MoeCheckOutputPath("-output", output));
   PetscCall(MoeCheckUnusedOptions(comm));
-  PetscCall(MoeTruthSelect(r.spec));
-  PetscCall(MoeTruthCreate(r.spec, 0, &r.truth));
-  PetscCall(MoeTruthScreen(r.spec, r.truth));
+  PetscCall(MoeTruthSelect(r.spec, &r.truth)); /* screened once: the truth of the fit */
   MoeSpecDataParams(r.spec, &dp);
   PetscCall(MoeDataEvaluationSample(&dp, r.truth, &r.eval));
   PetscCall(PetscMalloc3(r.model->p, &r.rep.theta0, r.model->p, &r.rep.theta, r.spec->nlosses, &r.rep.losses));

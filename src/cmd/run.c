@@ -24,19 +24,28 @@ static PetscErrorCode PrepareOutput(void *ctx)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SelectTruth(void *spec)
+typedef struct {
+  MoeSpec  *spec;
+  MoeTruth *truths[MOE_MAX_LIST]; /* screened, for the results file */
+} TruthSelection;
+
+static PetscErrorCode SelectTruth(void *ctx)
 {
+  TruthSelection *s = (TruthSelection *)ctx;
+
   PetscFunctionBegin;
-  PetscCall(MoeTruthSelect((MoeSpec *)spec));
+  PetscCall(MoeTruthSelect(s->spec, s->truths));
   PetscFunctionReturn(0);
 }
 
-/* The truth's draw is chosen on rank 0 (screening costs a Fisher information per draw) and
-   sent to the others. */
-static PetscErrorCode SelectTruthOnRoot(MPI_Comm comm, MoeSpec *spec)
+/* The truth's draw is chosen on rank 0 (screening costs a Fisher information per draw), which keeps the
+   screened truths for its results, and sent to the others. */
+static PetscErrorCode SelectTruthOnRoot(MPI_Comm comm, TruthSelection *sel)
 {
+  MoeSpec *spec = sel->spec;
+
   PetscFunctionBegin;
-  PetscCall(MoeRootCheck(comm, SelectTruth, spec));
+  PetscCall(MoeRootCheck(comm, SelectTruth, sel));
   PetscCallMPI(MPI_Bcast(spec->truth_draws, MOE_MAX_LIST, MPIU_INT, 0, comm));
   PetscCallMPI(MPI_Bcast(spec->truth_rejected, MOE_MAX_LIST, MPIU_INT, 0, comm));
   PetscFunctionReturn(0);
@@ -95,8 +104,9 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   MoeModel      m;
   PetscMPIInt   rank, size;
   PetscBool     help;
-  RootSetUp     root;
-  MoeTruthFile *tf;
+  RootSetUp      root;
+  MoeTruthFile  *tf;
+  TruthSelection sel = {NULL, {NULL}};
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -113,11 +123,12 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
     PetscFunctionReturn(0);
   }
   PetscCall(MoeCheckUnusedOptions(comm));
-  PetscCall(SelectTruthOnRoot(comm, spec));
+  sel.spec = spec;
+  PetscCall(SelectTruthOnRoot(comm, &sel));
   PetscCall(MoeGridCreate(spec, &grid));
   MoeUserCheck(opts.inject_error_task < grid->ntasks, "-inject_error_task %" PetscInt64_FMT " is not a task id (0..%" PetscInt64_FMT ")", opts.inject_error_task, grid->ntasks - 1);
   MoeUserCheck(opts.inject_nan_task < grid->ntasks, "-inject_nan_task %" PetscInt64_FMT " is not a task id (0..%" PetscInt64_FMT ")", opts.inject_nan_task, grid->ntasks - 1);
-  if (!rank) PetscCall(MoeResultsCreate(grid, &results));
+  if (!rank) PetscCall(MoeResultsCreate(grid, sel.truths, &results));
   root.spec    = spec;
   root.opts    = &opts;
   root.results = results;

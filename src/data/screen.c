@@ -101,8 +101,9 @@ PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
 }
 
 /* Choose each truth's draw (spec->truth_draws, spec->truth_rejected) before any work: one
-   truth per expert family (or the one of -truth_expert), each screened on its own. */
-PetscErrorCode MoeTruthSelect(MoeSpec *spec)
+   truth per expert family (or the one of -truth_expert), each screened on its own.  kept (NULL: not
+   wanted) receives the screened truths, which the caller destroys: they need not be built again. */
+PetscErrorCode MoeTruthSelect(MoeSpec *spec, MoeTruth **kept)
 {
   PetscBool   isfile = (PetscBool)(spec->truth_file[0] != 0), fixed;
   PetscInt    first  = spec->truth_draw_set ? spec->truth_draw : 0, ntruths = spec->truth_expert_family ? 1 : spec->nexperts, e, j;
@@ -121,9 +122,11 @@ PetscErrorCode MoeTruthSelect(MoeSpec *spec)
       PetscCall(MoeTruthScreen(spec, t));
       ok = t->wellposed;
       if (!ok) PetscCall(PetscSNPrintf(why, sizeof(why), "the %s x %s truth (%s) is ill posed: %s", t->model->gfamily->name, t->model->efamily->name, t->source, t->why));
-      PetscCall(MoeTruthDestroy(&t));
+      if (kept && (ok || j == first + (fixed ? 1 : spec->truth_max_draws) - 1)) kept[e] = t; /* the draw chosen */
+      else PetscCall(MoeTruthDestroy(&t));
     }
     spec->truth_rejected[e] = j - 1 - first;
+    if (kept) kept[e]->rejected = spec->truth_rejected[e];
     if (ok || spec->allow_ill_posed) continue;
     if (fixed) MoeUserError("%s: %s: choose a better-conditioned truth, or add -allow_ill_posed to measure it anyway", culprit, why);
     MoeUserError("-truth_seed %" PetscInt_FMT ": none of its first %" PetscInt_FMT " draws (-truth_max_draws) is well posed; the last: %s: change the truth's distributions (-truth_beta1_var, -truth_expert_var, -truth_regime, -d, -kstar), or add -allow_ill_posed", spec->truth_seed, spec->truth_max_draws, why);

@@ -2,7 +2,8 @@
    truths and fitted models the results file describes, made once. */
 #include <moerun.h>
 
-PetscErrorCode MoeResultsCreate(const MoeGrid *G, MoeResults **results)
+/* truths: the screened truths (MoeTruthSelect), adopted; NULL: made and screened here. */
+PetscErrorCode MoeResultsCreate(const MoeGrid *G, MoeTruth **truths, MoeResults **results)
 {
   MoeResults *R;
   PetscInt64  i, j;
@@ -20,6 +21,11 @@ PetscErrorCode MoeResultsCreate(const MoeGrid *G, MoeResults **results)
   }
   PetscCall(PetscCalloc1(G->spec->nexperts, &R->truths));
   for (i = 0; i < G->spec->nexperts; i++) {
+    if (truths && truths[MoeSpecTruthIndex(G->spec, i)] && i == MoeSpecTruthIndex(G->spec, i)) {
+      R->truths[i] = truths[i]; /* adopted */
+      truths[i]    = NULL;
+      continue;
+    }
     PetscCall(MoeTruthCreate(G->spec, i, &R->truths[i]));
     PetscCall(MoeTruthScreen(G->spec, R->truths[i]));
   }
