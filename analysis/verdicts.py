@@ -315,6 +315,22 @@ def table(verdicts):
     return lines
 
 
+def compact(verdicts):
+    """The short table of the README: claim, theory, the decisive slope with its interval, evidence, verdict."""
+    lines = ["| claim | paper | theory | test | decisive slope [95%] | evidence | verdict |", "|" + "---|" * 7]
+    for v in verdicts:
+        m = v.m
+        slope = "" if m is None or m.slope is None else "%.2f [%.2f, %.2f]%s" % (
+            m.slope, m.ci[0], m.ci[1], " (median)" if m.decisive == "log-median" else "")
+        letters = m.letters if m and not m.missing else ""
+        if v.against is not None and not v.against.missing:
+            letters += " / " + v.against.letters
+        lines.append("| %s | %s | %s | %s: %s x %s, %s | %s | %s | %s |" % (
+            v.claim.id, v.claim.paper, theory_text(v.claim), v.claim.test.spec, v.claim.test.gating,
+            v.claim.test.expert, v.claim.test.loss, slope, letters, v.verdict))
+    return lines
+
+
 def details(verdicts):
     out = []
     for v in verdicts:
@@ -360,6 +376,7 @@ def main(argv=None):
     p.add_argument("--results", default="results", help="directory of the results files SPEC.h5 (default results)")
     p.add_argument("--claims", default=cl.TABLE, help="the claims table (default analysis/claims.toml)")
     p.add_argument("-o", "--output", help="write the Markdown report here (default: standard output)")
+    p.add_argument("--compact", action="store_true", help="only the short table (claim, theory, slope, evidence, verdict)")
     a = p.parse_args(argv)
     try:
         table_ = cl.load(a.claims)
@@ -367,7 +384,7 @@ def main(argv=None):
         mr.fail(p.prog, str(e))
     files = Files(a.results)
     verdicts = [judge(c, files) for c in table_]
-    text = report(verdicts, a.results)
+    text = "\n".join(compact(verdicts)) + "\n" if a.compact else report(verdicts, a.results)
     if a.output:
         directory = os.path.dirname(os.path.abspath(a.output))
         if not os.path.isdir(directory):
