@@ -29,6 +29,8 @@ PETSC_EXTERN PetscErrorCode MoeH5DatasetSize(hid_t, const char[], hsize_t *count
 PETSC_EXTERN PetscErrorCode MoeH5LinkExists(hid_t, const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeH5CreateGroup(hid_t, const char[], hid_t *);
 PETSC_EXTERN PetscErrorCode MoeH5WriteProvenance(hid_t, MPI_Comm, const char command[]);
+PETSC_EXTERN herr_t         MoeH5CloseFile(hid_t);
+PETSC_EXTERN PetscErrorCode MoeH5WriteFile(const char tmp[], hid_t fapl, PetscErrorCode (*body)(hid_t, void *), void *ctx, char why[], size_t len, PetscBool *ok);
 
 /* The file of `moerate fit -output` (src/store/replicate.c). */
 typedef struct {

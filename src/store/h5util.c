@@ -1,6 +1,9 @@
 /* Thin helpers over the HDF5 C API: every failure becomes a PETSc error. */
+#define _GNU_SOURCE /* memfd_create */
 #include <moestore.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <errno.h>
 #include <time.h>
 
 /* HDF5 prints its error stack on every failed call by default; moerate reports failures
@@ -273,6 +276,163 @@ PetscErrorCode MoeH5ReadReals(hid_t loc, const char name[], hsize_t count, Petsc
   dset = H5Dopen2(loc, name, H5P_DEFAULT);
   MoeH5Call(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
   MoeH5Call(H5Dclose(dset));
+  PetscFunctionReturn(0);
+}
+
+static herr_t CloseObject(hid_t id)
+{
+  switch (H5Iget_type(id)) {
+  case H5I_DATASET:
+    return H5Dclose(id);
+  case H5I_GROUP:
+    return H5Gclose(id);
+  case H5I_DATATYPE:
+    return H5Tclose(id);
+  case H5I_ATTR:
+    return H5Aclose(id);
+  default:
+    return -1;
+  }
+}
+
+/* Close file and every object still open in it.  An error path returns with datasets, groups
+   and attributes open; left open, they keep the file open, and HDF5 then flushes (and on a
+   full disk crashes) inside MPI_Finalize.  Negative when a close failed: for a file being
+   written, its data may not all be in the file. */
+herr_t MoeH5CloseFile(hid_t file)
+{
+  const unsigned types = H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR | H5F_OBJ_LOCAL;
+  herr_t         status = 0;
+  ssize_t        n;
+  hid_t          ids[64];
+
+  for (int pass = 0; pass < 1024 && (n = H5Fget_obj_count(file, types)) != 0; pass++) {
+    if (n < 0 || (n = H5Fget_obj_ids(file, types, 64, ids)) <= 0) {
+      status = -1;
+      break;
+    }
+    for (ssize_t i = 0; i < n; i++)
+      if (CloseObject(ids[i]) < 0) status = -1;
+  }
+  if (H5Fclose(file) < 0) status = -1;
+  return status;
+}
+
+typedef struct {
+  char  *why;
+  size_t len;
+} SystemErrorSearch;
+
+static herr_t FindSystemError(unsigned n, const H5E_error2_t *e, void *ctx)
+{
+  SystemErrorSearch *s   = (SystemErrorSearch *)ctx;
+  const char        *key = "error message = '", *m = e->desc ? strstr(e->desc, key) : NULL;
+
+  if (m && !s->why[0]) snprintf(s->why, s->len, "%.*s", (int)strcspn(m + strlen(key), "'"), m + strlen(key));
+  return 0;
+}
+
+/* The operating system's reason for the HDF5 call that just failed ("No space left on
+   device"), from HDF5's error stack; "" when it recorded none.  Call it before any other
+   HDF5 call, which would clear the stack. */
+static void SystemError(char why[], size_t len)
+{
+  SystemErrorSearch s = {why, len};
+
+  why[0] = 0;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, FindSystemError, &s);
+}
+
+/* What made a write fail: the system's reason, else the PETSc error's message. */
+static void WriteFailure(PetscErrorCode ierr, char why[], size_t len)
+{
+  const char *text;
+  char       *specific = NULL;
+
+  SystemError(why, len);
+  if (why[0]) return;
+  PetscErrorMessage(ierr, &text, &specific);
+  snprintf(why, len, "%s", specific && specific[0] ? specific : text);
+}
+
+/* The POSIX descriptor HDF5 writes file through (-1 under a driver other than sec2). */
+static int FileDescriptor(hid_t file)
+{
+  hid_t fapl = H5Fget_access_plist(file);
+  int  *fd   = NULL, ret = -1;
+
+  if (fapl < 0) return -1;
+  if (H5Pget_driver(fapl) == H5FD_SEC2 && H5Fget_vfd_handle(file, fapl, (void **)&fd) >= 0 && fd) ret = *fd;
+  H5Pclose(fapl);
+  return ret;
+}
+
+/* Everything HDF5 holds for file written and on disk: a full disk shows in the flush, or (on
+   NFS, Lustre) only in the fsync. */
+static PetscBool FlushToDisk(hid_t file, int fd, char why[], size_t len)
+{
+  if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0) {
+    SystemError(why, len);
+    if (!why[0]) snprintf(why, len, "flushing it failed");
+    return PETSC_FALSE;
+  }
+  if (fd >= 0 && fsync(fd)) {
+    snprintf(why, len, "fsync: %s", strerror(errno));
+    return PETSC_FALSE;
+  }
+  return PETSC_TRUE;
+}
+
+/* Point file's descriptor at an anonymous memory file and flush: what HDF5 still writes (a
+   file abandoned: its dirty metadata and chunks; a file on disk whole: the superblock its
+   close rewrites) goes nowhere, so its close cannot fail.  HDF5 1.10 keeps the id of a file
+   whose H5Fclose failed, its memory freed, and crashes closing it again inside MPI_Finalize;
+   and a failed flush leaves the metadata cache in a state (its "slist" enabled) in which
+   every later close fails, until one flush succeeds. */
+static void DiscardWrites(hid_t file, int fd)
+{
+  int sink = fd >= 0 ? memfd_create("moerate-discarded", 0) : -1;
+
+  if (sink >= 0) {
+    dup2(sink, fd);
+    close(sink);
+  }
+  H5Fflush(file, H5F_SCOPE_LOCAL); /* may report the cache's state, and repairs it */
+}
+
+/* Create the file tmp, write it with body(file, ctx), flush and fsync it, and close it.  On
+   any failure (a full disk, a failing one) every HDF5 id of the file is closed, tmp is
+   removed, *ok is false and why says what failed, for the caller's one-line error. */
+PetscErrorCode MoeH5WriteFile(const char tmp[], hid_t fapl, PetscErrorCode (*body)(hid_t, void *), void *ctx, char why[], size_t len, PetscBool *ok)
+{
+  hid_t          file;
+  PetscErrorCode ierr;
+  int            fd;
+
+  PetscFunctionBegin;
+  why[0] = 0;
+  *ok    = PETSC_FALSE;
+  file   = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  if (file < 0) {
+    SystemError(why, len);
+    if (!why[0]) snprintf(why, len, "cannot create it");
+    unlink(tmp); /* it may exist, half made */
+    PetscFunctionReturn(0);
+  }
+  fd = FileDescriptor(file);
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = (*body)(file, ctx);
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) WriteFailure(ierr, why, len);
+  else if (!FlushToDisk(file, fd, why, len)) ierr = MOE_ERR_IO;
+  DiscardWrites(file, fd);
+  if (MoeH5CloseFile(file) < 0 && !ierr) {
+    SystemError(why, len);
+    if (!why[0]) snprintf(why, len, "closing it failed");
+    ierr = MOE_ERR_IO;
+  }
+  *ok = (PetscBool)!ierr;
+  if (ierr) unlink(tmp);
   PetscFunctionReturn(0);
 }
 

@@ -233,22 +233,6 @@ static PetscErrorCode WriteSessions(hid_t file, const MoeResults *R)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SyncFile(const char path[])
-{
-  int fd = open(path, O_RDONLY);
-
-  PetscFunctionBegin;
-  PetscCheck(fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot reopen %s", path);
-  if (fsync(fd)) {
-    int e = errno;
-    close(fd);
-    unlink(path); /* an unsynced copy is worth nothing */
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (fsync: %s): the results file was not replaced", path, strerror(e));
-  }
-  PetscCheck(close(fd) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (close: %s): the results file was not replaced", path, strerror(errno));
-  PetscFunctionReturn(0);
-}
-
 /* Make the directory entries of path's directory durable (a rename, a new file). */
 PetscErrorCode MoeSyncDirectory(const char path[])
 {
@@ -271,44 +255,48 @@ static hid_t FileAccess(void)
   return fapl;
 }
 
-/* Write the whole results file: to PATH.tmp-<pid>, fsync, rename over PATH; it holds every
-   journalled result, so the journal goes. */
-PetscErrorCode MoeResultsWrite(MoeResults *R, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay)
+typedef struct {
+  MoeResults    *R;
+  const char    *command, *token;
+  PetscBool      complete;
+  PetscLogDouble session_start;
+} WholeWrite;
+
+/* The root group's attributes of a whole write. */
+static PetscErrorCode WriteRootAttributes(hid_t file, const WholeWrite *w)
 {
-  const MoeGrid *G = R->grid;
-  char           tmp[PETSC_MAX_PATH_LEN + 32], created[64], token[MOE_TOKEN_LEN];
-  hid_t          file, fapl = FileAccess();
-  PetscInt       e;
-  PetscInt64     pending = 0, i;
-  time_t         first   = (time_t)(R->nsessions ? R->sessions[0].start : session_start);
+  const MoeResults *R = w->R;
+  const MoeGrid    *G = R->grid;
+  char              created[64];
+  PetscInt64        pending = 0, i;
+  time_t            first   = (time_t)(R->nsessions ? R->sessions[0].start : w->session_start);
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()));
-  file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
-  PetscCheck(file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create %s (disk full or directory not writable?)", tmp);
   for (i = 0; i < G->ntasks; i++)
     if (R->records[i].status == MOE_FIT_PENDING) pending++;
   PetscCall(MoeH5AttrWriteString(file, "kind", "moerate run"));
   PetscCall(MoeH5AttrWriteInt(file, "format_version", MOE_FORMAT_VERSION));
-  PetscCall(MoeH5WriteProvenance(file, PETSC_COMM_SELF, command));
+  PetscCall(MoeH5WriteProvenance(file, PETSC_COMM_SELF, w->command));
   if (R->nsessions) PetscCall(MoeH5AttrWriteInt(file, "ranks", R->sessions[R->nsessions - 1].ranks)); /* of this session */
   strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S%z", localtime(&first));
   PetscCall(MoeH5AttrWriteString(file, "created", created));
   PetscCall(MoeH5AttrWriteString(file, "spec", G->spec->text));
   PetscCall(MoeH5AttrWriteString(file, "spec_hash", G->spec->hash));
-  PetscCall(MoeH5AttrWriteString(file, "status", complete ? "complete" : "incomplete"));
+  PetscCall(MoeH5AttrWriteString(file, "status", w->complete ? "complete" : "incomplete"));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_total", G->ntasks));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_done", G->ntasks - pending));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_failed", R->failed));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_pending", pending));
-  PetscCall(MoeJournalNewToken(token));
-  PetscCall(MoeH5AttrWriteString(file, "journal_token", token));
+  PetscCall(MoeH5AttrWriteString(file, "journal_token", w->token));
   PetscCall(MoeH5AttrWriteString(file, "previous_journal_token", R->token));
-  PetscCall(WriteGrid(file, G));
-  PetscCall(WriteModels(file, R));
-  PetscCall(MoeStoreWriteFamilies(file, G->spec));
-  for (e = 0; e < G->spec->nexperts; e++) { /* one group per truth expert family */
+  PetscFunctionReturn(0);
+}
+
+/* One /truth group per truth expert family. */
+static PetscErrorCode WriteTruths(hid_t file, const MoeResults *R)
+{
+  PetscFunctionBegin;
+  for (PetscInt e = 0; e < R->grid->spec->nexperts; e++) {
     char      gname[MOE_NAME_LEN + 8];
     PetscBool written;
     PetscCall(PetscSNPrintf(gname, sizeof(gname), "truth/%s", R->truths[e]->model->efamily->name));
@@ -316,12 +304,47 @@ PetscErrorCode MoeResultsWrite(MoeResults *R, const char path[], const char comm
     if (written) PetscCall(MoeH5LinkExists(file, gname, &written));
     if (!written) PetscCall(MoeStoreWriteTruth(file, R->truths[e]));
   }
-  PetscCall(WriteTasks(file, R));
-  PetscCall(WriteSessions(file, R));
-  MoeH5Call(H5Fclose(file));
-  PetscCall(SyncFile(tmp));
+  PetscFunctionReturn(0);
+}
+
+/* Everything a whole write holds (layout: docs/FORMAT.md). */
+static PetscErrorCode WriteWhole(hid_t file, void *ctx)
+{
+  const WholeWrite *w = (const WholeWrite *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(WriteRootAttributes(file, w));
+  PetscCall(WriteGrid(file, w->R->grid));
+  PetscCall(WriteModels(file, w->R));
+  PetscCall(MoeStoreWriteFamilies(file, w->R->grid->spec));
+  PetscCall(WriteTruths(file, w->R));
+  PetscCall(WriteTasks(file, w->R));
+  PetscCall(WriteSessions(file, w->R));
+  PetscFunctionReturn(0);
+}
+
+/* Write the whole results file: to PATH.tmp-<pid>, fsynced, renamed over PATH; it holds
+   every journalled result, so the journal goes.  A write that fails (a full disk) closes what it
+   opened, removes PATH.tmp-<pid> and leaves PATH and its journal as they were. */
+PetscErrorCode MoeResultsWrite(MoeResults *R, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay)
+{
+  char       tmp[PETSC_MAX_PATH_LEN + 32], token[MOE_TOKEN_LEN], why[256];
+  hid_t      fapl = FileAccess();
+  PetscBool  ok;
+  WholeWrite w    = {R, command, token, complete, session_start};
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()));
+  PetscCall(MoeJournalNewToken(token));
+  PetscCall(MoeH5WriteFile(tmp, fapl, WriteWhole, &w, why, sizeof(why), &ok));
+  H5Pclose(fapl);
+  if (!ok) MoeIOError("-output %s: cannot write the results to %s (%s): free space on its filesystem (or fix the disk), then rerun the same command to resume; %s was not replaced", path, tmp, why, path);
   if (delay > 0) usleep((useconds_t)(1e6 * delay)); /* testing: a window to be killed in */
-  PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
+  if (rename(tmp, path)) {
+    int e = errno;
+    unlink(tmp);
+    MoeIOError("-output %s: cannot rename %s to it (%s): fix the directory, then rerun the same command to resume; %s was not replaced", path, tmp, strerror(e), path);
+  }
   PetscCall(MoeSyncDirectory(path)); /* the rename on disk before the journal goes (a node crash between them) */
   PetscCall(MoeJournalRemove(path));
   PetscCall(PetscStrncpy(R->previous_token, R->token, sizeof(R->previous_token)));
