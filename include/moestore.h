@@ -14,6 +14,8 @@
     if (PetscUnlikely((call) < 0)) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 call failed: %s", #call); \
   } while (0)
 
+#define MOE_H5_MAX_STRING (1 << 20) /* a fixed-length string attribute of more bytes is refused */
+
 PETSC_EXTERN PetscErrorCode MoeH5Initialize(void);
 PETSC_EXTERN PetscErrorCode MoeH5AttrWriteString(hid_t, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode MoeH5AttrWriteInt(hid_t, const char[], PetscInt64);

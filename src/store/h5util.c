@@ -89,16 +89,41 @@ static PetscErrorCode AttrOpen(hid_t obj, const char name[], hid_t *a)
   PetscFunctionReturn(0);
 }
 
-/* Reads fixed- or variable-length string attributes. */
-PetscErrorCode MoeH5AttrReadString(hid_t obj, const char name[], char *buf, size_t len)
+/* How many values attribute a holds and their type class (-1 and H5T_NO_CLASS when HDF5
+   cannot say). */
+static void AttrShape(hid_t a, hssize_t *n, H5T_class_t *cls)
 {
-  hid_t a, ftype, mtype;
+  hid_t space = H5Aget_space(a), type = H5Aget_type(a);
+
+  *n   = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  *cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+}
+
+/* Open an attribute that must hold one value (a scalar dataspace, or one element) of class
+   cls: reading an array into one value would write past it. */
+static PetscErrorCode AttrOpenOne(hid_t obj, const char name[], H5T_class_t cls, hid_t *a)
+{
+  hssize_t    n;
+  H5T_class_t c;
 
   PetscFunctionBegin;
-  PetscCall(AttrOpen(obj, name, &a));
-  ftype = H5Aget_type(a);
-  PetscCheck(H5Tget_class(ftype) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 attribute '%s' is not a string", name);
-  mtype = H5Tcopy(H5T_C_S1);
+  PetscCall(AttrOpen(obj, name, a));
+  AttrShape(*a, &n, &c);
+  if (n == 1 && c == cls) PetscFunctionReturn(0);
+  H5Aclose(*a);
+  *a = H5I_INVALID_HID;
+  PetscCheck(n == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 attribute '%s' holds %lld values, not one", name, (long long)n);
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 attribute '%s' is not %s", name, cls == H5T_STRING ? "a string" : "an integer");
+}
+
+/* The string of a one-string attribute a into buf; a fixed-length string of more than
+   MOE_H5_MAX_STRING bytes is refused rather than allocated. */
+static PetscErrorCode AttrReadOneString(hid_t a, hid_t ftype, hid_t mtype, const char name[], char *buf, size_t len)
+{
+  PetscFunctionBegin;
+  PetscCheck(ftype >= 0 && mtype >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read the type of HDF5 attribute %s", name);
   MoeH5Call(H5Tset_cset(mtype, H5Tget_cset(ftype)));
   if (H5Tis_variable_str(ftype) > 0) {
     char *v = NULL;
@@ -109,27 +134,46 @@ PetscErrorCode MoeH5AttrReadString(hid_t obj, const char name[], char *buf, size
   } else {
     size_t sz = H5Tget_size(ftype);
     char  *v;
+    PetscCheck(sz > 0 && sz <= MOE_H5_MAX_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 attribute '%s' is a string of %zu bytes (at most %d)", name, sz, MOE_H5_MAX_STRING);
     PetscCall(PetscCalloc1(sz + 1, &v));
     MoeH5Call(H5Tset_size(mtype, sz + 1));
     MoeH5Call(H5Aread(a, mtype, v));
     PetscCall(PetscStrncpy(buf, v, len));
     PetscCall(PetscFree(v));
   }
-  MoeH5Call(H5Tclose(mtype));
-  MoeH5Call(H5Tclose(ftype));
-  MoeH5Call(H5Aclose(a));
   PetscFunctionReturn(0);
 }
 
+/* Reads a fixed- or variable-length string attribute holding one string. */
+PetscErrorCode MoeH5AttrReadString(hid_t obj, const char name[], char *buf, size_t len)
+{
+  hid_t          a, ftype, mtype;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(AttrOpenOne(obj, name, H5T_STRING, &a));
+  ftype = H5Aget_type(a);
+  mtype = H5Tcopy(H5T_C_S1);
+  ierr  = AttrReadOneString(a, ftype, mtype, name, buf, len);
+  if (mtype >= 0) H5Tclose(mtype);
+  if (ftype >= 0) H5Tclose(ftype);
+  H5Aclose(a);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* Reads an integer attribute holding one value. */
 PetscErrorCode MoeH5AttrReadInt(hid_t obj, const char name[], PetscInt64 *value)
 {
   hid_t   a;
   int64_t v;
+  herr_t  e;
 
   PetscFunctionBegin;
-  PetscCall(AttrOpen(obj, name, &a));
-  MoeH5Call(H5Aread(a, H5T_NATIVE_INT64, &v));
-  MoeH5Call(H5Aclose(a));
+  PetscCall(AttrOpenOne(obj, name, H5T_INTEGER, &a));
+  e = H5Aread(a, H5T_NATIVE_INT64, &v);
+  H5Aclose(a);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read HDF5 attribute %s as a 64-bit integer", name);
   *value = v;
   PetscFunctionReturn(0);
 }

@@ -364,23 +364,14 @@ static PetscErrorCode ReadToken(hid_t file, const char name[], char token[MOE_TO
   PetscFunctionReturn(0);
 }
 
-/* Read an earlier run's results into R.  Everything must agree with the grid: a file whose
-   records disagree with its spec is refused. */
-static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *found)
+/* What ResultsRead reads (the caller closes what an error leaves open: MoeH5CloseFile). */
+static PetscErrorCode ReadContents(hid_t file, const char path[], MoeResults *R)
 {
   const MoeGrid *G = R->grid;
-  hid_t          file, fapl, dset, type, space;
+  hid_t          dset, type, space;
   hsize_t        n;
-  PetscBool      exists;
 
   PetscFunctionBegin;
-  *found = PETSC_FALSE;
-  PetscCall(PetscTestFile(path, 'r', &exists));
-  if (!exists) PetscFunctionReturn(0);
-  fapl = FileAccess();
-  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
-  MoeUserCheck(file >= 0, "-output %s cannot be read as HDF5 (truncated or corrupt?): move it away, or rerun with -force to keep it as a backup and start over", path);
   PetscCall(MoeH5DatasetSize(file, "tasks/records", &n));
   MoeUserCheck((PetscInt64)n == G->ntasks, "-output %s has %llu task records but its spec makes %" PetscInt64_FMT ": the file disagrees with its spec (corrupt?); use -force to start over", path, (unsigned long long)n, G->ntasks);
   dset = H5Dopen2(file, "tasks/records", H5P_DEFAULT);
@@ -403,7 +394,28 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *f
   MoeH5Call(H5Dclose(dset));
   PetscCall(ReadToken(file, "journal_token", R->token));
   PetscCall(ReadToken(file, "previous_journal_token", R->previous_token));
-  MoeH5Call(H5Fclose(file));
+  PetscFunctionReturn(0);
+}
+
+/* Read an earlier run's results into R.  Everything must agree with the grid: a file whose
+   records disagree with its spec is refused. */
+static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *found)
+{
+  hid_t          file, fapl;
+  PetscBool      exists;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  *found = PETSC_FALSE;
+  PetscCall(PetscTestFile(path, 'r', &exists));
+  if (!exists) PetscFunctionReturn(0);
+  fapl = FileAccess();
+  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  MoeUserCheck(file >= 0, "-output %s cannot be read as HDF5 (truncated or corrupt?): move it away, or rerun with -force to keep it as a backup and start over", path);
+  ierr = ReadContents(file, path, R);
+  MoeH5CloseFile(file);
+  PetscCall(ierr);
   *found = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -468,7 +480,7 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
     *found = PETSC_FALSE;
     PetscFunctionReturn(0);
   }
-  MoeUserError("-output %s cannot be read (damaged? %s): move it away, or add -force to keep it as a backup and start over", path, msg);
+  MoeUserError("-output %s cannot be read (damaged? %s): move it away, or add -force to keep it as %s.bak-TIME and start over", path, msg, path);
 }
 
 /* Rename from to stem (stem-<i> when that exists: nothing is ever replaced).  moved is false
@@ -530,11 +542,37 @@ static PetscErrorCode WarnOtherBuild(hid_t file, const char path[])
   PetscFunctionReturn(0);
 }
 
+/* Why the open results file cannot be resumed with spec s ("" when it can). */
+static PetscErrorCode FileProblem(hid_t file, const MoeSpec *s, const char path[], char why[], size_t len)
+{
+  char       hash[32] = "", kind[64] = "";
+  PetscBool  has;
+  PetscInt64 version = 0;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5AttrExists(file, "kind", &has));
+  if (has) PetscCall(MoeH5AttrReadString(file, "kind", kind, sizeof(kind)));
+  if (!has || strcmp(kind, "moerate run")) {
+    PetscCall(PetscSNPrintf(why, len, "is not a moerate run results file"));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(MoeH5AttrExists(file, "format_version", &has));
+  if (has) PetscCall(MoeH5AttrReadInt(file, "format_version", &version));
+  if (version != MOE_FORMAT_VERSION) {
+    PetscCall(PetscSNPrintf(why, len, "was written in file format %lld, this moerate writes format %d", (long long)version, MOE_FORMAT_VERSION));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(MoeH5AttrReadString(file, "spec_hash", hash, sizeof(hash)));
+  if (strcmp(hash, s->hash)) PetscCall(PetscSNPrintf(why, len, "was written from another spec (hash %s, this spec %s)", hash, s->hash));
+  else PetscCall(WarnOtherBuild(file, path));
+  PetscFunctionReturn(0);
+}
+
 /* Why an existing output cannot be resumed with spec s ("" when it can). */
 static PetscErrorCode ExistingProblem(const MoeSpec *s, const char path[], char why[], size_t len)
 {
-  char  hash[32] = "", kind[64] = "";
-  hid_t file, fapl;
+  hid_t          file, fapl;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   why[0] = 0;
@@ -549,26 +587,9 @@ static PetscErrorCode ExistingProblem(const MoeSpec *s, const char path[], char 
     PetscCall(PetscSNPrintf(why, len, "cannot be read as HDF5 (truncated or corrupt?)"));
     PetscFunctionReturn(0);
   }
-  {
-    PetscBool has;
-    PetscCall(MoeH5AttrExists(file, "kind", &has));
-    if (has) PetscCall(MoeH5AttrReadString(file, "kind", kind, sizeof(kind)));
-    if (!has || strcmp(kind, "moerate run")) PetscCall(PetscSNPrintf(why, len, "is not a moerate run results file"));
-    else {
-      PetscInt64 version = 0;
-      PetscCall(MoeH5AttrExists(file, "format_version", &has));
-      if (has) PetscCall(MoeH5AttrReadInt(file, "format_version", &version));
-      if (version != MOE_FORMAT_VERSION) {
-        PetscCall(PetscSNPrintf(why, len, "was written in file format %lld, this moerate writes format %d", (long long)version, MOE_FORMAT_VERSION));
-        H5Fclose(file);
-        PetscFunctionReturn(0);
-      }
-      PetscCall(MoeH5AttrReadString(file, "spec_hash", hash, sizeof(hash)));
-      if (strcmp(hash, s->hash)) PetscCall(PetscSNPrintf(why, len, "was written from another spec (hash %s, this spec %s)", hash, s->hash));
-      else PetscCall(WarnOtherBuild(file, path));
-    }
-  }
-  H5Fclose(file);
+  ierr = FileProblem(file, s, path, why, len);
+  MoeH5CloseFile(file);
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -584,13 +605,18 @@ PetscErrorCode MoeResultsCheckExisting(const MoeSpec *s, const char path[], Pets
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = ExistingProblem(s, path, why, sizeof(why));
   PetscCall(PetscPopErrorHandler());
-  if (ierr) PetscCall(PetscSNPrintf(why, sizeof(why), "cannot be read as a results file (damaged?)"));
+  if (ierr) {
+    const char *text;
+    char       *specific = NULL;
+    PetscErrorMessage(ierr, &text, &specific);
+    PetscCall(PetscSNPrintf(why, sizeof(why), "cannot be read as a results file (damaged? %s)", specific && specific[0] ? specific : text));
+  }
   if (!why[0]) PetscFunctionReturn(0);
   if (force) {
     PetscCall(MoeResultsBackup(path, why));
     PetscFunctionReturn(0);
   }
-  MoeUserError("-output %s %s: choose another -output, or add -force to keep it as a backup and start over", path, why);
+  MoeUserError("-output %s %s: choose another -output, or add -force to keep it as %s.bak-TIME and start over", path, why, path);
 }
 
 static int  lock_fd = -1;

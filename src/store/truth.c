@@ -85,6 +85,7 @@ static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
   PetscFunctionReturn(0);
 }
 
+/* One /truth group (the caller closes what an error leaves open: MoeH5CloseFile). */
 static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[], MoeTruthRecord *r)
 {
   PetscBool  has;
@@ -118,32 +119,55 @@ static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[],
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
+static PetscErrorCode ReadTruths(hid_t file, const char path[], MoeTruthFile *tf)
 {
-  hid_t      file, top;
+  hid_t      top;
   H5G_info_t info;
   PetscBool  exists;
-  htri_t     ish5 = H5Fis_hdf5(path);
-  hsize_t    i;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5LinkExists(file, "/truth", &exists));
+  MoeUserCheck(exists, "-truth_file %s has no /truth group: give a file written by moerate (fit -output or run), or a YAML truth", path);
+  top = H5Gopen2(file, "/truth", H5P_DEFAULT);
+  PetscCheck(top >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open /truth");
+  MoeH5Call(H5Gget_info(top, &info));
+  MoeUserCheck(info.nlinks > 0, "-truth_file %s: /truth is empty", path);
+  MoeUserCheck(info.nlinks <= MOE_MAX_LIST, "-truth_file %s: /truth holds more than %d truths", path, MOE_MAX_LIST);
+  for (hsize_t i = 0; i < info.nlinks; i++) {
+    char    name[256];
+    ssize_t n = H5Lget_name_by_idx(top, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof(name), H5P_DEFAULT);
+    PetscCheck(n > 0 && n < (ssize_t)sizeof(name), PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read the names in /truth");
+    PetscCall(ReadGroup(top, path, name, &tf->truths[tf->n++]));
+  }
+  MoeH5Call(H5Gclose(top));
+  PetscFunctionReturn(0);
+}
+
+/* A truth file that is not what moerate writes (damaged, or edited: an attribute holding an
+   array, a theta of absurd length) is refused in one line and left as it is. */
+static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
+{
+  hid_t          file;
+  htri_t         ish5 = H5Fis_hdf5(path);
+  PetscErrorCode ierr;
+  char           msg[512] = "";
 
   PetscFunctionBegin;
   MoeUserCheck(ish5 > 0, "-truth_file %s is neither HDF5 nor YAML (.yaml/.yml)", path);
   file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   MoeUserCheck(file >= 0, "-truth_file %s cannot be opened as HDF5 (corrupt or truncated?)", path);
-  PetscCall(MoeH5LinkExists(file, "/truth", &exists));
-  MoeUserCheck(exists, "-truth_file %s has no /truth group: give a file written by moerate (fit -output or run), or a YAML truth", path);
-  top = H5Gopen2(file, "/truth", H5P_DEFAULT);
-  MoeH5Call(H5Gget_info(top, &info));
-  MoeUserCheck(info.nlinks > 0, "-truth_file %s: /truth is empty", path);
-  MoeUserCheck(info.nlinks <= MOE_MAX_LIST, "-truth_file %s: /truth holds more than %d truths", path, MOE_MAX_LIST);
-  for (i = 0; i < info.nlinks; i++) {
-    char    name[256];
-    ssize_t n = H5Lget_name_by_idx(top, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof(name), H5P_DEFAULT);
-    PetscCheck(n > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read /truth of %s", path);
-    PetscCall(ReadGroup(top, path, name, &tf->truths[tf->n++]));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ReadTruths(file, path, tf);
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) {
+    const char *text;
+    char       *specific = NULL;
+    PetscErrorMessage(ierr, &text, &specific);
+    PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, sizeof(msg)));
   }
-  MoeH5Call(H5Gclose(top));
-  MoeH5Call(H5Fclose(file));
+  MoeH5CloseFile(file);
+  if (ierr == MOE_ERR_USER) MoeUserError("%s", msg);
+  MoeUserCheck(!ierr, "-truth_file %s cannot be read as a moerate truth (damaged? %s): give a file written by moerate (fit -output or run), or a YAML truth", path, msg);
   PetscFunctionReturn(0);
 }
 
