@@ -288,11 +288,12 @@ PetscErrorCode MoeH5WriteReals(hid_t loc, const char name[], int rank, const hsi
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeH5DatasetSize(hid_t loc, const char name[], hsize_t *count)
+/* The rank and dimensions of dataset name (at most MOE_H5_MAX_RANK dimensions). */
+PetscErrorCode MoeH5DatasetShape(hid_t loc, const char name[], int *rank, hsize_t dims[MOE_H5_MAX_RANK])
 {
-  hid_t    dset, space;
-  hssize_t n;
+  hid_t     dset, space;
   PetscBool exists;
+  int       r = -1;
 
   PetscFunctionBegin;
   PetscCall(MoeH5LinkExists(loc, name, &exists));
@@ -300,26 +301,58 @@ PetscErrorCode MoeH5DatasetSize(hid_t loc, const char name[], hsize_t *count)
   dset = H5Dopen2(loc, name, H5P_DEFAULT);
   PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open HDF5 dataset %s", name);
   space = H5Dget_space(dset);
-  n     = H5Sget_simple_extent_npoints(space);
-  MoeH5Call(H5Sclose(space));
-  MoeH5Call(H5Dclose(dset));
-  PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot size HDF5 dataset %s", name);
-  *count = (hsize_t)n;
+  if (space >= 0) r = H5Sget_simple_extent_ndims(space);
+  if (r >= 0 && r <= MOE_H5_MAX_RANK) r = H5Sget_simple_extent_dims(space, dims, NULL);
+  if (space >= 0) H5Sclose(space);
+  H5Dclose(dset);
+  PetscCheck(r >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot size HDF5 dataset %s", name);
+  PetscCheck(r <= MOE_H5_MAX_RANK, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 dataset '%s' has %d dimensions", name, r);
+  *rank = r;
   PetscFunctionReturn(0);
 }
 
-/* Read a whole dataset of `count` doubles. */
-PetscErrorCode MoeH5ReadReals(hid_t loc, const char name[], hsize_t count, PetscReal *data)
+/* "18 x 1", "1 value" (scalar) */
+static void ShapeString(int rank, const hsize_t dims[], char buf[], size_t len)
 {
-  hsize_t n;
-  hid_t   dset;
+  size_t used = 0;
+
+  if (!rank) snprintf(buf, len, "1 value (a scalar)");
+  for (int i = 0; i < rank && used < len; i++) used += (size_t)snprintf(buf + used, len - used, "%s%llu", i ? " x " : "", (unsigned long long)dims[i]);
+}
+
+/* Dataset name must be rank x dims, every dimension compared (a transposed dataset holds the
+   right number of values in the wrong places). */
+PetscErrorCode MoeH5CheckShape(hid_t loc, const char name[], int rank, const hsize_t dims[])
+{
+  hsize_t   have[MOE_H5_MAX_RANK];
+  int       r;
+  PetscBool same;
+  char      got[128], want[128];
 
   PetscFunctionBegin;
-  PetscCall(MoeH5DatasetSize(loc, name, &n));
-  PetscCheck(n == count, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 dataset '%s' has %llu values, expected %llu", name, (unsigned long long)n, (unsigned long long)count);
+  PetscCall(MoeH5DatasetShape(loc, name, &r, have));
+  same = (PetscBool)(r == rank);
+  for (int i = 0; same && i < rank; i++) same = (PetscBool)(have[i] == dims[i]);
+  if (same) PetscFunctionReturn(0);
+  ShapeString(r, have, got, sizeof(got));
+  ShapeString(rank, dims, want, sizeof(want));
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 dataset '%s' is %s, expected %s", name, got, want);
+}
+
+/* Read a whole dataset of doubles that must be rank x dims: its shape is checked before a
+   value is read into data (which holds the product of dims). */
+PetscErrorCode MoeH5ReadReals(hid_t loc, const char name[], int rank, const hsize_t dims[], PetscReal *data)
+{
+  hid_t  dset;
+  herr_t e;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5CheckShape(loc, name, rank, dims));
   dset = H5Dopen2(loc, name, H5P_DEFAULT);
-  MoeH5Call(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
-  MoeH5Call(H5Dclose(dset));
+  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open HDF5 dataset %s", name);
+  e = H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  H5Dclose(dset);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read HDF5 dataset %s (a damaged chunk fails its checksum)", name);
   PetscFunctionReturn(0);
 }
 

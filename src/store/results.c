@@ -364,34 +364,67 @@ static PetscErrorCode ReadToken(hid_t file, const char name[], char token[MOE_TO
   PetscFunctionReturn(0);
 }
 
-/* What ResultsRead reads (the caller closes what an error leaves open: MoeH5CloseFile). */
-static PetscErrorCode ReadContents(hid_t file, const char path[], MoeResults *R)
+/* /tasks/records: one record per task of the grid (the caller closes what an error leaves
+   open: MoeH5CloseFile). */
+static PetscErrorCode ReadRecords(hid_t file, MoeResults *R)
 {
-  const MoeGrid *G = R->grid;
-  hid_t          dset, type, space;
-  hsize_t        n;
+  hsize_t dims[1] = {(hsize_t)R->grid->ntasks};
+  hid_t   dset, type;
+  herr_t  e;
 
   PetscFunctionBegin;
-  PetscCall(MoeH5DatasetSize(file, "tasks/records", &n));
-  MoeUserCheck((PetscInt64)n == G->ntasks, "-output %s has %llu task records but its spec makes %" PetscInt64_FMT ": the file disagrees with its spec (corrupt?); use -force to start over", path, (unsigned long long)n, G->ntasks);
+  PetscCall(MoeH5CheckShape(file, "tasks/records", 1, dims));
   dset = H5Dopen2(file, "tasks/records", H5P_DEFAULT);
+  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open /tasks/records");
   type = RecordType();
-  MoeH5Call(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->records));
-  MoeH5Call(H5Tclose(type));
-  MoeH5Call(H5Dclose(dset));
-  PetscCall(MoeH5ReadReals(file, "tasks/losses", (hsize_t)(G->ntasks * G->spec->nlosses), R->losses));
-  PetscCall(MoeH5ReadReals(file, "tasks/theta", (hsize_t)(G->ntasks * G->pmax), R->theta));
-  PetscCall(MoeH5DatasetSize(file, "sessions", &n));
+  e    = H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->records);
+  H5Tclose(type);
+  H5Dclose(dset);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read /tasks/records (a damaged chunk fails its checksum)");
+  PetscFunctionReturn(0);
+}
+
+#define MOE_MAX_SESSIONS (1 << 20) /* one row per run of the file */
+
+/* /sessions: checked to hold a sane number of rows before they are allocated. */
+static PetscErrorCode ReadSessions(hid_t file, MoeResults *R)
+{
+  hsize_t dims[MOE_H5_MAX_RANK];
+  int     rank;
+  hid_t   dset, type;
+  herr_t  e;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5DatasetShape(file, "sessions", &rank, dims));
+  PetscCheck(rank == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/sessions has %d dimensions, not 1", rank);
+  PetscCheck(dims[0] <= MOE_MAX_SESSIONS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/sessions claims %llu rows (one per run of the file, at most %d)", (unsigned long long)dims[0], MOE_MAX_SESSIONS);
   PetscCall(PetscFree(R->sessions));
-  PetscCall(PetscCalloc1(n + 1, &R->sessions));
-  R->nsessions = (PetscInt)n;
+  PetscCall(PetscCalloc1((size_t)dims[0] + 1, &R->sessions));
+  R->nsessions = (PetscInt)dims[0];
   dset         = H5Dopen2(file, "sessions", H5P_DEFAULT);
-  type         = SessionType();
-  space        = H5Dget_space(dset);
-  MoeH5Call(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->sessions));
-  MoeH5Call(H5Sclose(space));
-  MoeH5Call(H5Tclose(type));
-  MoeH5Call(H5Dclose(dset));
+  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open /sessions");
+  type = SessionType();
+  e    = H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->sessions);
+  H5Tclose(type);
+  H5Dclose(dset);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read /sessions");
+  PetscFunctionReturn(0);
+}
+
+/* Every dataset's shape is checked against the grid before a value is read. */
+static PetscErrorCode ReadContents(hid_t file, MoeResults *R)
+{
+  const MoeGrid *G = R->grid;
+  hsize_t        dims[2];
+
+  PetscFunctionBegin;
+  PetscCall(ReadRecords(file, R));
+  dims[0] = (hsize_t)G->ntasks;
+  dims[1] = (hsize_t)G->spec->nlosses;
+  PetscCall(MoeH5ReadReals(file, "tasks/losses", 2, dims, R->losses));
+  dims[1] = (hsize_t)G->pmax;
+  PetscCall(MoeH5ReadReals(file, "tasks/theta", 2, dims, R->theta));
+  PetscCall(ReadSessions(file, R));
   PetscCall(ReadToken(file, "journal_token", R->token));
   PetscCall(ReadToken(file, "previous_journal_token", R->previous_token));
   PetscFunctionReturn(0);
@@ -413,7 +446,7 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *f
   file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
   MoeUserCheck(file >= 0, "-output %s cannot be read as HDF5 (truncated or corrupt?): move it away, or rerun with -force to keep it as a backup and start over", path);
-  ierr = ReadContents(file, path, R);
+  ierr = ReadContents(file, R);
   MoeH5CloseFile(file);
   PetscCall(ierr);
   *found = PETSC_TRUE;

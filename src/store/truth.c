@@ -85,6 +85,25 @@ static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
   PetscFunctionReturn(0);
 }
 
+#define MOE_MAX_TRUTH_P (1 << 20) /* values of a truth's theta, as a YAML truth's list */
+
+/* /truth/<name>/theta: a list of at most MOE_MAX_TRUTH_P values, checked before it is
+   allocated (MoeTruthCreate then compares its length with the truth model's). */
+static PetscErrorCode ReadTheta(hid_t g, const char name[], MoeTruthRecord *r)
+{
+  hsize_t dims[MOE_H5_MAX_RANK];
+  int     rank;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5DatasetShape(g, "theta", &rank, dims));
+  PetscCheck(rank == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/truth/%s/theta has %d dimensions, not 1", name, rank);
+  PetscCheck(dims[0] >= 1 && dims[0] <= MOE_MAX_TRUTH_P, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/truth/%s/theta claims %llu values (a truth has 1..%d)", name, (unsigned long long)dims[0], MOE_MAX_TRUTH_P);
+  PetscCall(PetscMalloc1((size_t)dims[0], &r->theta));
+  PetscCall(MoeH5ReadReals(g, "theta", 1, dims, r->theta));
+  r->p = (PetscInt)dims[0];
+  PetscFunctionReturn(0);
+}
+
 /* One /truth group (the caller closes what an error leaves open: MoeH5CloseFile). */
 static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[], MoeTruthRecord *r)
 {
@@ -92,7 +111,6 @@ static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[],
   hid_t      g;
   char       gating[MOE_NAME_LEN], expert[MOE_NAME_LEN];
   PetscInt64 v;
-  hsize_t    n;
 
   PetscFunctionBegin;
   g = H5Gopen2(top, name, H5P_DEFAULT);
@@ -111,10 +129,7 @@ static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[],
     PetscCall(MoeH5AttrReadString(g, "model", type, sizeof(type)));
     PetscCall(SetModelType(path, type, r));
   }
-  PetscCall(MoeH5DatasetSize(g, "theta", &n));
-  PetscCall(PetscMalloc1(n, &r->theta));
-  PetscCall(MoeH5ReadReals(g, "theta", n, r->theta));
-  r->p = (PetscInt)n;
+  PetscCall(ReadTheta(g, name, r));
   MoeH5Call(H5Gclose(g));
   PetscFunctionReturn(0);
 }

@@ -1,7 +1,8 @@
 """Files moerate did not write, or that were edited since: a results file given to -output or a truth
 given to -truth_file is read before anything is trusted. An attribute that holds an array where one
-value belongs is refused in one line (exit 2) before it is read into memory sized for one value, and the
-file is left byte-identical (issue #25)."""
+value belongs, a dataset whose shape is not the grid's (2^59 sessions, a transposed theta): each is
+refused in one line (exit 2) before a byte is read into memory sized from the file, and the file is left
+byte-identical (issue #25)."""
 import os
 
 import h5py
@@ -11,7 +12,8 @@ import pytest
 from conftest import moerate
 from test_run import TINY
 
-# 2 gatings x 1 expert x 2 n: 4 replicate tasks and the softmax fits' G-bar
+# 2 gatings x 1 expert x 2 n: 4 replicate tasks and the softmax fits' G-bar, so that a transposed
+# tasks x parameters dataset holds as many values as the right one
 SMALL = ["-gating", "sigmoid,softmax", "-expert", "relu", "-n", "200,400", "-replicates", 1, *TINY, "-quiet"]
 TRUTH_FIT = ["-n", 100, *TINY]
 
@@ -92,6 +94,45 @@ def test_force_keeps_a_file_with_an_array_attribute_and_starts_over(tmp_path, re
         assert h.attrs["kind"] == "moerate run" and h.attrs["status"] == "complete"
 
 
+def grow(h, name, rows):
+    """Dataset `name` re-made chunked and extensible, then grown to `rows` (no data written: cheap)."""
+    s = h[name][()]
+    del h[name]
+    d = h.create_dataset(name, shape=s.shape, maxshape=(None,), dtype=s.dtype, chunks=(1,))
+    d[...] = s
+    d.resize((rows,))
+
+
+def replace_dataset(h, name, data):
+    del h[name]
+    h.create_dataset(name, data=data, chunks=True, fletcher32=True)
+
+
+# (name, edit, what the error line says)
+SHAPES = [
+    ("2^59 sessions", lambda h: grow(h, "sessions", 2**59), "/sessions claims 576460752303423488 rows"),
+    ("2^20 + 1 sessions", lambda h: grow(h, "sessions", 2**20 + 1), "/sessions claims 1048577 rows (one per run of the file, at most 1048576)"),
+    ("transposed theta", lambda h: replace_dataset(h, "tasks/theta", h["tasks/theta"][()].T.copy()), "'tasks/theta' is 18 x 5, expected 5 x 18"),
+    ("transposed losses", lambda h: replace_dataset(h, "tasks/losses", h["tasks/losses"][()].T.copy()), "'tasks/losses' is"),
+    ("theta as one row", lambda h: replace_dataset(h, "tasks/theta", h["tasks/theta"][()].reshape(1, -1)), "'tasks/theta' is 1 x 90, expected 5 x 18"),
+    ("theta a column short", lambda h: replace_dataset(h, "tasks/theta", h["tasks/theta"][:, :-1]), "'tasks/theta' is 5 x 17, expected 5 x 18"),
+    ("records of 2^40 rows", lambda h: grow(h, "tasks/records", 2**40), "'tasks/records' is 1099511627776, expected 5"),
+    ("sessions as a table", lambda h: replace_dataset(h, "sessions", np.stack([h["sessions"][()]] * 2)), "/sessions has 2 dimensions"),
+]
+
+
+@pytest.mark.parametrize("name,edit,culprit", SHAPES, ids=[c[0] for c in SHAPES])
+def test_datasets_whose_shape_is_not_the_grids_are_refused_before_allocating(tmp_path, results, name, edit, culprit):
+    """/sessions claiming 2^59 rows made PetscCalloc1(n + 1) wrap and H5Dread write past it; a
+    transposed /tasks/theta holds as many values as the right one and was read in silently. Every
+    dataset is compared, dimension by dimension, with what the grid makes before it is read."""
+    with h5py.File(results, "r") as h:
+        assert h["tasks/theta"].shape == (5, 18)  # the shapes the culprits name
+    out = edited(results, tmp_path / "r.h5", edit)
+    line = assert_refused(["run", *SMALL, "-output", out], out, culprit)
+    assert "cannot be read (damaged?" in line and "-force" in line
+
+
 def test_the_tables_records_still_resume(tmp_path, results):
     """The checks refuse nothing moerate writes: a finished file is reported, a file whose tasks are
     pending again (as a killed run leaves them) is resumed to the same numbers."""
@@ -113,6 +154,9 @@ TRUTHS = [
     ("gating_options of 16 strings", lambda g: replace_attr(g, "gating_options", [""] * 16, STRINGS), "'gating_options' holds 16 values"),
     ("expert as bytes of 16", lambda g: replace_attr(g, "expert", np.array([b"relu"] * 16)), "'expert' holds 16 values"),
     ("d as a string", lambda g: replace_attr(g, "d", "2", STRINGS), "'d' is not an integer"),
+    ("theta of 2^59 values", lambda g: (g.__delitem__("theta"), g.create_dataset("theta", shape=(4,), maxshape=(None,), chunks=(4,), dtype="f8").resize((2**59,))),
+     "/truth/relu/theta claims 576460752303423488 values"),
+    ("theta as a matrix", lambda g: replace_dataset(g, "theta", g["theta"][()].reshape(1, -1)), "/truth/relu/theta has 2 dimensions"),
 ]
 
 
