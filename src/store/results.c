@@ -364,18 +364,62 @@ static PetscErrorCode ReadToken(hid_t file, const char name[], char token[MOE_TO
   PetscFunctionReturn(0);
 }
 
-/* /tasks/records: one record per task of the grid (the caller closes what an error leaves
-   open: MoeH5CloseFile). */
+/* Member j of the file's record type must be field f of the table: its type and offset. */
+static PetscErrorCode CheckRecordMember(hid_t ftype, int j, const MoeRecordField *f)
+{
+  static const H5T_class_t classes[4] = {H5T_INTEGER, H5T_INTEGER, H5T_INTEGER, H5T_FLOAT};
+  static const size_t      sizes[4]   = {4, 8, 8, 8};
+  static const H5T_sign_t  signs[4]   = {H5T_SGN_2, H5T_SGN_2, H5T_SGN_NONE, H5T_SGN_ERROR};
+  static const char       *names[4]   = {"int32", "int64", "uint64", "float64"};
+  hid_t                    mt         = H5Tget_member_type(ftype, (unsigned)j);
+  H5T_class_t              c          = mt >= 0 ? H5Tget_class(mt) : H5T_NO_CLASS;
+  size_t                   size       = mt >= 0 ? H5Tget_size(mt) : 0;
+  H5T_sign_t               sign       = c == H5T_INTEGER ? H5Tget_sign(mt) : H5T_SGN_ERROR;
+  size_t                   offset     = H5Tget_member_offset(ftype, (unsigned)j);
+
+  PetscFunctionBegin;
+  if (mt >= 0) H5Tclose(mt);
+  PetscCheck(c == classes[f->type] && size == sizes[f->type] && sign == signs[f->type], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "the field '%s' of /tasks/records is not %s", f->name, names[f->type]);
+  PetscCheck(offset == f->offset, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "the field '%s' of /tasks/records is at byte %zu of a record, not %zu", f->name, offset, f->offset);
+  PetscFunctionReturn(0);
+}
+
+/* The records' type in the file must be the table's, field by field (name, type, offset):
+   read with the table's type, a record without `objective` or `certified` would come back
+   NaN or uncertified and be written back under fresh checksums. */
+static PetscErrorCode CheckRecordType(hid_t ftype)
+{
+  int n = H5Tget_class(ftype) == H5T_COMPOUND ? H5Tget_nmembers(ftype) : -1;
+
+  PetscFunctionBegin;
+  PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/tasks/records is not a table of records");
+  for (size_t i = 0; i < NFIELDS; i++) {
+    int j = H5Tget_member_index(ftype, record_fields[i].name);
+    PetscCheck(j >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/tasks/records has no field '%s'", record_fields[i].name);
+    PetscCall(CheckRecordMember(ftype, j, &record_fields[i]));
+  }
+  PetscCheck(n == (int)NFIELDS && H5Tget_size(ftype) == sizeof(MoeRecord), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/tasks/records has %d fields in %zu bytes, a record has %d in %zu", n, H5Tget_size(ftype), (int)NFIELDS, sizeof(MoeRecord));
+  PetscFunctionReturn(0);
+}
+
+/* /tasks/records: one record per task of the grid, of the table's type (the caller closes
+   what an error leaves open: MoeH5CloseFile). */
 static PetscErrorCode ReadRecords(hid_t file, MoeResults *R)
 {
-  hsize_t dims[1] = {(hsize_t)R->grid->ntasks};
-  hid_t   dset, type;
-  herr_t  e;
+  hsize_t        dims[1] = {(hsize_t)R->grid->ntasks};
+  hid_t          dset, ftype, type;
+  PetscErrorCode ierr;
+  herr_t         e;
 
   PetscFunctionBegin;
   PetscCall(MoeH5CheckShape(file, "tasks/records", 1, dims));
   dset = H5Dopen2(file, "tasks/records", H5P_DEFAULT);
   PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open /tasks/records");
+  ftype = H5Dget_type(dset);
+  PetscCheck(ftype >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read the type of /tasks/records");
+  ierr = CheckRecordType(ftype);
+  H5Tclose(ftype);
+  PetscCall(ierr);
   type = RecordType();
   e    = H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->records);
   H5Tclose(type);

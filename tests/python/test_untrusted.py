@@ -1,8 +1,8 @@
 """Files moerate did not write, or that were edited since: a results file given to -output or a truth
 given to -truth_file is read before anything is trusted. An attribute that holds an array where one
-value belongs, a dataset whose shape is not the grid's (2^59 sessions, a transposed theta): each is
-refused in one line (exit 2) before a byte is read into memory sized from the file, and the file is left
-byte-identical (issue #25)."""
+value belongs, a dataset whose shape is not the grid's (2^59 sessions, a transposed theta), records
+without a field: each is refused in one line (exit 2) before a byte is read into memory sized from the
+file, and the file is left byte-identical (issue #25)."""
 import os
 
 import h5py
@@ -131,6 +131,58 @@ def test_datasets_whose_shape_is_not_the_grids_are_refused_before_allocating(tmp
     out = edited(results, tmp_path / "r.h5", edit)
     line = assert_refused(["run", *SMALL, "-output", out], out, culprit)
     assert "cannot be read (damaged?" in line and "-force" in line
+
+
+def without_fields(rec, drop):
+    """The records' dtype without the fields `drop`, every other field at its offset (as a file
+    written by another program, or an older moerate, would hold them)."""
+    dt = rec.dtype
+    names = [n for n in dt.names if n not in drop]
+    return np.dtype(dict(names=names, formats=[dt.fields[n][0] for n in names], offsets=[dt.fields[n][1] for n in names],
+                         itemsize=dt.itemsize))
+
+
+def rewrite_records(h, dtype):
+    rec = h["tasks/records"][()]
+    new = np.zeros(rec.shape, dtype=dtype)
+    for n in dtype.names:
+        if n in rec.dtype.names:
+            new[n] = rec[n]
+    replace_dataset(h, "tasks/records", new)
+
+
+def retyped(rec, field, fmt):
+    dt = rec.dtype
+    return np.dtype(dict(names=list(dt.names), formats=[fmt if n == field else dt.fields[n][0] for n in dt.names],
+                         offsets=[dt.fields[n][1] for n in dt.names], itemsize=dt.itemsize))
+
+
+RECORDS = [
+    ("without objective and certified", lambda h: rewrite_records(h, without_fields(h["tasks/records"], ("objective", "certified"))),
+     "/tasks/records has no field 'certified'"),
+    ("without objective", lambda h: rewrite_records(h, without_fields(h["tasks/records"], ("objective",))),
+     "/tasks/records has no field 'objective'"),
+    ("objective as float32", lambda h: rewrite_records(h, retyped(h["tasks/records"], "objective", "<f4")),
+     "the field 'objective' of /tasks/records is not float64"),
+    ("seed signed", lambda h: rewrite_records(h, retyped(h["tasks/records"], "seed", "<i8")),
+     "the field 'seed' of /tasks/records is not uint64"),
+    ("packed records", lambda h: rewrite_records(h, np.dtype([(n, h["tasks/records"].dtype.fields[n][0]) for n in h["tasks/records"].dtype.names])),
+     "of /tasks/records is at byte"),
+    ("an extra field", lambda h: rewrite_records(h, np.dtype(dict(
+        names=list(h["tasks/records"].dtype.names) + ["extra"],
+        formats=[h["tasks/records"].dtype.fields[n][0] for n in h["tasks/records"].dtype.names] + ["<f8"],
+        offsets=[h["tasks/records"].dtype.fields[n][1] for n in h["tasks/records"].dtype.names] + [160], itemsize=168))),
+     "/tasks/records has 27 fields in 168 bytes"),
+]
+
+
+@pytest.mark.parametrize("name,edit,culprit", RECORDS, ids=[c[0] for c in RECORDS])
+def test_records_that_are_not_the_tables_are_refused(tmp_path, results, name, edit, culprit):
+    """Read with moerate's record type, records without `objective` or `certified` came back NaN and
+    uncertified, and the resumed run made them permanent under fresh checksums. The record type of the
+    file is compared with the table of src/store/results.c (names, types, offsets) first."""
+    out = edited(results, tmp_path / "r.h5", edit)
+    assert_refused(["run", *SMALL, "-output", out], out, culprit)
 
 
 def test_the_tables_records_still_resume(tmp_path, results):
