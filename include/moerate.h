@@ -37,9 +37,15 @@
    MOE_EXIT_USAGE. */
 #define MOE_ERR_USER PETSC_ERR_USER_INPUT
 
+/* A file could not be written (a full or failing disk, an fsync refused): raised with this
+   code, main() prints the message as one line too, without a traceback, and exits with
+   MOE_EXIT_FAILURE (a multi-rank job is ended, never left hanging).  The message names the
+   file, the system's reason and what to do. */
+#define MOE_ERR_IO PETSC_ERR_FILE_WRITE
+
 /* Process exit statuses, documented in the README. */
 #define MOE_EXIT_OK       0  /* finished: every task done */
-#define MOE_EXIT_FAILURE  1  /* internal error (PETSc traceback printed) */
+#define MOE_EXIT_FAILURE  1  /* internal error (PETSc traceback printed), or a file could not be written (one line) */
 #define MOE_EXIT_USAGE    2  /* bad input: one line names the option and the fix */
 #define MOE_EXIT_STOPPED  3  /* stopped by SIGTERM/SIGUSR1; rerun the same command to resume */
 
@@ -49,6 +55,9 @@
   do { \
     if (PetscUnlikely(!(cond))) MoeUserError(__VA_ARGS__); \
   } while (0)
+
+/* Raise a failure to write a file (MOE_ERR_IO): one line, naming the file and the fix. */
+#define MoeIOError(...) SETERRQ(PETSC_COMM_SELF, MOE_ERR_IO, __VA_ARGS__)
 
 PETSC_EXTERN PetscErrorCode MoePushErrorHandler(void);
 PETSC_EXTERN PetscErrorCode MoeErrorReport(MPI_Comm, PetscErrorCode, int *);

@@ -14,6 +14,9 @@
     if (PetscUnlikely((call) < 0)) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 call failed: %s", #call); \
   } while (0)
 
+#define MOE_H5_MAX_RANK   8         /* datasets of more dimensions are not moerate's */
+#define MOE_H5_MAX_STRING (1 << 20) /* a fixed-length string attribute of more bytes is refused */
+
 PETSC_EXTERN PetscErrorCode MoeH5Initialize(void);
 PETSC_EXTERN PetscErrorCode MoeH5AttrWriteString(hid_t, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode MoeH5AttrWriteInt(hid_t, const char[], PetscInt64);
@@ -24,11 +27,14 @@ PETSC_EXTERN PetscErrorCode MoeH5AttrExists(hid_t, const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeH5CreateChecksummed(hid_t, const char[], hid_t type, int rank, const hsize_t dims[], hid_t *);
 PETSC_EXTERN PetscErrorCode MoeH5WriteRowsSparse(hid_t, const char[], const hsize_t[2], const PetscReal *, const char units[], const char meaning[]);
 PETSC_EXTERN PetscErrorCode MoeH5WriteReals(hid_t, const char[], int rank, const hsize_t dims[], const PetscReal *, const char units[], const char meaning[]);
-PETSC_EXTERN PetscErrorCode MoeH5ReadReals(hid_t, const char[], hsize_t count, PetscReal *);
-PETSC_EXTERN PetscErrorCode MoeH5DatasetSize(hid_t, const char[], hsize_t *count);
+PETSC_EXTERN PetscErrorCode MoeH5ReadReals(hid_t, const char[], int rank, const hsize_t dims[], PetscReal *);
+PETSC_EXTERN PetscErrorCode MoeH5DatasetShape(hid_t, const char[], int *rank, hsize_t dims[MOE_H5_MAX_RANK]);
+PETSC_EXTERN PetscErrorCode MoeH5CheckShape(hid_t, const char[], int rank, const hsize_t dims[]);
 PETSC_EXTERN PetscErrorCode MoeH5LinkExists(hid_t, const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeH5CreateGroup(hid_t, const char[], hid_t *);
 PETSC_EXTERN PetscErrorCode MoeH5WriteProvenance(hid_t, MPI_Comm, const char command[]);
+PETSC_EXTERN herr_t         MoeH5CloseFile(hid_t);
+PETSC_EXTERN PetscErrorCode MoeH5WriteFile(const char tmp[], hid_t fapl, PetscErrorCode (*body)(hid_t, void *), void *ctx, char why[], size_t len, PetscBool *ok);
 
 /* The file of `moerate fit -output` (src/store/replicate.c). */
 typedef struct {

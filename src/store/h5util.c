@@ -1,6 +1,9 @@
 /* Thin helpers over the HDF5 C API: every failure becomes a PETSc error. */
+#define _GNU_SOURCE /* memfd_create */
 #include <moestore.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <errno.h>
 #include <time.h>
 
 /* HDF5 prints its error stack on every failed call by default; moerate reports failures
@@ -86,16 +89,41 @@ static PetscErrorCode AttrOpen(hid_t obj, const char name[], hid_t *a)
   PetscFunctionReturn(0);
 }
 
-/* Reads fixed- or variable-length string attributes. */
-PetscErrorCode MoeH5AttrReadString(hid_t obj, const char name[], char *buf, size_t len)
+/* How many values attribute a holds and their type class (-1 and H5T_NO_CLASS when HDF5
+   cannot say). */
+static void AttrShape(hid_t a, hssize_t *n, H5T_class_t *cls)
 {
-  hid_t a, ftype, mtype;
+  hid_t space = H5Aget_space(a), type = H5Aget_type(a);
+
+  *n   = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  *cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+}
+
+/* Open an attribute that must hold one value (a scalar dataspace, or one element) of class
+   cls: reading an array into one value would write past it. */
+static PetscErrorCode AttrOpenOne(hid_t obj, const char name[], H5T_class_t cls, hid_t *a)
+{
+  hssize_t    n;
+  H5T_class_t c;
 
   PetscFunctionBegin;
-  PetscCall(AttrOpen(obj, name, &a));
-  ftype = H5Aget_type(a);
-  PetscCheck(H5Tget_class(ftype) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 attribute '%s' is not a string", name);
-  mtype = H5Tcopy(H5T_C_S1);
+  PetscCall(AttrOpen(obj, name, a));
+  AttrShape(*a, &n, &c);
+  if (n == 1 && c == cls) PetscFunctionReturn(0);
+  H5Aclose(*a);
+  *a = H5I_INVALID_HID;
+  PetscCheck(n == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 attribute '%s' holds %lld values, not one", name, (long long)n);
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 attribute '%s' is not %s", name, cls == H5T_STRING ? "a string" : "an integer");
+}
+
+/* The string of a one-string attribute a into buf; a fixed-length string of more than
+   MOE_H5_MAX_STRING bytes is refused rather than allocated. */
+static PetscErrorCode AttrReadOneString(hid_t a, hid_t ftype, hid_t mtype, const char name[], char *buf, size_t len)
+{
+  PetscFunctionBegin;
+  PetscCheck(ftype >= 0 && mtype >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read the type of HDF5 attribute %s", name);
   MoeH5Call(H5Tset_cset(mtype, H5Tget_cset(ftype)));
   if (H5Tis_variable_str(ftype) > 0) {
     char *v = NULL;
@@ -106,27 +134,46 @@ PetscErrorCode MoeH5AttrReadString(hid_t obj, const char name[], char *buf, size
   } else {
     size_t sz = H5Tget_size(ftype);
     char  *v;
+    PetscCheck(sz > 0 && sz <= MOE_H5_MAX_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 attribute '%s' is a string of %zu bytes (at most %d)", name, sz, MOE_H5_MAX_STRING);
     PetscCall(PetscCalloc1(sz + 1, &v));
     MoeH5Call(H5Tset_size(mtype, sz + 1));
     MoeH5Call(H5Aread(a, mtype, v));
     PetscCall(PetscStrncpy(buf, v, len));
     PetscCall(PetscFree(v));
   }
-  MoeH5Call(H5Tclose(mtype));
-  MoeH5Call(H5Tclose(ftype));
-  MoeH5Call(H5Aclose(a));
   PetscFunctionReturn(0);
 }
 
+/* Reads a fixed- or variable-length string attribute holding one string. */
+PetscErrorCode MoeH5AttrReadString(hid_t obj, const char name[], char *buf, size_t len)
+{
+  hid_t          a, ftype, mtype;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(AttrOpenOne(obj, name, H5T_STRING, &a));
+  ftype = H5Aget_type(a);
+  mtype = H5Tcopy(H5T_C_S1);
+  ierr  = AttrReadOneString(a, ftype, mtype, name, buf, len);
+  if (mtype >= 0) H5Tclose(mtype);
+  if (ftype >= 0) H5Tclose(ftype);
+  H5Aclose(a);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* Reads an integer attribute holding one value. */
 PetscErrorCode MoeH5AttrReadInt(hid_t obj, const char name[], PetscInt64 *value)
 {
   hid_t   a;
   int64_t v;
+  herr_t  e;
 
   PetscFunctionBegin;
-  PetscCall(AttrOpen(obj, name, &a));
-  MoeH5Call(H5Aread(a, H5T_NATIVE_INT64, &v));
-  MoeH5Call(H5Aclose(a));
+  PetscCall(AttrOpenOne(obj, name, H5T_INTEGER, &a));
+  e = H5Aread(a, H5T_NATIVE_INT64, &v);
+  H5Aclose(a);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read HDF5 attribute %s as a 64-bit integer", name);
   *value = v;
   PetscFunctionReturn(0);
 }
@@ -241,11 +288,12 @@ PetscErrorCode MoeH5WriteReals(hid_t loc, const char name[], int rank, const hsi
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeH5DatasetSize(hid_t loc, const char name[], hsize_t *count)
+/* The rank and dimensions of dataset name (at most MOE_H5_MAX_RANK dimensions). */
+PetscErrorCode MoeH5DatasetShape(hid_t loc, const char name[], int *rank, hsize_t dims[MOE_H5_MAX_RANK])
 {
-  hid_t    dset, space;
-  hssize_t n;
+  hid_t     dset, space;
   PetscBool exists;
+  int       r = -1;
 
   PetscFunctionBegin;
   PetscCall(MoeH5LinkExists(loc, name, &exists));
@@ -253,26 +301,215 @@ PetscErrorCode MoeH5DatasetSize(hid_t loc, const char name[], hsize_t *count)
   dset = H5Dopen2(loc, name, H5P_DEFAULT);
   PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open HDF5 dataset %s", name);
   space = H5Dget_space(dset);
-  n     = H5Sget_simple_extent_npoints(space);
-  MoeH5Call(H5Sclose(space));
-  MoeH5Call(H5Dclose(dset));
-  PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot size HDF5 dataset %s", name);
-  *count = (hsize_t)n;
+  if (space >= 0) r = H5Sget_simple_extent_ndims(space);
+  if (r >= 0 && r <= MOE_H5_MAX_RANK) r = H5Sget_simple_extent_dims(space, dims, NULL);
+  if (space >= 0) H5Sclose(space);
+  H5Dclose(dset);
+  PetscCheck(r >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot size HDF5 dataset %s", name);
+  PetscCheck(r <= MOE_H5_MAX_RANK, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 dataset '%s' has %d dimensions", name, r);
+  *rank = r;
   PetscFunctionReturn(0);
 }
 
-/* Read a whole dataset of `count` doubles. */
-PetscErrorCode MoeH5ReadReals(hid_t loc, const char name[], hsize_t count, PetscReal *data)
+/* "18 x 1", "1 value" (scalar) */
+static void ShapeString(int rank, const hsize_t dims[], char buf[], size_t len)
 {
-  hsize_t n;
-  hid_t   dset;
+  size_t used = 0;
+
+  if (!rank) snprintf(buf, len, "1 value (a scalar)");
+  for (int i = 0; i < rank && used < len; i++) used += (size_t)snprintf(buf + used, len - used, "%s%llu", i ? " x " : "", (unsigned long long)dims[i]);
+}
+
+/* Dataset name must be rank x dims, every dimension compared (a transposed dataset holds the
+   right number of values in the wrong places). */
+PetscErrorCode MoeH5CheckShape(hid_t loc, const char name[], int rank, const hsize_t dims[])
+{
+  hsize_t   have[MOE_H5_MAX_RANK];
+  int       r;
+  PetscBool same;
+  char      got[128], want[128];
 
   PetscFunctionBegin;
-  PetscCall(MoeH5DatasetSize(loc, name, &n));
-  PetscCheck(n == count, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 dataset '%s' has %llu values, expected %llu", name, (unsigned long long)n, (unsigned long long)count);
+  PetscCall(MoeH5DatasetShape(loc, name, &r, have));
+  same = (PetscBool)(r == rank);
+  for (int i = 0; same && i < rank; i++) same = (PetscBool)(have[i] == dims[i]);
+  if (same) PetscFunctionReturn(0);
+  ShapeString(r, have, got, sizeof(got));
+  ShapeString(rank, dims, want, sizeof(want));
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 dataset '%s' is %s, expected %s", name, got, want);
+}
+
+/* Read a whole dataset of doubles that must be rank x dims: its shape is checked before a
+   value is read into data (which holds the product of dims). */
+PetscErrorCode MoeH5ReadReals(hid_t loc, const char name[], int rank, const hsize_t dims[], PetscReal *data)
+{
+  hid_t  dset;
+  herr_t e;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5CheckShape(loc, name, rank, dims));
   dset = H5Dopen2(loc, name, H5P_DEFAULT);
-  MoeH5Call(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
-  MoeH5Call(H5Dclose(dset));
+  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open HDF5 dataset %s", name);
+  e = H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  H5Dclose(dset);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read HDF5 dataset %s (a damaged chunk fails its checksum)", name);
+  PetscFunctionReturn(0);
+}
+
+static herr_t CloseObject(hid_t id)
+{
+  switch (H5Iget_type(id)) {
+  case H5I_DATASET:
+    return H5Dclose(id);
+  case H5I_GROUP:
+    return H5Gclose(id);
+  case H5I_DATATYPE:
+    return H5Tclose(id);
+  case H5I_ATTR:
+    return H5Aclose(id);
+  default:
+    return -1;
+  }
+}
+
+/* Close file and every object still open in it.  An error path returns with datasets, groups
+   and attributes open; left open, they keep the file open, and HDF5 then flushes (and on a
+   full disk crashes) inside MPI_Finalize.  Negative when a close failed: for a file being
+   written, its data may not all be in the file. */
+herr_t MoeH5CloseFile(hid_t file)
+{
+  const unsigned types = H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR | H5F_OBJ_LOCAL;
+  herr_t         status = 0;
+  ssize_t        n;
+  hid_t          ids[64];
+
+  for (int pass = 0; pass < 1024 && (n = H5Fget_obj_count(file, types)) != 0; pass++) {
+    if (n < 0 || (n = H5Fget_obj_ids(file, types, 64, ids)) <= 0) {
+      status = -1;
+      break;
+    }
+    for (ssize_t i = 0; i < n; i++)
+      if (CloseObject(ids[i]) < 0) status = -1;
+  }
+  if (H5Fclose(file) < 0) status = -1;
+  return status;
+}
+
+typedef struct {
+  char  *why;
+  size_t len;
+} SystemErrorSearch;
+
+static herr_t FindSystemError(unsigned n, const H5E_error2_t *e, void *ctx)
+{
+  SystemErrorSearch *s   = (SystemErrorSearch *)ctx;
+  const char        *key = "error message = '", *m = e->desc ? strstr(e->desc, key) : NULL;
+
+  if (m && !s->why[0]) snprintf(s->why, s->len, "%.*s", (int)strcspn(m + strlen(key), "'"), m + strlen(key));
+  return 0;
+}
+
+/* The operating system's reason for the HDF5 call that just failed ("No space left on
+   device"), from HDF5's error stack; "" when it recorded none.  Call it before any other
+   HDF5 call, which would clear the stack. */
+static void SystemError(char why[], size_t len)
+{
+  SystemErrorSearch s = {why, len};
+
+  why[0] = 0;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, FindSystemError, &s);
+}
+
+/* What made a write fail: the system's reason, else the PETSc error's message. */
+static void WriteFailure(PetscErrorCode ierr, char why[], size_t len)
+{
+  const char *text;
+  char       *specific = NULL;
+
+  SystemError(why, len);
+  if (why[0]) return;
+  PetscErrorMessage(ierr, &text, &specific);
+  snprintf(why, len, "%s", specific && specific[0] ? specific : text);
+}
+
+/* The POSIX descriptor HDF5 writes file through (-1 under a driver other than sec2). */
+static int FileDescriptor(hid_t file)
+{
+  hid_t fapl = H5Fget_access_plist(file);
+  int  *fd   = NULL, ret = -1;
+
+  if (fapl < 0) return -1;
+  if (H5Pget_driver(fapl) == H5FD_SEC2 && H5Fget_vfd_handle(file, fapl, (void **)&fd) >= 0 && fd) ret = *fd;
+  H5Pclose(fapl);
+  return ret;
+}
+
+/* Everything HDF5 holds for file written and on disk: a full disk shows in the flush, or (on
+   NFS, Lustre) only in the fsync. */
+static PetscBool FlushToDisk(hid_t file, int fd, char why[], size_t len)
+{
+  if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0) {
+    SystemError(why, len);
+    if (!why[0]) snprintf(why, len, "flushing it failed");
+    return PETSC_FALSE;
+  }
+  if (fd >= 0 && fsync(fd)) {
+    snprintf(why, len, "fsync: %s", strerror(errno));
+    return PETSC_FALSE;
+  }
+  return PETSC_TRUE;
+}
+
+/* Point file's descriptor at an anonymous memory file and flush: what HDF5 still writes (a
+   file abandoned: its dirty metadata and chunks; a file on disk whole: the superblock its
+   close rewrites) goes nowhere, so its close cannot fail.  HDF5 1.10 keeps the id of a file
+   whose H5Fclose failed, its memory freed, and crashes closing it again inside MPI_Finalize;
+   and a failed flush leaves the metadata cache in a state (its "slist" enabled) in which
+   every later close fails, until one flush succeeds. */
+static void DiscardWrites(hid_t file, int fd)
+{
+  int sink = fd >= 0 ? memfd_create("moerate-discarded", 0) : -1;
+
+  if (sink >= 0) {
+    dup2(sink, fd);
+    close(sink);
+  }
+  H5Fflush(file, H5F_SCOPE_LOCAL); /* may report the cache's state, and repairs it */
+}
+
+/* Create the file tmp, write it with body(file, ctx), flush and fsync it, and close it.  On
+   any failure (a full disk, a failing one) every HDF5 id of the file is closed, tmp is
+   removed, *ok is false and why says what failed, for the caller's one-line error. */
+PetscErrorCode MoeH5WriteFile(const char tmp[], hid_t fapl, PetscErrorCode (*body)(hid_t, void *), void *ctx, char why[], size_t len, PetscBool *ok)
+{
+  hid_t          file;
+  PetscErrorCode ierr;
+  int            fd;
+
+  PetscFunctionBegin;
+  why[0] = 0;
+  *ok    = PETSC_FALSE;
+  file   = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  if (file < 0) {
+    SystemError(why, len);
+    if (!why[0]) snprintf(why, len, "cannot create it");
+    unlink(tmp); /* it may exist, half made */
+    PetscFunctionReturn(0);
+  }
+  fd = FileDescriptor(file);
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = (*body)(file, ctx);
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) WriteFailure(ierr, why, len);
+  else if (!FlushToDisk(file, fd, why, len)) ierr = MOE_ERR_IO;
+  DiscardWrites(file, fd);
+  if (MoeH5CloseFile(file) < 0 && !ierr) {
+    SystemError(why, len);
+    if (!why[0]) snprintf(why, len, "closing it failed");
+    ierr = MOE_ERR_IO;
+  }
+  *ok = (PetscBool)!ierr;
+  if (ierr) unlink(tmp);
   PetscFunctionReturn(0);
 }
 

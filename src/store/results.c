@@ -233,22 +233,6 @@ static PetscErrorCode WriteSessions(hid_t file, const MoeResults *R)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SyncFile(const char path[])
-{
-  int fd = open(path, O_RDONLY);
-
-  PetscFunctionBegin;
-  PetscCheck(fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot reopen %s", path);
-  if (fsync(fd)) {
-    int e = errno;
-    close(fd);
-    unlink(path); /* an unsynced copy is worth nothing */
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (fsync: %s): the results file was not replaced", path, strerror(e));
-  }
-  PetscCheck(close(fd) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s to disk (close: %s): the results file was not replaced", path, strerror(errno));
-  PetscFunctionReturn(0);
-}
-
 /* Make the directory entries of path's directory durable (a rename, a new file). */
 PetscErrorCode MoeSyncDirectory(const char path[])
 {
@@ -271,44 +255,48 @@ static hid_t FileAccess(void)
   return fapl;
 }
 
-/* Write the whole results file: to PATH.tmp-<pid>, fsync, rename over PATH; it holds every
-   journalled result, so the journal goes. */
-PetscErrorCode MoeResultsWrite(MoeResults *R, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay)
+typedef struct {
+  MoeResults    *R;
+  const char    *command, *token;
+  PetscBool      complete;
+  PetscLogDouble session_start;
+} WholeWrite;
+
+/* The root group's attributes of a whole write. */
+static PetscErrorCode WriteRootAttributes(hid_t file, const WholeWrite *w)
 {
-  const MoeGrid *G = R->grid;
-  char           tmp[PETSC_MAX_PATH_LEN + 32], created[64], token[MOE_TOKEN_LEN];
-  hid_t          file, fapl = FileAccess();
-  PetscInt       e;
-  PetscInt64     pending = 0, i;
-  time_t         first   = (time_t)(R->nsessions ? R->sessions[0].start : session_start);
+  const MoeResults *R = w->R;
+  const MoeGrid    *G = R->grid;
+  char              created[64];
+  PetscInt64        pending = 0, i;
+  time_t            first   = (time_t)(R->nsessions ? R->sessions[0].start : w->session_start);
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()));
-  file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
-  PetscCheck(file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot create %s (disk full or directory not writable?)", tmp);
   for (i = 0; i < G->ntasks; i++)
     if (R->records[i].status == MOE_FIT_PENDING) pending++;
   PetscCall(MoeH5AttrWriteString(file, "kind", "moerate run"));
   PetscCall(MoeH5AttrWriteInt(file, "format_version", MOE_FORMAT_VERSION));
-  PetscCall(MoeH5WriteProvenance(file, PETSC_COMM_SELF, command));
+  PetscCall(MoeH5WriteProvenance(file, PETSC_COMM_SELF, w->command));
   if (R->nsessions) PetscCall(MoeH5AttrWriteInt(file, "ranks", R->sessions[R->nsessions - 1].ranks)); /* of this session */
   strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S%z", localtime(&first));
   PetscCall(MoeH5AttrWriteString(file, "created", created));
   PetscCall(MoeH5AttrWriteString(file, "spec", G->spec->text));
   PetscCall(MoeH5AttrWriteString(file, "spec_hash", G->spec->hash));
-  PetscCall(MoeH5AttrWriteString(file, "status", complete ? "complete" : "incomplete"));
+  PetscCall(MoeH5AttrWriteString(file, "status", w->complete ? "complete" : "incomplete"));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_total", G->ntasks));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_done", G->ntasks - pending));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_failed", R->failed));
   PetscCall(MoeH5AttrWriteInt(file, "tasks_pending", pending));
-  PetscCall(MoeJournalNewToken(token));
-  PetscCall(MoeH5AttrWriteString(file, "journal_token", token));
+  PetscCall(MoeH5AttrWriteString(file, "journal_token", w->token));
   PetscCall(MoeH5AttrWriteString(file, "previous_journal_token", R->token));
-  PetscCall(WriteGrid(file, G));
-  PetscCall(WriteModels(file, R));
-  PetscCall(MoeStoreWriteFamilies(file, G->spec));
-  for (e = 0; e < G->spec->nexperts; e++) { /* one group per truth expert family */
+  PetscFunctionReturn(0);
+}
+
+/* One /truth group per truth expert family. */
+static PetscErrorCode WriteTruths(hid_t file, const MoeResults *R)
+{
+  PetscFunctionBegin;
+  for (PetscInt e = 0; e < R->grid->spec->nexperts; e++) {
     char      gname[MOE_NAME_LEN + 8];
     PetscBool written;
     PetscCall(PetscSNPrintf(gname, sizeof(gname), "truth/%s", R->truths[e]->model->efamily->name));
@@ -316,12 +304,47 @@ PetscErrorCode MoeResultsWrite(MoeResults *R, const char path[], const char comm
     if (written) PetscCall(MoeH5LinkExists(file, gname, &written));
     if (!written) PetscCall(MoeStoreWriteTruth(file, R->truths[e]));
   }
-  PetscCall(WriteTasks(file, R));
-  PetscCall(WriteSessions(file, R));
-  MoeH5Call(H5Fclose(file));
-  PetscCall(SyncFile(tmp));
+  PetscFunctionReturn(0);
+}
+
+/* Everything a whole write holds (layout: docs/FORMAT.md). */
+static PetscErrorCode WriteWhole(hid_t file, void *ctx)
+{
+  const WholeWrite *w = (const WholeWrite *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(WriteRootAttributes(file, w));
+  PetscCall(WriteGrid(file, w->R->grid));
+  PetscCall(WriteModels(file, w->R));
+  PetscCall(MoeStoreWriteFamilies(file, w->R->grid->spec));
+  PetscCall(WriteTruths(file, w->R));
+  PetscCall(WriteTasks(file, w->R));
+  PetscCall(WriteSessions(file, w->R));
+  PetscFunctionReturn(0);
+}
+
+/* Write the whole results file: to PATH.tmp-<pid>, fsynced, renamed over PATH; it holds
+   every journalled result, so the journal goes.  A write that fails (a full disk) closes what it
+   opened, removes PATH.tmp-<pid> and leaves PATH and its journal as they were. */
+PetscErrorCode MoeResultsWrite(MoeResults *R, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay)
+{
+  char       tmp[PETSC_MAX_PATH_LEN + 32], token[MOE_TOKEN_LEN], why[256];
+  hid_t      fapl = FileAccess();
+  PetscBool  ok;
+  WholeWrite w    = {R, command, token, complete, session_start};
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()));
+  PetscCall(MoeJournalNewToken(token));
+  PetscCall(MoeH5WriteFile(tmp, fapl, WriteWhole, &w, why, sizeof(why), &ok));
+  H5Pclose(fapl);
+  if (!ok) MoeIOError("-output %s: cannot write the results to %s (%s): free space on its filesystem (or fix the disk), then rerun the same command to resume; %s was not replaced", path, tmp, why, path);
   if (delay > 0) usleep((useconds_t)(1e6 * delay)); /* testing: a window to be killed in */
-  PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
+  if (rename(tmp, path)) {
+    int e = errno;
+    unlink(tmp);
+    MoeIOError("-output %s: cannot rename %s to it (%s): fix the directory, then rerun the same command to resume; %s was not replaced", path, tmp, strerror(e), path);
+  }
   PetscCall(MoeSyncDirectory(path)); /* the rename on disk before the journal goes (a node crash between them) */
   PetscCall(MoeJournalRemove(path));
   PetscCall(PetscStrncpy(R->previous_token, R->token, sizeof(R->previous_token)));
@@ -341,14 +364,123 @@ static PetscErrorCode ReadToken(hid_t file, const char name[], char token[MOE_TO
   PetscFunctionReturn(0);
 }
 
+/* Member j of the file's record type must be field f of the table: its type and offset. */
+static PetscErrorCode CheckRecordMember(hid_t ftype, int j, const MoeRecordField *f)
+{
+  static const H5T_class_t classes[4] = {H5T_INTEGER, H5T_INTEGER, H5T_INTEGER, H5T_FLOAT};
+  static const size_t      sizes[4]   = {4, 8, 8, 8};
+  static const H5T_sign_t  signs[4]   = {H5T_SGN_2, H5T_SGN_2, H5T_SGN_NONE, H5T_SGN_ERROR};
+  static const char       *names[4]   = {"int32", "int64", "uint64", "float64"};
+  hid_t                    mt         = H5Tget_member_type(ftype, (unsigned)j);
+  H5T_class_t              c          = mt >= 0 ? H5Tget_class(mt) : H5T_NO_CLASS;
+  size_t                   size       = mt >= 0 ? H5Tget_size(mt) : 0;
+  H5T_sign_t               sign       = c == H5T_INTEGER ? H5Tget_sign(mt) : H5T_SGN_ERROR;
+  size_t                   offset     = H5Tget_member_offset(ftype, (unsigned)j);
+
+  PetscFunctionBegin;
+  if (mt >= 0) H5Tclose(mt);
+  PetscCheck(c == classes[f->type] && size == sizes[f->type] && sign == signs[f->type], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "the field '%s' of /tasks/records is not %s", f->name, names[f->type]);
+  PetscCheck(offset == f->offset, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "the field '%s' of /tasks/records is at byte %zu of a record, not %zu", f->name, offset, f->offset);
+  PetscFunctionReturn(0);
+}
+
+/* The records' type in the file must be the table's, field by field (name, type, offset):
+   read with the table's type, a record without `objective` or `certified` would come back
+   NaN or uncertified and be written back under fresh checksums. */
+static PetscErrorCode CheckRecordType(hid_t ftype)
+{
+  int n = H5Tget_class(ftype) == H5T_COMPOUND ? H5Tget_nmembers(ftype) : -1;
+
+  PetscFunctionBegin;
+  PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/tasks/records is not a table of records");
+  for (size_t i = 0; i < NFIELDS; i++) {
+    int j = H5Tget_member_index(ftype, record_fields[i].name);
+    PetscCheck(j >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/tasks/records has no field '%s'", record_fields[i].name);
+    PetscCall(CheckRecordMember(ftype, j, &record_fields[i]));
+  }
+  PetscCheck(n == (int)NFIELDS && H5Tget_size(ftype) == sizeof(MoeRecord), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/tasks/records has %d fields in %zu bytes, a record has %d in %zu", n, H5Tget_size(ftype), (int)NFIELDS, sizeof(MoeRecord));
+  PetscFunctionReturn(0);
+}
+
+/* /tasks/records: one record per task of the grid, of the table's type (the caller closes
+   what an error leaves open: MoeH5CloseFile). */
+static PetscErrorCode ReadRecords(hid_t file, MoeResults *R)
+{
+  hsize_t        dims[1] = {(hsize_t)R->grid->ntasks};
+  hid_t          dset, ftype, type;
+  PetscErrorCode ierr;
+  herr_t         e;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5CheckShape(file, "tasks/records", 1, dims));
+  dset = H5Dopen2(file, "tasks/records", H5P_DEFAULT);
+  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open /tasks/records");
+  ftype = H5Dget_type(dset);
+  PetscCheck(ftype >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read the type of /tasks/records");
+  ierr = CheckRecordType(ftype);
+  H5Tclose(ftype);
+  PetscCall(ierr);
+  type = RecordType();
+  e    = H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->records);
+  H5Tclose(type);
+  H5Dclose(dset);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read /tasks/records (a damaged chunk fails its checksum)");
+  PetscFunctionReturn(0);
+}
+
+#define MOE_MAX_SESSIONS (1 << 20) /* one row per run of the file */
+
+/* /sessions: checked to hold a sane number of rows before they are allocated. */
+static PetscErrorCode ReadSessions(hid_t file, MoeResults *R)
+{
+  hsize_t dims[MOE_H5_MAX_RANK];
+  int     rank;
+  hid_t   dset, type;
+  herr_t  e;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5DatasetShape(file, "sessions", &rank, dims));
+  PetscCheck(rank == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/sessions has %d dimensions, not 1", rank);
+  PetscCheck(dims[0] <= MOE_MAX_SESSIONS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/sessions claims %llu rows (one per run of the file, at most %d)", (unsigned long long)dims[0], MOE_MAX_SESSIONS);
+  PetscCall(PetscFree(R->sessions));
+  PetscCall(PetscCalloc1((size_t)dims[0] + 1, &R->sessions));
+  R->nsessions = (PetscInt)dims[0];
+  dset         = H5Dopen2(file, "sessions", H5P_DEFAULT);
+  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open /sessions");
+  type = SessionType();
+  e    = H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->sessions);
+  H5Tclose(type);
+  H5Dclose(dset);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read /sessions");
+  PetscFunctionReturn(0);
+}
+
+/* Every dataset's shape is checked against the grid before a value is read. */
+static PetscErrorCode ReadContents(hid_t file, MoeResults *R)
+{
+  const MoeGrid *G = R->grid;
+  hsize_t        dims[2];
+
+  PetscFunctionBegin;
+  PetscCall(ReadRecords(file, R));
+  dims[0] = (hsize_t)G->ntasks;
+  dims[1] = (hsize_t)G->spec->nlosses;
+  PetscCall(MoeH5ReadReals(file, "tasks/losses", 2, dims, R->losses));
+  dims[1] = (hsize_t)G->pmax;
+  PetscCall(MoeH5ReadReals(file, "tasks/theta", 2, dims, R->theta));
+  PetscCall(ReadSessions(file, R));
+  PetscCall(ReadToken(file, "journal_token", R->token));
+  PetscCall(ReadToken(file, "previous_journal_token", R->previous_token));
+  PetscFunctionReturn(0);
+}
+
 /* Read an earlier run's results into R.  Everything must agree with the grid: a file whose
    records disagree with its spec is refused. */
 static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *found)
 {
-  const MoeGrid *G = R->grid;
-  hid_t          file, fapl, dset, type, space;
-  hsize_t        n;
+  hid_t          file, fapl;
   PetscBool      exists;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   *found = PETSC_FALSE;
@@ -358,29 +490,9 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *f
   file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
   MoeUserCheck(file >= 0, "-output %s cannot be read as HDF5 (truncated or corrupt?): move it away, or rerun with -force to keep it as a backup and start over", path);
-  PetscCall(MoeH5DatasetSize(file, "tasks/records", &n));
-  MoeUserCheck((PetscInt64)n == G->ntasks, "-output %s has %llu task records but its spec makes %" PetscInt64_FMT ": the file disagrees with its spec (corrupt?); use -force to start over", path, (unsigned long long)n, G->ntasks);
-  dset = H5Dopen2(file, "tasks/records", H5P_DEFAULT);
-  type = RecordType();
-  MoeH5Call(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->records));
-  MoeH5Call(H5Tclose(type));
-  MoeH5Call(H5Dclose(dset));
-  PetscCall(MoeH5ReadReals(file, "tasks/losses", (hsize_t)(G->ntasks * G->spec->nlosses), R->losses));
-  PetscCall(MoeH5ReadReals(file, "tasks/theta", (hsize_t)(G->ntasks * G->pmax), R->theta));
-  PetscCall(MoeH5DatasetSize(file, "sessions", &n));
-  PetscCall(PetscFree(R->sessions));
-  PetscCall(PetscCalloc1(n + 1, &R->sessions));
-  R->nsessions = (PetscInt)n;
-  dset         = H5Dopen2(file, "sessions", H5P_DEFAULT);
-  type         = SessionType();
-  space        = H5Dget_space(dset);
-  MoeH5Call(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->sessions));
-  MoeH5Call(H5Sclose(space));
-  MoeH5Call(H5Tclose(type));
-  MoeH5Call(H5Dclose(dset));
-  PetscCall(ReadToken(file, "journal_token", R->token));
-  PetscCall(ReadToken(file, "previous_journal_token", R->previous_token));
-  MoeH5Call(H5Fclose(file));
+  ierr = ReadContents(file, R);
+  MoeH5CloseFile(file);
+  PetscCall(ierr);
   *found = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -445,7 +557,7 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
     *found = PETSC_FALSE;
     PetscFunctionReturn(0);
   }
-  MoeUserError("-output %s cannot be read (damaged? %s): move it away, or add -force to keep it as a backup and start over", path, msg);
+  MoeUserError("-output %s cannot be read (damaged? %s): move it away, or add -force to keep it as %s.bak-TIME and start over", path, msg, path);
 }
 
 /* Rename from to stem (stem-<i> when that exists: nothing is ever replaced).  moved is false
@@ -507,11 +619,37 @@ static PetscErrorCode WarnOtherBuild(hid_t file, const char path[])
   PetscFunctionReturn(0);
 }
 
+/* Why the open results file cannot be resumed with spec s ("" when it can). */
+static PetscErrorCode FileProblem(hid_t file, const MoeSpec *s, const char path[], char why[], size_t len)
+{
+  char       hash[32] = "", kind[64] = "";
+  PetscBool  has;
+  PetscInt64 version = 0;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5AttrExists(file, "kind", &has));
+  if (has) PetscCall(MoeH5AttrReadString(file, "kind", kind, sizeof(kind)));
+  if (!has || strcmp(kind, "moerate run")) {
+    PetscCall(PetscSNPrintf(why, len, "is not a moerate run results file"));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(MoeH5AttrExists(file, "format_version", &has));
+  if (has) PetscCall(MoeH5AttrReadInt(file, "format_version", &version));
+  if (version != MOE_FORMAT_VERSION) {
+    PetscCall(PetscSNPrintf(why, len, "was written in file format %lld, this moerate writes format %d", (long long)version, MOE_FORMAT_VERSION));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(MoeH5AttrReadString(file, "spec_hash", hash, sizeof(hash)));
+  if (strcmp(hash, s->hash)) PetscCall(PetscSNPrintf(why, len, "was written from another spec (hash %s, this spec %s)", hash, s->hash));
+  else PetscCall(WarnOtherBuild(file, path));
+  PetscFunctionReturn(0);
+}
+
 /* Why an existing output cannot be resumed with spec s ("" when it can). */
 static PetscErrorCode ExistingProblem(const MoeSpec *s, const char path[], char why[], size_t len)
 {
-  char  hash[32] = "", kind[64] = "";
-  hid_t file, fapl;
+  hid_t          file, fapl;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   why[0] = 0;
@@ -526,26 +664,9 @@ static PetscErrorCode ExistingProblem(const MoeSpec *s, const char path[], char 
     PetscCall(PetscSNPrintf(why, len, "cannot be read as HDF5 (truncated or corrupt?)"));
     PetscFunctionReturn(0);
   }
-  {
-    PetscBool has;
-    PetscCall(MoeH5AttrExists(file, "kind", &has));
-    if (has) PetscCall(MoeH5AttrReadString(file, "kind", kind, sizeof(kind)));
-    if (!has || strcmp(kind, "moerate run")) PetscCall(PetscSNPrintf(why, len, "is not a moerate run results file"));
-    else {
-      PetscInt64 version = 0;
-      PetscCall(MoeH5AttrExists(file, "format_version", &has));
-      if (has) PetscCall(MoeH5AttrReadInt(file, "format_version", &version));
-      if (version != MOE_FORMAT_VERSION) {
-        PetscCall(PetscSNPrintf(why, len, "was written in file format %lld, this moerate writes format %d", (long long)version, MOE_FORMAT_VERSION));
-        H5Fclose(file);
-        PetscFunctionReturn(0);
-      }
-      PetscCall(MoeH5AttrReadString(file, "spec_hash", hash, sizeof(hash)));
-      if (strcmp(hash, s->hash)) PetscCall(PetscSNPrintf(why, len, "was written from another spec (hash %s, this spec %s)", hash, s->hash));
-      else PetscCall(WarnOtherBuild(file, path));
-    }
-  }
-  H5Fclose(file);
+  ierr = FileProblem(file, s, path, why, len);
+  MoeH5CloseFile(file);
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -561,13 +682,18 @@ PetscErrorCode MoeResultsCheckExisting(const MoeSpec *s, const char path[], Pets
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = ExistingProblem(s, path, why, sizeof(why));
   PetscCall(PetscPopErrorHandler());
-  if (ierr) PetscCall(PetscSNPrintf(why, sizeof(why), "cannot be read as a results file (damaged?)"));
+  if (ierr) {
+    const char *text;
+    char       *specific = NULL;
+    PetscErrorMessage(ierr, &text, &specific);
+    PetscCall(PetscSNPrintf(why, sizeof(why), "cannot be read as a results file (damaged? %s)", specific && specific[0] ? specific : text));
+  }
   if (!why[0]) PetscFunctionReturn(0);
   if (force) {
     PetscCall(MoeResultsBackup(path, why));
     PetscFunctionReturn(0);
   }
-  MoeUserError("-output %s %s: choose another -output, or add -force to keep it as a backup and start over", path, why);
+  MoeUserError("-output %s %s: choose another -output, or add -force to keep it as %s.bak-TIME and start over", path, why, path);
 }
 
 static int  lock_fd = -1;

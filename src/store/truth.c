@@ -85,13 +85,32 @@ static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
   PetscFunctionReturn(0);
 }
 
+#define MOE_MAX_TRUTH_P (1 << 20) /* values of a truth's theta, as a YAML truth's list */
+
+/* /truth/<name>/theta: a list of at most MOE_MAX_TRUTH_P values, checked before it is
+   allocated (MoeTruthCreate then compares its length with the truth model's). */
+static PetscErrorCode ReadTheta(hid_t g, const char name[], MoeTruthRecord *r)
+{
+  hsize_t dims[MOE_H5_MAX_RANK];
+  int     rank;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5DatasetShape(g, "theta", &rank, dims));
+  PetscCheck(rank == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/truth/%s/theta has %d dimensions, not 1", name, rank);
+  PetscCheck(dims[0] >= 1 && dims[0] <= MOE_MAX_TRUTH_P, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/truth/%s/theta claims %llu values (a truth has 1..%d)", name, (unsigned long long)dims[0], MOE_MAX_TRUTH_P);
+  PetscCall(PetscMalloc1((size_t)dims[0], &r->theta));
+  PetscCall(MoeH5ReadReals(g, "theta", 1, dims, r->theta));
+  r->p = (PetscInt)dims[0];
+  PetscFunctionReturn(0);
+}
+
+/* One /truth group (the caller closes what an error leaves open: MoeH5CloseFile). */
 static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[], MoeTruthRecord *r)
 {
   PetscBool  has;
   hid_t      g;
   char       gating[MOE_NAME_LEN], expert[MOE_NAME_LEN];
   PetscInt64 v;
-  hsize_t    n;
 
   PetscFunctionBegin;
   g = H5Gopen2(top, name, H5P_DEFAULT);
@@ -110,40 +129,60 @@ static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[],
     PetscCall(MoeH5AttrReadString(g, "model", type, sizeof(type)));
     PetscCall(SetModelType(path, type, r));
   }
-  PetscCall(MoeH5DatasetSize(g, "theta", &n));
-  PetscCall(PetscMalloc1(n, &r->theta));
-  PetscCall(MoeH5ReadReals(g, "theta", n, r->theta));
-  r->p = (PetscInt)n;
+  PetscCall(ReadTheta(g, name, r));
   MoeH5Call(H5Gclose(g));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
+static PetscErrorCode ReadTruths(hid_t file, const char path[], MoeTruthFile *tf)
 {
-  hid_t      file, top;
+  hid_t      top;
   H5G_info_t info;
   PetscBool  exists;
-  htri_t     ish5 = H5Fis_hdf5(path);
-  hsize_t    i;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5LinkExists(file, "/truth", &exists));
+  MoeUserCheck(exists, "-truth_file %s has no /truth group: give a file written by moerate (fit -output or run), or a YAML truth", path);
+  top = H5Gopen2(file, "/truth", H5P_DEFAULT);
+  PetscCheck(top >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open /truth");
+  MoeH5Call(H5Gget_info(top, &info));
+  MoeUserCheck(info.nlinks > 0, "-truth_file %s: /truth is empty", path);
+  MoeUserCheck(info.nlinks <= MOE_MAX_LIST, "-truth_file %s: /truth holds more than %d truths", path, MOE_MAX_LIST);
+  for (hsize_t i = 0; i < info.nlinks; i++) {
+    char    name[256];
+    ssize_t n = H5Lget_name_by_idx(top, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof(name), H5P_DEFAULT);
+    PetscCheck(n > 0 && n < (ssize_t)sizeof(name), PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read the names in /truth");
+    PetscCall(ReadGroup(top, path, name, &tf->truths[tf->n++]));
+  }
+  MoeH5Call(H5Gclose(top));
+  PetscFunctionReturn(0);
+}
+
+/* A truth file that is not what moerate writes (damaged, or edited: an attribute holding an
+   array, a theta of absurd length) is refused in one line and left as it is. */
+static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
+{
+  hid_t          file;
+  htri_t         ish5 = H5Fis_hdf5(path);
+  PetscErrorCode ierr;
+  char           msg[512] = "";
 
   PetscFunctionBegin;
   MoeUserCheck(ish5 > 0, "-truth_file %s is neither HDF5 nor YAML (.yaml/.yml)", path);
   file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   MoeUserCheck(file >= 0, "-truth_file %s cannot be opened as HDF5 (corrupt or truncated?)", path);
-  PetscCall(MoeH5LinkExists(file, "/truth", &exists));
-  MoeUserCheck(exists, "-truth_file %s has no /truth group: give a file written by moerate (fit -output or run), or a YAML truth", path);
-  top = H5Gopen2(file, "/truth", H5P_DEFAULT);
-  MoeH5Call(H5Gget_info(top, &info));
-  MoeUserCheck(info.nlinks > 0, "-truth_file %s: /truth is empty", path);
-  MoeUserCheck(info.nlinks <= MOE_MAX_LIST, "-truth_file %s: /truth holds more than %d truths", path, MOE_MAX_LIST);
-  for (i = 0; i < info.nlinks; i++) {
-    char    name[256];
-    ssize_t n = H5Lget_name_by_idx(top, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof(name), H5P_DEFAULT);
-    PetscCheck(n > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read /truth of %s", path);
-    PetscCall(ReadGroup(top, path, name, &tf->truths[tf->n++]));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ReadTruths(file, path, tf);
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) {
+    const char *text;
+    char       *specific = NULL;
+    PetscErrorMessage(ierr, &text, &specific);
+    PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, sizeof(msg)));
   }
-  MoeH5Call(H5Gclose(top));
-  MoeH5Call(H5Fclose(file));
+  MoeH5CloseFile(file);
+  if (ierr == MOE_ERR_USER) MoeUserError("%s", msg);
+  MoeUserCheck(!ierr, "-truth_file %s cannot be read as a moerate truth (damaged? %s): give a file written by moerate (fit -output or run), or a YAML truth", path, msg);
   PetscFunctionReturn(0);
 }
 

@@ -14,8 +14,8 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import MOERATE, SOURCE, env, moerate
-from test_run import GRID, assert_complete_once, assert_same_results, kill_job, start, wait_for_tasks, wait_gone
+from conftest import MOERATE, MPIEXEC, SOURCE, env, moerate
+from test_run import GRID, TINY, assert_complete_once, assert_same_results, kill_job, start, wait_for_tasks, wait_gone
 
 
 @pytest.fixture(scope="module")
@@ -720,3 +720,71 @@ def test_a_fifo_at_the_journal_is_refused_not_waited_on(tmp_path):
     assert p.returncode == 2 and "is not a regular file" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert out.read_bytes() == before
 
+
+def full_disk(after):
+    """The environment of a run whose disk fills once `after` bytes are written to temporary files
+    (FILE.tmp-PID): write and pwrite then fail with ENOSPC (tests/failfs.c)."""
+    e = failing_fs("enospc")
+    e.update(MOE_TEST_FAIL_AFTER=str(after), MOE_TEST_FAIL_PATH=".tmp-")
+    return e
+
+
+def assert_disk_full_error(p, path):
+    """One line naming the file and the disk's reason, exit status 1: not a crash (139 was SIGSEGV,
+    inside MPI_Finalize, from HDF5 ids left open on the error path)."""
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert p.returncode == 1, (p.returncode, p.stderr[-3000:])
+    assert len(lines) == 1 and lines[0].startswith("moerate: error: "), p.stderr[-3000:]
+    assert str(path) in lines[0] and "No space left on device" in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("point", ["at its creation", "early", "half-way", "at its end"])
+def test_a_full_disk_during_a_whole_write_is_one_line_and_leaves_the_file(tmp_path, reference, point):
+    """The disk fills while the results file is rewritten whole, at four points of the write: the run
+    ends with one line and status 1, the temporary file is removed and the file is as it was (a new
+    output: absent, or as its last whole write left it); the same command then finishes it."""
+    size = reference.stat().st_size
+    after = {"at its creation": 0, "early": 2000, "half-way": size // 2, "at its end": size - 200}[point]
+    out, new = tmp_path / "r.h5", tmp_path / "new.h5"
+    shutil.copy(reference, out)
+    before = out.read_bytes()
+    for path in (out, new):
+        p = subprocess.run([MOERATE, "run", *map(str, GRID), "-output", str(path)], capture_output=True, text=True,
+                           env=full_disk(after), timeout=120)
+        assert_disk_full_error(p, path)
+        assert not list(tmp_path.glob("*.tmp-*"))
+    assert out.read_bytes() == before
+    if new.exists():  # its first whole write (every task pending, a smaller file) fitted on the disk
+        with h5py.File(new, "r") as h:
+            assert h.attrs["status"] == "incomplete"
+    q = moerate("run", *GRID, "-output", new)  # with room on the disk, the same command finishes it
+    assert q.returncode == 0, q.stderr
+    assert_same_results(reference, new)
+
+
+def test_a_full_disk_on_a_multi_rank_run_ends_the_job_with_an_error_not_a_signal(tmp_path, reference):
+    out = tmp_path / "r.h5"
+    shutil.copy(reference, out)
+    before = out.read_bytes()
+    e = full_disk(reference.stat().st_size // 2)
+    cmd = [MPIEXEC, "-n", "3"] + [a for v in ("LD_PRELOAD", "MOE_TEST_FAIL", "MOE_TEST_FAIL_AFTER", "MOE_TEST_FAIL_PATH") for a in ("-x", v)]
+    p = subprocess.run(cmd + [MOERATE, "run", *map(str, GRID), "-output", str(out)], capture_output=True, text=True, env=e, timeout=120)
+    assert p.returncode == 1, (p.returncode, p.stderr[-3000:])
+    errors = [l for l in p.stderr.splitlines() if l.startswith("moerate: error: ")]
+    assert len(errors) == 1 and "No space left on device" in errors[0], p.stderr[-3000:]
+    assert "Segmentation" not in p.stderr and "signal" not in p.stderr, p.stderr[-3000:]
+    assert out.read_bytes() == before and not list(tmp_path.glob("*.tmp-*"))
+
+
+@pytest.mark.parametrize("after", [0, 5000, 30000])
+def test_a_full_disk_while_fit_writes_its_output_removes_the_temporary_file(tmp_path, after):
+    """`moerate fit -output FILE`: a full disk ends it with one line and status 1; FILE.tmp-PID is
+    removed and an existing FILE is left as it was."""
+    out = tmp_path / "f.h5"
+    args = [MOERATE, "fit", "-n", "100", *map(str, TINY), "-output", str(out)]
+    p = subprocess.run(args, capture_output=True, text=True, env=env(), timeout=120)
+    assert p.returncode == 0, p.stderr
+    before = out.read_bytes()
+    p = subprocess.run(args, capture_output=True, text=True, env=full_disk(after), timeout=120)
+    assert_disk_full_error(p, out)
+    assert out.read_bytes() == before and os.listdir(tmp_path) == ["f.h5"]
