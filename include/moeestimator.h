@@ -42,6 +42,7 @@ struct _n_MoeEstimatorFamily {
 PETSC_EXTERN PetscErrorCode MoeEstimatorRegister(const MoeEstimatorFamily *);
 PETSC_EXTERN PetscErrorCode MoeEstimatorRegisterAll(void);
 PETSC_EXTERN PetscErrorCode MoeEstimatorFamilyFind(const char[], const MoeEstimatorFamily **);
+PETSC_EXTERN PetscErrorCode MoeEstimatorFamilies(PetscInt *, const MoeEstimatorFamily *const **);
 PETSC_EXTERN PetscErrorCode MoeEstimatorTypesString(char *, size_t);
 PETSC_EXTERN PetscErrorCode MoeEstimatorOptionsDeclare(MPI_Comm);
 /* The TAO options prefixes of every registered estimator, NULL-terminated (option checks, canonical text). */

@@ -1,8 +1,8 @@
-/* The work queue of `moerate run` (src/run/schedule.c). */
+/* The work queue of `moerate run` (src/grid/schedule.c). */
 #ifndef MOESCHEDULE_H
 #define MOESCHEDULE_H
 
-#include <moerun.h>
+#include <moegrid.h>
 
 typedef struct {
   const MoeGrid *grid;

@@ -6,7 +6,7 @@
 #ifndef MOESTORE_H
 #define MOESTORE_H
 
-#include <moecertify.h>
+#include <moegrid.h>
 #include <hdf5.h>
 
 #define MoeH5Call(call) \
@@ -63,5 +63,21 @@ PETSC_EXTERN PetscErrorCode MoeStoreWriteModelAttributes(hid_t, MoeModel);
 PETSC_EXTERN PetscErrorCode MoeStoreWriteFittedModel(hid_t, MoeModel);
 PETSC_EXTERN PetscErrorCode MoeStoreWriteTruth(hid_t, const MoeTruth *);
 PETSC_EXTERN PetscErrorCode MoeStoreWriteFamilies(hid_t, const MoeSpec *);
+
+/* The results file (src/store/write.c, read.c, fsutil.c). */
+PETSC_EXTERN PetscErrorCode MoeResultsWrite(MoeResults *, const char path[], const char command[], PetscBool complete, PetscLogDouble session_start, PetscReal delay);
+PETSC_EXTERN PetscErrorCode MoeResultsLoad(MoeResults *, const char path[], PetscBool retry_failed, PetscBool force, PetscBool *found);
+PETSC_EXTERN PetscErrorCode MoeResultsCheckExisting(const MoeSpec *, const char path[], PetscBool force);
+PETSC_EXTERN PetscErrorCode MoeResultsLock(const char path[]);
+PETSC_EXTERN PetscErrorCode MoeResultsUnlock(void);
+
+/* The journal PATH.journal: results finished since the last whole write (src/store/journal.c). */
+PETSC_EXTERN PetscErrorCode MoeJournalPath(const char path[], char journal[], size_t len);
+PETSC_EXTERN PetscErrorCode MoeJournalNewToken(char token[MOE_TOKEN_LEN]);
+PETSC_EXTERN PetscErrorCode MoeJournalAppend(const MoeResults *, const char path[], const PetscInt64 ids[], PetscInt64 n);
+PETSC_EXTERN PetscErrorCode MoeJournalReplay(MoeResults *, const char path[], PetscInt64 *merged);
+PETSC_EXTERN PetscErrorCode MoeJournalRemove(const char path[]);
+PETSC_EXTERN PetscErrorCode MoeRenameAside(const char what[], const char from[], const char stem[], char chosen[], size_t len, PetscBool *moved);
+PETSC_EXTERN PetscErrorCode MoeSyncDirectory(const char path[]);
 
 #endif

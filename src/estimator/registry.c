@@ -3,29 +3,7 @@
 
 static MoeRegistry registry = {"estimators", 0, {NULL}, {NULL}};
 
-PetscErrorCode MoeEstimatorRegister(const MoeEstimatorFamily *f)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeRegistryAdd(&registry, f->name, f));
-  PetscFunctionReturn(0);
-}
-
-/* The estimator registered as `name`, or NULL. */
-PetscErrorCode MoeEstimatorFamilyFind(const char name[], const MoeEstimatorFamily **f)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeEstimatorRegisterAll());
-  *f = (const MoeEstimatorFamily *)MoeRegistryFind(&registry, name);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MoeEstimatorTypesString(char *buf, size_t len)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeEstimatorRegisterAll());
-  PetscCall(MoeRegistryNames(&registry, buf, len));
-  PetscFunctionReturn(0);
-}
+MOE_REGISTRY_FRONT_END(MoeEstimator, MoeEstimatorFamily, registry, MoeEstimatorRegisterAll)
 
 /* Every estimator's options, one -help block each. */
 PetscErrorCode MoeEstimatorOptionsDeclare(MPI_Comm comm)

@@ -6,38 +6,7 @@ const char *const MoeIdentifiabilities[] = {"strong", "linear", "constant", "Moe
 
 static MoeRegistry registry = {"expert families", 0, {NULL}, {NULL}};
 
-PetscErrorCode MoeExpertRegister(const MoeExpertFamily *f)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeRegistryAdd(&registry, f->name, f));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MoeExpertFamilies(PetscInt *n, const MoeExpertFamily *const **list)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeExpertRegisterAll());
-  *n    = registry.n;
-  *list = (const MoeExpertFamily *const *)registry.items;
-  PetscFunctionReturn(0);
-}
-
-/* The family registered as `name`, or NULL. */
-PetscErrorCode MoeExpertFamilyFind(const char name[], const MoeExpertFamily **f)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeExpertRegisterAll());
-  *f = (const MoeExpertFamily *)MoeRegistryFind(&registry, name);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MoeExpertTypesString(char *buf, size_t len)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeExpertRegisterAll());
-  PetscCall(MoeRegistryNames(&registry, buf, len));
-  PetscFunctionReturn(0);
-}
+MOE_REGISTRY_FRONT_END(MoeExpert, MoeExpertFamily, registry, MoeExpertRegisterAll)
 
 static PetscErrorCode MoeExpertEvaluate_FFN(MoeExpert e, const PetscReal *eta, const PetscReal *x, PetscReal *h, PetscReal *dh)
 {
@@ -76,7 +45,7 @@ PetscErrorCode MoeExpertCreate(const char type[], PetscInt d, MoeExpert *expert)
   if (!f) {
     char known[256];
     PetscCall(MoeExpertTypesString(known, sizeof(known)));
-    MoeUserError("-expert: unknown expert family '%s'; choose one of: %s", type, known);
+    PetscCall(MoeUnknownName("-expert", type, "expert family", known));
   }
   PetscCall(PetscNew(&e));
   e->family = f;

@@ -6,38 +6,7 @@ const char *const MoeMasses[] = {"sigmoid", "exp", "MoeMass", "MOE_MASS_", NULL}
 
 static MoeRegistry registry = {"gating families", 0, {NULL}, {NULL}};
 
-PetscErrorCode MoeGatingRegister(const MoeGatingFamily *f)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeRegistryAdd(&registry, f->name, f));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MoeGatingFamilies(PetscInt *n, const MoeGatingFamily *const **list)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeGatingRegisterAll());
-  *n    = registry.n;
-  *list = (const MoeGatingFamily *const *)registry.items;
-  PetscFunctionReturn(0);
-}
-
-/* The family registered as `name`, or NULL. */
-PetscErrorCode MoeGatingFamilyFind(const char name[], const MoeGatingFamily **f)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeGatingRegisterAll());
-  *f = (const MoeGatingFamily *)MoeRegistryFind(&registry, name);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MoeGatingTypesString(char *buf, size_t len)
-{
-  PetscFunctionBegin;
-  PetscCall(MoeGatingRegisterAll());
-  PetscCall(MoeRegistryNames(&registry, buf, len));
-  PetscFunctionReturn(0);
-}
+MOE_REGISTRY_FRONT_END(MoeGating, MoeGatingFamily, registry, MoeGatingRegisterAll)
 
 /* Is `loss` one of the family's Voronoi losses (natural or against G-bar)? */
 PetscBool MoeGatingFamilyHasLoss(const MoeGatingFamily *f, const char loss[])
@@ -160,7 +129,9 @@ PetscErrorCode MoeGatingCreate(const char type[], PetscInt k, PetscInt d, PetscI
   if (!f) {
     char known[256];
     PetscCall(MoeGatingTypesString(known, sizeof(known)));
-    MoeUserError("-%sgating: unknown gating family '%s'; choose one of: %s", prefix ? prefix : "", type, known);
+    char opt[64];
+    PetscCall(PetscSNPrintf(opt, sizeof(opt), "-%sgating", prefix ? prefix : ""));
+    PetscCall(MoeUnknownName(opt, type, "gating family", known));
   }
   PetscCall(PetscNew(&g));
   g->family        = f;

@@ -51,7 +51,7 @@ PetscErrorCode MoeLossGet(const char name[], const MoeLossType **type)
   if (!*type) {
     char known[512];
     PetscCall(MoeLossTypesString(known, sizeof(known)));
-    MoeUserError("-losses: unknown loss '%s'; choose from: %s", name, known);
+    PetscCall(MoeUnknownName("-losses", name, "loss", known));
   }
   PetscFunctionReturn(0);
 }

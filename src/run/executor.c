@@ -95,7 +95,6 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
   const MoeGrid *G = x->grid;
   const MoeSpec *s = G->spec;
   const MoeTask *t = &G->tasks[id];
-  MoeFitResult   res;
   MoePairContext pc;
   PetscInt       j;
 
@@ -124,8 +123,8 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
     MoeReferenceResult ref;
     ref.theta = theta;
     PetscCall(MoeTaskReference(&pc, &ref));
-    res = ref.fit;
-    if (res.status != MOE_FIT_PENDING) {
+    MoeRecordSetFit(rec, &ref.fit, NULL);
+    if (ref.fit.status != MOE_FIT_PENDING) {
       rec->certified = ref.identified;
       rec->weak_sd   = ref.weak_sd >= PETSC_INFINITY ? (double)INFINITY : ref.weak_sd;
     }
@@ -136,19 +135,8 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
     rep.losses = losses;
     PetscCall(MoeTaskReplicate(&pc, t->n, t->replicate, t->restart, (PetscBool)(id == x->inject_nan_task), PETSC_FALSE, &rep));
     PetscCall(PetscFree(rep.theta0));
-    res                = rep.fit;
-    rec->ref_objective = rep.cert.ref_objective;
-    rec->gap           = rep.cert.gap;
-    rec->certified     = rep.cert.certified;
-    rec->starts_used   = (int32_t)rep.cert.starts_used;
+    MoeRecordSetFit(rec, &rep.fit, &rep.cert);
   }
-  rec->gradient_z     = res.gradient_z;
-  rec->status        = (int32_t)res.status;
-  rec->reason        = (int32_t)res.reason;
-  rec->iterations    = (int32_t)res.iterations;
-  rec->start         = (int32_t)res.start;
-  rec->objective     = res.objective;
-  rec->gradient_norm = res.gnorm;
   rec->t_end         = MoeWallTime();
   rec->wall_time     = rec->t_end - rec->t_start;
   PetscFunctionReturn(0);

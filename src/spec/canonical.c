@@ -30,7 +30,7 @@ static PetscErrorCode AppendTaoOptions(char **text, size_t *len, size_t *cap)
       while (next && *next == ' ') next++;
       if (next && *next) {
         PetscCall(PetscStrncpy(word, next, PetscMin(sizeof(word), strcspn(next, " ") + 1)));
-        if (word[0] != '-' || MoeSpecLooksNumeric(word)) val = strtok_r(NULL, " ", &save);
+        if (word[0] != '-' || MoeLooksNumeric(word)) val = strtok_r(NULL, " ", &save);
       }
       PetscCall(PetscSNPrintf(line, sizeof(line), "%s %s\n", tok, val ? val : ""));
       PetscCall(PetscStrallocpy(line, &lines[n++]));

@@ -41,7 +41,7 @@ static PetscErrorCode ReadEstimators(PetscOptionItems *PetscOptionsObject, MoeSp
     PetscCall(MoeEstimatorFamilyFind(s->estimators[i], &f));
     if (!f) {
       PetscCall(MoeEstimatorTypesString(known, sizeof(known)));
-      PetscCall(MoeSpecUnknownFamily("-estimator", s->estimators[i], "estimator", known));
+      PetscCall(MoeUnknownName("-estimator", s->estimators[i], "estimator", known));
     }
   }
   PetscFunctionReturn(0);

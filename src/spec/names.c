@@ -35,22 +35,6 @@ PetscErrorCode MoeSpecReadNameList(PetscOptionItems *PetscOptionsObject, const c
   PetscFunctionReturn(0);
 }
 
-PetscBool MoeSpecLooksNumeric(const char *s)
-{
-  char *end;
-  (void)strtod(s, &end);
-  return (PetscBool)(end != s && *end == 0);
-}
-
-/* Resolve family names through their registries: one line naming the option and the choices. */
-PetscErrorCode MoeSpecUnknownFamily(const char opt[], const char name[], const char what[], const char known[])
-{
-  PetscFunctionBegin;
-  if (MoeSpecLooksNumeric(name)) MoeUserError("%s: '%s' is a number, not the name of any %s; choose from: %s", opt, name, what, known);
-  MoeUserError("%s: unknown %s '%s'; choose from: %s", opt, what, name, known);
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode MoeSpecResolveGatings(const char opt[], const char list[][MOE_NAME_LEN], PetscInt n, const MoeGatingFamily **f)
 {
   PetscInt i;
@@ -61,7 +45,7 @@ PetscErrorCode MoeSpecResolveGatings(const char opt[], const char list[][MOE_NAM
     PetscCall(MoeGatingFamilyFind(list[i], &f[i]));
     if (f[i]) continue;
     PetscCall(MoeGatingTypesString(known, sizeof(known)));
-    PetscCall(MoeSpecUnknownFamily(opt, list[i], "gating family", known));
+    PetscCall(MoeUnknownName(opt, list[i], "gating family", known));
   }
   PetscFunctionReturn(0);
 }
@@ -76,7 +60,7 @@ PetscErrorCode MoeSpecResolveExperts(const char opt[], const char list[][MOE_NAM
     PetscCall(MoeExpertFamilyFind(list[i], &f[i]));
     if (f[i]) continue;
     PetscCall(MoeExpertTypesString(known, sizeof(known)));
-    PetscCall(MoeSpecUnknownFamily(opt, list[i], "expert family", known));
+    PetscCall(MoeUnknownName(opt, list[i], "expert family", known));
   }
   PetscFunctionReturn(0);
 }

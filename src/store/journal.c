@@ -11,7 +11,7 @@
    journal extends (its token, the file's "journal_token" attribute); a journal of an earlier
    whole write ("previous_journal_token") is already inside the file, and any other journal
    belongs to no file here and is kept aside, never replayed. */
-#include <moerun.h>
+#include <moe/private/storeimpl.h>
 #include <moeestimator.h>
 #include <zlib.h>
 #include <unistd.h>

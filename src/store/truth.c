@@ -11,18 +11,19 @@ static PetscBool IsYAML(const char file[])
 
 static PetscErrorCode ResolveFamilies(const char path[], const char gating[], const char expert[], MoeTruthRecord *r)
 {
-  char known[256];
+  char known[256], opt[PETSC_MAX_PATH_LEN + 16];
 
   PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(opt, sizeof(opt), "-truth_file %s", path));
   PetscCall(MoeGatingFamilyFind(gating, &r->gating));
   if (!r->gating) {
     PetscCall(MoeGatingTypesString(known, sizeof(known)));
-    MoeUserError("-truth_file %s: unknown gating family '%s'; choose one of: %s", path, gating, known);
+    PetscCall(MoeUnknownName(opt, gating, "gating family", known));
   }
   PetscCall(MoeExpertFamilyFind(expert, &r->expert));
   if (!r->expert) {
     PetscCall(MoeExpertTypesString(known, sizeof(known)));
-    MoeUserError("-truth_file %s: unknown expert family '%s'; choose one of: %s", path, expert, known);
+    PetscCall(MoeUnknownName(opt, expert, "expert family", known));
   }
   PetscFunctionReturn(0);
 }

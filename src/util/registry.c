@@ -76,3 +76,19 @@ PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm comm, const char prefix[], const
   PetscOptionsEnd();
   PetscFunctionReturn(0);
 }
+
+PetscBool MoeLooksNumeric(const char *s)
+{
+  char *end;
+  (void)strtod(s, &end);
+  return (PetscBool)(end != s && *end == 0);
+}
+
+/* One line for a name none of the registered families has, naming the option and the choices. */
+PetscErrorCode MoeUnknownName(const char opt[], const char name[], const char what[], const char known[])
+{
+  PetscFunctionBegin;
+  if (MoeLooksNumeric(name)) MoeUserError("%s: '%s' is a number, not the name of any %s; choose from: %s", opt, name, what, known);
+  MoeUserError("%s: unknown %s '%s'; choose from: %s", opt, what, name, known);
+  PetscFunctionReturn(0);
+}

@@ -46,6 +46,12 @@ IDENTIFIABILITY = {"relu": "strong", "gelu": "strong", "sigmoid": "strong", "tan
 LOSS_TRAITS = {"l2": ("atoms", 0), "l2_truth": ("function", 0), "sigmoid_d3": ("reference", 1)}
 
 
+def fill(rec, i, **fields):
+    """Record i: the fields given, zero elsewhere (by name: the table's order is not the tests' business)."""
+    for name, value in fields.items():
+        rec[name][i] = value
+
+
 def applies(loss, gating):
     """The gatings of moerate's losses, for the synthetic files: sigmoid_* and softmax_* by prefix."""
     family = loss.split("_")[0]
@@ -70,15 +76,17 @@ def synthetic(path, slopes, gatings=("sigmoid",), experts=("relu",), ns=NS, repl
     rec = np.zeros(len(grid) + references, dtype=RECORD)
     val = np.full((len(rec), len(losses)), np.nan)
     for i, (g, e, n, r) in enumerate(grid):
-        rec[i] = (i, mr.REPLICATE, g, e, 0, n, r, i, mr.CONVERGED, 3, 10, 0, 1 + i % 2, 0, 1, 1, 0, 0, 0, 0.001, -20, 0.1,
-                  np.nan, 0.1, T0 + 0.1 * i, T0 + 0.1 * (i + 1))
+        fill(rec, i, id=i, kind=mr.REPLICATE, gating=g, expert=e, n=n, replicate=r, seed=i, status=mr.CONVERGED,
+             reason=3, iterations=10, rank=1 + i % 2, certified=1, starts_used=1, ref_objective=0.001, gap=-20,
+             gradient_z=0.1, weak_sd=np.nan, wall_time=0.1, t_start=T0 + 0.1 * i, t_end=T0 + 0.1 * (i + 1))
         for j, loss in enumerate(losses):
             if applies(loss, gatings[g]):
                 val[i, j] = 0.1 * n ** slopes[loss] * np.exp(sigma * rng.standard_normal())
     for j, i in enumerate(range(len(grid), len(rec))):
         g, e = pairs[j % len(pairs)]
-        rec[i] = (i, mr.REFERENCE, g, e, 0, 10 * max(ns), 0, i, mr.CONVERGED, 3, 10, 0, 1, 0, 1, 0, 0, 0.004, 0, np.nan,
-                  np.nan, 0.1, 0.2, 0.1, T0 - 0.1, T0)
+        fill(rec, i, id=i, kind=mr.REFERENCE, gating=g, expert=e, n=10 * max(ns), seed=i, status=mr.CONVERGED,
+             reason=3, iterations=10, rank=1, certified=1, objective=0.004, ref_objective=np.nan, gap=np.nan,
+             gradient_z=0.1, weak_sd=0.2, wall_time=0.1, t_start=T0 - 0.1, t_end=T0)
     if edit:
         edit(rec, val)
     if not certificates:

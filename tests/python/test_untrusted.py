@@ -180,7 +180,7 @@ RECORDS = [
 def test_records_that_are_not_the_tables_are_refused(tmp_path, results, name, edit, culprit):
     """Read with moerate's record type, records without `objective` or `certified` came back NaN and
     uncertified, and the resumed run made them permanent under fresh checksums. The record type of the
-    file is compared with the table of src/store/results.c (names, types, offsets) first."""
+    file is compared with the record table of include/moegrid.h (names, types, offsets) first."""
     out = edited(results, tmp_path / "r.h5", edit)
     assert_refused(["run", *SMALL, "-output", out], out, culprit)
 

@@ -20,8 +20,6 @@ typedef struct {
 
 /* names.c */
 PETSC_EXTERN PetscErrorCode MoeSpecReadNameList(PetscOptionItems *, const char opt[], const char help[], char list[][MOE_NAME_LEN], PetscInt *n, const char deflt[], PetscBool *set);
-PETSC_EXTERN PetscBool      MoeSpecLooksNumeric(const char *);
-PETSC_EXTERN PetscErrorCode MoeSpecUnknownFamily(const char opt[], const char name[], const char what[], const char known[]);
 PETSC_EXTERN PetscErrorCode MoeSpecResolveGatings(const char opt[], const char list[][MOE_NAME_LEN], PetscInt n, const MoeGatingFamily **);
 PETSC_EXTERN PetscErrorCode MoeSpecResolveExperts(const char opt[], const char list[][MOE_NAME_LEN], PetscInt n, const MoeExpertFamily **);
 

@@ -1,5 +1,5 @@
-/* The task grid of an experiment (see moerun.h for the numbering). */
-#include <moerun.h>
+/* The task grid of an experiment (see moegrid.h for the numbering). */
+#include <moegrid.h>
 #include <moeestimator.h>
 
 static PetscErrorCode PairSize(const MoeSpec *s, PetscInt g, PetscInt e, PetscInt *p, PetscInt *pfree)
@@ -95,35 +95,4 @@ PetscErrorCode MoeGridDestroy(MoeGrid **G)
   PetscCall(PetscFree((*G)->pairs));
   PetscCall(PetscFree(*G));
   PetscFunctionReturn(0);
-}
-
-/* Whether record r is task r->id of the grid (its identity fields; not its result). */
-PetscBool MoeRecordIsTask(const MoeGrid *G, const MoeRecord *r)
-{
-  const MoeTask *t;
-
-  if (r->id < 0 || r->id >= G->ntasks) return PETSC_FALSE;
-  t = &G->tasks[r->id];
-  return (PetscBool)(r->kind == t->kind && r->gating == t->gating && r->expert == t->expert && r->estimator == t->estimator && r->n == t->n && r->replicate == t->replicate && r->restart == t->restart && r->p == G->pairs[t->pair].p);
-}
-
-/* A pending record of task id: what the grid says of it, no result yet. */
-void MoeRecordInit(const MoeGrid *G, PetscInt64 id, MoeRecord *r)
-{
-  const MoeTask *t = &G->tasks[id];
-
-  memset(r, 0, sizeof(*r));
-  r->id        = t->id;
-  r->kind      = (int32_t)t->kind;
-  r->gating    = (int32_t)t->gating;
-  r->expert    = (int32_t)t->expert;
-  r->estimator = (int32_t)t->estimator;
-  r->n         = t->n;
-  r->replicate = t->replicate;
-  r->restart   = (int32_t)t->restart;
-  r->p         = (int32_t)G->pairs[t->pair].p;
-  r->rank      = -1;
-  r->seed      = MoeStreamSeed(G->spec->seed, t->kind == MOE_TASK_REFERENCE ? MOE_STREAM_REFERENCE : MOE_STREAM_X, t->n, t->replicate, 0);
-  r->objective = r->gradient_norm = r->wall_time = MOE_NAN;
-  r->ref_objective = r->gap = r->gradient_z = r->weak_sd = MOE_NAN;
 }

@@ -1,7 +1,6 @@
 #define _GNU_SOURCE /* qsort_r */
 /* The order of the work: pending tasks, largest expected cost first.  Reference tasks go
    first; a pair's replicate tasks wait until the pair's reference G-bar is known. */
-#include <moerun.h>
 #include <moeschedule.h>
 
 /* cost descending, then id ascending: a fixed order */
