@@ -122,60 +122,13 @@ static PetscErrorCode DampLineSearch(Tao tao, const MoeFitParams *fp, MoeFitCtx 
   PetscFunctionReturn(0);
 }
 
-/* Stop requests stop the solve between iterations.  TAOBRGN hands its monitors to its subsolver as PETSc
-   objects (it takes a reference to their contexts), so a plain context goes to the subsolver directly. */
-static PetscErrorCode MonitorInterrupt(Tao tao, PetscBool *interrupted)
-{
-  Tao       mon = tao;
-  PetscBool isbrgn;
-
-  PetscFunctionBegin;
-  if (!MoeFitInterruptSet()) PetscFunctionReturn(0);
-  PetscCall(PetscObjectTypeCompare((PetscObject)tao, TAOBRGN, &isbrgn));
-  if (isbrgn) PetscCall(TaoBRGNGetSubsolver(tao, &mon));
-  PetscCall(TaoSetMonitor(mon, MoeFitInterruptMonitor, interrupted, NULL));
-  PetscFunctionReturn(0);
-}
-
-/* The start x and, where the model has them (a fitted temperature), the lower bounds lo (hi: none). */
-static PetscErrorCode SetStartAndBounds(Tao tao, MoeModel m, const PetscReal *theta0, Vec *x, Vec *lo, Vec *hi)
-{
-  PetscScalar *xa;
-  PetscReal   *lower;
-  PetscInt     j;
-
-  PetscFunctionBegin;
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, m->pfree, x));
-  PetscCall(VecGetArrayWrite(*x, &xa));
-  PetscCall(MoeModelFullToFree(m, theta0, xa));
-  PetscCall(VecRestoreArrayWrite(*x, &xa));
-  PetscCall(TaoSetSolution(tao, *x));
-  PetscCall(PetscMalloc1(m->p, &lower));
-  PetscCall(MoeModelLowerBounds(m, lower));
-  for (j = 0; j < m->pfree; j++)
-    if (lower[m->ifree[j]] != PETSC_NINFINITY) break;
-  if (j < m->pfree) {
-    PetscCall(VecDuplicate(*x, lo));
-    PetscCall(VecDuplicate(*x, hi));
-    PetscCall(VecGetArrayWrite(*lo, &xa));
-    for (j = 0; j < m->pfree; j++) xa[j] = lower[m->ifree[j]];
-    PetscCall(VecRestoreArrayWrite(*lo, &xa));
-    PetscCall(VecSet(*hi, PETSC_INFINITY));
-    PetscCall(TaoSetVariableBounds(tao, *lo, *hi));
-  }
-  PetscCall(PetscFree(lower));
-  PetscFunctionReturn(0);
-}
-
 /* Where the solve stopped: theta (the last iterate, pinned entries from theta0), iterations, gradient norm and
    reason (TAOBRGN's own status is stale: its subsolver's), and the objective. */
 static PetscErrorCode ReadResult(Tao tao, PetscBool stored, PetscErrorCode ierr, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscReal *theta, MoeFitResult *res)
 {
   Tao                sub = NULL;
-  Vec                xs;
   TaoConvergedReason reason;
   PetscInt           its;
-  const PetscScalar *xr;
 
   PetscFunctionBegin;
   if (stored) {
@@ -184,11 +137,7 @@ static PetscErrorCode ReadResult(Tao tao, PetscBool stored, PetscErrorCode ierr,
     if (isbrgn) PetscCall(TaoBRGNGetSubsolver(tao, &sub));
   }
   PetscCall(TaoGetSolutionStatus(sub ? sub : tao, &its, NULL, &res->gnorm, NULL, NULL, &reason));
-  PetscCall(TaoGetSolution(sub ? sub : tao, &xs));
-  PetscCall(VecGetArrayRead(xs, &xr));
-  PetscCall(PetscArraycpy(theta, theta0, m->p));
-  PetscCall(MoeModelFreeToFull(m, xr, theta));
-  PetscCall(VecRestoreArrayRead(xs, &xr));
+  PetscCall(MoeFitTaoSolution(sub ? sub : tao, m, theta0, theta));
   res->iterations = its;
   if (ierr) {
     const char *text;
@@ -250,8 +199,8 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
   }
   PetscCall(DampLineSearch(tao, fp, &c));
   PetscCall(TaoSetConvergenceTest(tao, ConvergenceTest, &c));
-  PetscCall(MonitorInterrupt(tao, &interrupted));
-  PetscCall(SetStartAndBounds(tao, m, theta0, &x, &lo, &hi));
+  PetscCall(MoeFitTaoMonitorInterrupt(tao, &interrupted));
+  PetscCall(MoeFitTaoStart(tao, m, theta0, &x, &lo, &hi));
   if (stored) PetscCall(MoeFitSetUpStored(tao, &c, &R, &J));
   else PetscCall(MoeFitSetUpGaussNewton(tao, &c, &H));
   /* An Inf/NaN residual or a failed factorisation raises a PETSc error inside TaoSolve:

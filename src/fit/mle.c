@@ -4,7 +4,7 @@
    a fitted temperature above its bound), from the start it is given.  TAO's options apply with
    the prefix -mle_ (e.g. -mle_tao_max_it).  Starts, multi-start and the certificate against the
    truth's likelihood are the certification's (src/certify/certify.c), as for least squares. */
-#include <moefit.h>
+#include <moe/private/fitimpl.h>
 
 typedef struct {
   MoeModel       m;
@@ -37,33 +37,12 @@ static PetscErrorCode FormNegLogLikelihood(Tao tao, Vec X, PetscReal *f, Vec G, 
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SetBounds(Tao tao, MoeModel m, Vec x, Vec *lo, Vec *hi)
-{
-  PetscReal   *lower;
-  PetscScalar *l;
-  PetscInt     j;
-
-  PetscFunctionBegin;
-  PetscCall(PetscMalloc1(m->p, &lower));
-  PetscCall(MoeModelLowerBounds(m, lower));
-  PetscCall(VecDuplicate(x, lo));
-  PetscCall(VecDuplicate(x, hi));
-  PetscCall(VecSet(*hi, PETSC_INFINITY));
-  PetscCall(VecGetArrayWrite(*lo, &l));
-  for (j = 0; j < m->pfree; j++) l[j] = lower[m->ifree[j]];
-  PetscCall(VecRestoreArrayWrite(*lo, &l));
-  PetscCall(TaoSetVariableBounds(tao, *lo, *hi));
-  PetscCall(PetscFree(lower));
-  PetscFunctionReturn(0);
-}
-
 /* One maximum-likelihood fit from theta0 at the model's selection as it is. */
 static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
 {
   MoeMLECtx          c = {m, D, NULL, NULL, inject_nan};
   Tao                tao;
-  Vec                x, lo, hi, xs;
-  PetscScalar       *xa;
+  Vec                x, lo = NULL, hi = NULL;
   PetscErrorCode     ierr;
   TaoConvergedReason reason;
   PetscInt           its;
@@ -86,26 +65,14 @@ static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData
   PetscCall(TaoSetMaximumFunctionEvaluations(tao, 100000));
   PetscCall(TaoSetFromOptions(tao));
   PetscCall(TaoSetObjectiveAndGradient(tao, NULL, FormNegLogLikelihood, &c));
-  if (MoeFitInterruptSet()) PetscCall(TaoSetMonitor(tao, MoeFitInterruptMonitor, &interrupted, NULL));
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, m->pfree, &x));
-  PetscCall(VecGetArrayWrite(x, &xa));
-  PetscCall(MoeModelFullToFree(m, theta0, xa));
-  PetscCall(VecRestoreArrayWrite(x, &xa));
-  PetscCall(TaoSetSolution(tao, x));
-  PetscCall(SetBounds(tao, m, x, &lo, &hi));
+  PetscCall(MoeFitTaoMonitorInterrupt(tao, &interrupted));
+  PetscCall(MoeFitTaoStart(tao, m, theta0, &x, &lo, &hi)); /* sigma_i >= MOE_SIGMA_MIN: always bounded */
 
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL)); /* a non-finite likelihood: the fit failed */
   ierr = TaoSolve(tao);
   PetscCall(PetscPopErrorHandler());
   PetscCall(TaoGetSolutionStatus(tao, &its, NULL, &res->gnorm, NULL, NULL, &reason));
-  PetscCall(TaoGetSolution(tao, &xs));
-  {
-    const PetscScalar *xr;
-    PetscCall(VecGetArrayRead(xs, &xr));
-    PetscCall(PetscArraycpy(theta, theta0, m->p));
-    PetscCall(MoeModelFreeToFull(m, xr, theta));
-    PetscCall(VecRestoreArrayRead(xs, &xr));
-  }
+  PetscCall(MoeFitTaoSolution(tao, m, theta0, theta));
   res->iterations = its;
   res->reason     = ierr ? MOE_REASON_ERROR : reason;
   res->status     = (!ierr && reason > 0) ? MOE_FIT_CONVERGED : MOE_FIT_FAILED;

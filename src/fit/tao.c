@@ -1,5 +1,6 @@
-/* The TAO object of a least-squares fit: moerate's defaults, then the user's options (with an estimator's
-   prefix), and their check before any work starts. */
+/* The TAO objects of the fits: a least-squares fit's, with moerate's defaults, then the user's options (with an
+   estimator's prefix), and their check before any work starts; and what every fit does with its TAO (the
+   start and the bounds, the stop on request, the solution read back), the likelihood's too. */
 #include <moe/private/fitimpl.h>
 
 /* "-" prefix name, e.g. -brgn_tao_type, for an options prefix (NULL: none). */
@@ -98,5 +99,65 @@ PetscErrorCode MoeFitCheckOptions(MoeModel m, const char prefix[])
     MoeUserError("the TAO options are not valid (%s '%s'?): see the TAO types in -help, e.g. bnls, bntr, brgn, lmvm", name, type);
   }
   PetscCall(TaoDestroy(&tao));
+  PetscFunctionReturn(0);
+}
+
+/* The start x and, where the model has them (a fitted temperature), the lower bounds lo (hi: none). */
+PetscErrorCode MoeFitTaoStart(Tao tao, MoeModel m, const PetscReal *theta0, Vec *x, Vec *lo, Vec *hi)
+{
+  PetscScalar *xa;
+  PetscReal   *lower;
+  PetscInt     j;
+
+  PetscFunctionBegin;
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, m->pfree, x));
+  PetscCall(VecGetArrayWrite(*x, &xa));
+  PetscCall(MoeModelFullToFree(m, theta0, xa));
+  PetscCall(VecRestoreArrayWrite(*x, &xa));
+  PetscCall(TaoSetSolution(tao, *x));
+  PetscCall(PetscMalloc1(m->p, &lower));
+  PetscCall(MoeModelLowerBounds(m, lower));
+  for (j = 0; j < m->pfree; j++)
+    if (lower[m->ifree[j]] != PETSC_NINFINITY) break;
+  if (j < m->pfree) {
+    PetscCall(VecDuplicate(*x, lo));
+    PetscCall(VecDuplicate(*x, hi));
+    PetscCall(VecGetArrayWrite(*lo, &xa));
+    for (j = 0; j < m->pfree; j++) xa[j] = lower[m->ifree[j]];
+    PetscCall(VecRestoreArrayWrite(*lo, &xa));
+    PetscCall(VecSet(*hi, PETSC_INFINITY));
+    PetscCall(TaoSetVariableBounds(tao, *lo, *hi));
+  }
+  PetscCall(PetscFree(lower));
+  PetscFunctionReturn(0);
+}
+
+/* Stop requests stop the solve between iterations.  TAOBRGN hands its monitors to its subsolver as PETSc
+   objects (it takes a reference to their contexts), so a plain context goes to the subsolver directly. */
+PetscErrorCode MoeFitTaoMonitorInterrupt(Tao tao, PetscBool *interrupted)
+{
+  Tao       mon = tao;
+  PetscBool isbrgn;
+
+  PetscFunctionBegin;
+  if (!MoeFitInterruptSet()) PetscFunctionReturn(0);
+  PetscCall(PetscObjectTypeCompare((PetscObject)tao, TAOBRGN, &isbrgn));
+  if (isbrgn) PetscCall(TaoBRGNGetSubsolver(tao, &mon));
+  PetscCall(TaoSetMonitor(mon, MoeFitInterruptMonitor, interrupted, NULL));
+  PetscFunctionReturn(0);
+}
+
+/* theta: where tao stopped, in the full layout (the pinned entries from theta0). */
+PetscErrorCode MoeFitTaoSolution(Tao tao, MoeModel m, const PetscReal *theta0, PetscReal *theta)
+{
+  Vec                xs;
+  const PetscScalar *xr;
+
+  PetscFunctionBegin;
+  PetscCall(TaoGetSolution(tao, &xs));
+  PetscCall(VecGetArrayRead(xs, &xr));
+  PetscCall(PetscArraycpy(theta, theta0, m->p));
+  PetscCall(MoeModelFreeToFull(m, xr, theta));
+  PetscCall(VecRestoreArrayRead(xs, &xr));
   PetscFunctionReturn(0);
 }

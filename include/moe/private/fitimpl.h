@@ -47,5 +47,8 @@ PETSC_EXTERN PetscErrorCode MoeFitGradientZ(MoeFitCtx *, PetscReal noise, PetscR
 PETSC_EXTERN PetscErrorCode MoeFitSetUpStored(Tao, MoeFitCtx *, Vec *R, Mat *J);
 /* tao.c */
 PETSC_EXTERN PetscErrorCode MoeFitCreateTao(MoeModel, const char prefix[], Tao *, PetscBool *stored);
+PETSC_EXTERN PetscErrorCode MoeFitTaoStart(Tao, MoeModel, const PetscReal *theta0, Vec *x, Vec *lo, Vec *hi);
+PETSC_EXTERN PetscErrorCode MoeFitTaoMonitorInterrupt(Tao, PetscBool *interrupted);
+PETSC_EXTERN PetscErrorCode MoeFitTaoSolution(Tao, MoeModel, const PetscReal *theta0, PetscReal *theta);
 
 #endif
