@@ -2,6 +2,7 @@
    or a YAML file (gating, expert, kstar, d, theta and the gating family's options).  Read
    before the spec is made, which checks them against the experiment (moespec.h). */
 #include <moestore.h>
+#include <errno.h>
 
 static PetscBool IsYAML(const char file[])
 {
@@ -45,31 +46,152 @@ static PetscErrorCode SetModelType(const char path[], const char type[], MoeTrut
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
+#define MOE_MAX_TRUTH_KSTAR 4096 /* true atoms a truth file may declare */
+#define MOE_MAX_TRUTH_D     1024 /* covariate dimension a truth file may declare */
+
+/* The message of an error returned (not raised) while reading, as one line for the user. */
+static PetscErrorCode ErrorAsLine(PetscErrorCode ierr, char msg[], size_t len)
 {
-  PetscOptions    o;
-  char            gating[MOE_NAME_LEN], expert[MOE_NAME_LEN], buf[MOE_NAME_LEN];
-  PetscBool       set;
-  PetscInt        n = 1 << 20;
-  MoeTruthRecord *r = &tf->truths[0];
-  const char    **famopts;
+  const char *text;
+  char       *specific = NULL;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsCreate(&o));
+  PetscCall(PetscErrorMessage(ierr, &text, &specific));
+  PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, len));
+  for (char *c = msg; *c; c++)
+    if (*c == '\n') *c = ' ';
+  PetscFunctionReturn(0);
+}
+
+/* Is key one of the family options (without its dash)? */
+static PetscBool IsFamilyOption(const char key[], size_t len)
+{
+  const char **famopts;
+
+  if (MoeFamilyOptionNames(&famopts)) return PETSC_FALSE;
+  for (const char **o = famopts; *o; o++)
+    if (strlen(*o + 1) == len && !strncmp(*o + 1, key, len)) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
+/* A truth's family options ("-topk_K 2 -model gaussian"): pairs of a family option (or -model) and one
+   value that is not itself an option, so that nothing else (an -options_file) reaches the options
+   database they are inserted into. */
+static PetscErrorCode CheckFamilyOptions(const char path[], const char text[])
+{
+  char  copy[sizeof(((MoeTruthRecord *)0)->options)], *save = NULL, *tok;
+  PetscBool want_name = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(copy, text, sizeof(copy)));
+  for (tok = strtok_r(copy, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+    if (want_name) {
+      PetscBool ok = (PetscBool)(tok[0] == '-' && (!strcmp(tok, "-model") || IsFamilyOption(tok + 1, strlen(tok + 1))));
+      MoeUserCheck(ok, "-truth_file %s: its gating options hold '%s', not a gating family option: give options such as -topk_K 2", path, tok);
+    } else MoeUserCheck(tok[0] != '-' || MoeLooksNumeric(tok), "-truth_file %s: the gating option before '%s' has no value", path, tok);
+    want_name = (PetscBool)!want_name;
+  }
+  MoeUserCheck(want_name, "-truth_file %s: its last gating option has no value", path);
+  PetscFunctionReturn(0);
+}
+
+/* The top-level keys of a YAML truth: each at most once, and each one moerate reads (a typo such as `tehta`
+   would otherwise be ignored, and a second `theta` would silently win). */
+static PetscErrorCode CheckYAMLKeys(const char path[])
+{
+  static const char *known[] = {"gating", "expert", "kstar", "d", "theta", "model", NULL};
+  char               line[4096], seen[64][MOE_NAME_LEN];
+  PetscInt           nseen = 0;
+  FILE              *f     = fopen(path, "r");
+
+  PetscFunctionBegin;
+  MoeUserCheck(f, "-truth_file %s cannot be read", path);
+  while (fgets(line, sizeof(line), f)) {
+    size_t      len = strspn(line, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    const char *rest = line + len;
+    PetscBool   ok   = PETSC_FALSE;
+    while (*rest == ' ') rest++;
+    if (!len || *rest != ':') continue; /* not a top-level key: a comment, a continued list, a blank line */
+    MoeUserCheck(len < MOE_NAME_LEN, "-truth_file %s: the key '%.40s...' is too long", path, line);
+    for (const char **k = known; *k; k++) ok = (PetscBool)(ok || (strlen(*k) == len && !strncmp(*k, line, len)));
+    ok = (PetscBool)(ok || IsFamilyOption(line, len));
+    line[len] = 0;
+    if (!ok) {
+      fclose(f);
+      MoeUserError("-truth_file %s: unknown key '%s': a YAML truth has gating, expert, kstar, d, theta, model and the gating families' options", path, line);
+    }
+    for (PetscInt i = 0; i < nseen; i++)
+      if (!strcmp(seen[i], line)) {
+        fclose(f);
+        MoeUserError("-truth_file %s: the key '%s' is given twice: give it once", path, line);
+      }
+    if (nseen < 64) PetscCall(PetscStrncpy(seen[nseen++], line, MOE_NAME_LEN));
+  }
+  fclose(f);
+  PetscFunctionReturn(0);
+}
+
+/* A size of a truth read as text, in 64 bits, inside 1..max (a 32-bit read would wrap 2^32 + 2 to 2). */
+static PetscErrorCode ReadSize(PetscOptions o, const char path[], const char key[], PetscInt max, PetscInt *v)
+{
+  char      buf[64], *end;
+  PetscBool set;
+  long long x;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetString(o, NULL, key, buf, sizeof(buf), &set));
+  MoeUserCheck(set, "-truth_file %s: the YAML truth has no '%s' entry", path, key + 1);
+  errno = 0;
+  x     = strtoll(buf, &end, 10);
+  MoeUserCheck(!errno && end != buf && !*end && x >= 1 && x <= max, "-truth_file %s: %s %s is not a whole number in 1..%" PetscInt_FMT, path, key + 1, buf, max);
+  *v = (PetscInt)x;
+  PetscFunctionReturn(0);
+}
+
+/* The contents of a YAML truth (its keys checked first); PETSc errors (syntax, a number that is not one)
+   become one line. */
+static PetscErrorCode ReadYAMLEntries(const char path[], PetscOptions o, MoeTruthRecord *r, char gating[], char expert[])
+{
+  PetscBool set;
+  PetscInt  n = 1 << 20;
+
+  PetscFunctionBegin;
   PetscCall(PetscOptionsInsertFileYAML(PETSC_COMM_SELF, o, path, PETSC_TRUE));
   PetscCall(PetscOptionsGetString(o, NULL, "-gating", gating, MOE_NAME_LEN, &set));
   MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'gating' entry", path);
   PetscCall(PetscOptionsGetString(o, NULL, "-expert", expert, MOE_NAME_LEN, &set));
   MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'expert' entry", path);
-  PetscCall(PetscOptionsGetInt(o, NULL, "-kstar", &r->kstar, &set));
-  MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'kstar' entry", path);
-  PetscCall(PetscOptionsGetInt(o, NULL, "-d", &r->d, &set));
-  MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'd' entry", path);
-  PetscCall(ResolveFamilies(path, gating, expert, r));
+  PetscCall(ReadSize(o, path, "-kstar", MOE_MAX_TRUTH_KSTAR, &r->kstar));
+  PetscCall(ReadSize(o, path, "-d", MOE_MAX_TRUTH_D, &r->d));
   PetscCall(PetscMalloc1(n, &r->theta));
   PetscCall(PetscOptionsGetRealArray(o, NULL, "-theta", r->theta, &n, &set));
   MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'theta' list", path);
   r->p = n;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
+{
+  PetscOptions    o;
+  char            gating[MOE_NAME_LEN], expert[MOE_NAME_LEN], buf[MOE_NAME_LEN], msg[512] = "";
+  PetscBool       set;
+  MoeTruthRecord *r = &tf->truths[0];
+  const char    **famopts;
+  PetscErrorCode  ierr;
+
+  PetscFunctionBegin;
+  PetscCall(CheckYAMLKeys(path));
+  PetscCall(PetscOptionsCreate(&o));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = ReadYAMLEntries(path, o, r, gating, expert);
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) {
+    PetscCall(PetscOptionsDestroy(&o));
+    PetscCall(ErrorAsLine(ierr, msg, sizeof(msg)));
+    if (ierr == MOE_ERR_USER) MoeUserError("%s", msg);
+    MoeUserError("-truth_file %s is not a YAML truth moerate can read (%s): see jobs/specs/truths/ for the form", path, msg);
+  }
+  PetscCall(ResolveFamilies(path, gating, expert, r));
   PetscCall(PetscOptionsGetString(o, NULL, "-model", buf, sizeof(buf), &set));
   if (set) PetscCall(SetModelType(path, buf, r));
   PetscCall(MoeFamilyOptionNames(&famopts));
@@ -82,6 +204,7 @@ static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
     PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
   }
   PetscCall(PetscOptionsDestroy(&o));
+  PetscCall(CheckFamilyOptions(path, r->options));
   tf->n = 1;
   PetscFunctionReturn(0);
 }
@@ -120,10 +243,13 @@ static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[],
   PetscCall(MoeH5AttrReadString(g, "expert", expert, MOE_NAME_LEN));
   PetscCall(ResolveFamilies(path, gating, expert, r));
   PetscCall(MoeH5AttrReadInt(g, "kstar", &v));
+  MoeUserCheck(v >= 1 && v <= MOE_MAX_TRUTH_KSTAR, "-truth_file %s: /truth/%s has kstar %lld, not in 1..%d", path, name, (long long)v, MOE_MAX_TRUTH_KSTAR);
   r->kstar = (PetscInt)v;
   PetscCall(MoeH5AttrReadInt(g, "d", &v));
+  MoeUserCheck(v >= 1 && v <= MOE_MAX_TRUTH_D, "-truth_file %s: /truth/%s has d %lld, not in 1..%d", path, name, (long long)v, MOE_MAX_TRUTH_D);
   r->d = (PetscInt)v;
   PetscCall(MoeH5AttrReadString(g, "gating_options", r->options, sizeof(r->options)));
+  PetscCall(CheckFamilyOptions(path, r->options));
   PetscCall(MoeH5AttrExists(g, "model", &has));
   if (has) {
     char type[32];
@@ -175,12 +301,7 @@ static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = ReadTruths(file, path, tf);
   PetscCall(PetscPopErrorHandler());
-  if (ierr) {
-    const char *text;
-    char       *specific = NULL;
-    PetscErrorMessage(ierr, &text, &specific);
-    PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, sizeof(msg)));
-  }
+  if (ierr) PetscCall(ErrorAsLine(ierr, msg, sizeof(msg)));
   MoeH5CloseFile(file);
   if (ierr == MOE_ERR_USER) MoeUserError("%s", msg);
   MoeUserCheck(!ierr, "-truth_file %s cannot be read as a moerate truth (damaged? %s): give a file written by moerate (fit -output or run), or a YAML truth", path, msg);

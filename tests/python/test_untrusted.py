@@ -222,3 +222,43 @@ def test_a_truth_file_holding_arrays_is_refused(tmp_path, truth, name, edit, cul
     line = assert_refused(args, t, culprit)
     assert "cannot be read as a moerate truth" in line
     assert not (tmp_path / "r.h5").exists()
+
+
+# A YAML truth is read with the spec files' care: each key once, no unknown key, a size in 64 bits, and PETSc's
+# errors (a syntax error, a word where a number belongs) as one line.
+GOOD_YAML = "gating: softmax\nexpert: relu\nkstar: 2\nd: 1\ntheta: [1, 0, 1, 0,\n        0, 0, -1, 0]\n"
+YAMLS = [
+    ("a second theta", GOOD_YAML + "theta: [2, 0, 1, 0, 0, 0, -1, 0]\n", "the key 'theta' is given twice"),
+    ("a second kstar", GOOD_YAML + "kstar: 3\n", "the key 'kstar' is given twice"),
+    ("a typo", GOOD_YAML + "tehta: [1]\n", "unknown key 'tehta'"),
+    ("a noise key", GOOD_YAML + "noise: 0.1\n", "unknown key 'noise'"),
+    ("kstar 2^32 + 2", GOOD_YAML.replace("kstar: 2", "kstar: 4294967298"), "kstar 4294967298 is not a whole number"),
+    ("kstar a word", GOOD_YAML.replace("kstar: 2", "kstar: two"), "kstar two is not a whole number"),
+    ("no theta", GOOD_YAML[:GOOD_YAML.index("theta")], "has no 'theta' list"),
+    ("theta of words", GOOD_YAML.replace("[1, 0,", "[one, 0,"), "is not a YAML truth moerate can read"),
+    ("a syntax error", GOOD_YAML.replace("-1, 0]", "-1, 0"), "is not a YAML truth moerate can read"),
+    ("an options file in a family option", GOOD_YAML.replace("gating: softmax", "gating: topk\ntopk_K: 1 -options_file /etc/hostname"),
+     "'-options_file', not a gating family option"),
+]
+
+
+@pytest.mark.parametrize("name,text,culprit", YAMLS, ids=[c[0] for c in YAMLS])
+def test_a_bad_yaml_truth_is_one_line(tmp_path, name, text, culprit):
+    t = tmp_path / "t.yaml"
+    t.write_text(text)
+    line = assert_refused(["fit", "-n", 100, *TINY, "-truth_file", t], t, culprit)
+    assert "Traceback" not in line
+
+
+def test_a_good_yaml_truth_reads(tmp_path):
+    t = tmp_path / "t.yaml"
+    t.write_text(GOOD_YAML)
+    p = moerate("fit", "-n", 100, "-k", 3, "-gating", "softmax", "-truth_file", t, "-allow_ill_posed")
+    assert p.returncode == 0, p.stderr
+
+
+def test_gating_options_of_an_hdf5_truth_reach_no_options_file(tmp_path, truth):
+    """The gating options of a truth are inserted into an options database: an -options_file among them is
+    refused, not obeyed."""
+    t = edited(truth, tmp_path / "t.h5", lambda h: replace_attr(h["truth/relu"], "gating_options", "-options_file /etc/hostname", STRINGS))
+    assert_refused(["fit", *TRUTH_FIT, "-truth_file", t], t, "'-options_file', not a gating family option")
