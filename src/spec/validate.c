@@ -130,14 +130,43 @@ static PetscErrorCode CheckFamilies(MoeSpec *s)
   PetscFunctionReturn(0);
 }
 
-/* Every sample must fit in memory: refuse sizes no machine holds before allocating them. */
-static PetscErrorCode CheckMemory(MoeSpec *s)
+static double MachineBytes(void)
 {
+  return (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* Every sample must fit in memory: refuse sizes no machine holds before allocating them. */
+static PetscErrorCode CheckSampleMemory(MoeSpec *s)
+{
+  double bytes = 8.0 * (s->d + 1) * PetscMax(PetscMax(s->ns[s->nn - 1], s->reference_n), s->eval_n), avail = MachineBytes();
+
   PetscFunctionBegin;
-  {
-    double bytes = 8.0 * (s->d + 1) * PetscMax(PetscMax(s->ns[s->nn - 1], s->reference_n), s->eval_n), avail = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    MoeUserCheck(bytes < avail, "the largest sample (n = %" PetscInt_FMT ", -reference_n %" PetscInt_FMT ", -eval_n %" PetscInt_FMT ") needs %.3g GB, more than this machine's %.3g GB: give smaller sizes", s->ns[s->nn - 1], s->reference_n, s->eval_n, bytes / 1e9, avail / 1e9);
-  }
+  MoeUserCheck(bytes < avail, "the largest sample (n = %" PetscInt_FMT ", -reference_n %" PetscInt_FMT ", -eval_n %" PetscInt_FMT ") needs %.3g GB, more than this machine's %.3g GB: give smaller sizes", s->ns[s->nn - 1], s->reference_n, s->eval_n, bytes / 1e9, avail / 1e9);
+  PetscFunctionReturn(0);
+}
+
+/* An upper bound on a fitted model's parameters, counted in floating point before any model is built
+   (k * stride overflows 32 bits for sizes such as -d 1024 -k 2095106): per expert at most the gating's
+   d + 1, an FFN expert's d + 1, a variance, and one global (dense-to-sparse, hierarchical). */
+static double ModelParametersBound(MoeSpec *s)
+{
+  return (double)s->k * (2.0 * s->d + 4.0);
+}
+
+/* Every fit's dense p x p Hessian, and the master's copy of every task's result (its p values, its losses
+   and about 256 bytes of record), must fit in memory: checked in floating point, before the models and
+   the task grid are allocated. */
+static PetscErrorCode CheckModelAndGridMemory(MoeSpec *s)
+{
+  double p, hessian, tasks, grid, avail = MachineBytes();
+
+  PetscFunctionBegin;
+  p       = ModelParametersBound(s);
+  hessian = 8.0 * p * p;
+  MoeUserCheck(hessian < avail, "-k %" PetscInt_FMT " experts in -d %" PetscInt_FMT " make fits of up to %.3g parameters whose Hessian needs %.3g GB, more than this machine's %.3g GB: give smaller sizes", s->k, s->d, p, hessian / 1e9, avail / 1e9);
+  tasks = (double)s->ngatings * s->nexperts * s->nn * ((double)s->nestimators * s->replicates + (double)s->stability_replicates * s->stability_starts);
+  grid  = tasks * (8.0 * (p + s->nlosses) + 256.0);
+  MoeUserCheck(grid < avail, "-replicates %" PetscInt_FMT " make %.3g tasks whose results need %.3g GB, more than this machine's %.3g GB: give fewer replicates or split the experiment", s->replicates, tasks, grid / 1e9, avail / 1e9);
   PetscFunctionReturn(0);
 }
 
@@ -150,7 +179,8 @@ PetscErrorCode MoeSpecValidate(MoeSpec *s, PetscBool run, MoeSpecReadFlags *f)
   PetscCall(CheckTruthAndCertify(s, run));
   ResolveDefaults(s);
   MoeUserCheck(s->reference_n >= 1, "-reference_n %" PetscInt_FMT " must be at least 1", s->reference_n);
+  PetscCall(CheckSampleMemory(s));
+  PetscCall(CheckModelAndGridMemory(s));
   PetscCall(CheckFamilies(s));
-  PetscCall(CheckMemory(s));
   PetscFunctionReturn(0);
 }

@@ -439,6 +439,8 @@ def bad_inputs(tmp_path):
         ("loss of no fitted gating", ["-gating", "softmax", "-losses", "l2,sigmoid_d1"], "sigmoid_d1 applies to none"),
         ("sample larger than memory", ["-n", "200,2000000000"], "more than this machine's"),
         ("evaluation sample larger than memory", ["-eval_n", 1500000000], "more than this machine's"),
+        ("k * stride past 32 bits", ["-d", 1024, "-k", 2095106], "whose Hessian needs"),
+        ("replicates beyond memory", ["-replicates", 2000000000], "tasks whose results need"),
         ("negative stop grace", ["-stop_grace", -1], "-stop_grace -1"),
         ("no screening tolerance", ["-truth_max_sd", 0], "-truth_max_sd 0"),
         ("no certification start", ["-certify_starts", 0], "-certify_starts 0"),
