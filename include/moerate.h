@@ -49,15 +49,23 @@
 #define MOE_EXIT_USAGE    2  /* bad input: one line names the option and the fix */
 #define MOE_EXIT_STOPPED  3  /* stopped by SIGTERM/SIGUSR1; rerun the same command to resume */
 
+/* The longest one-line message: PETSc keeps only the first 1023 characters of an error's
+   message, which a long path or two would fill before the reason, so moerate keeps the whole
+   line itself (MoeErrorText). */
+#define MOE_MESSAGE_LEN 16384
+
+PETSC_EXTERN PetscErrorCode MoeRaise(int, const char *, const char *, PetscErrorCode, const char *, ...) PETSC_ATTRIBUTE_FORMAT(5, 6);
+PETSC_EXTERN const char    *MoeErrorText(PetscErrorCode);
+
 /* Raise a user-input error: one line, naming the option and the fix. */
-#define MoeUserError(...) SETERRQ(PETSC_COMM_SELF, MOE_ERR_USER, __VA_ARGS__)
+#define MoeUserError(...) return MoeRaise(__LINE__, PETSC_FUNCTION_NAME, __FILE__, MOE_ERR_USER, __VA_ARGS__)
 #define MoeUserCheck(cond, ...) \
   do { \
     if (PetscUnlikely(!(cond))) MoeUserError(__VA_ARGS__); \
   } while (0)
 
 /* Raise a failure to write a file (MOE_ERR_IO): one line, naming the file and the fix. */
-#define MoeIOError(...) SETERRQ(PETSC_COMM_SELF, MOE_ERR_IO, __VA_ARGS__)
+#define MoeIOError(...) return MoeRaise(__LINE__, PETSC_FUNCTION_NAME, __FILE__, MOE_ERR_IO, __VA_ARGS__)
 
 PETSC_EXTERN PetscErrorCode MoePushErrorHandler(void);
 PETSC_EXTERN PetscErrorCode MoeErrorReport(MPI_Comm, PetscErrorCode, int *);

@@ -6,6 +6,22 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <limits.h>
+
+/* moerate keeps files beside its output under derived names (PATH.lock, PATH.journal,
+   PATH.tmp-<pid>, PATH.bak-<time>-<i>.journal): each must fit the filesystem's limits on a
+   name and a path, or the run would fail late, after hours of fitting. */
+static PetscErrorCode CheckDerivedNames(const char option[], const char path[])
+{
+  const char *longest = ".bak-2147483647-999.journal";
+  const char *base    = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  size_t      room    = NAME_MAX - strlen(longest);
+
+  PetscFunctionBegin;
+  MoeUserCheck(strlen(path) + strlen(longest) < PETSC_MAX_PATH_LEN, "%s: the path is %zu characters long, and with the suffixes moerate adds beside it (e.g. %s) it passes the %d characters a path may have: choose a shorter path", option, strlen(path), longest, PETSC_MAX_PATH_LEN - 1);
+  MoeUserCheck(strlen(base) <= room, "%s %s: the file name is %zu characters long, and with the suffixes moerate adds beside it (e.g. %s) it passes the %d characters a name may have: choose a name of at most %zu characters", option, path, strlen(base), longest, NAME_MAX, room);
+  PetscFunctionReturn(0);
+}
 
 /* The output's directory must exist and be writable: a file is created there and removed
    (access(2) says yes to root even where creating a file fails). */
@@ -17,6 +33,7 @@ PetscErrorCode MoeCheckOutputPath(const char option[], const char path[])
 
   PetscFunctionBegin;
   MoeUserCheck(path[0], "%s is empty: give the path of an HDF5 file", option);
+  PetscCall(CheckDerivedNames(option, path));
   PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
   PetscCall(PetscTestDirectory(dirname(dir), 'r', &isdir));
   PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
@@ -106,7 +123,7 @@ PetscErrorCode MoeRootCheck(MPI_Comm comm, PetscErrorCode (*fn)(void *), void *c
   PetscMPIInt    rank;
   PetscErrorCode ierr = 0;
   int            code;
-  char           msg[1024] = "";
+  char           msg[MOE_MESSAGE_LEN] = "";
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -115,10 +132,7 @@ PetscErrorCode MoeRootCheck(MPI_Comm comm, PetscErrorCode (*fn)(void *), void *c
     ierr = (*fn)(ctx);
     PetscCall(PetscPopErrorHandler());
     if (ierr) {
-      const char *text;
-      char       *specific = NULL;
-      PetscErrorMessage(ierr, &text, &specific);
-      PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, sizeof(msg)));
+      PetscCall(PetscStrncpy(msg, MoeErrorText(ierr), sizeof(msg)));
     }
   }
   code = (int)ierr;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 /* Make the directory entries of path's directory durable (a rename, a new file). */
 PetscErrorCode MoeSyncDirectory(const char path[])
@@ -102,8 +103,19 @@ PetscErrorCode MoeResultsLock(const char path[])
 {
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(lock_path, sizeof(lock_path), "%s.lock", path));
-  lock_fd = open(lock_path, O_RDWR | O_CREAT, 0644);
+  /* never through a symbolic link (a dangling one would get its target created), never
+     blocking (a FIFO planted there) */
+  lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  MoeUserCheck(lock_fd >= 0 || errno != ELOOP, "-output %s: its lock file %s is a symbolic link: remove it (moerate creates the lock file itself), then rerun", path, lock_path);
   MoeUserCheck(lock_fd >= 0, "-output %s: cannot create the lock file %s (%s)", path, lock_path, strerror(errno));
+  {
+    struct stat st;
+    if (fstat(lock_fd, &st) || !S_ISREG(st.st_mode)) {
+      close(lock_fd);
+      lock_fd = -1;
+      MoeUserError("-output %s: its lock file %s is not a regular file (a FIFO, socket or device): remove it, then rerun", path, lock_path);
+    }
+  }
   if (flock(lock_fd, LOCK_EX | LOCK_NB)) {
     int e = errno;
     close(lock_fd);

@@ -187,6 +187,41 @@ PetscErrorCode MoeH5LinkExists(hid_t loc, const char path[], PetscBool *exists)
   PetscFunctionReturn(0);
 }
 
+typedef struct {
+  char   *name;
+  size_t  len;
+  H5L_type_t type;
+} LinkFound;
+
+static herr_t FindForeignLink(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
+{
+  LinkFound *f = (LinkFound *)ctx;
+
+  (void)g;
+  if (info->type == H5L_TYPE_HARD) return 0;
+  snprintf(f->name, f->len, "%s", name);
+  f->type = info->type;
+  return 1; /* stop: one is enough to refuse the file */
+}
+
+/* moerate writes only hard links.  An external link (to another file, perhaps a FIFO that
+   would block the run beyond the reach of SIGTERM), a soft or a user-defined link comes from
+   an edited or crafted file: name the first one found ("" when none).  H5Lvisit does not
+   traverse the links it reports, so nothing outside the file is opened. */
+PetscErrorCode MoeH5FindForeignLink(hid_t file, char name[], size_t len, const char **kind)
+{
+  LinkFound f = {name, len, H5L_TYPE_HARD};
+  herr_t    e;
+
+  PetscFunctionBegin;
+  name[0] = 0;
+  *kind   = "";
+  e       = H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, FindForeignLink, &f);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot list the objects of the HDF5 file");
+  if (name[0]) *kind = f.type == H5L_TYPE_EXTERNAL ? "an external link" : f.type == H5L_TYPE_SOFT ? "a soft link" : "a user-defined link";
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeH5CreateGroup(hid_t loc, const char name[], hid_t *group)
 {
   PetscBool exists;
@@ -423,13 +458,9 @@ static void SystemError(char why[], size_t len)
 /* What made a write fail: the system's reason, else the PETSc error's message. */
 static void WriteFailure(PetscErrorCode ierr, char why[], size_t len)
 {
-  const char *text;
-  char       *specific = NULL;
-
   SystemError(why, len);
   if (why[0]) return;
-  PetscErrorMessage(ierr, &text, &specific);
-  snprintf(why, len, "%s", specific && specific[0] ? specific : text);
+  snprintf(why, len, "%s", MoeErrorText(ierr));
 }
 
 /* The POSIX descriptor HDF5 writes file through (-1 under a driver other than sec2). */

@@ -88,6 +88,17 @@ static PetscErrorCode ReadContents(hid_t file, MoeResults *R)
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode RefuseForeignLinks(hid_t file, const char path[])
+{
+  char        link[256];
+  const char *kind;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5FindForeignLink(file, link, sizeof(link), &kind));
+  MoeUserCheck(!link[0], "-output %s holds %s at /%s, which moerate never writes (an edited or crafted file): move it away, or rerun with -force to keep it as a backup and start over", path, kind, link);
+  PetscFunctionReturn(0);
+}
+
 /* Read an earlier run's results into R.  Everything must agree with the grid: a file whose
    records disagree with its spec is refused. */
 static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *found)
@@ -104,7 +115,8 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *f
   file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
   MoeUserCheck(file >= 0, "-output %s cannot be read as HDF5 (truncated or corrupt?): move it away, or rerun with -force to keep it as a backup and start over", path);
-  ierr = ReadContents(file, R);
+  ierr = RefuseForeignLinks(file, path);
+  if (!ierr) ierr = ReadContents(file, R);
   MoeH5CloseFile(file);
   PetscCall(ierr);
   *found = PETSC_TRUE;
@@ -136,7 +148,7 @@ static PetscErrorCode CountResults(MoeResults *R, const char path[], PetscBool r
 PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_failed, PetscBool force, PetscBool *found)
 {
   PetscErrorCode ierr;
-  char           msg[512] = "";
+  char           msg[MOE_MESSAGE_LEN] = "";
 
   PetscFunctionBegin;
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
@@ -149,12 +161,7 @@ PetscErrorCode MoeResultsLoad(MoeResults *R, const char path[], PetscBool retry_
     if (*found) PetscCall(CountResults(R, path, retry_failed));
     PetscFunctionReturn(0);
   }
-  {
-    const char *text;
-    char       *specific = NULL;
-    PetscErrorMessage(ierr, &text, &specific);
-    PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, sizeof(msg)));
-  }
+  PetscCall(PetscStrncpy(msg, MoeErrorText(ierr), sizeof(msg)));
   if (ierr == MOE_ERR_USER) MoeUserError("%s", msg); /* records that disagree with the spec */
   if (force) {
     const MoeGrid *G = R->grid;
@@ -196,11 +203,17 @@ static PetscErrorCode WarnOtherBuild(hid_t file, const char path[])
 /* Why the open results file cannot be resumed with spec s ("" when it can). */
 static PetscErrorCode FileProblem(hid_t file, const MoeSpec *s, const char path[], char why[], size_t len)
 {
-  char       hash[32] = "", kind[64] = "";
-  PetscBool  has;
-  PetscInt64 version = 0;
+  char        hash[32] = "", kind[64] = "", link[256];
+  PetscBool   has;
+  PetscInt64  version = 0;
+  const char *linkkind;
 
   PetscFunctionBegin;
+  PetscCall(MoeH5FindForeignLink(file, link, sizeof(link), &linkkind));
+  if (link[0]) {
+    PetscCall(PetscSNPrintf(why, len, "holds %s at /%s, which moerate never writes (an edited or crafted file)", linkkind, link));
+    PetscFunctionReturn(0);
+  }
   PetscCall(MoeH5AttrExists(file, "kind", &has));
   if (has) PetscCall(MoeH5AttrReadString(file, "kind", kind, sizeof(kind)));
   if (!has || strcmp(kind, "moerate run")) {
@@ -247,7 +260,7 @@ static PetscErrorCode ExistingProblem(const MoeSpec *s, const char path[], char 
 PetscErrorCode MoeResultsCheckExisting(const MoeSpec *s, const char path[], PetscBool force)
 {
   PetscBool      exists;
-  char           why[512];
+  char           why[MOE_MESSAGE_LEN];
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
@@ -256,12 +269,7 @@ PetscErrorCode MoeResultsCheckExisting(const MoeSpec *s, const char path[], Pets
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = ExistingProblem(s, path, why, sizeof(why));
   PetscCall(PetscPopErrorHandler());
-  if (ierr) {
-    const char *text;
-    char       *specific = NULL;
-    PetscErrorMessage(ierr, &text, &specific);
-    PetscCall(PetscSNPrintf(why, sizeof(why), "cannot be read as a results file (damaged? %s)", specific && specific[0] ? specific : text));
-  }
+  if (ierr) PetscCall(PetscSNPrintf(why, sizeof(why), "cannot be read as a results file (damaged? %s)", MoeErrorText(ierr)));
   if (!why[0]) PetscFunctionReturn(0);
   if (force) {
     PetscCall(MoeResultsBackup(path, why));

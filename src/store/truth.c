@@ -3,6 +3,7 @@
    before the spec is made, which checks them against the experiment (moespec.h). */
 #include <moestore.h>
 #include <errno.h>
+#include <sys/stat.h>
 
 static PetscBool IsYAML(const char file[])
 {
@@ -52,12 +53,8 @@ static PetscErrorCode SetModelType(const char path[], const char type[], MoeTrut
 /* The message of an error returned (not raised) while reading, as one line for the user. */
 static PetscErrorCode ErrorAsLine(PetscErrorCode ierr, char msg[], size_t len)
 {
-  const char *text;
-  char       *specific = NULL;
-
   PetscFunctionBegin;
-  PetscCall(PetscErrorMessage(ierr, &text, &specific));
-  PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, len));
+  PetscCall(PetscStrncpy(msg, MoeErrorText(ierr), len));
   for (char *c = msg; *c; c++)
     if (*c == '\n') *c = ' ';
   PetscFunctionReturn(0);
@@ -173,7 +170,7 @@ static PetscErrorCode ReadYAMLEntries(const char path[], PetscOptions o, MoeTrut
 static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
 {
   PetscOptions    o;
-  char            gating[MOE_NAME_LEN], expert[MOE_NAME_LEN], buf[MOE_NAME_LEN], msg[512] = "";
+  char            gating[MOE_NAME_LEN], expert[MOE_NAME_LEN], buf[MOE_NAME_LEN], msg[MOE_MESSAGE_LEN] = "";
   PetscBool       set;
   MoeTruthRecord *r = &tf->truths[0];
   const char    **famopts;
@@ -285,6 +282,17 @@ static PetscErrorCode ReadTruths(hid_t file, const char path[], MoeTruthFile *tf
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode RefuseForeignLinks(hid_t file, const char path[])
+{
+  char        link[256];
+  const char *kind;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5FindForeignLink(file, link, sizeof(link), &kind));
+  MoeUserCheck(!link[0], "-truth_file %s holds %s at /%s, which moerate never writes (an edited or crafted file): give a truth file written by moerate, or a YAML truth", path, kind, link);
+  PetscFunctionReturn(0);
+}
+
 /* A truth file that is not what moerate writes (damaged, or edited: an attribute holding an
    array, a theta of absurd length) is refused in one line and left as it is. */
 static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
@@ -292,19 +300,66 @@ static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
   hid_t          file;
   htri_t         ish5 = H5Fis_hdf5(path);
   PetscErrorCode ierr;
-  char           msg[512] = "";
+  char           msg[MOE_MESSAGE_LEN] = "";
 
   PetscFunctionBegin;
   MoeUserCheck(ish5 > 0, "-truth_file %s is neither HDF5 nor YAML (.yaml/.yml)", path);
   file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   MoeUserCheck(file >= 0, "-truth_file %s cannot be opened as HDF5 (corrupt or truncated?)", path);
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-  ierr = ReadTruths(file, path, tf);
+  ierr = RefuseForeignLinks(file, path);
+  if (!ierr) ierr = ReadTruths(file, path, tf);
   PetscCall(PetscPopErrorHandler());
   if (ierr) PetscCall(ErrorAsLine(ierr, msg, sizeof(msg)));
   MoeH5CloseFile(file);
   if (ierr == MOE_ERR_USER) MoeUserError("%s", msg);
   MoeUserCheck(!ierr, "-truth_file %s cannot be read as a moerate truth (damaged? %s): give a file written by moerate (fit -output or run), or a YAML truth", path, msg);
+  PetscFunctionReturn(0);
+}
+
+/* Does the options file that argument i names set -truth_file? */
+static PetscErrorCode OptionsFileSetsTruth(char **argv, int i, PetscBool *sets)
+{
+  PetscOptions o;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsCreate(&o));
+  if (!strcmp(argv[i], "-options_file_yaml")) PetscCall(PetscOptionsInsertFileYAML(PETSC_COMM_SELF, o, argv[i + 1], PETSC_FALSE));
+  else PetscCall(PetscOptionsInsertFile(PETSC_COMM_SELF, o, argv[i + 1], PETSC_FALSE));
+  PetscCall(PetscOptionsHasName(o, NULL, "-truth_file", sets));
+  PetscCall(PetscOptionsDestroy(&o));
+  PetscFunctionReturn(0);
+}
+
+/* A relative -truth_file written in a spec file (-options_file_yaml, -options_file) names a
+   file beside the spec, wherever the run starts from (jobs/specs/X.yaml says truths/Y.yaml);
+   given on the command line it is relative to the current directory.  As PETSc does, the last
+   of the command line's arguments that sets it wins. */
+static PetscErrorCode ResolveAgainstSpecFile(char path[], size_t len)
+{
+  int         argc;
+  char      **argv;
+  const char *spec = NULL;
+
+  PetscFunctionBegin;
+  if (path[0] == '/') PetscFunctionReturn(0);
+  PetscCall(PetscGetArgs(&argc, &argv));
+  for (int i = 1; i < argc; i++) {
+    PetscBool sets = PETSC_FALSE;
+    if (!strcmp(argv[i], "-truth_file")) spec = NULL;
+    else if (i + 1 < argc && (!strcmp(argv[i], "-options_file_yaml") || !strcmp(argv[i], "-options_file"))) {
+      PetscCall(OptionsFileSetsTruth(argv, i, &sets));
+      if (sets) spec = argv[i + 1];
+    }
+  }
+  if (spec && strchr(spec, '/')) {
+    char dir[PETSC_MAX_PATH_LEN], joined[2 * PETSC_MAX_PATH_LEN + 2];
+    PetscCall(PetscStrncpy(dir, spec, sizeof(dir)));
+    *strrchr(dir, '/') = 0;
+    PetscCall(PetscSNPrintf(joined, sizeof(joined), "%s/%s", dir[0] ? dir : "/", path));
+    MoeUserCheck(strlen(joined) < len, "-truth_file %s in %s: the path beside the spec file is too long", path, spec);
+    PetscCall(PetscStrncpy(path, joined, len));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -319,8 +374,13 @@ PetscErrorCode MoeStoreReadTruthFile(MPI_Comm comm, MoeTruthFile **truthfile)
   *truthfile = NULL;
   PetscCall(PetscOptionsGetString(NULL, NULL, "-truth_file", path, sizeof(path), &set));
   if (!set || !path[0]) PetscFunctionReturn(0);
+  PetscCall(ResolveAgainstSpecFile(path, sizeof(path)));
+  {
+    struct stat st; /* a FIFO there would block the run where no signal reaches it */
+    MoeUserCheck(stat(path, &st) || S_ISREG(st.st_mode), "-truth_file %s is not a regular file (a FIFO, socket, device or directory): give the path of an HDF5 or YAML truth", path);
+  }
   PetscCall(PetscTestFile(path, 'r', &exists));
-  MoeUserCheck(exists, "-truth_file %s does not exist or is not readable: give the path of an HDF5 or YAML truth", path);
+  MoeUserCheck(exists, "-truth_file %s does not exist or is not readable: give the path of an HDF5 or YAML truth%s", path, path[0] == '/' ? "" : " (a relative path in a spec file is relative to the spec file's folder, on the command line to the current directory)");
   PetscCall(PetscNew(&tf));
   PetscCall(PetscStrncpy(tf->path, path, sizeof(tf->path)));
   if (IsYAML(path)) PetscCall(ReadYAML(path, tf));

@@ -3,6 +3,34 @@
 #include <moerate.h>
 
 static char moe_user_message[1024] = "";
+static char moe_full_message[MOE_MESSAGE_LEN] = ""; /* the last message raised by MoeRaise, whole */
+
+/* Raise code with a message of any length: kept whole here, handed to PetscError (which keeps
+   its first 1023 characters) for the usual error chain. */
+PetscErrorCode MoeRaise(int line, const char *func, const char *file, PetscErrorCode code, const char *fmt, ...)
+{
+  static char scratch[MOE_MESSAGE_LEN]; /* the arguments may point into moe_full_message */
+  va_list     ap;
+
+  va_start(ap, fmt);
+  vsnprintf(scratch, sizeof(scratch), fmt, ap);
+  va_end(ap);
+  memcpy(moe_full_message, scratch, sizeof(scratch));
+  return PetscError(PETSC_COMM_SELF, line, func, file, code, PETSC_ERROR_INITIAL, "%s", moe_full_message);
+}
+
+/* The message of error ierr as one line: the whole message MoeRaise kept when PETSc's copy is
+   its beginning, else PETSc's. */
+const char *MoeErrorText(PetscErrorCode ierr)
+{
+  const char *text = NULL;
+  char       *specific = NULL;
+
+  PetscErrorMessage(ierr, &text, &specific);
+  if (specific && specific[0] && !strncmp(specific, moe_full_message, strlen(specific))) return moe_full_message;
+  if (specific && specific[0]) return specific;
+  return text ? text : "unknown error";
+}
 
 /* User-input errors (MOE_ERR_USER) and failures to write a file (MOE_ERR_IO) print nothing
    here: main() prints their message as one line.  A value of the wrong type given to an
@@ -29,18 +57,14 @@ PetscErrorCode MoePushErrorHandler(void)
    the exit status. */
 PetscErrorCode MoeErrorReport(MPI_Comm comm, PetscErrorCode ierr, int *status)
 {
-  const char *text, *specific = NULL;
   PetscMPIInt rank;
 
   MPI_Comm_rank(comm, &rank);
   if (ierr == MOE_ERR_USER) {
-    PetscErrorMessage(ierr, &text, (char **)&specific);
-    if (moe_user_message[0]) specific = moe_user_message;
-    if (!rank) fprintf(stderr, "moerate: error: %s\n", specific && specific[0] ? specific : text);
+    if (!rank) fprintf(stderr, "moerate: error: %s\n", moe_user_message[0] ? moe_user_message : MoeErrorText(ierr));
     *status = MOE_EXIT_USAGE;
   } else if (ierr == MOE_ERR_IO) {
-    PetscErrorMessage(ierr, &text, (char **)&specific);
-    if (!rank) fprintf(stderr, "moerate: error: %s\n", specific && specific[0] ? specific : text);
+    if (!rank) fprintf(stderr, "moerate: error: %s\n", MoeErrorText(ierr));
     *status = MOE_EXIT_FAILURE;
   } else *status = MOE_EXIT_FAILURE;
   return 0;

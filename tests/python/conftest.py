@@ -21,15 +21,23 @@ def env():
     return e
 
 
-def moerate(*args, ranks=None, timeout=600, check=False):
-    """Run moerate; with ranks, under mpiexec.  Returns the CompletedProcess."""
+def moerate(*args, ranks=None, timeout=600, check=False, cwd=None):
+    """Run moerate (in cwd); with ranks, under mpiexec.  Returns the CompletedProcess."""
     cmd = [MOERATE] + [str(a) for a in args]
     if ranks is not None:
         cmd = [MPIEXEC, "-n", str(ranks)] + cmd
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env())
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env(), cwd=cwd)
     if check and p.returncode != 0:
         raise AssertionError("moerate failed (%d):\n%s\n%s" % (p.returncode, p.stdout, p.stderr))
+    assert_no_sanitizer_report(p.stderr)
     return p
+
+
+def assert_no_sanitizer_report(stderr):
+    """Under the sanitizer build (tests/sanitize.sh) a report fails the test whatever the exit status the
+    test expected."""
+    for mark in ("ERROR: AddressSanitizer", ": runtime error: ", "ERROR: LeakSanitizer"):
+        assert mark not in stderr, "sanitizer report:\n" + stderr[-5000:]
 
 
 @pytest.fixture

@@ -39,11 +39,11 @@ def edited(source, path, edit):
     return path
 
 
-def assert_refused(args, path, culprit):
+def assert_refused(args, path, culprit, timeout=600):
     """moerate with args refuses in one line naming path and the culprit, exit 2, path untouched, nothing
     left beside it."""
     before = path.read_bytes()
-    p = moerate(*args)
+    p = moerate(*args, timeout=timeout)
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     assert p.returncode == 2, (p.returncode, p.stderr[-3000:])
     assert len(lines) == 1 and lines[0].startswith("moerate: error: "), p.stderr[-3000:]
@@ -262,3 +262,111 @@ def test_gating_options_of_an_hdf5_truth_reach_no_options_file(tmp_path, truth):
     refused, not obeyed."""
     t = edited(truth, tmp_path / "t.h5", lambda h: replace_attr(h["truth/relu"], "gating_options", "-options_file /etc/hostname", STRINGS))
     assert_refused(["fit", *TRUTH_FIT, "-truth_file", t], t, "'-options_file', not a gating family option")
+
+
+# Links and names that lead elsewhere (issue #25 items 4 and 9). moerate writes only hard links: an external
+# link, to a FIFO say, would block inside HDF5 where no signal reaches the run; it is refused before anything
+# follows it.
+def external_link_to_fifo(tmp_path, group, name):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    if name in group:
+        del group[name]
+    group[name] = h5py.ExternalLink(str(fifo), "/" + name)
+
+
+def test_an_external_link_in_the_output_is_refused_without_following_it(tmp_path, results):
+    r = edited(results, tmp_path / "r.h5", lambda h: external_link_to_fifo(tmp_path, h["tasks"], "theta"))
+    assert_refused(["run", *SMALL, "-output", r], r, "holds an external link at /tasks/theta", timeout=60)
+
+
+def test_force_keeps_an_output_with_a_soft_link_aside(tmp_path, results):
+    r = edited(results, tmp_path / "r.h5", lambda h: h.__setitem__("tasks/alias", h5py.SoftLink("/tasks/theta")))
+    before = r.read_bytes()
+    p = moerate("run", *SMALL, "-output", r, "-force", timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "holds a soft link at /tasks/alias" in p.stderr
+    (bak,) = [f for f in tmp_path.iterdir() if ".bak-" in f.name]
+    assert bak.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["fit", "run"])
+def test_an_external_link_in_a_truth_file_is_refused_without_following_it(tmp_path, truth, command):
+    t = edited(truth, tmp_path / "t.h5", lambda h: external_link_to_fifo(tmp_path, h["truth/relu"], "theta"))
+    args = [command, *TRUTH_FIT, "-truth_file", t]
+    if command == "run":
+        args += ["-replicates", 1, "-output", tmp_path / "r.h5", "-quiet"]
+    assert_refused(args, t, "holds an external link at /truth/relu/theta", timeout=60)
+    assert not (tmp_path / "r.h5").exists()
+
+
+def one_line(p, code=2):
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert p.returncode == code, (p.returncode, p.stderr[-3000:])
+    assert len(lines) == 1 and lines[0].startswith("moerate: error: "), p.stderr[-3000:]
+    return lines[0]
+
+
+def test_a_fifo_truth_file_is_refused_without_opening_it(tmp_path):
+    fifo = tmp_path / "t.yaml"
+    os.mkfifo(fifo)
+    line = one_line(moerate("fit", *TRUTH_FIT, "-truth_file", fifo, timeout=60))
+    assert "is not a regular file" in line and str(fifo) in line
+
+
+def test_a_dangling_symlink_at_the_lock_gets_no_target(tmp_path):
+    target = tmp_path / "elsewhere"
+    (tmp_path / "r.h5.lock").symlink_to(target)
+    line = one_line(moerate("run", *TRUTH_FIT, "-replicates", 1, "-quiet", "-output", tmp_path / "r.h5", timeout=60))
+    assert "r.h5.lock is a symbolic link: remove it" in line
+    assert not target.exists() and not (tmp_path / "r.h5").exists()
+
+
+def test_a_fifo_at_the_lock_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "r.h5.lock")
+    line = one_line(moerate("run", *TRUTH_FIT, "-replicates", 1, "-quiet", "-output", tmp_path / "r.h5", timeout=60))
+    assert "r.h5.lock is not a regular file" in line
+
+
+def test_an_output_name_whose_derived_names_pass_name_max_is_refused_first(tmp_path):
+    """PATH.bak-<time>-<i>.journal must fit in NAME_MAX (255) too: the name is refused before the run
+    starts, not when a backup is made hours later."""
+    out = tmp_path / ("a" * 240 + ".h5")
+    line = one_line(moerate("run", *TRUTH_FIT, "-replicates", 1, "-quiet", "-output", out, timeout=60))
+    assert "choose a name of at most 228 characters" in line
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_error_line_is_not_cut_however_long_the_path(tmp_path):
+    """PETSc keeps 1023 characters of an error's message; a path named twice hid the reason at the end."""
+    missing = tmp_path.joinpath(*["d" * 200] * 8)
+    line = one_line(moerate("run", *TRUTH_FIT, "-replicates", 1, "-quiet", "-output", missing / "r.h5", timeout=60))
+    assert len(line) > 3000
+    assert line.endswith("does not exist; create it first") and line.count(str(missing)) == 2
+
+
+def write_spec_with_truth(folder, truth_path):
+    (folder / "truths").mkdir(parents=True)
+    (folder / "truths" / "t.yaml").write_text(GOOD_YAML)
+    spec = folder / "s.yaml"
+    spec.write_text("n: 100\nk: 3\ngating: softmax\nallow_ill_posed: true\ntruth_file: %s\n" % truth_path)
+    return spec
+
+
+def test_a_truth_file_in_a_spec_is_found_beside_the_spec_from_any_folder(tmp_path):
+    spec = write_spec_with_truth(tmp_path / "specs", "truths/t.yaml")
+    (tmp_path / "elsewhere").mkdir()
+    for cwd, spec_arg in [(tmp_path / "elsewhere", spec), (tmp_path, "specs/s.yaml"), (tmp_path / "specs", "s.yaml")]:
+        p = moerate("fit", "-options_file_yaml", spec_arg, cwd=cwd, timeout=120)
+        assert p.returncode == 0, (cwd, p.stderr)
+
+
+def test_a_truth_file_on_the_command_line_is_relative_to_the_current_folder(tmp_path):
+    spec = write_spec_with_truth(tmp_path / "specs", "truths/t.yaml")
+    (tmp_path / "truths").mkdir()
+    (tmp_path / "truths" / "t.yaml").write_text(GOOD_YAML.replace("kstar: 2", "kstar: 3").replace("1, 0,\n", "1, 0, -1, 0, 2, 1,\n"))
+    p = moerate("fit", "-options_file_yaml", spec, "-truth_file", "truths/t.yaml", "-k", 4, cwd=tmp_path, timeout=120)
+    assert p.returncode == 0, p.stderr
+    # the command line's truth (k* = 3) was read, not the spec's (k* = 2): a fit with k = 2 < k* = 3 is refused
+    p = moerate("fit", "-options_file_yaml", spec, "-truth_file", "truths/t.yaml", "-k", 2, cwd=tmp_path, timeout=120)
+    assert p.returncode == 2 and "-k 2 is smaller than -kstar 3" in p.stderr, p.stderr
