@@ -59,7 +59,8 @@ PetscErrorCode MoeEstimatorDestroy(MoeEstimator *est)
 {
   PetscFunctionBegin;
   if (!*est) PetscFunctionReturn(0);
-  if ((*est)->ops.destroy) PetscCall((*(*est)->ops.destroy)(*est));
+  if ((*est)->ops.destroy) PetscCall((*(*est)->ops.destroy)(*est)); /* what data owns */
+  PetscCall(PetscFree((*est)->data));
   PetscCall(PetscFree(*est));
   PetscFunctionReturn(0);
 }

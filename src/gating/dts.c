@@ -79,13 +79,6 @@ static PetscErrorCode MoeGatingDescribe_DTS(MoeGating g, char *buf, size_t len)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode MoeGatingDestroy_DTS(MoeGating g)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(g->data));
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode MoeGatingCreate_DTS(MoeGating g)
 {
   MoeGating_DTS *dts;
@@ -97,11 +90,10 @@ static PetscErrorCode MoeGatingCreate_DTS(MoeGating g)
   g->ops.scores           = MoeGatingScores_DTS;
   g->ops.setfromoptions   = MoeGatingSetFromOptions_DTS;
   g->ops.pin              = MoeGatingPinLastAtom;
-  g->ops.initglobals     = MoeGatingInitGlobals_DTS;
-  g->ops.embedglobals   = MoeGatingEmbedGlobals_DTS;
+  g->ops.initglobals      = MoeGatingInitGlobals_DTS;
+  g->ops.embedglobals     = MoeGatingEmbedGlobals_DTS;
   g->ops.globalbounds     = MoeGatingGlobalBounds_DTS;
   g->ops.describe         = MoeGatingDescribe_DTS;
-  g->ops.destroy          = MoeGatingDestroy_DTS;
   PetscFunctionReturn(0);
 }
 

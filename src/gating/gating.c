@@ -154,7 +154,8 @@ PetscErrorCode MoeGatingDestroy(MoeGating *g)
 {
   PetscFunctionBegin;
   if (!*g) PetscFunctionReturn(0);
-  if ((*g)->ops.destroy) PetscCall((*(*g)->ops.destroy)(*g));
+  if ((*g)->ops.destroy) PetscCall((*(*g)->ops.destroy)(*g)); /* what data owns */
+  PetscCall(PetscFree((*g)->data));
   PetscCall(PetscFree2((*g)->s, (*g)->dfds));
   PetscCall(PetscFree(*g));
   PetscFunctionReturn(0);

@@ -174,7 +174,6 @@ static PetscErrorCode MoeGatingDestroy_HSoftmax(MoeGating g)
 
   PetscFunctionBegin;
   PetscCall(PetscFree2(hs->P, hs->F));
-  PetscCall(PetscFree(g->data));
   PetscFunctionReturn(0);
 }
 

@@ -204,7 +204,6 @@ static PetscErrorCode MoeGatingDestroy_TopK(MoeGating g)
 
   PetscFunctionBegin;
   PetscCall(PetscFree2(tk->u, tk->keep));
-  PetscCall(PetscFree(g->data));
   PetscFunctionReturn(0);
 }
 

@@ -22,7 +22,7 @@ struct _p_MoeEstimator {
   const MoeEstimatorFamily *family;
   MoeSolver                 solver; /* how it fits from one start, and the objective it certifies on */
   PetscOptions              opts;   /* where it read its options */
-  void                     *data;   /* its settings */
+  void                     *data;   /* its settings: freed by MoeEstimatorDestroy after ops.destroy */
 };
 
 /* The least-squares fit's settings of the spec, with the estimator's TAO prefix. */

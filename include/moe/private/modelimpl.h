@@ -59,7 +59,7 @@ struct _p_MoeGating {
   PetscInt               nloc;    /* length of an atom's gating location (Voronoi) */
   PetscInt               active;  /* atoms with a non-zero gate at any x (K for top-K, else k) */
   PetscReal             *s, *dfds; /* work of MoeGatingEvaluate_Scores: k scores, their derivatives */
-  void                  *data;
+  void                  *data; /* freed by MoeGatingDestroy after ops.destroy */
 };
 
 PETSC_EXTERN PetscErrorCode MoeGatingCreate(const char[], PetscInt k, PetscInt d, PetscInt stride, PetscOptions, const char prefix[], MoeGating *);

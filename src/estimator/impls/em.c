@@ -39,13 +39,6 @@ static PetscErrorCode EMView(MoeEstimator est, char *buf, size_t len)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode EMDestroy(MoeEstimator est)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(est->data));
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode MoeEstimatorCreate_EM(MoeEstimator est)
 {
   EM *em;
@@ -59,7 +52,6 @@ static PetscErrorCode MoeEstimatorCreate_EM(MoeEstimator est)
   est->solver      = (MoeSolver){SolveEM, MoeFitNegLogLikelihood, em, PETSC_TRUE};
   est->ops.cost    = EMCost;
   est->ops.view    = EMView;
-  est->ops.destroy = EMDestroy;
   PetscFunctionReturn(0);
 }
 

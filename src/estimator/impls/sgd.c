@@ -42,13 +42,6 @@ static PetscErrorCode SGDView(MoeEstimator est, char *buf, size_t len)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SGDDestroy(MoeEstimator est)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(est->data));
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode MoeEstimatorCreate_SGD(MoeEstimator est)
 {
   MoeSGDParams *sp;
@@ -67,7 +60,6 @@ static PetscErrorCode MoeEstimatorCreate_SGD(MoeEstimator est)
   est->ops.fit     = SGDFit;
   est->ops.cost    = SGDCost;
   est->ops.view    = SGDView;
-  est->ops.destroy = SGDDestroy;
   PetscFunctionReturn(0);
 }
 
