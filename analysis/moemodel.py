@@ -62,6 +62,9 @@ class Model:
         self.tau = float(opts.get("dts_tau", 1.0))
         self.fit_tau = opts.get("dts_fit_tau", "0").lower() in ("1", "true", "yes")
         self.groups = int(opts.get("hsoftmax_groups", 2 if k % 2 == 0 else 1))
+        # cosine router: the K largest scores (0: all k atoms) and the perturbation tau of the norms
+        self.cosine_K = int(opts.get("cosine_K", 0)) or k
+        self.cosine_tau = float(opts.get("cosine_tau", 0.1))
         self.ne = 1 if expert == "constant" else d + 1
         self.stride = d + 1 + self.ne + self.ns
         if gating == "dts":
@@ -81,6 +84,8 @@ class Model:
                 self.pinned[i * self.stride:i * self.stride + d + 1] = True
             base = k * self.stride + (self.groups - 1) * (d + 1)
             self.pinned[base:base + d + 1] = True
+        elif gating == "cosine":  # the last atom, as softmax; with tau = 0 (unit vectors, no common shift) its beta0 alone
+            self.pinned[(k - 1) * self.stride + (0 if self.cosine_tau > 0 else d):(k - 1) * self.stride + d + 1] = True
         self.free = np.flatnonzero(~self.pinned)
 
     # -- pieces of theta -------------------------------------------------------------
@@ -180,16 +185,37 @@ class Model:
                     c = k * self.stride + g * (d + 1)
                     J[:, c:c + d] = dfdu[:, g:g + 1] * X
                     J[:, c + d] = dfdu[:, g]
+        elif self.gating == "cosine":
+            s, dsdb1 = self.cosine_scores(X, b1, b0)
+            order = np.argsort(-s, axis=1, kind="stable")  # ties: lower index first
+            mask = np.zeros_like(s, dtype=bool)
+            np.put_along_axis(mask, order[:, : self.cosine_K], True, axis=1)
+            gate = softmax(np.where(mask, s, -np.inf), axis=1)
+            f = np.sum(gate * h, axis=1)
+            dfds = gate * (h - f[:, None])  # the selection held fixed
         else:
             raise ValueError("unknown gating family %r" % self.gating)
         if jacobian:
             for i in range(k):
                 c = i * self.stride
-                J[:, c:c + d] = dfds[:, i:i + 1] * X
+                J[:, c:c + d] = dfds[:, i:i + 1] * (X if self.gating != "cosine" else dsdb1[:, i, :])
                 J[:, c + d] = dfds[:, i]
                 J[:, c + d + 1:c + d + 1 + self.ne] = gate[:, i:i + 1] * dh[:, i, :]
         self.last_gate, self.last_h = gate, h
         return (f, J) if jacobian else f
+
+    def cosine_scores(self, X, b1, b0):
+        """Scores beta1_i^T x / ((|beta1_i| + tau)(|x| + tau)) + beta0_i of the cosine router (n x k) and their
+        derivatives in beta1_i (n x k x d); 0/0 (tau = 0 with beta1_i = 0 or x = 0) counts as a 0 cosine term."""
+        tau = self.cosine_tau
+        nb = np.linalg.norm(b1, axis=1)  # k
+        A, B = nb + tau, np.linalg.norm(X, axis=1) + tau  # k, n
+        ok = (B[:, None] > 0) & (A[None, :] > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos = np.where(ok, (X @ b1.T) / (B[:, None] * A[None, :]), 0.0)
+            unit = np.where(nb[:, None] > 0, b1 / nb[:, None], 0.0)  # beta1_i / |beta1_i|, 0 at beta1_i = 0
+            ds = (X[:, None, :] / B[:, None, None] - cos[:, :, None] * unit[None, :, :]) / A[None, :, None]
+        return cos + b0, np.where(ok[:, :, None], ds, 0.0)
 
     def objective(self, theta, X, Y):
         """(1/2n) sum (f - Y)^2, moerate's objective."""

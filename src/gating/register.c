@@ -20,5 +20,6 @@ PetscErrorCode MoeGatingRegisterAll(void)
   MoeGatingRegisterFamily(TopK);
   MoeGatingRegisterFamily(DTS);
   MoeGatingRegisterFamily(HSoftmax);
+  MoeGatingRegisterFamily(Cosine);
   PetscFunctionReturn(0);
 }
