@@ -92,39 +92,43 @@ static PetscErrorCode CheckFamilyOptions(const char path[], const char text[])
   PetscFunctionReturn(0);
 }
 
-/* The top-level keys of a YAML truth: each at most once, and each one moerate reads (a typo such as `tehta`
-   would otherwise be ignored, and a second `theta` would silently win). */
-static PetscErrorCode CheckYAMLKeys(const char path[])
+/* One line of a YAML truth: a top-level key must be one moerate reads, given once (seen[] holds
+   the earlier ones); other lines (comments, continued lists, blank) pass. */
+static PetscErrorCode CheckYAMLKey(const char path[], char line[], char seen[][MOE_NAME_LEN], PetscInt *nseen)
 {
   static const char *known[] = {"gating", "expert", "kstar", "d", "theta", "model", NULL};
-  char               line[4096], seen[64][MOE_NAME_LEN];
-  PetscInt           nseen = 0;
-  FILE              *f     = fopen(path, "r");
+  size_t             len     = strspn(line, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+  const char        *rest    = line + len;
+  PetscBool          ok      = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  while (*rest == ' ') rest++;
+  if (!len || *rest != ':') PetscFunctionReturn(0);
+  MoeUserCheck(len < MOE_NAME_LEN, "-truth_file %s: the key '%.40s...' is too long", path, line);
+  for (const char **k = known; *k; k++) ok = (PetscBool)(ok || (strlen(*k) == len && !strncmp(*k, line, len)));
+  ok       = (PetscBool)(ok || IsFamilyOption(line, len));
+  line[len] = 0;
+  MoeUserCheck(ok, "-truth_file %s: unknown key '%s': a YAML truth has gating, expert, kstar, d, theta, model and the gating families' options", path, line);
+  for (PetscInt i = 0; i < *nseen; i++) MoeUserCheck(strcmp(seen[i], line), "-truth_file %s: the key '%s' is given twice: give it once", path, line);
+  if (*nseen < 64) PetscCall(PetscStrncpy(seen[(*nseen)++], line, MOE_NAME_LEN));
+  PetscFunctionReturn(0);
+}
+
+/* The top-level keys of a YAML truth: each at most once, and each one moerate reads (a typo such as `tehta`
+   would otherwise be ignored, and a second `theta` would silently win).  The file is closed on every
+   path (a refused key once leaked its descriptor: found by tests/fuzz/fuzz_truth_yaml). */
+static PetscErrorCode CheckYAMLKeys(const char path[])
+{
+  char           line[4096], seen[64][MOE_NAME_LEN];
+  PetscInt       nseen = 0;
+  PetscErrorCode ierr  = 0;
+  FILE          *f     = fopen(path, "r");
 
   PetscFunctionBegin;
   MoeUserCheck(f, "-truth_file %s cannot be read", path);
-  while (fgets(line, sizeof(line), f)) {
-    size_t      len = strspn(line, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-    const char *rest = line + len;
-    PetscBool   ok   = PETSC_FALSE;
-    while (*rest == ' ') rest++;
-    if (!len || *rest != ':') continue; /* not a top-level key: a comment, a continued list, a blank line */
-    MoeUserCheck(len < MOE_NAME_LEN, "-truth_file %s: the key '%.40s...' is too long", path, line);
-    for (const char **k = known; *k; k++) ok = (PetscBool)(ok || (strlen(*k) == len && !strncmp(*k, line, len)));
-    ok = (PetscBool)(ok || IsFamilyOption(line, len));
-    line[len] = 0;
-    if (!ok) {
-      fclose(f);
-      MoeUserError("-truth_file %s: unknown key '%s': a YAML truth has gating, expert, kstar, d, theta, model and the gating families' options", path, line);
-    }
-    for (PetscInt i = 0; i < nseen; i++)
-      if (!strcmp(seen[i], line)) {
-        fclose(f);
-        MoeUserError("-truth_file %s: the key '%s' is given twice: give it once", path, line);
-      }
-    if (nseen < 64) PetscCall(PetscStrncpy(seen[nseen++], line, MOE_NAME_LEN));
-  }
+  while (!ierr && fgets(line, sizeof(line), f)) ierr = CheckYAMLKey(path, line, seen, &nseen);
   fclose(f);
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 

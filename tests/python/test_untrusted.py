@@ -232,6 +232,7 @@ YAMLS = [
     ("a second kstar", GOOD_YAML + "kstar: 3\n", "the key 'kstar' is given twice"),
     ("a typo", GOOD_YAML + "tehta: [1]\n", "unknown key 'tehta'"),
     ("a noise key", GOOD_YAML + "noise: 0.1\n", "unknown key 'noise'"),
+    ("a key too long (tests/fuzz/crashes/fuzz_truth_yaml)", GOOD_YAML + "a" * 72 + ": 1\n", "is too long"),
     ("kstar 2^32 + 2", GOOD_YAML.replace("kstar: 2", "kstar: 4294967298"), "kstar 4294967298 is not a whole number"),
     ("kstar a word", GOOD_YAML.replace("kstar: 2", "kstar: two"), "kstar two is not a whole number"),
     ("no theta", GOOD_YAML[:GOOD_YAML.index("theta")], "has no 'theta' list"),
