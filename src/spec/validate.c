@@ -101,7 +101,9 @@ static void ResolveDefaults(MoeSpec *s)
   if (s->truth_expert_var < 0) s->truth_expert_var = 4;
   if (s->init_perturb < 0) s->init_perturb = 0.1 / PetscSqrtReal((PetscReal)s->d);
   if (s->init_scale < 0) s->init_scale = 1.0 / PetscSqrtReal((PetscReal)s->d);
-  if (s->reference_n < 0) s->reference_n = PetscMax(10 * s->ns[s->nn - 1], 10000);
+  /* in 64 bits, capped at the largest PetscInt: 10 x a largest n past 2^31/10 wrapped (found by
+     tests/fuzz/fuzz_spec_options); the memory check then refuses such a reference sample */
+  if (s->reference_n < 0) s->reference_n = (PetscInt)PetscMin(PetscMax(10 * (PetscInt64)s->ns[s->nn - 1], 10000), (PetscInt64)PETSC_MAX_INT);
 }
 
 /* Every family can be built with these settings (checks K, tau, groups, truth file), the smallest sample

@@ -441,6 +441,7 @@ def bad_inputs(tmp_path):
         ("evaluation sample larger than memory", ["-eval_n", 1500000000], "more than this machine's"),
         ("k * stride past 32 bits", ["-d", 1024, "-k", 2095106], "whose Hessian needs"),
         ("replicates beyond memory", ["-replicates", 2000000000], "tasks whose results need"),
+        ("10 x the largest n past 32 bits (tests/fuzz/crashes/fuzz_spec_options)", ["-n", "1000,900000000"], "-reference_n 2147483647, -eval_n 10000) needs"),
         ("negative stop grace", ["-stop_grace", -1], "-stop_grace -1"),
         ("no screening tolerance", ["-truth_max_sd", 0], "-truth_max_sd 0"),
         ("no certification start", ["-certify_starts", 0], "-certify_starts 0"),
