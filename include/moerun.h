@@ -47,6 +47,7 @@ typedef struct {
 } MoeRunOptions;
 
 /* Stop requests: SIGTERM or SIGUSR1 set this flag (see src/run/signals.c). */
+PETSC_EXTERN void           MoeDeferStopSignals(void);
 PETSC_EXTERN PetscErrorCode MoeInstallStopHandlers(void);
 PETSC_EXTERN PetscBool      MoeStopRequested(void);
 PETSC_EXTERN void           MoeRequestStop(void);

@@ -156,6 +156,7 @@ int main(int argc, char **argv)
   char           command[4096] = "moerate";
   PetscBool      isfit = (PetscBool)!strcmp(cmd, "fit"), isrun = (PetscBool)!strcmp(cmd, "run");
 
+  if (isrun) MoeDeferStopSignals(); /* from the very start, across the re-execution below */
   MoeBlasSelectKernels(argv);
   if (!isfit && !isrun) {
     fprintf(stderr, "%s", help);
@@ -167,7 +168,6 @@ int main(int argc, char **argv)
   }
   if ((status = CheckStrayWords(argc, argv)) != MOE_EXIT_OK) return status;
   if ((status = CheckOptionFiles(argc, argv)) != MOE_EXIT_OK) return status;
-  if (isrun && MoeInstallStopHandlers()) return MOE_EXIT_FAILURE; /* from the very start ... */
   argv[1] = argv[0]; /* PETSc sees the options only */
   argc--;
   argv++;
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
     PetscHelpPrintf = PetscHelpPrintfDefault;
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s\n---------- moerate's options, by room ----------\n", help));
   }
-  if (isrun) PetscCall(MoeInstallStopHandlers()); /* ... and again over PETSc's: a stop request during the set-up is kept */
+  if (isrun) PetscCall(MoeInstallStopHandlers()); /* over PETSc's; a stop request held since the start is delivered now */
   PetscCall(MoePushErrorHandler());
   PetscCall(MoeH5Initialize());
   ierr = isfit ? MoeCommandFit(PETSC_COMM_WORLD, command) : MoeCommandRun(PETSC_COMM_WORLD, command);
