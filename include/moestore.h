@@ -32,6 +32,7 @@ PETSC_EXTERN PetscErrorCode MoeH5DatasetShape(hid_t, const char[], int *rank, hs
 PETSC_EXTERN PetscErrorCode MoeH5CheckShape(hid_t, const char[], int rank, const hsize_t dims[]);
 PETSC_EXTERN PetscErrorCode MoeH5LinkExists(hid_t, const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeH5FindForeignLink(hid_t, char[], size_t, const char **);
+PETSC_EXTERN PetscErrorCode MoeH5RefuseForeignLinks(hid_t, const char[], const char[], const char[]);
 PETSC_EXTERN PetscErrorCode MoeH5CreateGroup(hid_t, const char[], hid_t *);
 PETSC_EXTERN PetscErrorCode MoeH5WriteProvenance(hid_t, MPI_Comm, const char command[]);
 PETSC_EXTERN herr_t         MoeH5CloseFile(hid_t);

@@ -222,6 +222,18 @@ PetscErrorCode MoeH5FindForeignLink(hid_t file, char name[], size_t len, const c
   PetscFunctionReturn(0);
 }
 
+/* Refuse, in one line naming option, path and the fix, a file holding a link moerate never writes. */
+PetscErrorCode MoeH5RefuseForeignLinks(hid_t file, const char option[], const char path[], const char fix[])
+{
+  char        link[256];
+  const char *kind;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5FindForeignLink(file, link, sizeof(link), &kind));
+  MoeUserCheck(!link[0], "%s %s holds %s at /%s, which moerate never writes (an edited or crafted file): %s", option, path, kind, link, fix);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeH5CreateGroup(hid_t loc, const char name[], hid_t *group)
 {
   PetscBool exists;

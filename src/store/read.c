@@ -18,14 +18,25 @@ static PetscErrorCode ReadToken(hid_t file, const char name[], char token[MOE_TO
   PetscFunctionReturn(0);
 }
 
+/* Read all of the open dataset dset into buf as memtype; closes both (what names it in the error). */
+static PetscErrorCode ReadWhole(hid_t dset, hid_t memtype, const char what[], void *buf)
+{
+  herr_t e = H5Dread(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+
+  PetscFunctionBegin;
+  H5Tclose(memtype);
+  H5Dclose(dset);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read %s", what);
+  PetscFunctionReturn(0);
+}
+
 /* /tasks/records: one record per task of the grid, of the table's type (the caller closes
    what an error leaves open: MoeH5CloseFile). */
 static PetscErrorCode ReadRecords(hid_t file, MoeResults *R)
 {
   hsize_t        dims[1] = {(hsize_t)R->grid->ntasks};
-  hid_t          dset, ftype, type;
+  hid_t          dset, ftype;
   PetscErrorCode ierr;
-  herr_t         e;
 
   PetscFunctionBegin;
   PetscCall(MoeH5CheckShape(file, "tasks/records", 1, dims));
@@ -36,11 +47,7 @@ static PetscErrorCode ReadRecords(hid_t file, MoeResults *R)
   ierr = MoeStoreCheckRecordType(ftype);
   H5Tclose(ftype);
   PetscCall(ierr);
-  type = MoeStoreRecordType();
-  e    = H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->records);
-  H5Tclose(type);
-  H5Dclose(dset);
-  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read /tasks/records (a damaged chunk fails its checksum)");
+  PetscCall(ReadWhole(dset, MoeStoreRecordType(), "/tasks/records (a damaged chunk fails its checksum)", R->records));
   PetscFunctionReturn(0);
 }
 
@@ -49,8 +56,7 @@ static PetscErrorCode ReadSessions(hid_t file, MoeResults *R)
 {
   hsize_t dims[MOE_H5_MAX_RANK];
   int     rank;
-  hid_t   dset, type;
-  herr_t  e;
+  hid_t   dset;
 
   PetscFunctionBegin;
   PetscCall(MoeH5DatasetShape(file, "sessions", &rank, dims));
@@ -61,11 +67,7 @@ static PetscErrorCode ReadSessions(hid_t file, MoeResults *R)
   R->nsessions = (PetscInt)dims[0];
   dset         = H5Dopen2(file, "sessions", H5P_DEFAULT);
   PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot open /sessions");
-  type = MoeStoreSessionType();
-  e    = H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, R->sessions);
-  H5Tclose(type);
-  H5Dclose(dset);
-  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read /sessions");
+  PetscCall(ReadWhole(dset, MoeStoreSessionType(), "/sessions", R->sessions));
   PetscFunctionReturn(0);
 }
 
@@ -88,17 +90,6 @@ static PetscErrorCode ReadContents(hid_t file, MoeResults *R)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode RefuseForeignLinks(hid_t file, const char path[])
-{
-  char        link[256];
-  const char *kind;
-
-  PetscFunctionBegin;
-  PetscCall(MoeH5FindForeignLink(file, link, sizeof(link), &kind));
-  MoeUserCheck(!link[0], "-output %s holds %s at /%s, which moerate never writes (an edited or crafted file): move it away, or rerun with -force to keep it as a backup and start over", path, kind, link);
-  PetscFunctionReturn(0);
-}
-
 /* Read an earlier run's results into R.  Everything must agree with the grid: a file whose
    records disagree with its spec is refused. */
 static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *found)
@@ -115,7 +106,7 @@ static PetscErrorCode ResultsRead(MoeResults *R, const char path[], PetscBool *f
   file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
   MoeUserCheck(file >= 0, "-output %s cannot be read as HDF5 (truncated or corrupt?): move it away, or rerun with -force to keep it as a backup and start over", path);
-  ierr = RefuseForeignLinks(file, path);
+  ierr = MoeH5RefuseForeignLinks(file, "-output", path, "move it away, or rerun with -force to keep it as a backup and start over");
   if (!ierr) ierr = ReadContents(file, R);
   MoeH5CloseFile(file);
   PetscCall(ierr);

@@ -286,17 +286,6 @@ static PetscErrorCode ReadTruths(hid_t file, const char path[], MoeTruthFile *tf
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode RefuseForeignLinks(hid_t file, const char path[])
-{
-  char        link[256];
-  const char *kind;
-
-  PetscFunctionBegin;
-  PetscCall(MoeH5FindForeignLink(file, link, sizeof(link), &kind));
-  MoeUserCheck(!link[0], "-truth_file %s holds %s at /%s, which moerate never writes (an edited or crafted file): give a truth file written by moerate, or a YAML truth", path, kind, link);
-  PetscFunctionReturn(0);
-}
-
 /* A truth file that is not what moerate writes (damaged, or edited: an attribute holding an
    array, a theta of absurd length) is refused in one line and left as it is. */
 static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
@@ -311,7 +300,7 @@ static PetscErrorCode ReadHDF5(const char path[], MoeTruthFile *tf)
   file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   MoeUserCheck(file >= 0, "-truth_file %s cannot be opened as HDF5 (corrupt or truncated?)", path);
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-  ierr = RefuseForeignLinks(file, path);
+  ierr = MoeH5RefuseForeignLinks(file, "-truth_file", path, "give a truth file written by moerate, or a YAML truth");
   if (!ierr) ierr = ReadTruths(file, path, tf);
   PetscCall(PetscPopErrorHandler());
   if (ierr) PetscCall(ErrorAsLine(ierr, msg, sizeof(msg)));

@@ -27,7 +27,9 @@ const char *MoeErrorText(PetscErrorCode ierr)
   char       *specific = NULL;
 
   PetscErrorMessage(ierr, &text, &specific);
-  if (specific && specific[0] && !strncmp(specific, moe_full_message, strlen(specific))) return moe_full_message;
+  /* PETSc's copy was cut (its first 1023 characters) or is the same: not a shorter, unrelated
+     message that happens to begin an older one */
+  if (specific && specific[0] && !strncmp(specific, moe_full_message, strlen(specific)) && (strlen(specific) >= 1000 || !moe_full_message[strlen(specific)])) return moe_full_message;
   if (specific && specific[0]) return specific;
   return text ? text : "unknown error";
 }
