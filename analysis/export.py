@@ -2,7 +2,8 @@
 """A tidy long table of a moerate results file for users' own statistics (R, pandas): one row per fit and
 loss, with the fit's gating, expert, estimator, n, replicate, whether it is certified and usable (what the
 rates use), the loss and its value; restart fits of the stability diagnostic carry their restart index
-(0 for a replicate's own fit), and reference fits (G-bar) are left out.
+(0 for a replicate's own fit), a fit of a truth that moves with n its truth_shift (n^-drift_rate: its truth
+is /truth/EXPERT/theta + truth_shift drift; 0 for a fixed truth), and reference fits (G-bar) are left out.
 
     /usr/bin/python3 analysis/export.py RESULTS.h5 -o fits.csv       CSV
     /usr/bin/python3 analysis/export.py RESULTS.h5 -o fits.parquet   Parquet (needs python3-pandas and -pyarrow)
@@ -19,7 +20,7 @@ import numpy as np
 import moeresults as mr
 
 COLUMNS = ("gating", "expert", "estimator", "n", "replicate", "restart", "status", "certified", "usable", "gap",
-           "loss", "value")
+           "truth_shift", "loss", "value")
 
 
 def rows(results):
@@ -29,6 +30,7 @@ def rows(results):
     est = results.field("estimator", 0).astype(int)
     restart = results.field("restart", 0).astype(int)
     usable, certified, gap = results.usable(), results.certified(), results.field("gap")
+    shift = results.field("truth_shift", 0.0)  # files before format 5 have a fixed truth
     out = {c: [] for c in COLUMNS}
     for li, loss in enumerate(results.losses):
         v = results.values[fits, li]
@@ -43,6 +45,7 @@ def rows(results):
         out["certified"].append(certified[keep].astype(int))
         out["usable"].append((usable & certified)[keep].astype(int))
         out["gap"].append(gap[keep])
+        out["truth_shift"].append(shift[keep])
         out["loss"].append(np.full(len(keep), loss, dtype=object))
         out["value"].append(results.values[keep, li])
     return {c: np.concatenate(v) if v else np.zeros(0) for c, v in out.items()}
@@ -53,7 +56,7 @@ def write_csv(table, path):
         w = csv.writer(f)
         w.writerow(COLUMNS)
         for i in range(len(table["loss"])):
-            w.writerow([repr(float(table[c][i])) if c in ("gap", "value") else table[c][i] for c in COLUMNS])
+            w.writerow([repr(float(table[c][i])) if c in ("gap", "truth_shift", "value") else table[c][i] for c in COLUMNS])
 
 
 def write_parquet(table, path, prog):

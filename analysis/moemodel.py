@@ -53,9 +53,17 @@ class Model:
     """f_G(x) = sum_i gate_i(x) h(x, eta_i) with analytic Jacobian."""
 
     def __init__(self, gating, expert, k, d, gating_options="", model="regression"):
-        self.gating, self.expert, self.k, self.d = gating, expert, k, d
-        self.ns = 1 if model == "gaussian" else 0  # sigma_i after eta_i in each atom (Gaussian MoE)
+        self.gating, self.expert, self.k, self.d, self.model = gating, expert, k, d, model
+        # the atoms' noise parameter after eta_i: sigma_i (Gaussian MoE) or the variance nu (contaminated MoE)
+        self.ns = 0 if model == "regression" else 1
         opts = parse_options(gating_options) if isinstance(gating_options, str) else dict(gating_options)
+        # the contaminated MoE's frozen base (its model_options): density, eta0 (d slopes), nu0, fitted bias
+        self.base = opts.get("contam_base", "gaussian")
+        self.base_eta = np.array([float(v) for v in opts.get("contam_base_eta", "1").split(",")] + [0.0] * d)[:d]
+        if "contam_base_eta" not in opts:
+            self.base_eta = np.eye(d)[0]
+        self.base_nu = float(opts.get("contam_base_nu", 0.001))
+        self.base_bias = opts.get("contam_expert_bias", "0").lower() in ("1", "true", "yes")
         self.K = int(opts.get("topk_K", 2))
         # top-K ranks beta1^T x (moerate's default) or the whole score beta1^T x + beta0 (-topk_rank_affine)
         self.rank_affine = opts.get("topk_rank_affine", "0").lower() in ("1", "true", "yes")
@@ -86,6 +94,8 @@ class Model:
             self.pinned[base:base + d + 1] = True
         elif gating == "cosine":  # the last atom, as softmax; with tau = 0 (unit vectors, no common shift) its beta0 alone
             self.pinned[(k - 1) * self.stride + (0 if self.cosine_tau > 0 else d):(k - 1) * self.stride + d + 1] = True
+        if model == "contaminated" and not self.base_bias and self.ne == d + 1:  # the prompt's bias b
+            self.pinned[d + 1 + d] = True
         self.free = np.flatnonzero(~self.pinned)
 
     # -- pieces of theta -------------------------------------------------------------
@@ -112,21 +122,39 @@ class Model:
         return loc, b0, np.hstack(parts)
 
     def atom_weights(self, b0):
-        """The atoms' weights in the Voronoi losses: sigmoid(beta0) for sigmoid gating, exp(beta0) otherwise."""
-        return expit(b0) if self.gating == "sigmoid" else np.exp(b0)
+        """The atoms' weights in the Voronoi losses: sigmoid(beta0) for sigmoid and normalised sigmoid gating,
+        exp(beta0) otherwise."""
+        return expit(b0) if self.gating in ("sigmoid", "nsigmoid") else np.exp(b0)
 
     def sigmas(self, theta):
         """sigma_i of the Gaussian MoE's experts."""
         return theta[: self.k * self.stride].reshape(self.k, self.stride)[:, self.d + 1 + self.ne]
 
     def log_likelihood(self, theta, X, Y):
-        """(1/n) sum_r log sum_i g_i(X_r) N(Y_r; h_i(X_r), sigma_i^2) of the Gaussian MoE."""
+        """(1/n) sum_r log sum_i g_i(X_r) N(Y_r; h_i(X_r), sigma_i^2) of the Gaussian MoE, or of the contaminated
+        MoE (1/n) sum_r log((1 - g(X_r)) f0(Y_r) + g(X_r) N(Y_r; h(X_r), nu))."""
+        if self.model == "contaminated":
+            return self.contaminated_log_likelihood(theta, X, Y)
         self.evaluate(theta, X)
         gate, h, sigma = self.last_gate, self.last_h, self.sigmas(theta)
         with np.errstate(divide="ignore"):
             terms = np.log(gate) - 0.5 * np.log(2 * np.pi) - np.log(sigma) - 0.5 * ((Y[:, None] - h) / sigma) ** 2
         top = np.max(terms, axis=1)
         return float(np.mean(top + np.log(np.sum(np.exp(terms - top[:, None]), axis=1))))
+
+    def contaminated_log_likelihood(self, theta, X, Y):
+        b1, b0, eta = self.atoms(np.asarray(theta, dtype=float))
+        nu = theta[self.d + 1 + self.ne]
+        g = expit(X @ b1[0] + b0[0])
+        h = self.experts(X, eta)[0][:, 0]
+        h0 = self.experts(X, np.append(self.base_eta, 0.0)[None, :])[0][:, 0]
+        if self.base == "laplace":  # variance nu0: scale sqrt(nu0 / 2)
+            s = np.sqrt(self.base_nu / 2)
+            lf0 = -np.log(2 * s) - np.abs(Y - h0) / s
+        else:
+            lf0 = -0.5 * np.log(2 * np.pi * self.base_nu) - 0.5 * (Y - h0) ** 2 / self.base_nu
+        l1 = np.log(g) - 0.5 * np.log(2 * np.pi * nu) - 0.5 * (Y - h) ** 2 / nu
+        return float(np.mean(np.logaddexp(np.log1p(-g) + lf0, l1)))
 
     def experts(self, X, eta):
         """h (n x k) and dh/deta (n x k x ne)."""
@@ -152,6 +180,10 @@ class Model:
             gate = expit(s)
             f = np.sum(gate * h, axis=1)
             dfds = h * gate * (1 - gate)
+        elif self.gating == "nsigmoid":  # sigmoid(s_i) / sum_j sigmoid(s_j) = softmax of log sigmoid(s)
+            gate = softmax(-np.logaddexp(0.0, -s), axis=1)
+            f = np.sum(gate * h, axis=1)
+            dfds = gate * expit(-s) * (h - f[:, None])  # sigmoid'(s_i) / S = gate_i (1 - sigmoid(s_i))
         elif self.gating in ("softmax", "dts"):
             tau = theta[k * self.stride] if (self.gating == "dts" and self.fit_tau) else (self.tau if self.gating == "dts" else 1.0)
             gate = softmax(s / tau, axis=1)
@@ -227,5 +259,5 @@ def model_from_h5(group):
     """A Model from the attributes of a moerate HDF5 group (/model or /truth/<expert>)."""
     a = group.attrs
     k = int(a["k"]) if "k" in a else int(a["kstar"])
-    return Model(str(a["gating"]), str(a["expert"]), k, int(a["d"]), str(a.get("gating_options", "")),
-                 str(a.get("model", "regression")))
+    opts = str(a.get("gating_options", "")) + " " + str(a.get("model_options", ""))
+    return Model(str(a["gating"]), str(a["expert"]), k, int(a["d"]), opts, str(a.get("model", "regression")))

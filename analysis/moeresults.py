@@ -47,6 +47,23 @@ class Results:
     truths: dict  # truth expert family -> attributes of /truth/<expert> (well_posed, weakest_sd, screening, draw, ...)
     families: dict  # "gating"/"expert"/"estimator"/"loss" -> name -> traits from moerate's registries (/families)
     grid_estimators: list = None  # /grid/estimators
+    truth_theta: dict = None  # truth expert family -> /truth/<expert>/theta
+    truth_drift: dict = None  # truth expert family -> /truth/<expert>/drift, for a truth that moves with n
+
+    def task_truth(self, row):
+        """The true parameters of task `row`: /truth/<expert>/theta, moved to the task's n when the truth moves
+        with n (theta + truth_shift drift, truth_shift = n^-drift_rate from the task's record).  A file whose
+        truth moves has no single truth: every comparison with it goes through this."""
+        key = self.truth_key(int(self.records["expert"][row]))
+        theta = np.asarray(self.truth_theta[key], dtype=float)
+        drift = (self.truth_drift or {}).get(key)
+        if drift is None:
+            return theta
+        return theta + float(self.field("truth_shift", 0.0)[row]) * np.asarray(drift, dtype=float)
+
+    def truth_moves(self, expert):
+        """Whether the truth of a pair with this expert index moves with n (drift_rate on /truth/<expert>)."""
+        return "drift_rate" in self.truths.get(self.truth_key(expert), {})
 
     def expert_identifiability(self, expert):
         """The identifiability class of expert index `expert` as its family declares it: "strong", "linear" or
@@ -252,6 +269,8 @@ def _read(h, path):
                    fisher={e: h["truth"][e]["fisher_eigenvalues"][()] for e in h.get("truth", {})
                            if "fisher_eigenvalues" in h["truth"][e]},
                    truths={e: {k: _python(v) for k, v in h["truth"][e].attrs.items()} for e in h.get("truth", {})},
+                   truth_theta={e: h["truth"][e]["theta"][()] for e in h.get("truth", {}) if "theta" in h["truth"][e]},
+                   truth_drift={e: h["truth"][e]["drift"][()] for e in h.get("truth", {}) if "drift" in h["truth"][e]},
                    grid_estimators=_strings(h["grid/estimators"]) if "grid/estimators" in h else None,
                    families={kind: {name: {k: _python(v) for k, v in h["families"][kind][name].attrs.items()}
                                     for name in h["families"][kind]} for kind in h.get("families", {})})

@@ -62,6 +62,9 @@ def truth_line(results, expert):
         parts.append("draw %s (%s rejected)" % (attrs["draw"], attrs.get("draws_rejected", "?")))
     if attrs.get("source"):
         parts.append(str(attrs["source"]))
+    if "drift_rate" in attrs:  # not one truth: each n has its own, and the screening was of the smallest n's
+        parts.append("MOVES WITH n: theta*(n) = theta + n^-%g drift (each task's truth: its record's truth_shift; "
+                     "the losses are against it)" % float(attrs["drift_rate"]))
     return "truth %s: %s" % (expert, "; ".join(parts))
 
 

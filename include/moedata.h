@@ -20,6 +20,8 @@ PETSC_EXTERN PetscErrorCode MoeRngCreate(PetscInt64 seed, MoeStream, PetscInt64 
 typedef struct {
   MoeModel   model;  /* truth gating x expert, k*, d */
   PetscReal *theta;  /* full layout of model */
+  PetscReal *drift;  /* a truth that moves with n (truth files only): the truth of size n is theta + n^-drift_rate drift; NULL: fixed */
+  PetscReal  drift_rate;
   char       source[PETSC_MAX_PATH_LEN + 64];
   PetscInt   draw, rejected; /* a drawn truth: its draw of -truth_seed, and the draws rejected before it */
   /* screening (MoeTruthScreen) */
@@ -31,6 +33,10 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode MoeTruthCreate(const MoeSpec *, PetscInt e, MoeTruth **);
 PETSC_EXTERN PetscErrorCode MoeTruthDestroy(MoeTruth **);
+/* n^-drift_rate for a truth that moves with n, 0 for a fixed one (the records' truth_shift). */
+PETSC_EXTERN PetscReal      MoeTruthShift(const MoeTruth *, PetscInt64 n);
+/* The truth of the tasks of size n: a view of t (its model, not owned) whose theta (p values, the caller's) is moved by n's drift. */
+PETSC_EXTERN PetscErrorCode MoeTruthAtN(const MoeTruth *t, PetscInt64 n, PetscReal *theta, MoeTruth *tn);
 PETSC_EXTERN PetscErrorCode MoeTruthScreen(const MoeSpec *, MoeTruth *);
 PETSC_EXTERN PetscErrorCode MoeTruthSelect(MoeSpec *, MoeTruth **kept);
 

@@ -12,7 +12,7 @@
      lse   the least-squares estimator the theory is about, computed by TAO (moerate's trust region)
            and certified against the truth's (or G-bar's) objective on the same data
      brgn  the same estimator computed by TAO's own Gauss-Newton (TAOBRGN, options -brgn_tao_...)
-     mle   maximum likelihood for the Gaussian MoE (-model gaussian), TAO on the analytic score,
+     mle   maximum likelihood for the likelihood models (-model gaussian, contaminated), TAO on the analytic score,
            certified against the truth's likelihood on the same data
      em    the same maximum-likelihood estimator computed by EM, certified as mle
      sgd   P1's minibatch SGD on the least-squares objective from the near start, as P1 fitted
@@ -32,13 +32,16 @@ struct _n_MoeEstimatorFamily {
   PetscErrorCode (*create)(MoeEstimator);
   PetscBool    theory;               /* the estimator the theory is about: only its certified fits are evidence */
   PetscBool    certificate_suffices; /* a certified fit is the estimator whatever its solver's stop (MoeSolver) */
-  MoeModelType model;                /* the model type it estimates */
+  unsigned     models;               /* the model types it estimates: MOE_MODEL_MASK(type) | ... */
   const char  *objective;            /* what it optimises */
   const char  *tao_prefix;           /* options prefix of its own TAO solvers (NULL: the global -tao_ ones) */
   const MoeFamilyOption *options;    /* its options, for -help */
   const char  *meaning;
 };
 
+#define MOE_MODEL_MASK(type) (1u << (type))
+/* Does the family estimate models of this type? */
+PETSC_EXTERN PetscBool      MoeEstimatorEstimates(const MoeEstimatorFamily *, MoeModelType);
 PETSC_EXTERN PetscErrorCode MoeEstimatorRegister(const MoeEstimatorFamily *);
 PETSC_EXTERN PetscErrorCode MoeEstimatorRegisterAll(void);
 PETSC_EXTERN PetscErrorCode MoeEstimatorFamilyFind(const char[], const MoeEstimatorFamily **);

@@ -80,6 +80,7 @@ PETSC_EXTERN PetscErrorCode MoeGridDestroy(MoeGrid **);
   X(double, gap, MOE_FIELD_DOUBLE, "2n/noise (objective - ref_objective)") \
   X(double, gradient_z, MOE_FIELD_DOUBLE, "max_j |g_j| / sqrt(noise H_jj / n) at the end of the kept fit") \
   X(double, weak_sd, MOE_FIELD_DOUBLE, "reference: sd along G-bar's weakest Fisher direction at the smallest n") \
+  X(double, truth_shift, MOE_FIELD_DOUBLE, "replicate and restart: n^-drift_rate when the truth moves with n (the task's truth is theta* + truth_shift drift, /truth/EXPERT/drift), else 0") \
   X(double, wall_time, MOE_FIELD_DOUBLE, "seconds") \
   X(double, t_start, MOE_FIELD_DOUBLE, "UNIX time in seconds") \
   X(double, t_end, MOE_FIELD_DOUBLE, "UNIX time in seconds")

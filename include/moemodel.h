@@ -56,6 +56,7 @@ typedef struct {
                                 -losses auto when the truth is not of this gating or is in Regime 2 */
   const MoeFamilyOption *options;
   const char *meaning;
+  PetscBool   sums_to_one; /* the gates sum to one at every x: the family serves the Gaussian MoE */
 } MoeGatingFamily;
 
 /* Identifiability of an expert family in the sense of the papers: it decides which theory
@@ -94,19 +95,41 @@ PETSC_EXTERN PetscErrorCode MoeExpertTypesString(char *, size_t);
 PETSC_EXTERN PetscErrorCode MoeFamilyOptionNames(const char ***);
 
 /* ---------------- the model ----------------
-   Two model types (-model):
-     regression  Y = f_G(X) + N(0, nu), f_G(x) = sum_i gate_i(x) h(x, eta_i)          (P1, P2)
-     gaussian    Y | X ~ sum_i gate_i(X) N(h(X, eta_i), sigma_i^2): a latent expert drawn with
-                 probabilities gate(X), then Y from its Gaussian; sigma_i > 0 is a parameter of
-                 each atom (P3, the dense-to-sparse paper).  The gates must sum to one (the
-                 softmax-type gatings).  Its mean function is f_G. */
+   Three model types (-model):
+     regression    Y = f_G(X) + N(0, nu), f_G(x) = sum_i gate_i(x) h(x, eta_i)          (P1, P2)
+     gaussian      Y | X ~ sum_i gate_i(X) N(h(X, eta_i), sigma_i^2): a latent expert drawn with
+                   probabilities gate(X), then Y from its Gaussian; sigma_i > 0 is a parameter of
+                   each atom (P3, the dense-to-sparse paper).  The gates must sum to one (a gating
+                   family with sums_to_one).  Its mean function is f_G.
+     contaminated  Y | X ~ (1 - g(X)) f0(h0(X), nu0) + g(X) N(h(X, eta), nu): a frozen, known base
+                   density f0 contaminated by one fitted Gaussian expert with a sigmoid gate g
+                   (arXiv 2505.18455); nu > 0, a variance, is the atom's noise parameter
+                   (src/model/contaminated.c says how the base is set).
+   The two likelihood models (ns = 1) are fitted by maximum likelihood. */
 #define MOE_SIGMA_MIN 1e-6 /* lower bound of a Gaussian expert's sigma in a fit */
 
 typedef enum {
   MOE_MODEL_REGRESSION,
-  MOE_MODEL_GAUSSIAN
+  MOE_MODEL_GAUSSIAN,
+  MOE_MODEL_CONTAMINATED
 } MoeModelType;
 PETSC_EXTERN const char *const MoeModelTypes[];
+
+/* The frozen base of the contaminated MoE. */
+typedef enum {
+  MOE_BASE_GAUSSIAN,
+  MOE_BASE_LAPLACE
+} MoeBaseDensity;
+PETSC_EXTERN const char *const MoeBaseDensities[];
+typedef struct {
+  MoeBaseDensity type;
+  PetscReal     *eta; /* the base expert's parameters (eta0, 0): d + 1 entries */
+  PetscReal      nu;  /* its variance */
+  PetscBool      bias; /* the contamination expert's bias is fitted (else pinned to 0) */
+} MoeBase;
+/* The options of the model types (the contaminated MoE's base), NULL-terminated: read without prefix,
+   the same for the truth and the fit, and carried by truth files as the gating families' are. */
+PETSC_EXTERN const MoeFamilyOption *MoeModelOptions(void);
 
 struct _p_MoeModel {
   MoeGating  gating; /* family internals: src/model/ and the families only */
@@ -114,7 +137,8 @@ struct _p_MoeModel {
   const MoeGatingFamily *gfamily; /* their traits, for everyone */
   const MoeExpertFamily *efamily;
   MoeModelType           type;
-  PetscInt               ns; /* per-atom noise parameters after eta: 1 (sigma_i) for the Gaussian MoE, else 0 */
+  PetscInt               ns; /* per-atom noise parameters after eta: 1 (sigma_i; nu for the contaminated MoE) for a likelihood model, else 0 */
+  MoeBase               *base; /* the contaminated MoE's frozen base, else NULL */
   PetscInt   k, d, stride, ng, ne, nglobal;
   PetscInt   p;       /* full parameter count */
   PetscInt   pfree;   /* free (fitted) parameters */
@@ -132,6 +156,8 @@ PETSC_EXTERN PetscErrorCode MoeModelCreate(const char gating[], const char exper
    empirical Fisher information (1/n) sum s s^T of the scores s at (X, Y), eigenvalues ascending. */
 PETSC_EXTERN PetscErrorCode MoeModelLogDensity(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *logp, PetscReal *grad);
 PETSC_EXTERN PetscErrorCode MoeModelLogLikelihood(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, const PetscReal *Y, PetscReal *ll, PetscReal *grad);
+/* A draw of Y | X = x from the contaminated MoE at theta (rng: a gsl_rng; one uniform, then one Gaussian or Laplace deviate). */
+PETSC_EXTERN PetscErrorCode MoeModelDrawContaminated(MoeModel, const PetscReal *theta, const PetscReal *x, void *rng, PetscReal *y);
 PETSC_EXTERN PetscErrorCode MoeModelComponents(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal *gate, PetscReal *mean);
 /* EM's pieces (src/fit/em.c): the responsibilities at (x, y) (with log p and the score), the gating part sum_i w_i log g_i(x)
    of the expected complete log-likelihood and its gradient in the gating parameters, one expert's mean. */
@@ -161,6 +187,8 @@ PETSC_EXTERN PetscErrorCode MoeModelLowerBounds(MoeModel, PetscReal *lower);
 PETSC_EXTERN PetscErrorCode MoeModelDescribe(MoeModel, char *, size_t);
 /* Family settings as options without prefix ("-topk_K 2"), "" when the family has none. */
 PETSC_EXTERN PetscErrorCode MoeModelGatingOptions(MoeModel, char *, size_t);
+/* The model type's settings as options (the contaminated MoE's base), "" when it has none. */
+PETSC_EXTERN PetscErrorCode MoeModelBaseOptions(MoeModel, char *, size_t);
 /* Atoms with a non-zero gate at some x (K for top-K gating, else k). */
 PETSC_EXTERN PetscInt       MoeModelActiveAtoms(MoeModel);
 /* Voronoi view of the atoms (src/model/embed.c): gating locations (nloc entries per atom), beta0, eta. */

@@ -11,7 +11,9 @@
 typedef enum {
   MOE_OPTION_INT,
   MOE_OPTION_REAL,
-  MOE_OPTION_BOOL
+  MOE_OPTION_BOOL,
+  MOE_OPTION_STRING,
+  MOE_OPTION_REAL_ARRAY
 } MoeOptionType;
 
 typedef struct {

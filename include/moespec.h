@@ -32,8 +32,10 @@ typedef struct {
   const MoeExpertFamily *expert;
   MoeModelType           model;
   PetscInt               kstar, d, p;
-  char                   options[1024]; /* gating family options, e.g. "-topk_K 2" */
+  char                   options[1024]; /* gating family and model options, e.g. "-topk_K 2" */
   PetscReal             *theta;         /* p values, full layout */
+  PetscReal             *drift;         /* a truth that moves with n: theta*(n) = theta + n^-drift_rate drift (p values), or NULL */
+  PetscReal              drift_rate;
 } MoeTruthRecord;
 
 typedef struct {

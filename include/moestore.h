@@ -23,6 +23,7 @@ PETSC_EXTERN PetscErrorCode MoeH5AttrWriteInt(hid_t, const char[], PetscInt64);
 PETSC_EXTERN PetscErrorCode MoeH5AttrWriteReal(hid_t, const char[], PetscReal);
 PETSC_EXTERN PetscErrorCode MoeH5AttrReadString(hid_t, const char[], char *, size_t);
 PETSC_EXTERN PetscErrorCode MoeH5AttrReadInt(hid_t, const char[], PetscInt64 *);
+PETSC_EXTERN PetscErrorCode MoeH5AttrReadReal(hid_t, const char[], PetscReal *);
 PETSC_EXTERN PetscErrorCode MoeH5AttrExists(hid_t, const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode MoeH5CreateChecksummed(hid_t, const char[], hid_t type, int rank, const hsize_t dims[], hid_t *);
 PETSC_EXTERN PetscErrorCode MoeH5WriteRowsSparse(hid_t, const char[], const hsize_t[2], const PetscReal *, const char units[], const char meaning[]);

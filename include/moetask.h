@@ -2,7 +2,7 @@
    Task: the pipeline of one task, wired once and used by `moerate fit` and by every rank of
    `moerate run`:
 
-     replicate  data (n, replicate) -> the estimator (lse: near starts -> fit -> certify, more
+     replicate  the truth of size n -> data (n, replicate) -> the estimator (lse: near starts -> fit -> certify, more
                 starts; sgd: near start -> SGD -> certificate) -> losses
      reference  noise-free reference sample -> near start -> fit -> is G-bar identified?
 
@@ -23,6 +23,7 @@ typedef struct {
   MoeFitResult   fit;
   MoeCertificate cert;
   MoeData       *data; /* the replicate's sample, when asked to keep it (else NULL) */
+  PetscReal      truth_shift; /* n^-drift_rate for a truth that moves with n (its truth: theta* + shift drift), else 0 */
 } MoeReplicateResult;
 
 /* What a reference task produces; theta (p) is the caller's array. */

@@ -72,11 +72,13 @@ static PetscErrorCode CheckPair(const MoeGatingFamily *gating, PetscBool flags, 
 
 /* The score of the Gaussian MoE, d log p(y | x) / dtheta, against central differences, for a
    softmax-type gating (gates that sum to one) and an expert family. */
-static PetscErrorCode CheckScore(const MoeGatingFamily *gating, PetscBool flags, const MoeExpertFamily *expert, gsl_rng *rng, PetscInt *nchecked, PetscReal *worst)
+/* The score of a likelihood model (-model gaussian with k = 4 atoms, or contaminated with one and
+   the options extra) against central differences of its log-density. */
+static PetscErrorCode CheckScore(const MoeGatingFamily *gating, PetscBool flags, const MoeExpertFamily *expert, const char model[], const char extra[], gsl_rng *rng, PetscInt *nchecked, PetscReal *worst)
 {
   MoeModel     m;
   PetscOptions opts;
-  PetscInt     k = 4, d = 2, i, trial;
+  PetscInt     k = strcmp(model, "gaussian") ? 1 : 4, d = 2, i, trial;
   PetscReal   *theta, *g, *x, *lower, lp, lpp, lpm, y;
 
   PetscFunctionBegin;
@@ -84,7 +86,8 @@ static PetscErrorCode CheckScore(const MoeGatingFamily *gating, PetscBool flags,
   PetscCall(SetFamilyOptions(gating, flags, opts));
   PetscCall(PetscOptionsSetValue(opts, "-topk_K", "2"));
   PetscCall(PetscOptionsSetValue(opts, "-hsoftmax_groups", "2"));
-  PetscCall(PetscOptionsSetValue(opts, "-model", "gaussian"));
+  PetscCall(PetscOptionsSetValue(opts, "-model", model));
+  if (extra) PetscCall(PetscOptionsInsertString(opts, extra));
   PetscCall(MoeModelCreate(gating->name, expert->name, k, d, opts, NULL, &m));
   PetscCall(PetscMalloc4(m->p, &theta, m->p, &g, d, &x, m->p, &lower));
   PetscCall(MoeModelLowerBounds(m, lower));
@@ -95,6 +98,7 @@ static PetscErrorCode CheckScore(const MoeGatingFamily *gating, PetscBool flags,
     PetscCall(MoeModelPinParameters(m, theta));
     for (i = 0; i < d; i++) x[i] = 2 * gsl_rng_uniform(rng) - 1;
     y = gsl_ran_gaussian(rng, 1.0);
+    if (m->base && trial % 2) PetscCall(MoeModelDrawContaminated(m, theta, x, rng, &y)); /* points the model puts mass on */
     PetscCall(MoeModelLogDensity(m, theta, x, y, &lp, g));
     for (i = 0; i < m->pfree; i++) {
       PetscInt  j = m->ifree[i];
@@ -108,7 +112,7 @@ static PetscErrorCode CheckScore(const MoeGatingFamily *gating, PetscBool flags,
       if (PetscAbsReal(fwd - bwd) > 1e-3 * (1 + PetscAbsReal(cd))) continue; /* a kink (ReLU, a top-K switch) */
       err = PetscAbsReal(g[j] - cd) / PetscMax(1e-3, PetscAbsReal(cd));
       if (err > 1e-6) {
-        PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL Gaussian MoE %s%s x %s: parameter %" PetscInt_FMT " score %.12e finite-difference %.12e (rel err %.2e)\n", gating->name, flags ? " (options on)" : "", expert->name, j, (double)g[j], (double)cd, (double)err));
+        PetscCall(PetscPrintf(PETSC_COMM_SELF, "FAIL %s MoE %s%s x %s (%s): parameter %" PetscInt_FMT " score %.12e finite-difference %.12e (rel err %.2e)\n", model, gating->name, flags ? " (options on)" : "", expert->name, extra ? extra : "", j, (double)g[j], (double)cd, (double)err));
         *worst = PetscMax(*worst, err);
       }
       (*nchecked)++;
@@ -203,11 +207,21 @@ int main(int argc, char **argv)
   {
     PetscInt nscore = 0, nmix = 0;
     for (a = 0; a < ng; a++)
-      if (gatings[a]->mass == MOE_MASS_EXP)
+      if (gatings[a]->sums_to_one)
         for (PetscInt flags = 0; flags < (HasFlags(gatings[a]) ? 2 : 1); flags++)
-          for (b = 0; b < ne; b++, nmix++) PetscCall(CheckScore(gatings[a], (PetscBool)flags, experts[b], rng, &nscore, &worst));
+          for (b = 0; b < ne; b++, nmix++) PetscCall(CheckScore(gatings[a], (PetscBool)flags, experts[b], "gaussian", NULL, rng, &nscore, &worst));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "checked %" PetscInt_FMT " score entries of %" PetscInt_FMT " Gaussian MoE gating x expert pairs\n", nscore, nmix));
     PetscCheck(nscore > 3000, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "too few score entries checked");
+  }
+  { /* the contaminated MoE: one sigmoid-gated atom over a frozen base, each base, the bias pinned or fitted */
+    static const char *bases[] = {"-contam_base gaussian -contam_base_nu 0.5", "-contam_base laplace -contam_base_nu 0.7 -contam_base_eta 0.5,-1", "-contam_base gaussian -contam_expert_bias 1 -contam_base_nu 0.3"};
+    const MoeGatingFamily *sig;
+    PetscInt               nscore = 0, nmix = 0;
+    PetscCall(MoeGatingFamilyFind("sigmoid", &sig));
+    for (a = 0; a < (PetscInt)PETSC_STATIC_ARRAY_LENGTH(bases); a++)
+      for (b = 0; b < ne; b++, nmix++) PetscCall(CheckScore(sig, PETSC_FALSE, experts[b], "contaminated", bases[a], rng, &nscore, &worst));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "checked %" PetscInt_FMT " score entries of %" PetscInt_FMT " contaminated MoE expert x base settings\n", nscore, nmix));
+    PetscCheck(nscore > 500, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "too few contaminated score entries checked");
   }
   {
     PetscInt  nblock = 0, nbpairs = 0;

@@ -89,7 +89,7 @@ PetscErrorCode MoeCheckTaoOptions(const MoeSpec *spec, MoeModel m)
   PetscCall(MoeFitCheckOptions(m, NULL));
   for (PetscInt i = 0; i < spec->nestimators; i++) {
     const MoeEstimatorFamily *f = MoeEstimatorGetFamily(spec->estimator[i]);
-    if (f->tao_prefix && f->model == MOE_MODEL_REGRESSION && m->type == MOE_MODEL_REGRESSION) PetscCall(MoeFitCheckOptions(m, f->tao_prefix));
+    if (f->tao_prefix && MoeEstimatorEstimates(f, MOE_MODEL_REGRESSION) && m->type == MOE_MODEL_REGRESSION) PetscCall(MoeFitCheckOptions(m, f->tao_prefix));
   }
   PetscFunctionReturn(0);
 }

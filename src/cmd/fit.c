@@ -23,7 +23,12 @@ static PetscErrorCode PrintSummary(FitRun *r)
   PetscFunctionBegin;
   PetscCall(MoeModelDescribe(r->model, desc, sizeof(desc)));
   PetscCall(MoeModelDescribe(r->truth->model, tdesc, sizeof(tdesc)));
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "model : %s\ntruth : %s; %s\ndata  : n=%" PetscInt_FMT ", replicate %" PetscInt_FMT ", seed %" PetscInt_FMT ", %s %g\n", desc, tdesc, r->truth->source, r->rep.data->n, r->replicate, r->spec->seed, r->model->ns ? "Y drawn from the mixture; drawn experts' sigma" : "noise variance", (double)(r->model->ns ? r->spec->truth_sigma : r->spec->noise)));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "model : %s\ntruth : %s; %s\n", desc, tdesc, r->truth->source));
+  if (r->truth->drift) PetscCall(PetscPrintf(PETSC_COMM_SELF, "truth : moves with n: theta + n^-%g drift, at this n shifted by %.6g drift\n", (double)r->truth->drift_rate, (double)r->rep.truth_shift));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "data  : n=%" PetscInt_FMT ", replicate %" PetscInt_FMT ", seed %" PetscInt_FMT ", ", r->rep.data->n, r->replicate, r->spec->seed));
+  if (!r->model->ns) PetscCall(PetscPrintf(PETSC_COMM_SELF, "noise variance %g\n", (double)r->spec->noise));
+  else if (r->spec->truthfile) PetscCall(PetscPrintf(PETSC_COMM_SELF, "Y drawn from the %s MoE\n", MoeModelTypes[r->model->type]));
+  else PetscCall(PetscPrintf(PETSC_COMM_SELF, "Y drawn from the %s MoE; drawn experts' sigma %g\n", MoeModelTypes[r->model->type], (double)r->spec->truth_sigma));
   PetscCall(MoePrintFisherLine(PETSC_COMM_SELF, r->spec, r->truth));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "fit   : %s (%s) by %s after %" PetscInt_FMT " iterations, objective %.10e, |gradient| %.3e, %.3f s%s%s\n", MoeFitStatuses[r->rep.fit.status], MoeFitReasonString(r->rep.fit.reason), r->spec->estimators[0], r->rep.fit.iterations, (double)r->rep.fit.objective, (double)r->rep.fit.gnorm, (double)r->rep.fit.time, r->rep.fit.message[0] ? ": " : "", r->rep.fit.message));
   if (r->reference) PetscCall(PetscPrintf(PETSC_COMM_SELF, "G-bar : %s (%s), objective %.3e on %" PetscInt_FMT " noise-free points; %s%s\n", MoeFitStatuses[r->ref.fit.status], MoeFitReasonString(r->ref.fit.reason), (double)r->ref.fit.objective, r->spec->reference_n, r->ref.identified ? "identified" : "not identified: ", r->ref.why));

@@ -65,8 +65,16 @@ static PetscErrorCode DrawGaussianMixture(const MoeTruth *truth, gsl_rng *rng, M
   PetscFunctionReturn(0);
 }
 
+/* Y_r of the contaminated MoE (src/model/contaminated.c). */
+static PetscErrorCode DrawContaminated(const MoeTruth *truth, gsl_rng *rng, MoeData *D)
+{
+  PetscFunctionBegin;
+  for (PetscInt r = 0; r < D->n; r++) PetscCall(MoeModelDrawContaminated(truth->model, truth->theta, D->X + (size_t)r * D->d, rng, &D->Y[r]));
+  PetscFunctionReturn(0);
+}
+
 /* A replicate's sample: X from stream X; Y = f_G*(X) + N(0, noise) for the regression model,
-   Y drawn from the mixture for the Gaussian MoE (stream NOISE either way). */
+   Y drawn from the mixture for the Gaussian and the contaminated MoE (stream NOISE either way). */
 PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
 {
   MoeData  *D;
@@ -78,7 +86,8 @@ PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, P
   PetscCall(MoeDataCreate((PetscInt)n, dp->d, &D));
   PetscCall(MoeDataSampleX(dp, MOE_STREAM_X, n, replicate, D));
   PetscCall(MoeRngCreate(dp->seed, MOE_STREAM_NOISE, n, replicate, 0, &rng));
-  if (truth->model->ns) PetscCall(DrawGaussianMixture(truth, rng, D));
+  if (truth->model->base) PetscCall(DrawContaminated(truth, rng, D));
+  else if (truth->model->ns) PetscCall(DrawGaussianMixture(truth, rng, D));
   else {
     PetscCall(MoeModelEvaluateMany(truth->model, truth->theta, D->n, D->X, D->Y));
     if (sd > 0)

@@ -76,27 +76,32 @@ PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
   MoeData        *E;
   MoeDataParams   dp;
   MoeScreenParams sp;
+  MoeTruth        tn; /* the truth at the smallest n (a truth that moves with n is screened there) */
+  PetscReal      *theta;
 
   PetscFunctionBegin;
   MoeSpecDataParams(spec, &dp);
   MoeSpecScreenParams(spec, &sp);
-  PetscCall(MoeDataEvaluationSample(&dp, t, &E));
+  PetscCall(PetscMalloc1(m->p, &theta));
+  PetscCall(MoeTruthAtN(t, sp.nmin, theta, &tn));
+  PetscCall(MoeDataEvaluationSample(&dp, &tn, &E));
   PetscCall(PetscFree(t->fisher));
   PetscCall(PetscMalloc1(m->pfree, &t->fisher));
-  if (m->ns) { /* Gaussian MoE: the information of the likelihood, from a sample of the model itself */
+  if (m->ns) { /* a likelihood model: the information of the likelihood, from a sample of the model itself */
     MoeData   *S;
     PetscReal *vmin;
     PetscCall(PetscMalloc1(m->pfree, &vmin));
-    PetscCall(MoeDataGenerate(&dp, t, dp.eval_n, -1, &S));
-    PetscCall(MoeModelFisherScores(m, t->theta, S->n, S->X, S->Y, t->fisher, vmin));
+    PetscCall(MoeDataGenerate(&dp, &tn, dp.eval_n, -1, &S));
+    PetscCall(MoeModelFisherScores(m, tn.theta, S->n, S->X, S->Y, t->fisher, vmin));
     PetscCall(MoeDataDestroy(&S));
     t->sd = MoeFisherSd(1.0, sp.nmin, t->fisher, m->pfree);
     PetscCall(Verdict(m, t->fisher, vmin, t->sd, sp.nmin, sp.max_sd, t->why, sizeof(t->why)));
     PetscCall(PetscFree(vmin));
-  } else PetscCall(MoeFisherCheck(m, t->theta, E, sp.noise, sp.nmin, sp.max_sd, t->fisher, &t->sd, t->why, sizeof(t->why)));
-  if (!t->why[0]) PetscCall(CheckHingeActivity(&sp, t, E, t->why, sizeof(t->why)));
+  } else PetscCall(MoeFisherCheck(m, tn.theta, E, sp.noise, sp.nmin, sp.max_sd, t->fisher, &t->sd, t->why, sizeof(t->why)));
+  if (!t->why[0]) PetscCall(CheckHingeActivity(&sp, &tn, E, t->why, sizeof(t->why)));
   t->wellposed = (PetscBool)!t->why[0];
   PetscCall(MoeDataDestroy(&E));
+  PetscCall(PetscFree(theta));
   PetscFunctionReturn(0);
 }
 

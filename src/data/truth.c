@@ -63,6 +63,22 @@ static PetscErrorCode CheckTruthValues(const char path[], MoeModel m, const Pets
   PetscFunctionReturn(0);
 }
 
+/* A truth's drift: finite, and zero where the model pins (the pinned value is the parametrisation's). */
+static PetscErrorCode CheckDrift(const char path[], MoeModel m, const PetscReal *drift)
+{
+  char name[64];
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < m->p; i++) {
+    MoeUserCheck(!PetscIsInfOrNanReal(drift[i]), "-truth_file %s: drift[%" PetscInt_FMT "] is %g: every value must be finite", path, i, (double)drift[i]);
+    if (m->pinned[i] && drift[i] != 0) {
+      PetscCall(MoeModelParameterName(m, i, name, sizeof(name)));
+      MoeUserError("-truth_file %s: drift[%" PetscInt_FMT "] (%s) is %g, but the model pins that parameter: give 0", path, i, name, (double)drift[i]);
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
 /* The record of the truth file for the fits of expert index e: its only truth, or the one
    of the truth's expert family. */
 static PetscErrorCode TruthFileRecord(const MoeSpec *spec, PetscInt e, const MoeTruthRecord **rec)
@@ -100,6 +116,12 @@ PetscErrorCode MoeTruthCreate(const MoeSpec *spec, PetscInt e, MoeTruth **truth)
     PetscCall(PetscMalloc1(r->p, &t->theta));
     PetscCall(PetscArraycpy(t->theta, r->theta, r->p));
     PetscCall(CheckTruthValues(spec->truth_file, t->model, t->theta));
+    if (r->drift) {
+      PetscCall(CheckDrift(spec->truth_file, t->model, r->drift));
+      PetscCall(PetscMalloc1(r->p, &t->drift));
+      PetscCall(PetscArraycpy(t->drift, r->drift, r->p));
+      t->drift_rate = r->drift_rate;
+    }
     PetscCall(PetscSNPrintf(t->source, sizeof(t->source), "file %s", spec->truth_file));
   } else {
     const char *expert = spec->truth_expert_family ? spec->truth_expert_family->name : spec->expert_families[e]->name;
@@ -119,8 +141,27 @@ PetscErrorCode MoeTruthDestroy(MoeTruth **t)
   PetscFunctionBegin;
   if (!*t) PetscFunctionReturn(0);
   PetscCall(PetscFree((*t)->fisher));
+  PetscCall(PetscFree((*t)->drift));
   PetscCall(MoeModelDestroy(&(*t)->model));
   PetscCall(PetscFree((*t)->theta));
   PetscCall(PetscFree(*t));
+  PetscFunctionReturn(0);
+}
+
+PetscReal MoeTruthShift(const MoeTruth *t, PetscInt64 n)
+{
+  return t->drift ? PetscPowReal((PetscReal)n, -t->drift_rate) : 0;
+}
+
+PetscErrorCode MoeTruthAtN(const MoeTruth *t, PetscInt64 n, PetscReal *theta, MoeTruth *tn)
+{
+  PetscReal c = MoeTruthShift(t, n);
+
+  PetscFunctionBegin;
+  *tn        = *t;
+  tn->theta  = theta;
+  tn->fisher = NULL;
+  tn->drift  = NULL; /* a view: nothing of it is freed, and it does not move again */
+  for (PetscInt i = 0; i < t->model->p; i++) theta[i] = t->theta[i] + (t->drift ? c * t->drift[i] : 0);
   PetscFunctionReturn(0);
 }

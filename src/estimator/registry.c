@@ -81,3 +81,8 @@ PetscErrorCode MoeEstimatorView(MoeEstimator est, char *buf, size_t len)
   if (est->ops.view) PetscCall((*est->ops.view)(est, buf, len));
   PetscFunctionReturn(0);
 }
+
+PetscBool MoeEstimatorEstimates(const MoeEstimatorFamily *f, MoeModelType type)
+{
+  return (PetscBool)((f->models & MOE_MODEL_MASK(type)) != 0);
+}

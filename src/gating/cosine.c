@@ -159,4 +159,4 @@ static const MoeFamilyOption options[] = {
   {NULL, MOE_OPTION_INT, NULL, NULL}
 };
 
-const MoeGatingFamily MoeGatingFamily_Cosine = {"cosine", MoeGatingCreate_Cosine, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "perturbed cosine router [arXiv 2405.14131]: softmax (top-K with -cosine_K) of beta1^T x / ((|beta1| + tau)(|x| + tau)) + beta0, last atom pinned (its beta0 alone at tau = 0)"};
+const MoeGatingFamily MoeGatingFamily_Cosine = {"cosine", MoeGatingCreate_Cosine, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "perturbed cosine router [arXiv 2405.14131]: softmax (top-K with -cosine_K) of beta1^T x / ((|beta1| + tau)(|x| + tau)) + beta0, last atom pinned (its beta0 alone at tau = 0)", PETSC_TRUE};

@@ -103,4 +103,4 @@ static const MoeFamilyOption options[] = {
   {NULL, MOE_OPTION_INT, NULL, NULL}
 };
 
-const MoeGatingFamily MoeGatingFamily_DTS = {"dts", MoeGatingCreate_DTS, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "dense-to-sparse gating: softmax of scores / temperature tau"};
+const MoeGatingFamily MoeGatingFamily_DTS = {"dts", MoeGatingCreate_DTS, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "dense-to-sparse gating: softmax of scores / temperature tau", PETSC_TRUE};

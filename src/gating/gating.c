@@ -161,7 +161,7 @@ PetscErrorCode MoeGatingDestroy(MoeGating *g)
   PetscFunctionReturn(0);
 }
 
-/* Every option of every gating family, NULL-terminated (truth files carry them). */
+/* Every option of every gating family and of the model types, NULL-terminated (truth files carry them). */
 PetscErrorCode MoeFamilyOptionNames(const char ***names)
 {
   static const char *list[4 * MOE_MAX_FAMILIES + 1];
@@ -174,6 +174,7 @@ PetscErrorCode MoeFamilyOptionNames(const char ***names)
     PetscCall(MoeGatingFamilies(&n, &f));
     for (i = 0; i < n; i++)
       for (const MoeFamilyOption *o = f[i]->options; o && o->name && c < 4 * MOE_MAX_FAMILIES; o++) list[c++] = o->name;
+    for (const MoeFamilyOption *o = MoeModelOptions(); o->name && c < 4 * MOE_MAX_FAMILIES; o++) list[c++] = o->name;
     list[c] = NULL;
     done    = PETSC_TRUE;
   }

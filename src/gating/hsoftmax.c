@@ -203,4 +203,4 @@ static const MoeFamilyOption options[] = {
   {NULL, MOE_OPTION_INT, NULL, NULL}
 };
 
-const MoeGatingFamily MoeGatingFamily_HSoftmax = {"hsoftmax", MoeGatingCreate_HSoftmax, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "hierarchical softmax gating: softmax over groups times softmax within a group"};
+const MoeGatingFamily MoeGatingFamily_HSoftmax = {"hsoftmax", MoeGatingCreate_HSoftmax, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "hierarchical softmax gating: softmax over groups times softmax within a group", PETSC_TRUE};

@@ -21,5 +21,6 @@ PetscErrorCode MoeGatingRegisterAll(void)
   MoeGatingRegisterFamily(DTS);
   MoeGatingRegisterFamily(HSoftmax);
   MoeGatingRegisterFamily(Cosine);
+  MoeGatingRegisterFamily(NSigmoid);
   PetscFunctionReturn(0);
 }

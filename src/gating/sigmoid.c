@@ -2,15 +2,6 @@
    The gates do not sum to one; no parameter is pinned. */
 #include <moe/private/modelimpl.h>
 
-static inline PetscReal Sigmoid(PetscReal z)
-{
-  /* written so that exp() never overflows */
-  if (z >= 0) return 1.0 / (1.0 + PetscExpReal(-z));
-  else {
-    PetscReal e = PetscExpReal(z);
-    return e / (1.0 + e);
-  }
-}
 
 static PetscErrorCode MoeGatingScores_Sigmoid(MoeGating g, const PetscReal *glob, const PetscReal *s, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *dfds, PetscReal *dglob)
 {
@@ -19,7 +10,7 @@ static PetscErrorCode MoeGatingScores_Sigmoid(MoeGating g, const PetscReal *glob
 
   PetscFunctionBegin;
   for (i = 0; i < g->k; i++) {
-    gate[i] = Sigmoid(s[i]);
+    gate[i] = MoeSigmoid(s[i]);
     sum += gate[i] * h[i];
     if (dfds) dfds[i] = h[i] * gate[i] * (1.0 - gate[i]);
   }
@@ -30,7 +21,7 @@ static PetscErrorCode MoeGatingScores_Sigmoid(MoeGating g, const PetscReal *glob
 /* c atoms with sigmoid(b) = sigmoid(b0)/c carry the mass of one atom with bias b0. */
 static PetscErrorCode MoeGatingSplitBias_Sigmoid(MoeGating g, PetscReal b0, PetscInt c, PetscReal *b)
 {
-  PetscReal m = Sigmoid(b0) / c;
+  PetscReal m = MoeSigmoid(b0) / c;
 
   PetscFunctionBegin;
   *b = PetscLogReal(m / (1.0 - m));
@@ -45,4 +36,4 @@ static PetscErrorCode MoeGatingCreate_Sigmoid(MoeGating g)
   PetscFunctionReturn(0);
 }
 
-const MoeGatingFamily MoeGatingFamily_Sigmoid = {"sigmoid", MoeGatingCreate_Sigmoid, MOE_MASS_SIGMOID, "sigmoid_d1,sigmoid_d2", "sigmoid_d3", NULL, "sigmoid gating [P1]: gate_i = sigmoid(beta1_i^T x + beta0_i), gates need not sum to one"};
+const MoeGatingFamily MoeGatingFamily_Sigmoid = {"sigmoid", MoeGatingCreate_Sigmoid, MOE_MASS_SIGMOID, "sigmoid_d1,sigmoid_d2", "sigmoid_d3", NULL, "sigmoid gating [P1]: gate_i = sigmoid(beta1_i^T x + beta0_i), gates need not sum to one", PETSC_FALSE};

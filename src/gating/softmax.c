@@ -25,4 +25,4 @@ static PetscErrorCode MoeGatingCreate_Softmax(MoeGating g)
   PetscFunctionReturn(0);
 }
 
-const MoeGatingFamily MoeGatingFamily_Softmax = {"softmax", MoeGatingCreate_Softmax, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, NULL, "softmax gating [P2]: gate_i = softmax_i(beta1^T x + beta0), last atom pinned"};
+const MoeGatingFamily MoeGatingFamily_Softmax = {"softmax", MoeGatingCreate_Softmax, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, NULL, "softmax gating [P2]: gate_i = softmax_i(beta1^T x + beta0), last atom pinned", PETSC_TRUE};

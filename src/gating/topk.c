@@ -233,4 +233,4 @@ static const MoeFamilyOption options[] = {
   {NULL, MOE_OPTION_INT, NULL, NULL}
 };
 
-const MoeGatingFamily MoeGatingFamily_TopK = {"topk", MoeGatingCreate_TopK, MOE_MASS_EXP, "topk", NULL, options, "top-K sparse softmax gating [P3]: softmax over the K largest scores, zero elsewhere"};
+const MoeGatingFamily MoeGatingFamily_TopK = {"topk", MoeGatingCreate_TopK, MOE_MASS_EXP, "topk", NULL, options, "top-K sparse softmax gating [P3]: softmax over the K largest scores, zero elsewhere", PETSC_TRUE};

@@ -7,6 +7,7 @@ PETSC_EXTERN PetscErrorCode MoeLossRegister_Softmax(void);
 PETSC_EXTERN PetscErrorCode MoeLossRegister_TopK(void);
 PETSC_EXTERN PetscErrorCode MoeLossRegister_Experts(void);
 PETSC_EXTERN PetscErrorCode MoeLossRegister_Cells(void);
+PETSC_EXTERN PetscErrorCode MoeLossRegister_Params(void);
 
 static PetscBool MoeLossRegisterAllCalled = PETSC_FALSE;
 
@@ -21,5 +22,6 @@ PetscErrorCode MoeLossRegisterAll(void)
   PetscCall(MoeLossRegister_TopK());
   PetscCall(MoeLossRegister_Experts());
   PetscCall(MoeLossRegister_Cells());
+  PetscCall(MoeLossRegister_Params());
   PetscFunctionReturn(0);
 }

@@ -110,7 +110,7 @@ PetscErrorCode MoeModelParameterName(MoeModel m, PetscInt i, char *buf, size_t l
   if (atom >= m->k) PetscCall(PetscSNPrintf(buf, len, "gating global %" PetscInt_FMT, i - m->k * m->stride));
   else if (j < d) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " beta1[%" PetscInt_FMT "]", atom, j));
   else if (j == d) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " beta0", atom));
-  else if (m->ns && j == m->stride - 1) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " sigma", atom));
+  else if (m->ns && j == m->stride - 1) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " %s", atom, m->base ? "nu" : "sigma"));
   else if (j == d + m->ne) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " b", atom));
   else PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " a[%" PetscInt_FMT "]", atom, j - d - 1));
   PetscFunctionReturn(0);

@@ -32,7 +32,7 @@ static PetscErrorCode LogJoint(MoeModel m, const PetscReal *theta, const PetscRe
   PetscReal f, shift = PETSC_NINFINITY, ptilde = 0, psi[MOE_MAX_FAMILIES * 4];
 
   PetscFunctionBegin;
-  PetscCheck(m->ns == 1, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the log-density needs the Gaussian MoE (-model gaussian)");
+  PetscCheck(m->ns == 1 && !m->base, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the mixture's joint density needs the Gaussian MoE (-model gaussian)");
   PetscCheck(k <= MOE_MAX_FAMILIES * 4, PETSC_COMM_SELF, PETSC_ERR_SUP, "more than %d atoms", MOE_MAX_FAMILIES * 4);
   for (i = 0; i < k; i++) PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &m->h[i], NULL));
   PetscCall(PetscArrayzero(psi, k));
@@ -74,6 +74,10 @@ PetscErrorCode MoeModelLogDensity(MoeModel m, const PetscReal *theta, const Pets
   PetscReal lphi[MOE_MAX_FAMILIES * 4];
 
   PetscFunctionBegin;
+  if (m->base) {
+    PetscCall(MoeModelLogDensity_Contaminated(m, theta, x, y, logp, grad));
+    PetscFunctionReturn(0);
+  }
   PetscCall(LogJoint(m, theta, x, y, lphi, logp));
   if (grad) PetscCall(Score(m, theta, x, y, lphi, *logp, grad));
   PetscFunctionReturn(0);

@@ -2,7 +2,7 @@
    (see moemodel.h) and its analytic derivatives. */
 #include <moe/private/modelimpl.h>
 
-const char *const MoeModelTypes[] = {"regression", "gaussian", "MoeModelType", "MOE_MODEL_", NULL};
+const char *const MoeModelTypes[] = {"regression", "gaussian", "contaminated", "MoeModelType", "MOE_MODEL_", NULL};
 
 PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt k, PetscInt d, PetscOptions opts, const char prefix[], MoeModel *model)
 {
@@ -14,7 +14,7 @@ PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt
   PetscCall(PetscNew(&m));
   PetscCall(PetscOptionsGetEnum(opts, NULL, "-model", MoeModelTypes, &type, NULL));
   m->type = (MoeModelType)type;
-  m->ns   = m->type == MOE_MODEL_GAUSSIAN ? 1 : 0;
+  m->ns   = m->type == MOE_MODEL_REGRESSION ? 0 : 1;
   PetscCall(MoeExpertCreate(expert, d, &m->expert));
   m->k      = k;
   m->d      = d;
@@ -28,6 +28,10 @@ PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt
   m->p       = k * m->stride + m->nglobal;
   PetscCall(PetscCalloc1(m->p, &m->pinned));
   if (m->gating->ops.pin) PetscCall((*m->gating->ops.pin)(m->gating, m->pinned));
+  if (m->type == MOE_MODEL_CONTAMINATED) {
+    PetscCall(MoeModelSetUpContaminated(m, opts));
+    PetscCall(MoeModelPinContaminated(m, m->pinned));
+  }
   PetscCall(PetscMalloc1(m->p, &m->ifree));
   for (i = 0, j = 0; i < m->p; i++)
     if (!m->pinned[i]) m->ifree[j++] = i;
@@ -41,6 +45,7 @@ PetscErrorCode MoeModelDestroy(MoeModel *m)
 {
   PetscFunctionBegin;
   if (!*m) PetscFunctionReturn(0);
+  PetscCall(MoeModelDestroyBase(*m));
   PetscCall(MoeGatingDestroy(&(*m)->gating));
   PetscCall(MoeExpertDestroy(&(*m)->expert));
   PetscCall(PetscFree((*m)->pinned));
@@ -148,7 +153,7 @@ PetscErrorCode MoeModelDescribe(MoeModel m, char *buf, size_t len)
 
   PetscFunctionBegin;
   if (m->gating->ops.describe) PetscCall((*m->gating->ops.describe)(m->gating, extra, sizeof(extra)));
-  PetscCall(PetscSNPrintf(buf, len, "%s%s%s%s x %s, k=%" PetscInt_FMT ", d=%" PetscInt_FMT ", p=%" PetscInt_FMT " (%" PetscInt_FMT " free)%s", m->gfamily->name, extra[0] ? "(" : "", extra, extra[0] ? ")" : "", m->efamily->name, m->k, m->d, m->p, m->pfree, m->ns ? ", Gaussian MoE" : ""));
+  PetscCall(PetscSNPrintf(buf, len, "%s%s%s%s x %s, k=%" PetscInt_FMT ", d=%" PetscInt_FMT ", p=%" PetscInt_FMT " (%" PetscInt_FMT " free)%s", m->gfamily->name, extra[0] ? "(" : "", extra, extra[0] ? ")" : "", m->efamily->name, m->k, m->d, m->p, m->pfree, m->base ? ", contaminated MoE" : m->ns ? ", Gaussian MoE" : ""));
   PetscFunctionReturn(0);
 }
 

@@ -136,6 +136,7 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
     PetscCall(MoeTaskReplicate(&pc, t->n, t->replicate, t->restart, (PetscBool)(id == x->inject_nan_task), PETSC_FALSE, &rep));
     PetscCall(PetscFree(rep.theta0));
     MoeRecordSetFit(rec, &rep.fit, &rep.cert);
+    rec->truth_shift = rep.truth_shift;
   }
   rec->t_end         = MoeWallTime();
   rec->wall_time     = rec->t_end - rec->t_start;

@@ -2,25 +2,55 @@
    certification and the stability diagnostic. */
 #include <moe/private/specimpl.h>
 
-/* The model type fixes the estimators (lse, sgd: regression; mle: Gaussian MoE); the Gaussian MoE
-   needs gates that sum to one (softmax-type gatings) and is measured against its own truth: the
-   fits have the truth's families (the reference G-bar of a misspecified Gaussian MoE is not
-   computed). */
+/* A truth that moves with n has no fixed regression function or G-bar to compare with: its fits have
+   the truth's families and their losses compare parameters. */
+static PetscErrorCode CheckDriftingTruth(MoeSpec *s)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  if (!s->truthfile || !s->truthfile->truths[0].drift) PetscFunctionReturn(0);
+  for (i = 0; i < s->ngatings; i++) MoeUserCheck(s->gating_families[i] == s->truth_gating_family, "-gating %s: the truth of -truth_file %s moves with n, so the fits have its gating family (%s): there is no G-bar of a moving truth", s->gatings[i], s->truth_file, s->truth_gating);
+  for (i = 0; i < s->nlosses; i++) {
+    const MoeLossType *t;
+    PetscCall(MoeLossGet(s->losses[i], &t));
+    MoeUserCheck(t->atoms && t->target == MOE_LOSS_ATOMS, "-losses %s: the truth of -truth_file %s moves with n, so the losses compare parameters with each n's truth: leave %s out", s->losses[i], s->truth_file, s->losses[i]);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The likelihood models: the Gaussian MoE needs gates that sum to one (a gating that declares so), the
+   contaminated MoE one sigmoid-gated atom; both are measured against their own truth: the fits have the
+   truth's families (the reference G-bar of a misspecified likelihood model is not computed). */
+static PetscErrorCode CheckLikelihoodModel(MoeSpec *s)
+{
+  PetscInt i;
+
+  PetscFunctionBegin;
+  MoeUserCheck(s->truth_sigma > 0 && PetscIsNormalReal(s->truth_sigma), "-truth_sigma %g must be a standard deviation > 0", (double)s->truth_sigma);
+  for (i = 0; i < s->ngatings; i++) {
+    if (s->model == MOE_MODEL_GAUSSIAN) MoeUserCheck(s->gating_families[i]->sums_to_one, "-gating %s: the Gaussian MoE needs gates that sum to one (a softmax-type or the normalised sigmoid gating), not %s", s->gatings[i], s->gatings[i]);
+    else MoeUserCheck(s->gating_families[i]->mass == MOE_MASS_SIGMOID && !s->gating_families[i]->sums_to_one && s->k == 1 && s->kstar == 1, "-model contaminated has one contamination atom with a sigmoid gate: give -gating sigmoid, -k 1 and -kstar 1 (now -gating %s, -k %" PetscInt_FMT ", -kstar %" PetscInt_FMT ")", s->gatings[i], s->k, s->kstar);
+    MoeUserCheck(s->gating_families[i] == s->truth_gating_family, "-gating %s: the %s MoE is fitted with the truth's gating family (%s): a misspecified likelihood model has no reference G-bar in moerate", s->gatings[i], MoeModelTypes[s->model], s->truth_gating);
+  }
+  for (i = 0; i < s->nexperts; i++) MoeUserCheck(!s->truth_expert_family || s->truth_expert_family == s->expert_families[i], "-expert %s: the %s MoE is fitted with the truth's expert family (%s)", s->experts[i], MoeModelTypes[s->model], s->truth_expert);
+  PetscFunctionReturn(0);
+}
+
+/* The model type fixes the estimators (lse, sgd, brgn: regression; mle: the likelihood models; em: the
+   Gaussian MoE) and, for a likelihood model, the families; a truth that moves with n, the losses. */
 PetscErrorCode MoeSpecCheckModelType(MoeSpec *s)
 {
   PetscInt i;
 
   PetscFunctionBegin;
-  for (i = 0; i < s->nestimators; i++)
-    MoeUserCheck(MoeEstimatorGetFamily(s->estimator[i])->model == s->model, "-estimator %s estimates the %s model, but -model is %s: use %s", s->estimators[i], MoeModelTypes[MoeEstimatorGetFamily(s->estimator[i])->model], MoeModelTypes[s->model], s->model == MOE_MODEL_GAUSSIAN ? "-estimator mle" : "-estimator lse (or sgd)");
-  if (s->truthfile) MoeUserCheck(s->truthfile->truths[0].model == s->model, "-truth_file %s holds a %s truth, but -model is %s: give -model %s", s->truth_file, MoeModelTypes[s->truthfile->truths[0].model], MoeModelTypes[s->model], MoeModelTypes[s->truthfile->truths[0].model]);
-  if (s->model != MOE_MODEL_GAUSSIAN) PetscFunctionReturn(0);
-  MoeUserCheck(s->truth_sigma > 0 && PetscIsNormalReal(s->truth_sigma), "-truth_sigma %g must be a standard deviation > 0", (double)s->truth_sigma);
-  for (i = 0; i < s->ngatings; i++) {
-    MoeUserCheck(s->gating_families[i]->mass == MOE_MASS_EXP, "-gating %s: the Gaussian MoE needs gates that sum to one (a softmax-type gating), not %s", s->gatings[i], s->gatings[i]);
-    MoeUserCheck(s->gating_families[i] == s->truth_gating_family, "-gating %s: the Gaussian MoE is fitted with the truth's gating family (%s): a misspecified Gaussian MoE has no reference G-bar in moerate", s->gatings[i], s->truth_gating);
+  for (i = 0; i < s->nestimators; i++) {
+    const MoeEstimatorFamily *f = MoeEstimatorGetFamily(s->estimator[i]);
+    MoeUserCheck(MoeEstimatorEstimates(f, s->model), "-estimator %s does not estimate the %s model (-model %s): use %s", s->estimators[i], MoeModelTypes[s->model], MoeModelTypes[s->model], s->model == MOE_MODEL_REGRESSION ? "-estimator lse (or sgd)" : "-estimator mle");
   }
-  for (i = 0; i < s->nexperts; i++) MoeUserCheck(!s->truth_expert_family || s->truth_expert_family == s->expert_families[i], "-expert %s: the Gaussian MoE is fitted with the truth's expert family (%s)", s->experts[i], s->truth_expert);
+  if (s->truthfile) MoeUserCheck(s->truthfile->truths[0].model == s->model, "-truth_file %s holds a %s truth, but -model is %s: give -model %s", s->truth_file, MoeModelTypes[s->truthfile->truths[0].model], MoeModelTypes[s->model], MoeModelTypes[s->truthfile->truths[0].model]);
+  if (s->model != MOE_MODEL_REGRESSION) PetscCall(CheckLikelihoodModel(s));
+  PetscCall(CheckDriftingTruth(s));
   PetscFunctionReturn(0);
 }
 

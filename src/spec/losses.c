@@ -82,7 +82,7 @@ PetscErrorCode MoeSpecNeedsReference(const MoeSpec *s, PetscInt g, PetscInt e, P
   PetscFunctionBegin;
   *need = (PetscBool)!MoeSpecPairMatchesTruth(s, g, e);
   for (l = 0; l < s->nlosses; l++) {
-    PetscBool truth;
+    PetscBool truth = PETSC_FALSE;
     if (!MoeSpecLossApplies(s, l, g)) continue;
     PetscCall(MoeSpecLossTargetIsTruth(s, l, g, e, &truth));
     if (!truth) *need = PETSC_TRUE;

@@ -20,11 +20,12 @@ PetscErrorCode MoeSpecReadModels(MPI_Comm comm, MoeSpec *s, PetscBool run, MoeSp
   PetscCall(PetscOptionsInt("-k", "number of fitted atoms (experts)", NULL, s->k, &s->k, &f->kset));
   PetscCall(PetscOptionsInt("-kstar", "number of true atoms k* (from the truth file if one is given)", NULL, s->kstar, &s->kstar, &f->kstarset));
   PetscCall(PetscOptionsInt("-d", "input dimension", NULL, s->d, &s->d, &f->dset));
-  PetscCall(PetscOptionsString("-model", "model type: regression (Y = f_G(X) + N(0, noise)) or gaussian (the Gaussian MoE of P3: Y from the expert a gate draws, N(h_i(X), sigma_i^2); estimator mle)", NULL, f->model, f->model, sizeof(f->model), NULL));
+  PetscCall(PetscOptionsString("-model", "model type: regression (Y = f_G(X) + N(0, noise)), gaussian (the Gaussian MoE of P3: Y from the expert a gate draws, N(h_i(X), sigma_i^2); estimator mle) or contaminated (a frozen base density -contam_base contaminated by one Gaussian expert with a sigmoid gate; estimator mle)", NULL, f->model, f->model, sizeof(f->model), NULL));
   PetscOptionsEnd();
   PetscCall(PetscEnumFind(MoeModelTypes, f->model, (PetscEnum *)&s->model, &set));
-  MoeUserCheck(set, "-model '%s' is not a model type: use regression or gaussian", f->model);
+  MoeUserCheck(set, "-model '%s' is not a model type: use regression, gaussian or contaminated", f->model);
   /* family options: declared by the families themselves (for -help), read by them at creation */
   PetscCall(MoeGatingFamilyOptionsDeclare(comm, NULL));
+  PetscCall(MoeFamilyOptionsDeclare(comm, NULL, "moerate spec: the contaminated MoE's frozen base (-model contaminated)", MoeModelOptions()));
   PetscFunctionReturn(0);
 }

@@ -64,7 +64,10 @@ PetscErrorCode MoeTruthFileDestroy(MoeTruthFile **tf)
 
   PetscFunctionBegin;
   if (!*tf) PetscFunctionReturn(0);
-  for (i = 0; i < (*tf)->n; i++) PetscCall(PetscFree((*tf)->truths[i].theta));
+  for (i = 0; i < (*tf)->n; i++) {
+    PetscCall(PetscFree((*tf)->truths[i].theta));
+    PetscCall(PetscFree((*tf)->truths[i].drift));
+  }
   PetscCall(PetscFree(*tf));
   PetscFunctionReturn(0);
 }

@@ -1,6 +1,35 @@
 /* The truth section of the spec: where G* comes from (a file, or draws of a seed) and how it is screened. */
 #include <moe/private/specimpl.h>
 
+/* The model options (the contaminated MoE's base) are known to the fit: the spec's and the truth file's
+   are one setting, given in either (a file and a spec that disagree are refused), and both the truth's
+   model and the fitted ones are created with it. */
+static PetscErrorCode ShareModelOptions(MoeSpec *s, MoeTruthRecord *r)
+{
+  PetscOptions fopts;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsCreate(&fopts));
+  PetscCall(PetscOptionsInsertString(fopts, r->options));
+  for (const MoeFamilyOption *o = MoeModelOptions(); o->name; o++) {
+    char      fv[512], sv[512];
+    PetscBool fset, sset, same;
+    PetscCall(PetscOptionsGetString(fopts, NULL, o->name, fv, sizeof(fv), &fset));
+    PetscCall(PetscOptionsGetString(s->opts, NULL, o->name, sv, sizeof(sv), &sset));
+    PetscCall(PetscStrcmp(fv, sv, &same));
+    MoeUserCheck(!(sset && fset) || same, "%s %s differs from the truth file's %s %s: the base is known to the fit, give it once (in the spec or in -truth_file %s)", o->name, sv, o->name, fv, s->truth_file);
+    if (fset && !sset) PetscCall(PetscOptionsSetValue(s->opts, o->name, fv));
+    if (sset && !fset) {
+      PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
+      PetscCall(PetscStrlcat(r->options, o->name, sizeof(r->options)));
+      PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
+      PetscCall(PetscStrlcat(r->options, sv, sizeof(r->options)));
+    }
+  }
+  PetscCall(PetscOptionsDestroy(&fopts));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeSpecReadTruth(MPI_Comm comm, MoeSpec *s, MoeTruthFile *tf, MoeSpecReadFlags *f)
 {
   PetscFunctionBegin;
@@ -11,7 +40,7 @@ PetscErrorCode MoeSpecReadTruth(MPI_Comm comm, MoeSpec *s, MoeTruthFile *tf, Moe
   PetscCall(PetscOptionsString("-truth_expert", "expert family of the truth (default: that of each fit)", NULL, s->truth_expert, s->truth_expert, sizeof(s->truth_expert), NULL));
   PetscCall(MoeSpecResolveGatings("-truth_gating", (const char(*)[MOE_NAME_LEN])&s->truth_gating, 1, &s->truth_gating_family));
   if (s->truth_file[0]) { /* the truth file fixes k*, d and the truth's families */
-    const MoeTruthRecord *r;
+    MoeTruthRecord *r;
     PetscCheck(tf && tf->n > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "-truth_file %s was not read before the spec", s->truth_file);
     r = &tf->truths[0];
     MoeUserCheck(!f->dset || r->d == s->d, "-d %" PetscInt_FMT " does not match the truth file %s (d = %" PetscInt_FMT "): drop -d or use a matching truth", s->d, s->truth_file, r->d);
@@ -22,6 +51,7 @@ PetscErrorCode MoeSpecReadTruth(MPI_Comm comm, MoeSpec *s, MoeTruthFile *tf, Moe
     PetscCall(PetscStrncpy(s->truth_gating, r->gating->name, sizeof(s->truth_gating)));
     s->truth_gating_family = r->gating;
     if (!s->truth_expert[0] && tf->n == 1) PetscCall(PetscStrncpy(s->truth_expert, r->expert->name, sizeof(s->truth_expert)));
+    for (PetscInt i = 0; i < tf->n; i++) PetscCall(ShareModelOptions(s, &tf->truths[i]));
   }
   if (s->truth_expert[0]) PetscCall(MoeSpecResolveExperts("-truth_expert", (const char(*)[MOE_NAME_LEN])&s->truth_expert, 1, &s->truth_expert_family));
   PetscCall(PetscOptionsInt("-truth_regime", "1: beta1* = 0 (P1 Regime 1); 2: beta1* ~ N(0, truth_beta1_var I)", NULL, s->truth_regime, &s->truth_regime, NULL));

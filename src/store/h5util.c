@@ -162,18 +162,36 @@ PetscErrorCode MoeH5AttrReadString(hid_t obj, const char name[], char *buf, size
   PetscFunctionReturn(0);
 }
 
-/* Reads an integer attribute holding one value. */
-PetscErrorCode MoeH5AttrReadInt(hid_t obj, const char name[], PetscInt64 *value)
+/* Reads an attribute holding one value of class cls as the native type mem (what names it in errors). */
+static PetscErrorCode AttrReadScalar(hid_t obj, const char name[], H5T_class_t cls, hid_t mem, const char what[], void *value)
 {
-  hid_t   a;
-  int64_t v;
-  herr_t  e;
+  hid_t  a;
+  herr_t e;
 
   PetscFunctionBegin;
-  PetscCall(AttrOpenOne(obj, name, H5T_INTEGER, &a));
-  e = H5Aread(a, H5T_NATIVE_INT64, &v);
+  PetscCall(AttrOpenOne(obj, name, cls, &a));
+  e = H5Aread(a, mem, value);
   H5Aclose(a);
-  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read HDF5 attribute %s as a 64-bit integer", name);
+  PetscCheck(e >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot read HDF5 attribute %s as %s", name, what);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeH5AttrReadInt(hid_t obj, const char name[], PetscInt64 *value)
+{
+  int64_t v;
+
+  PetscFunctionBegin;
+  PetscCall(AttrReadScalar(obj, name, H5T_INTEGER, H5T_NATIVE_INT64, "a 64-bit integer", &v));
+  *value = v;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeH5AttrReadReal(hid_t obj, const char name[], PetscReal *value)
+{
+  double v;
+
+  PetscFunctionBegin;
+  PetscCall(AttrReadScalar(obj, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, "a double", &v));
   *value = v;
   PetscFunctionReturn(0);
 }

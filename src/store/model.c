@@ -15,6 +15,11 @@ PetscErrorCode MoeStoreWriteModelAttributes(hid_t obj, MoeModel m)
   PetscCall(MoeH5AttrWriteString(obj, "expert", m->efamily->name));
   PetscCall(MoeH5AttrWriteString(obj, "gating_options", gopts));
   if (m->ns) PetscCall(MoeH5AttrWriteString(obj, "model", MoeModelTypes[m->type])); /* regression files keep their layout */
+  if (m->base) {
+    char mopts[1024];
+    PetscCall(MoeModelBaseOptions(m, mopts, sizeof(mopts)));
+    PetscCall(MoeH5AttrWriteString(obj, "model_options", mopts));
+  }
   PetscCall(MoeH5AttrWriteInt(obj, "d", m->d));
   PetscCall(MoeH5AttrWriteInt(obj, "stride", m->stride));
   PetscCall(MoeH5AttrWriteInt(obj, "p", m->p));
@@ -53,6 +58,10 @@ PetscErrorCode MoeStoreWriteTruth(hid_t file, const MoeTruth *t)
   PetscCall(MoeH5AttrWriteInt(g, "kstar", t->model->k));
   PetscCall(MoeH5AttrWriteString(g, "source", t->source));
   PetscCall(MoeH5WriteReals(g, "theta", 1, dims, t->theta, "parameter units", "true parameters theta* (layout: see the layout attribute)"));
+  if (t->drift) {
+    PetscCall(MoeH5WriteReals(g, "drift", 1, dims, t->drift, "parameter units", "a truth that moves with n: the truth of a task of size n is theta + n^-drift_rate drift (its record's truth_shift is n^-drift_rate)"));
+    PetscCall(MoeH5AttrWriteReal(g, "drift_rate", t->drift_rate));
+  }
   PetscCall(MoeH5AttrWriteInt(g, "draw", t->draw));
   PetscCall(MoeH5AttrWriteInt(g, "draws_rejected", t->rejected));
   if (t->fisher) {
@@ -86,6 +95,7 @@ PetscErrorCode MoeStoreWriteFamilies(hid_t file, const MoeSpec *s)
     if (done) continue;
     PetscCall(MoeH5CreateGroup(kind, f->name, &g));
     PetscCall(MoeH5AttrWriteString(g, "mass", MoeMasses[f->mass]));
+    PetscCall(MoeH5AttrWriteInt(g, "sums_to_one", f->sums_to_one));
     PetscCall(MoeH5AttrWriteString(g, "losses", f->losses ? f->losses : ""));
     PetscCall(MoeH5AttrWriteString(g, "misfit_losses", f->misfit_losses ? f->misfit_losses : ""));
     PetscCall(MoeH5AttrWriteString(g, "meaning", f->meaning));

@@ -39,7 +39,7 @@ static PetscErrorCode SetModelType(const char path[], const char type[], MoeTrut
 
   PetscFunctionBegin;
   PetscCall(PetscEnumFind(MoeModelTypes, type, &t, &found));
-  MoeUserCheck(found, "-truth_file %s: model '%s' is neither regression nor gaussian", path, type);
+  MoeUserCheck(found, "-truth_file %s: model '%s' is not regression, gaussian or contaminated", path, type);
   r->model = (MoeModelType)t;
   PetscCall(PetscStrlcat(r->options, " -model ", sizeof(r->options)));
   PetscCall(PetscStrlcat(r->options, type, sizeof(r->options)));
@@ -96,7 +96,7 @@ static PetscErrorCode CheckFamilyOptions(const char path[], const char text[])
    the earlier ones); other lines (comments, continued lists, blank) pass. */
 static PetscErrorCode CheckYAMLKey(const char path[], char line[], char seen[][MOE_NAME_LEN], PetscInt *nseen)
 {
-  static const char *known[] = {"gating", "expert", "kstar", "d", "theta", "model", NULL};
+  static const char *known[] = {"gating", "expert", "kstar", "d", "theta", "model", "drift", "drift_rate", NULL};
   size_t             len     = strspn(line, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
   const char        *rest    = line + len;
   PetscBool          ok      = PETSC_FALSE;
@@ -108,7 +108,7 @@ static PetscErrorCode CheckYAMLKey(const char path[], char line[], char seen[][M
   for (const char **k = known; *k; k++) ok = (PetscBool)(ok || (strlen(*k) == len && !strncmp(*k, line, len)));
   ok       = (PetscBool)(ok || IsFamilyOption(line, len));
   line[len] = 0;
-  MoeUserCheck(ok, "-truth_file %s: unknown key '%s': a YAML truth has gating, expert, kstar, d, theta, model and the gating families' options", path, line);
+  MoeUserCheck(ok, "-truth_file %s: unknown key '%s': a YAML truth has gating, expert, kstar, d, theta, model, drift, drift_rate and the gating families' and model types' options", path, line);
   for (PetscInt i = 0; i < *nseen; i++) MoeUserCheck(strcmp(seen[i], line), "-truth_file %s: the key '%s' is given twice: give it once", path, line);
   if (*nseen < 64) PetscCall(PetscStrncpy(seen[(*nseen)++], line, MOE_NAME_LEN));
   PetscFunctionReturn(0);
@@ -149,6 +149,23 @@ static PetscErrorCode ReadSize(PetscOptions o, const char path[], const char key
   PetscFunctionReturn(0);
 }
 
+/* A truth that moves with n: drift (as many values as theta) and drift_rate > 0, both or neither. */
+static PetscErrorCode ReadYAMLDrift(const char path[], PetscOptions o, MoeTruthRecord *r)
+{
+  PetscBool set, rset;
+  PetscInt  n = r->p + 1;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetReal(o, NULL, "-drift_rate", &r->drift_rate, &rset));
+  PetscCall(PetscMalloc1(n, &r->drift));
+  PetscCall(PetscOptionsGetRealArray(o, NULL, "-drift", r->drift, &n, &set));
+  if (!set) PetscCall(PetscFree(r->drift));
+  MoeUserCheck(set == rset, "-truth_file %s: a truth that moves with n needs both 'drift' (a list like theta) and 'drift_rate' (theta*(n) = theta + n^-drift_rate drift)", path);
+  MoeUserCheck(!set || n == r->p, "-truth_file %s: drift has %" PetscInt_FMT " values but theta has %" PetscInt_FMT ": give one per entry of theta", path, n, r->p);
+  MoeUserCheck(!rset || (r->drift_rate > 0 && PetscIsNormalReal(r->drift_rate)), "-truth_file %s: drift_rate %g must be > 0 (theta*(n) = theta + n^-drift_rate drift)", path, (double)r->drift_rate);
+  PetscFunctionReturn(0);
+}
+
 /* The contents of a YAML truth (its keys checked first); PETSc errors (syntax, a number that is not one)
    become one line. */
 static PetscErrorCode ReadYAMLEntries(const char path[], PetscOptions o, MoeTruthRecord *r, char gating[], char expert[])
@@ -168,13 +185,14 @@ static PetscErrorCode ReadYAMLEntries(const char path[], PetscOptions o, MoeTrut
   PetscCall(PetscOptionsGetRealArray(o, NULL, "-theta", r->theta, &n, &set));
   MoeUserCheck(set, "-truth_file %s: the YAML truth has no 'theta' list", path);
   r->p = n;
+  PetscCall(ReadYAMLDrift(path, o, r));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
 {
   PetscOptions    o;
-  char            gating[MOE_NAME_LEN], expert[MOE_NAME_LEN], buf[MOE_NAME_LEN], msg[MOE_MESSAGE_LEN] = "";
+  char            gating[MOE_NAME_LEN], expert[MOE_NAME_LEN], buf[1024], msg[MOE_MESSAGE_LEN] = "";
   PetscBool       set;
   MoeTruthRecord *r = &tf->truths[0];
   const char    **famopts;
@@ -229,6 +247,24 @@ static PetscErrorCode ReadTheta(hid_t g, const char name[], MoeTruthRecord *r)
   PetscFunctionReturn(0);
 }
 
+/* A truth that moves with n: /truth/NAME/drift (as long as theta) and its drift_rate attribute. */
+static PetscErrorCode ReadDrift(hid_t g, const char name[], MoeTruthRecord *r)
+{
+  hsize_t   dims[MOE_H5_MAX_RANK];
+  int       rank;
+  PetscBool has;
+
+  PetscFunctionBegin;
+  PetscCall(MoeH5LinkExists(g, "drift", &has));
+  if (!has) PetscFunctionReturn(0);
+  PetscCall(MoeH5DatasetShape(g, "drift", &rank, dims));
+  PetscCheck(rank == 1 && dims[0] == (hsize_t)r->p, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "/truth/%s/drift does not have theta's %" PetscInt_FMT " values", name, r->p);
+  PetscCall(PetscMalloc1(r->p, &r->drift));
+  PetscCall(MoeH5ReadReals(g, "drift", 1, dims, r->drift));
+  PetscCall(MoeH5AttrReadReal(g, "drift_rate", &r->drift_rate));
+  PetscFunctionReturn(0);
+}
+
 /* One /truth group (the caller closes what an error leaves open: MoeH5CloseFile). */
 static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[], MoeTruthRecord *r)
 {
@@ -250,6 +286,13 @@ static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[],
   MoeUserCheck(v >= 1 && v <= MOE_MAX_TRUTH_D, "-truth_file %s: /truth/%s has d %lld, not in 1..%d", path, name, (long long)v, MOE_MAX_TRUTH_D);
   r->d = (PetscInt)v;
   PetscCall(MoeH5AttrReadString(g, "gating_options", r->options, sizeof(r->options)));
+  PetscCall(MoeH5AttrExists(g, "model_options", &has));
+  if (has) { /* the contaminated MoE's base */
+    char mopts[sizeof(r->options)];
+    PetscCall(MoeH5AttrReadString(g, "model_options", mopts, sizeof(mopts)));
+    PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
+    PetscCall(PetscStrlcat(r->options, mopts, sizeof(r->options)));
+  }
   PetscCall(CheckFamilyOptions(path, r->options));
   PetscCall(MoeH5AttrExists(g, "model", &has));
   if (has) {
@@ -258,6 +301,7 @@ static PetscErrorCode ReadGroup(hid_t top, const char path[], const char name[],
     PetscCall(SetModelType(path, type, r));
   }
   PetscCall(ReadTheta(g, name, r));
+  PetscCall(ReadDrift(g, name, r));
   MoeH5Call(H5Gclose(g));
   PetscFunctionReturn(0);
 }

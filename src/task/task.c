@@ -6,15 +6,21 @@ PetscErrorCode MoeTaskReplicate(const MoePairContext *c, PetscInt64 n, PetscInt6
   MoeDataParams dp;
   MoeData      *D;
   MoeLossSet    losses;
+  MoeTruth      truth; /* the truth of size n: data, certificate and losses are against it */
+  PetscReal    *ttheta;
 
   PetscFunctionBegin;
   MoeSpecDataParams(c->spec, &dp);
-  PetscCall(MoeDataGenerate(&dp, c->truth, n, replicate, &D));
-  PetscCall(MoeEstimatorFit(c->spec->estimator[c->estimator], c->spec, c->model, c->truth, c->gbar, D, n, replicate, restart, inject_nan, r->theta0, r->theta, &r->fit, &r->cert));
+  PetscCall(PetscMalloc1(c->truth->model->p, &ttheta));
+  PetscCall(MoeTruthAtN(c->truth, n, ttheta, &truth));
+  PetscCall(MoeDataGenerate(&dp, &truth, n, replicate, &D));
+  PetscCall(MoeEstimatorFit(c->spec->estimator[c->estimator], c->spec, c->model, &truth, c->gbar, D, n, replicate, restart, inject_nan, r->theta0, r->theta, &r->fit, &r->cert));
   if (r->fit.status != MOE_FIT_PENDING) { /* an abandoned fit has no losses */
     PetscCall(MoeSpecPairLosses(c->spec, c->g, c->e, &losses));
-    PetscCall(MoeLossComputeAll(&losses, c->model, r->theta, c->truth, c->gbar, c->eval, r->losses));
+    PetscCall(MoeLossComputeAll(&losses, c->model, r->theta, &truth, c->gbar, c->eval, r->losses));
   }
+  r->truth_shift = MoeTruthShift(c->truth, n);
+  PetscCall(PetscFree(ttheta));
   if (keep_data) r->data = D;
   else PetscCall(MoeDataDestroy(&D));
   PetscFunctionReturn(0);

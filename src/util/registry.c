@@ -71,6 +71,16 @@ PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm comm, const char prefix[], const
       PetscBool v = (PetscBool)(o->defval[0] == '1' || o->defval[0] == 't');
       PetscCall(PetscOptionsBool(o->name, o->help, NULL, v, &v, NULL));
     } break;
+    case MOE_OPTION_STRING: {
+      char v[256];
+      PetscCall(PetscStrncpy(v, o->defval, sizeof(v)));
+      PetscCall(PetscOptionsString(o->name, o->help, NULL, v, v, sizeof(v), NULL));
+    } break;
+    case MOE_OPTION_REAL_ARRAY: {
+      PetscReal v[256];
+      PetscInt  nv = 256;
+      PetscCall(PetscOptionsRealArray(o->name, o->help, NULL, v, &nv, NULL));
+    } break;
     }
   }
   PetscOptionsEnd();

@@ -146,8 +146,8 @@ def test_mle_from_random_starts_reaches_the_truths_likelihood(tmp_path):
 
 def test_gaussian_model_is_checked(tmp_path):
     out = tmp_path / "g.h5"
-    for args, message in ((["-model", "gaussian"], "-estimator lse estimates the regression model, but -model is gaussian"),
-                          (["-estimator", "mle"], "-estimator mle estimates the gaussian model, but -model is regression"),
+    for args, message in ((["-model", "gaussian"], "-estimator lse does not estimate the gaussian model (-model gaussian): use -estimator mle"),
+                          (["-estimator", "mle"], "-estimator mle does not estimate the regression model (-model regression): use -estimator lse"),
                           ([*GAUSS, "-gating", "sigmoid"], "-gating sigmoid: the Gaussian MoE needs gates that sum to one"),
                           ([*GAUSS, "-truth_sigma", "0"], "-truth_sigma 0"),
                           (["-model", "gauss"], "-model 'gauss' is not a model type")):

@@ -171,8 +171,9 @@ RECORDS = [
     ("an extra field", lambda h: rewrite_records(h, np.dtype(dict(
         names=list(h["tasks/records"].dtype.names) + ["extra"],
         formats=[h["tasks/records"].dtype.fields[n][0] for n in h["tasks/records"].dtype.names] + ["<f8"],
-        offsets=[h["tasks/records"].dtype.fields[n][1] for n in h["tasks/records"].dtype.names] + [160], itemsize=168))),
-     "/tasks/records has 27 fields in 168 bytes"),
+        offsets=[h["tasks/records"].dtype.fields[n][1] for n in h["tasks/records"].dtype.names] + [h["tasks/records"].dtype.itemsize],
+        itemsize=h["tasks/records"].dtype.itemsize + 8))),
+     ", a record has "),
 ]
 
 

@@ -65,6 +65,14 @@ struct _p_MoeGating {
 PETSC_EXTERN PetscErrorCode MoeGatingCreate(const char[], PetscInt k, PetscInt d, PetscInt stride, PetscOptions, const char prefix[], MoeGating *);
 PETSC_EXTERN PetscErrorCode MoeGatingDestroy(MoeGating *);
 
+/* sigmoid(z), written so that exp() never overflows (the sigmoid-type families). */
+static inline PetscReal MoeSigmoid(PetscReal z)
+{
+  if (z >= 0) return 1.0 / (1.0 + PetscExpReal(-z));
+  PetscReal e = PetscExpReal(z);
+  return e / (1.0 + e);
+}
+
 /* Shared by the softmax-type families. */
 PETSC_EXTERN void           MoeSoftmax(PetscInt, const PetscReal *s, PetscReal *g);
 PETSC_EXTERN PetscErrorCode MoeGatingEvaluate_Scores(MoeGating, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J);
@@ -94,5 +102,11 @@ PETSC_EXTERN PetscErrorCode MoeExpertCreate(const char[], PetscInt d, MoeExpert 
 PETSC_EXTERN PetscErrorCode MoeExpertDestroy(MoeExpert *);
 /* FFN experts: phi(a^T x + b) for a given activation. */
 PETSC_EXTERN PetscErrorCode MoeExpertSetUpFFN(MoeExpert, MoeActivationFn, MoeActivationFn);
+
+/* ---------------- model types (src/model/gaussian.c, src/model/contaminated.c) ---------------- */
+PETSC_EXTERN PetscErrorCode MoeModelSetUpContaminated(MoeModel, PetscOptions);
+PETSC_EXTERN PetscErrorCode MoeModelPinContaminated(MoeModel, PetscBool *pin);
+PETSC_EXTERN PetscErrorCode MoeModelDestroyBase(MoeModel);
+PETSC_EXTERN PetscErrorCode MoeModelLogDensity_Contaminated(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal y, PetscReal *logp, PetscReal *grad);
 
 #endif

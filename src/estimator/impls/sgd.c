@@ -70,4 +70,4 @@ static const MoeFamilyOption options[] = {
   {NULL, MOE_OPTION_INT, NULL, NULL}
 };
 
-const MoeEstimatorFamily MoeEstimatorFamily_SGD = {"sgd", MoeEstimatorCreate_SGD, PETSC_FALSE, PETSC_FALSE, MOE_MODEL_REGRESSION, "least squares (1/2n) sum_r (Y_r - f(X_r))^2, by minibatch SGD", NULL, options, "P1's minibatch SGD from the near start (-sgd_epochs, -sgd_lr, -sgd_batch)"};
+const MoeEstimatorFamily MoeEstimatorFamily_SGD = {"sgd", MoeEstimatorCreate_SGD, PETSC_FALSE, PETSC_FALSE, MOE_MODEL_MASK(MOE_MODEL_REGRESSION), "least squares (1/2n) sum_r (Y_r - f(X_r))^2, by minibatch SGD", NULL, options, "P1's minibatch SGD from the near start (-sgd_epochs, -sgd_lr, -sgd_batch)"};

@@ -1,0 +1,133 @@
+"""The softmax-contaminated MoE (-model contaminated, arXiv 2505.18455) and a truth that moves with n: the
+likelihood against numpy, its data against the model, every task's truth, losses and certificate against
+that n's truth, and bad input refused in one line."""
+import csv
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from conftest import SOURCE, moerate
+from moemodel import model_from_h5
+from moeresults import load
+
+SPECS = os.path.join(SOURCE, "jobs", "specs")
+TRUTHS = os.path.join(SPECS, "truths")
+FIT = ["-model", "contaminated", "-estimator", "mle", "-gating", "sigmoid", "-expert", "tanh", "-k", 1,
+       "-x_dist", "gaussian", "-init", "near", "-seed", 7,
+       "-losses", "param_beta1,param_exp_beta0,param_eta,param_noise"]
+
+
+def fit(tmp_path, truth, *args):
+    out = tmp_path / "c.h5"
+    moerate("fit", *FIT, "-truth_file", os.path.join(TRUTHS, truth), *args, "-output", out, check=True)
+    return h5py.File(out, "r")
+
+
+@pytest.mark.parametrize("truth", ["contam_a.yaml", "contam_bi.yaml"])
+def test_likelihood_matches_numpy_and_fit_is_certified(tmp_path, truth):
+    """The mean log-likelihood at the fit and at the truth (Laplace and Gaussian bases) against numpy's; the
+    fit's likelihood is at least the truth's on the same data; the prompt's bias stays pinned at 0."""
+    with fit(tmp_path, truth, "-n", 3000) as h:
+        assert h["model"].attrs["model"] == "contaminated"
+        m, tg = model_from_h5(h["model"]), h["truth"][list(h["truth"])[0]]
+        X, Y, th = h["data/X"][:], h["data/Y"][:], h["fit/theta"][:]
+        tth = tg["theta"][:] + (3000 ** -tg.attrs["drift_rate"] * tg["drift"][:] if "drift" in tg else 0)
+        assert m.base == ("laplace" if truth == "contam_a.yaml" else "gaussian") and m.base_nu == 0.001
+        assert -m.log_likelihood(th, X, Y) == pytest.approx(h["fit"].attrs["objective"], rel=1e-12)
+        assert -m.log_likelihood(tth, X, Y) == pytest.approx(h["fit"].attrs["ref_objective"], rel=1e-12)
+        assert h["fit"].attrs["certified"] == 1
+        assert th[8 + 1 + 8] == 0  # b
+        losses = dict(zip([s.decode() if isinstance(s, bytes) else s for s in h["losses"].attrs["names"]],
+                          h["losses"][:])) if "names" in h["losses"].attrs else None
+        if losses:
+            assert losses["param_eta"] == pytest.approx(np.linalg.norm(th[9:18] - tth[9:18]), rel=1e-12)
+
+
+def test_data_are_drawn_from_the_contaminated_model(tmp_path):
+    """Given x, Y is the prompt N(tanh(eta* x), nu*) with probability sigmoid(beta*^T x + tau*), else the Laplace
+    base around tanh(eta0 x): the mean of Y and the share of points near each mean match the model."""
+    with fit(tmp_path, "contam_a.yaml", "-n", 40000, "-mle_tao_max_it", 1, "-certify_starts", 1) as h:
+        X, Y = h["data/X"][:], h["data/Y"][:]
+        tth = h["truth"][list(h["truth"])[0]]["theta"][:]
+    g = expit(X @ tth[:8] + tth[8])
+    h1, h0 = np.tanh(-X[:, 0]), np.tanh(X[:, 0])
+    assert np.mean(Y) == pytest.approx(np.mean(g * h1 + (1 - g) * h0), abs=3 * np.std(Y) / np.sqrt(len(Y)))
+    far = np.abs(h1 - h0) > 0.5  # where the two means are apart, a point sits within 0.15 of one of them
+    near_prompt = np.abs(Y - h1)[far] < 0.15
+    assert np.mean(near_prompt) == pytest.approx(np.mean(g[far]), abs=0.02)
+
+
+def test_a_truth_that_moves_with_n(tmp_path):
+    """A run of the drifting truth (b-i): every record's truth_shift is n^-1/8; the losses recomputed in numpy
+    against theta + truth_shift drift (analysis/moeresults.task_truth) equal the stored ones; restarts share
+    their replicate's truth; every fit is certified against its own n's truth; the report says the truth moves."""
+    out = tmp_path / "bi.h5"
+    moerate("run", "-options_file_yaml", os.path.join(SPECS, "contam_bi_quick.yaml"), "-output", out,
+            ranks=2, check=True)
+    R = load(str(out))
+    rec = R.records
+    assert np.allclose(rec["truth_shift"], rec["n"].astype(float) ** -0.125, rtol=1e-15, atol=0)
+    with h5py.File(out, "r") as h:
+        theta = h["tasks/theta"][:]
+        drift = h["truth/tanh/drift"][:]
+    assert drift[9] == 1 and np.count_nonzero(drift) == 1
+    names = R.losses
+    for row in range(len(rec)):
+        t = R.task_truth(row)
+        assert t[9] == pytest.approx(1 + rec["n"][row] ** -0.125, rel=1e-15)
+        got = dict(zip(names, R.values[row]))
+        assert got["param_eta"] == pytest.approx(np.linalg.norm(theta[row, 9:18] - t[9:18]), rel=1e-10)
+        assert got["param_beta1"] == pytest.approx(np.linalg.norm(theta[row, :8] - t[:8]), rel=1e-10)
+        assert got["param_exp_beta0"] == pytest.approx(abs(np.exp(theta[row, 8]) - np.exp(t[8])), rel=1e-10)
+        assert got["param_noise"] == pytest.approx(abs(theta[row, 18] - t[18]), rel=1e-10)
+        assert rec["certified"][row] == 1
+    assert R.truth_moves(0)
+    from rates_report import truth_line
+    assert "MOVES WITH n" in truth_line(R, "tanh")
+    csvfile = tmp_path / "fits.csv"  # the tidy export carries each fit's truth_shift
+    p = subprocess.run([sys.executable, os.path.join(SOURCE, "analysis", "export.py"), str(out), "-o", str(csvfile)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    with open(csvfile) as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(float(r["truth_shift"]) == pytest.approx(int(r["n"]) ** -0.125, rel=1e-15) for r in rows)
+
+
+BAD = [
+    (["-gating", "softmax"], "-model contaminated has one contamination atom with a sigmoid gate"),
+    (["-gating", "nsigmoid"], "-model contaminated has one contamination atom with a sigmoid gate"),
+    (["-contam_base_nu", "0.002"], "-contam_base_nu 0.002 differs from the truth file's -contam_base_nu 0.001"),
+    (["-losses", "l2"], "-losses l2: the truth of -truth_file"),
+    (["-estimator", "em"], "-estimator em does not estimate the contaminated model"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD)
+def test_bad_input_is_refused_in_one_line(tmp_path, args, message):
+    out = tmp_path / "c.h5"
+    p = moerate("fit", *FIT, "-truth_file", os.path.join(TRUTHS, "contam_bi.yaml"), "-n", 500, *args, "-output", out)
+    assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("text,message", [
+    ("drift_rate: 0.125\n", "needs both 'drift'"),
+    ("drift: [1, 2]\ndrift_rate: 0.125\n", "drift has 2 values but theta has 19"),
+    ("drift: [0,0,0,0,0,0,0,0,0, 1,0,0,0,0,0,0,0,0, 0]\ndrift_rate: -1\n", "drift_rate -1 must be > 0"),
+    ("drift: [0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,1, 0]\ndrift_rate: 0.5\n", "(atom 0 b) is 1, but the model pins"),
+    ("contam_base: cauchy\n", "-contam_base 'cauchy' is not a base density"),
+])
+def test_bad_truth_files_are_refused(tmp_path, text, message):
+    with open(os.path.join(TRUTHS, "contam_a.yaml")) as f:
+        body = f.read().replace("contam_base: laplace\n", "")
+    path = tmp_path / "t.yaml"
+    path.write_text(body + text)
+    out = tmp_path / "c.h5"
+    p = moerate("fit", *FIT, "-truth_file", path, "-n", 500, "-output", out)
+    assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not out.exists()
