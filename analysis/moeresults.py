@@ -49,6 +49,7 @@ class Results:
     grid_estimators: list = None  # /grid/estimators
     truth_theta: dict = None  # truth expert family -> /truth/<expert>/theta
     truth_drift: dict = None  # truth expert family -> /truth/<expert>/drift, for a truth that moves with n
+    truth_sd_by_n: dict = None  # truth expert family -> its screening sd at each n (a truth that moves with n)
 
     def task_truth(self, row):
         """The true parameters of task `row`: /truth/<expert>/theta, moved to the task's n when the truth moves
@@ -271,6 +272,8 @@ def _read(h, path):
                    truths={e: {k: _python(v) for k, v in h["truth"][e].attrs.items()} for e in h.get("truth", {})},
                    truth_theta={e: h["truth"][e]["theta"][()] for e in h.get("truth", {}) if "theta" in h["truth"][e]},
                    truth_drift={e: h["truth"][e]["drift"][()] for e in h.get("truth", {}) if "drift" in h["truth"][e]},
+                   truth_sd_by_n={e: h["truth"][e]["weakest_sd_by_n"][()] for e in h.get("truth", {})
+                                  if "weakest_sd_by_n" in h["truth"][e]},
                    grid_estimators=_strings(h["grid/estimators"]) if "grid/estimators" in h else None,
                    families={kind: {name: {k: _python(v) for k, v in h["families"][kind][name].attrs.items()}
                                     for name in h["families"][kind]} for kind in h.get("families", {})})

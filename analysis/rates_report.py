@@ -5,6 +5,8 @@ import csv
 import io
 import json
 
+import numpy as np
+
 import moeresults as mr
 from rows import EVIDENCE_HELP, LIST_CAP, _sd, certification_line, status_line, uncertified_fits
 
@@ -65,6 +67,9 @@ def truth_line(results, expert):
     if "drift_rate" in attrs:  # not one truth: each n has its own, and the screening was of the smallest n's
         parts.append("MOVES WITH n: theta*(n) = theta + n^-%g drift (each task's truth: its record's truth_shift; "
                      "the losses are against it)" % float(attrs["drift_rate"]))
+        sd = (results.truth_sd_by_n or {}).get(expert)
+        if sd is not None and len(sd):
+            parts.append("screened at each n against its truth: sd %.2g .. %.2g" % (float(np.min(sd)), float(np.max(sd))))
     return "truth %s: %s" % (expert, "; ".join(parts))
 
 

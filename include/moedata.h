@@ -27,6 +27,9 @@ typedef struct {
   /* screening (MoeTruthScreen) */
   PetscReal *fisher;    /* eigenvalues of its Fisher information, ascending, or NULL */
   PetscReal  sd;        /* an estimate's sd along the weakest direction at the smallest n */
+  PetscReal *sd_by_n;   /* a truth that moves with n: that sd at every n of the grid, each n's truth (nsizes values), else NULL */
+  PetscReal *theta_by_n; /* and the truth of every n (nsizes x p) */
+  PetscInt  *sizes, nsizes;
   PetscBool  wellposed; /* passed the screening */
   char       why[512];  /* why not */
 } MoeTruth;

@@ -68,40 +68,73 @@ static PetscErrorCode CheckHingeActivity(const MoeScreenParams *sp, const MoeTru
   PetscFunctionReturn(0);
 }
 
-/* Screen truth t: its Fisher eigenvalues (kept in t->fisher), the sd along its weakest
-   direction at the smallest n, and the verdict with the reason in t->why. */
-PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
+/* The screening of t's truth at sample size n (a truth that moves with n: that n's truth): the Fisher
+   eigenvalues eig (pfree), the sd along the weakest direction at n, and why[] ("" when well posed). */
+static PetscErrorCode ScreenAtN(const MoeSpec *spec, const MoeTruth *t, PetscInt n, PetscReal *eig, PetscReal *sd, char why[], size_t len)
 {
   MoeModel        m = t->model;
   MoeData        *E;
   MoeDataParams   dp;
   MoeScreenParams sp;
-  MoeTruth        tn; /* the truth at the smallest n (a truth that moves with n is screened there) */
+  MoeTruth        tn;
   PetscReal      *theta;
 
   PetscFunctionBegin;
   MoeSpecDataParams(spec, &dp);
   MoeSpecScreenParams(spec, &sp);
   PetscCall(PetscMalloc1(m->p, &theta));
-  PetscCall(MoeTruthAtN(t, sp.nmin, theta, &tn));
+  PetscCall(MoeTruthAtN(t, n, theta, &tn));
   PetscCall(MoeDataEvaluationSample(&dp, &tn, &E));
-  PetscCall(PetscFree(t->fisher));
-  PetscCall(PetscMalloc1(m->pfree, &t->fisher));
   if (m->ns) { /* a likelihood model: the information of the likelihood, from a sample of the model itself */
     MoeData   *S;
     PetscReal *vmin;
     PetscCall(PetscMalloc1(m->pfree, &vmin));
     PetscCall(MoeDataGenerate(&dp, &tn, dp.eval_n, -1, &S));
-    PetscCall(MoeModelFisherScores(m, tn.theta, S->n, S->X, S->Y, t->fisher, vmin));
+    PetscCall(MoeModelFisherScores(m, tn.theta, S->n, S->X, S->Y, eig, vmin));
     PetscCall(MoeDataDestroy(&S));
-    t->sd = MoeFisherSd(1.0, sp.nmin, t->fisher, m->pfree);
-    PetscCall(Verdict(m, t->fisher, vmin, t->sd, sp.nmin, sp.max_sd, t->why, sizeof(t->why)));
+    *sd = MoeFisherSd(1.0, n, eig, m->pfree);
+    PetscCall(Verdict(m, eig, vmin, *sd, n, sp.max_sd, why, len));
     PetscCall(PetscFree(vmin));
-  } else PetscCall(MoeFisherCheck(m, tn.theta, E, sp.noise, sp.nmin, sp.max_sd, t->fisher, &t->sd, t->why, sizeof(t->why)));
-  if (!t->why[0]) PetscCall(CheckHingeActivity(&sp, &tn, E, t->why, sizeof(t->why)));
-  t->wellposed = (PetscBool)!t->why[0];
+  } else PetscCall(MoeFisherCheck(m, tn.theta, E, sp.noise, n, sp.max_sd, eig, sd, why, len));
+  if (!why[0]) PetscCall(CheckHingeActivity(&sp, &tn, E, why, len));
   PetscCall(MoeDataDestroy(&E));
   PetscCall(PetscFree(theta));
+  PetscFunctionReturn(0);
+}
+
+/* Screen truth t: its Fisher eigenvalues (kept in t->fisher), the sd along its weakest direction at
+   the smallest n, and the verdict with the reason in t->why.  A truth that moves with n is screened
+   at every n of the grid, each against its own truth (t->sd_by_n): it is well posed when every n's is. */
+PetscErrorCode MoeTruthScreen(const MoeSpec *spec, MoeTruth *t)
+{
+  MoeModel m = t->model;
+
+  PetscFunctionBegin;
+  PetscCall(PetscFree(t->fisher));
+  PetscCall(PetscFree(t->sd_by_n));
+  PetscCall(PetscMalloc1(m->pfree, &t->fisher));
+  PetscCall(ScreenAtN(spec, t, spec->ns[0], t->fisher, &t->sd, t->why, sizeof(t->why)));
+  if (t->drift) {
+    PetscReal *eig;
+    PetscCall(PetscMalloc1(m->pfree, &eig));
+    PetscCall(PetscMalloc1(spec->nn, &t->sd_by_n));
+    t->sd_by_n[0] = t->sd;
+    for (PetscInt i = 1; i < spec->nn; i++) {
+      char why[sizeof(t->why)];
+      PetscCall(ScreenAtN(spec, t, spec->ns[i], eig, &t->sd_by_n[i], why, sizeof(why)));
+      if (!t->why[0] && why[0]) PetscCall(PetscSNPrintf(t->why, sizeof(t->why), "the truth of n = %" PetscInt_FMT " (it moves with n): %s", spec->ns[i], why));
+    }
+    PetscCall(PetscFree(eig));
+    PetscCall(PetscFree2(t->theta_by_n, t->sizes));
+    PetscCall(PetscMalloc2(spec->nn * m->p, &t->theta_by_n, spec->nn, &t->sizes));
+    for (PetscInt i = 0; i < spec->nn; i++) {
+      MoeTruth tn;
+      t->sizes[i] = spec->ns[i];
+      PetscCall(MoeTruthAtN(t, spec->ns[i], t->theta_by_n + i * m->p, &tn));
+    }
+    t->nsizes = spec->nn;
+  }
+  t->wellposed = (PetscBool)!t->why[0];
   PetscFunctionReturn(0);
 }
 

@@ -142,6 +142,8 @@ PetscErrorCode MoeTruthDestroy(MoeTruth **t)
   if (!*t) PetscFunctionReturn(0);
   PetscCall(PetscFree((*t)->fisher));
   PetscCall(PetscFree((*t)->drift));
+  PetscCall(PetscFree((*t)->sd_by_n));
+  PetscCall(PetscFree2((*t)->theta_by_n, (*t)->sizes));
   PetscCall(MoeModelDestroy(&(*t)->model));
   PetscCall(PetscFree((*t)->theta));
   PetscCall(PetscFree(*t));
@@ -161,6 +163,9 @@ PetscErrorCode MoeTruthAtN(const MoeTruth *t, PetscInt64 n, PetscReal *theta, Mo
   *tn        = *t;
   tn->theta  = theta;
   tn->fisher = NULL;
+  tn->sd_by_n = NULL;
+  tn->theta_by_n = NULL;
+  tn->sizes      = NULL;
   tn->drift  = NULL; /* a view: nothing of it is freed, and it does not move again */
   for (PetscInt i = 0; i < t->model->p; i++) theta[i] = t->theta[i] + (t->drift ? c * t->drift[i] : 0);
   PetscFunctionReturn(0);

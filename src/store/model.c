@@ -46,6 +46,22 @@ PetscErrorCode MoeStoreWriteFittedModel(hid_t g, MoeModel m)
 }
 
 /* /truth/<expert>: the truth's families, k*, d, source and theta (full layout). */
+/* A truth that moves with n, screened at every n: the sizes, each n's truth and its screening sd. */
+static PetscErrorCode WriteTruthByN(hid_t g, const MoeTruth *t)
+{
+  hsize_t    dims[2] = {(hsize_t)t->nsizes, (hsize_t)t->model->p};
+  PetscReal *n;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(t->nsizes, &n));
+  for (PetscInt i = 0; i < t->nsizes; i++) n[i] = (PetscReal)t->sizes[i];
+  PetscCall(MoeH5WriteReals(g, "n_by_n", 1, dims, n, "1", "the sample sizes of the grid, the rows of theta_by_n and weakest_sd_by_n"));
+  PetscCall(MoeH5WriteReals(g, "theta_by_n", 2, dims, t->theta_by_n, "parameter units", "the truth of each sample size: theta + n^-drift_rate drift"));
+  PetscCall(MoeH5WriteReals(g, "weakest_sd_by_n", 1, dims, t->sd_by_n, "parameter units", "the screening at each n against that n's truth: an estimate's sd along the weakest direction of its Fisher information at that n"));
+  PetscCall(PetscFree(n));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeStoreWriteTruth(hid_t file, const MoeTruth *t)
 {
   hid_t   top, g;
@@ -62,6 +78,7 @@ PetscErrorCode MoeStoreWriteTruth(hid_t file, const MoeTruth *t)
     PetscCall(MoeH5WriteReals(g, "drift", 1, dims, t->drift, "parameter units", "a truth that moves with n: the truth of a task of size n is theta + n^-drift_rate drift (its record's truth_shift is n^-drift_rate)"));
     PetscCall(MoeH5AttrWriteReal(g, "drift_rate", t->drift_rate));
   }
+  if (t->sd_by_n) PetscCall(WriteTruthByN(g, t));
   PetscCall(MoeH5AttrWriteInt(g, "draw", t->draw));
   PetscCall(MoeH5AttrWriteInt(g, "draws_rejected", t->rejected));
   if (t->fisher) {

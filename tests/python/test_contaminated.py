@@ -75,7 +75,12 @@ def test_a_truth_that_moves_with_n(tmp_path):
     with h5py.File(out, "r") as h:
         theta = h["tasks/theta"][:]
         drift = h["truth/tanh/drift"][:]
+        t0, by_n, sizes, sd = (h["truth/tanh/" + k][()] for k in ("theta", "theta_by_n", "n_by_n", "weakest_sd_by_n"))
     assert drift[9] == 1 and np.count_nonzero(drift) == 1
+    # screened at every n of the grid against that n's truth, which is stored per n
+    assert list(sizes) == sorted(set(rec["n"])) and by_n.shape == (len(sizes), len(t0))
+    assert np.allclose(by_n, t0 + sizes[:, None] ** -0.125 * drift, rtol=1e-15, atol=0)
+    assert np.all((sd > 0) & (sd <= 0.1)) and sd[0] == pytest.approx(R.truths["tanh"]["weakest_sd"], rel=1e-12)
     names = R.losses
     for row in range(len(rec)):
         t = R.task_truth(row)
