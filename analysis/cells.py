@@ -10,12 +10,16 @@ atom is exactly specified, one with several is over-specified.  Atom weights are
     cells_over   mean over over-specified cells of sqrt(sum w_i |omega_i - omega*_j|^2 / sum w_i)
     cells_mass   mean over all cells of |sum_{A_j} w_i - w*_j|
     cells_<type>_<block>  the same per block: beta1, a, b, sigma, and mass
+    cells_shared_*, cells_routed_*  (shared-expert gating) exact, over, mass over the cells of the true
+                                    shared (routed) atoms only
 """
 import numpy as np
 
 TYPES = ("exact", "over")
 BLOCKS = ("beta1", "a", "b", "sigma", "mass")
 NAMES = ("cells_exact", "cells_over", "cells_mass") + tuple("cells_%s_%s" % (t, b) for t in TYPES for b in BLOCKS)
+PARTS = ("shared", "routed")  # the parts of the shared-expert gating, in the order of their indices
+PART_NAMES = tuple("cells_%s_%s" % (p, k) for p in PARTS for k in ("exact", "over", "mass"))
 
 
 def block_columns(model, block):
@@ -57,11 +61,16 @@ def cell_errors(model, theta, tmodel, ttheta):
             return d[0]
         return np.sqrt(np.sum(w[members] * d ** 2) / np.sum(w[members]))
 
-    def mean_over(kind, block):
+    tpart = tmodel.atom_parts()
+
+    def mean_over(kind, block, part=None):
         if block in ("a", "sigma") and block_columns(model, block) is None:
             return np.nan
+        if part is not None and tpart is None:
+            return np.nan
         cells = [j for j in range(len(tb0)) if (kind == "all" or (kind == "exact" and size[j] == 1)
-                                                 or (kind == "over" and size[j] > 1))]
+                                                 or (kind == "over" and size[j] > 1))
+                 and (part is None or tpart[j] == part)]
         return float(np.mean([cell_error(block, j) for j in cells])) if cells else np.nan
 
     out = {"cells_exact": mean_over("exact", "omega"), "cells_over": mean_over("over", "omega"),
@@ -69,4 +78,8 @@ def cell_errors(model, theta, tmodel, ttheta):
     for t in TYPES:
         for b in BLOCKS:
             out["cells_%s_%s" % (t, b)] = mean_over(t, b)
+    for part, name in enumerate(PARTS):
+        out["cells_%s_exact" % name] = mean_over("exact", "omega", part)
+        out["cells_%s_over" % name] = mean_over("over", "omega", part)
+        out["cells_%s_mass" % name] = mean_over("all", "mass", part)
     return out

@@ -73,7 +73,10 @@ class Model:
         # cosine router: the K largest scores (0: all k atoms) and the perturbation tau of the norms
         self.cosine_K = int(opts.get("cosine_K", 0)) or k
         self.cosine_tau = float(opts.get("cosine_tau", 0.1))
-        self.ne = 1 if expert == "constant" else d + 1
+        # shared experts: the first k1 atoms shared (weights softmax(beta0)), the others routed
+        self.shared_k1 = int(opts.get("shared_k1", 1))
+        self.shared_router = opts.get("shared_router", "softmax")
+        self.ne = 1 if expert == "constant" else d + 2 if expert == "srelu" else d + 1  # srelu: [a | c | b]
         self.stride = d + 1 + self.ne + self.ns
         if gating == "dts":
             self.nglobal = 1 if self.fit_tau else 0
@@ -94,8 +97,14 @@ class Model:
             self.pinned[base:base + d + 1] = True
         elif gating == "cosine":  # the last atom, as softmax; with tau = 0 (unit vectors, no common shift) its beta0 alone
             self.pinned[(k - 1) * self.stride + (0 if self.cosine_tau > 0 else d):(k - 1) * self.stride + d + 1] = True
-        if model == "contaminated" and not self.base_bias and self.ne == d + 1:  # the prompt's bias b
-            self.pinned[d + 1 + d] = True
+        elif gating == "shared":  # the shared atoms' beta1 and the last one's beta0; the softmax router's last atom
+            for i in range(self.shared_k1):
+                self.pinned[i * self.stride:i * self.stride + d] = True
+            self.pinned[(self.shared_k1 - 1) * self.stride + d] = True
+            if self.shared_router == "softmax":
+                self.pinned[(k - 1) * self.stride:(k - 1) * self.stride + d + 1] = True
+        if model == "contaminated" and not self.base_bias:  # the prompt's bias b, the last entry of eta
+            self.pinned[d + 1 + self.ne - 1] = True
         self.free = np.flatnonzero(~self.pinned)
 
     # -- pieces of theta -------------------------------------------------------------
@@ -115,11 +124,19 @@ class Model:
             outer = theta[self.k * self.stride:].reshape(G, d + 1)
             group = np.repeat(np.arange(G), L)
             loc, b0 = np.hstack([outer[group, :d], b1]), b0 + outer[group, d]
+        if self.gating == "shared":  # the shared atoms' bias is their log weight log omega_i
+            k1 = self.shared_k1
+            b0 = b0.copy()
+            b0[:k1] = b0[:k1] - np.logaddexp.reduce(b0[:k1])
         parts = [e[:, :-1] if self.ne > 1 else np.zeros((self.k, 0))]
         if self.ns:
             parts.append(self.sigmas(theta)[:, None])
         parts.append(e[:, -1:])
         return loc, b0, np.hstack(parts)
+
+    def atom_parts(self):
+        """The part of each atom (shared experts: 0 shared, 1 routed), None for a gating with one part."""
+        return (np.arange(self.k) >= self.shared_k1).astype(int) if self.gating == "shared" else None
 
     def atom_weights(self, b0):
         """The atoms' weights in the Voronoi losses: sigmoid(beta0) for sigmoid and normalised sigmoid gating,
@@ -147,7 +164,8 @@ class Model:
         nu = theta[self.d + 1 + self.ne]
         g = expit(X @ b1[0] + b0[0])
         h = self.experts(X, eta)[0][:, 0]
-        h0 = self.experts(X, np.append(self.base_eta, 0.0)[None, :])[0][:, 0]
+        base = np.concatenate([self.base_eta, np.ones(self.ne - self.d - 1), [0.0]])  # srelu: outer weight 1
+        h0 = self.experts(X, base[None, :])[0][:, 0]
         if self.base == "laplace":  # variance nu0: scale sqrt(nu0 / 2)
             s = np.sqrt(self.base_nu / 2)
             lf0 = -np.log(2 * s) - np.abs(Y - h0) / s
@@ -161,6 +179,11 @@ class Model:
         n = X.shape[0]
         if self.expert == "constant":
             return np.broadcast_to(eta[:, 0], (n, self.k)).copy(), np.ones((n, self.k, 1))
+        if self.expert == "srelu":  # c max(0, a^T x + b), eta = [a (d) | c | b]; relu'(0) = 0
+            d = self.d
+            z = X @ eta[:, :d].T + eta[:, -1]
+            r, dz = np.maximum(z, 0.0), np.where(z > 0, eta[:, d], 0.0)
+            return eta[:, d] * r, np.concatenate([dz[:, :, None] * X[:, None, :], r[:, :, None], dz[:, :, None]], axis=2)
         phi, dphi = activation(self.expert)
         z = X @ eta[:, :-1].T + eta[:, -1]
         dz = dphi(z)
@@ -184,6 +207,17 @@ class Model:
             gate = softmax(-np.logaddexp(0.0, -s), axis=1)
             f = np.sum(gate * h, axis=1)
             dfds = gate * expit(-s) * (h - f[:, None])  # sigmoid'(s_i) / S = gate_i (1 - sigmoid(s_i))
+        elif self.gating == "shared":  # 1/2 softmax(beta0) over the k1 shared atoms, 1/2 a router over the others
+            k1, parts = self.shared_k1, []
+            for lo, hi, router in ((0, k1, "softmax"), (k1, k, self.shared_router)):
+                ls = -np.logaddexp(0.0, -s[:, lo:hi]) if router == "nsigmoid" else s[:, lo:hi]
+                g = softmax(ls, axis=1)
+                F = np.sum(g * h[:, lo:hi], axis=1)
+                ds = 0.5 * g * (expit(-s[:, lo:hi]) if router == "nsigmoid" else 1.0) * (h[:, lo:hi] - F[:, None])
+                parts.append((0.5 * g, F, ds))
+            gate = np.hstack([parts[0][0], parts[1][0]])
+            f = 0.5 * (parts[0][1] + parts[1][1])
+            dfds = np.hstack([parts[0][2], parts[1][2]])
         elif self.gating in ("softmax", "dts"):
             tau = theta[k * self.stride] if (self.gating == "dts" and self.fit_tau) else (self.tau if self.gating == "dts" else 1.0)
             gate = softmax(s / tau, axis=1)

@@ -45,6 +45,7 @@ typedef struct {
 PETSC_EXTERN PetscErrorCode MoeLossRegister(const char[], MoeLossFn, MoeLossTarget, PetscBool voronoi, const char meaning[]);
 PETSC_EXTERN PetscErrorCode MoeLossRegisterOptIn(const char[], MoeLossFn, MoeLossTarget, const char meaning[]);
 /* A parameter loss of every fitted gating, chosen by -losses auto, with a context the function reads as in->ctx. */
+PETSC_EXTERN PetscErrorCode MoeLossRegisterOptInContext(const char[], MoeLossFn, const void *ctx, const char meaning[]);
 PETSC_EXTERN PetscErrorCode MoeLossRegisterAtoms(const char[], MoeLossFn, const void *ctx, const char meaning[]);
 PETSC_EXTERN PetscErrorCode MoeLossRegisterAll(void);
 PETSC_EXTERN PetscErrorCode MoeLossGet(const char[], const MoeLossType **);

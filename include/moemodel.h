@@ -189,6 +189,8 @@ PETSC_EXTERN PetscErrorCode MoeModelDescribe(MoeModel, char *, size_t);
 PETSC_EXTERN PetscErrorCode MoeModelGatingOptions(MoeModel, char *, size_t);
 /* The model type's settings as options (the contaminated MoE's base), "" when it has none. */
 PETSC_EXTERN PetscErrorCode MoeModelBaseOptions(MoeModel, char *, size_t);
+/* The part of atom i (a gating with parts, the shared experts: 0 shared, 1 routed), -1 when the gating has one part. */
+PETSC_EXTERN PetscInt       MoeModelAtomPart(MoeModel, PetscInt i);
 /* Atoms with a non-zero gate at some x (K for top-K gating, else k). */
 PETSC_EXTERN PetscInt       MoeModelActiveAtoms(MoeModel);
 /* Voronoi view of the atoms (src/model/embed.c): gating locations (nloc entries per atom), beta0, eta. */

@@ -21,6 +21,7 @@ typedef struct {
   MoeOptionType type;
   const char   *defval;
   const char   *help;
+  const char   *other; /* a string option: another of its values (the tests set it besides the default), else NULL */
 } MoeFamilyOption;
 
 /* Families by name, in registration order. */

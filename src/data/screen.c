@@ -55,7 +55,7 @@ static PetscErrorCode CheckHingeActivity(const MoeScreenParams *sp, const MoeTru
     const PetscReal *eta = t->theta + i * m->stride + m->ng;
     PetscReal        frac;
     for (r = 0, active = 0; r < E->n; r++) {
-      PetscReal z = eta[m->d];
+      PetscReal z = eta[m->ne - 1]; /* b is eta's last entry ([a | b], srelu's [a | c | b]) */
       for (j = 0; j < m->d; j++) z += eta[j] * E->X[(size_t)r * m->d + j];
       if (z > 0) active++;
     }

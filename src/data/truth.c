@@ -28,9 +28,10 @@ static PetscErrorCode MoeTruthDraw(const MoeSpec *spec, PetscInt draw, MoeTruth 
     atom[d] = s0 * gsl_ran_gaussian_ziggurat(rng, 1.0);
     for (j = 0; j < d; j++) a[j] = se * gsl_ran_gaussian_ziggurat(rng, 1.0);
     b = se * gsl_ran_gaussian_ziggurat(rng, 1.0);
-    if (m->ne == d + 1) {
+    if (m->ne == d + 1 || m->ne == d + 2) { /* [a | b], or srelu's [a | c | b]: b is eta's last entry */
       for (j = 0; j < d; j++) atom[d + 1 + j] = a[j];
-      atom[2 * d + 1] = b;
+      if (m->ne == d + 2) atom[2 * d + 1] = 1; /* srelu's outer weight c: no draw, the streams stay those of the other families */
+      atom[d + m->ne] = b;
     } else atom[d + 1] = b;
     if (m->ns) atom[m->ng + m->ne] = spec->truth_sigma; /* Gaussian MoE: no draw, the streams stay those of regression truths */
   }

@@ -22,5 +22,6 @@ PetscErrorCode MoeExpertRegisterAll(void)
   MoeExpertRegisterFamily(Linear);
   MoeExpertRegisterFamily(Constant);
   MoeExpertRegisterFamily(Softplus);
+  MoeExpertRegisterFamily(SReLU);
   PetscFunctionReturn(0);
 }

@@ -154,9 +154,9 @@ static PetscErrorCode MoeGatingCreate_Cosine(MoeGating g)
 }
 
 static const MoeFamilyOption options[] = {
-  {"-cosine_tau", MOE_OPTION_REAL, "0.1", "cosine router: perturbation tau >= 0 of the norms, s_i = beta1_i^T x / ((|beta1_i| + tau)(|x| + tau)) + beta0_i (0: the plain cosine router)"},
-  {"-cosine_K", MOE_OPTION_INT, "0", "cosine router: softmax over the K atoms with the largest scores (0: all k atoms, dense)"},
-  {NULL, MOE_OPTION_INT, NULL, NULL}
+  {"-cosine_tau", MOE_OPTION_REAL, "0.1", "cosine router: perturbation tau >= 0 of the norms, s_i = beta1_i^T x / ((|beta1_i| + tau)(|x| + tau)) + beta0_i (0: the plain cosine router)", NULL},
+  {"-cosine_K", MOE_OPTION_INT, "0", "cosine router: softmax over the K atoms with the largest scores (0: all k atoms, dense)", NULL},
+  {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
 const MoeGatingFamily MoeGatingFamily_Cosine = {"cosine", MoeGatingCreate_Cosine, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "perturbed cosine router [arXiv 2405.14131]: softmax (top-K with -cosine_K) of beta1^T x / ((|beta1| + tau)(|x| + tau)) + beta0, last atom pinned (its beta0 alone at tau = 0)", PETSC_TRUE};

@@ -98,9 +98,9 @@ static PetscErrorCode MoeGatingCreate_DTS(MoeGating g)
 }
 
 static const MoeFamilyOption options[] = {
-  {"-dts_tau", MOE_OPTION_REAL, "1", "dense-to-sparse gating: temperature tau > 0 (initial value when fitted)"},
-  {"-dts_fit_tau", MOE_OPTION_BOOL, "0", "dense-to-sparse gating: fit tau as a parameter"},
-  {NULL, MOE_OPTION_INT, NULL, NULL}
+  {"-dts_tau", MOE_OPTION_REAL, "1", "dense-to-sparse gating: temperature tau > 0 (initial value when fitted)", NULL},
+  {"-dts_fit_tau", MOE_OPTION_BOOL, "0", "dense-to-sparse gating: fit tau as a parameter", NULL},
+  {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
 const MoeGatingFamily MoeGatingFamily_DTS = {"dts", MoeGatingCreate_DTS, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "dense-to-sparse gating: softmax of scores / temperature tau", PETSC_TRUE};

@@ -156,6 +156,7 @@ PetscErrorCode MoeGatingDestroy(MoeGating *g)
   if (!*g) PetscFunctionReturn(0);
   if ((*g)->ops.destroy) PetscCall((*(*g)->ops.destroy)(*g)); /* what data owns */
   PetscCall(PetscFree((*g)->data));
+  PetscCall(PetscFree((*g)->part));
   PetscCall(PetscFree2((*g)->s, (*g)->dfds));
   PetscCall(PetscFree(*g));
   PetscFunctionReturn(0);

@@ -199,8 +199,8 @@ static PetscErrorCode MoeGatingCreate_HSoftmax(MoeGating g)
 }
 
 static const MoeFamilyOption options[] = {
-  {"-hsoftmax_groups", MOE_OPTION_INT, "2", "hierarchical softmax: number of groups G (G divides k)"},
-  {NULL, MOE_OPTION_INT, NULL, NULL}
+  {"-hsoftmax_groups", MOE_OPTION_INT, "2", "hierarchical softmax: number of groups G (G divides k)", NULL},
+  {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
 const MoeGatingFamily MoeGatingFamily_HSoftmax = {"hsoftmax", MoeGatingCreate_HSoftmax, MOE_MASS_EXP, "softmax_d1,softmax_dlin", NULL, options, "hierarchical softmax gating: softmax over groups times softmax within a group", PETSC_TRUE};

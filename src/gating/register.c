@@ -22,5 +22,6 @@ PetscErrorCode MoeGatingRegisterAll(void)
   MoeGatingRegisterFamily(HSoftmax);
   MoeGatingRegisterFamily(Cosine);
   MoeGatingRegisterFamily(NSigmoid);
+  MoeGatingRegisterFamily(Shared);
   PetscFunctionReturn(0);
 }

@@ -227,10 +227,10 @@ static PetscErrorCode MoeGatingCreate_TopK(MoeGating g)
 }
 
 static const MoeFamilyOption options[] = {
-  {"-topk_K", MOE_OPTION_INT, "2", "top-K gating: atoms kept per input (1 <= K <= k)"},
-  {"-topk_rank_affine", MOE_OPTION_BOOL, "0", "top-K gating: rank the whole score beta1^T x + beta0 (default: beta1^T x; P3 does not settle which)"},
-  {"-topk_temperature", MOE_OPTION_REAL, "0", "top-K gating: soft selection sigmoid((r - t)/T) with this temperature (0: the hard selection)"},
-  {NULL, MOE_OPTION_INT, NULL, NULL}
+  {"-topk_K", MOE_OPTION_INT, "2", "top-K gating: atoms kept per input (1 <= K <= k)", NULL},
+  {"-topk_rank_affine", MOE_OPTION_BOOL, "0", "top-K gating: rank the whole score beta1^T x + beta0 (default: beta1^T x; P3 does not settle which)", NULL},
+  {"-topk_temperature", MOE_OPTION_REAL, "0", "top-K gating: soft selection sigmoid((r - t)/T) with this temperature (0: the hard selection)", NULL},
+  {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
 const MoeGatingFamily MoeGatingFamily_TopK = {"topk", MoeGatingCreate_TopK, MOE_MASS_EXP, "topk", NULL, options, "top-K sparse softmax gating [P3]: softmax over the K largest scores, zero elsewhere", PETSC_TRUE};

@@ -14,7 +14,10 @@
    gating location; a; b; sigma) and the cell mass errors (mass).  NaN where a fit has no cell of
    the type (cells_over of an exactly specified fit) or the model has no such block (a of
    constant experts, sigma outside the Gaussian MoE).  The weighting keeps an atom whose weight
-   vanishes, and whose parameters the data then leave free, from deciding the cell's error. */
+   vanishes, and whose parameters the data then leave free, from deciding the cell's error.
+
+   For a gating with parts (the shared experts: shared and routed atoms), cells_shared_* and
+   cells_routed_* take only the cells of one part's true atoms (opt-in; NaN for other gatings). */
 #include <moeloss.h>
 
 typedef enum {
@@ -37,22 +40,33 @@ typedef struct {
   CellKind    kind;
   Block       block;
   const char *meaning;
+  PetscInt    part; /* the cells of the true atoms of this part only (MoeModelAtomPart); -1: every cell */
 } CellsLoss;
 
 static const CellsLoss losses[] = {
-  {"cells_exact", CELLS_EXACT, BLOCK_OMEGA, "mean over the exactly specified Voronoi cells (one atom) of |omega_i - omega*_j|, omega = (beta1, eta)"},
-  {"cells_over", CELLS_OVER, BLOCK_OMEGA, "mean over the over-specified Voronoi cells (several atoms) of the weighted error sqrt(sum w_i |omega_i - omega*_j|^2 / sum w_i), w = exp(beta0) (softmax-type) or sigmoid(beta0)"},
-  {"cells_mass", CELLS_ALL, BLOCK_MASS, "mean over the Voronoi cells of the mass error |sum_{A_j} w_i - w*_j|"},
-  {"cells_exact_beta1", CELLS_EXACT, BLOCK_BETA1, "cells_exact of the gating slopes beta1 alone"},
-  {"cells_exact_a", CELLS_EXACT, BLOCK_A, "cells_exact of the experts' a alone"},
-  {"cells_exact_b", CELLS_EXACT, BLOCK_B, "cells_exact of the experts' b alone"},
-  {"cells_exact_sigma", CELLS_EXACT, BLOCK_SIGMA, "cells_exact of the experts' sigma alone (Gaussian MoE)"},
-  {"cells_exact_mass", CELLS_EXACT, BLOCK_MASS, "mass error |w_i - w*_j| averaged over the exactly specified cells"},
-  {"cells_over_beta1", CELLS_OVER, BLOCK_BETA1, "cells_over of the gating slopes beta1 alone"},
-  {"cells_over_a", CELLS_OVER, BLOCK_A, "cells_over of the experts' a alone"},
-  {"cells_over_b", CELLS_OVER, BLOCK_B, "cells_over of the experts' b alone"},
-  {"cells_over_sigma", CELLS_OVER, BLOCK_SIGMA, "cells_over of the experts' sigma alone (Gaussian MoE)"},
-  {"cells_over_mass", CELLS_OVER, BLOCK_MASS, "mass error |sum_{A_j} w_i - w*_j| averaged over the over-specified cells"},
+  {"cells_exact", CELLS_EXACT, BLOCK_OMEGA, "mean over the exactly specified Voronoi cells (one atom) of |omega_i - omega*_j|, omega = (beta1, eta)", -1},
+  {"cells_over", CELLS_OVER, BLOCK_OMEGA, "mean over the over-specified Voronoi cells (several atoms) of the weighted error sqrt(sum w_i |omega_i - omega*_j|^2 / sum w_i), w = exp(beta0) (softmax-type) or sigmoid(beta0)", -1},
+  {"cells_mass", CELLS_ALL, BLOCK_MASS, "mean over the Voronoi cells of the mass error |sum_{A_j} w_i - w*_j|", -1},
+  {"cells_exact_beta1", CELLS_EXACT, BLOCK_BETA1, "cells_exact of the gating slopes beta1 alone", -1},
+  {"cells_exact_a", CELLS_EXACT, BLOCK_A, "cells_exact of the experts' a alone", -1},
+  {"cells_exact_b", CELLS_EXACT, BLOCK_B, "cells_exact of the experts' b alone", -1},
+  {"cells_exact_sigma", CELLS_EXACT, BLOCK_SIGMA, "cells_exact of the experts' sigma alone (Gaussian MoE)", -1},
+  {"cells_exact_mass", CELLS_EXACT, BLOCK_MASS, "mass error |w_i - w*_j| averaged over the exactly specified cells", -1},
+  {"cells_over_beta1", CELLS_OVER, BLOCK_BETA1, "cells_over of the gating slopes beta1 alone", -1},
+  {"cells_over_a", CELLS_OVER, BLOCK_A, "cells_over of the experts' a alone", -1},
+  {"cells_over_b", CELLS_OVER, BLOCK_B, "cells_over of the experts' b alone", -1},
+  {"cells_over_sigma", CELLS_OVER, BLOCK_SIGMA, "cells_over of the experts' sigma alone (Gaussian MoE)", -1},
+  {"cells_over_mass", CELLS_OVER, BLOCK_MASS, "mass error |sum_{A_j} w_i - w*_j| averaged over the over-specified cells", -1},
+};
+
+/* Per part (opt-in): the shared and the routed atoms of the shared-expert gating. */
+static const CellsLoss part_losses[] = {
+  {"cells_shared_exact", CELLS_EXACT, BLOCK_OMEGA, "cells_exact over the cells of the true shared experts (shared-expert gating)", 0},
+  {"cells_shared_over", CELLS_OVER, BLOCK_OMEGA, "cells_over over the cells of the true shared experts (shared-expert gating)", 0},
+  {"cells_shared_mass", CELLS_ALL, BLOCK_MASS, "cells_mass over the cells of the true shared experts (shared-expert gating)", 0},
+  {"cells_routed_exact", CELLS_EXACT, BLOCK_OMEGA, "cells_exact over the cells of the true routed experts (shared-expert gating)", 1},
+  {"cells_routed_over", CELLS_OVER, BLOCK_OMEGA, "cells_over over the cells of the true routed experts (shared-expert gating)", 1},
+  {"cells_routed_mass", CELLS_ALL, BLOCK_MASS, "cells_mass over the cells of the true routed experts (shared-expert gating)", 1},
 };
 
 static PetscReal Sig(PetscReal z)
@@ -130,11 +144,13 @@ static PetscErrorCode MoeLoss_Cells(const MoeLossInput *in, PetscReal *value)
 
   PetscFunctionBegin;
   *value = MOE_NAN;
+  if (c->part >= 0 && MoeModelAtomPart(in->tmodel, 0) < 0) PetscFunctionReturn(0); /* the target has one part */
   BlockRange(in->model, c->block, &lo, &hi);
   if ((c->block == BLOCK_A || c->block == BLOCK_SIGMA) && hi == lo) PetscFunctionReturn(0);
   PetscCall(MoeVoronoiCreate(in, &v));
   for (j = 0; j < v.kstar; j++) {
     if (!KindHas(c->kind, v.size[j])) continue;
+    if (c->part >= 0 && MoeModelAtomPart(in->tmodel, j) != c->part) continue;
     s += CellError(&v, in->model, in->tmodel, c->block, j);
     cells++;
   }
@@ -147,5 +163,6 @@ PETSC_EXTERN PetscErrorCode MoeLossRegister_Cells(void)
 {
   PetscFunctionBegin;
   for (size_t l = 0; l < sizeof(losses) / sizeof(losses[0]); l++) PetscCall(MoeLossRegisterAtoms(losses[l].name, MoeLoss_Cells, &losses[l], losses[l].meaning));
+  for (size_t l = 0; l < sizeof(part_losses) / sizeof(part_losses[0]); l++) PetscCall(MoeLossRegisterOptInContext(part_losses[l].name, MoeLoss_Cells, &part_losses[l], part_losses[l].meaning));
   PetscFunctionReturn(0);
 }

@@ -25,6 +25,15 @@ PetscErrorCode MoeLossRegisterOptIn(const char name[], MoeLossFn fn, MoeLossTarg
   PetscFunctionReturn(0);
 }
 
+/* An opt-in parameter loss with a context (a family of losses sharing one function). */
+PetscErrorCode MoeLossRegisterOptInContext(const char name[], MoeLossFn fn, const void *ctx, const char meaning[])
+{
+  PetscFunctionBegin;
+  PetscCall(MoeLossRegisterOptIn(name, fn, MOE_LOSS_ATOMS, meaning));
+  MoeLossTypes[registry.n - 1].ctx = ctx;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeLossRegisterAtoms(const char name[], MoeLossFn fn, const void *ctx, const char meaning[])
 {
   PetscFunctionBegin;

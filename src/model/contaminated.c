@@ -4,7 +4,7 @@
    g the sigmoid gate of the one atom (sigmoid(beta1^T x + beta0): the paper's beta and tau), h the
    expert family's mean, nu > 0 the contamination's variance (the atom's noise parameter: the paper's
    nu, a variance, not a standard deviation as for the Gaussian MoE).  The base is known, not fitted:
-   f0 is a Gaussian or a Laplace density with mean h0(x) = h(x, (eta0, 0)) and variance nu0, read
+   f0 is a Gaussian or a Laplace density with mean h0(x) = h(x, (eta0, 0)) (srelu: outer weight 1) and variance nu0, read
    from -contam_base, -contam_base_eta and -contam_base_nu.  The expert's bias is pinned to 0 (the
    paper's tanh(eta^T x)) unless -contam_expert_bias.
    Its log-density and score use the log-sum-exp of the two components:
@@ -21,11 +21,11 @@
 const char *const MoeBaseDensities[] = {"gaussian", "laplace", "MoeBaseDensity", "MOE_BASE_", NULL};
 
 static const MoeFamilyOption ContaminatedOptions[] = {
-  {"-contam_base", MOE_OPTION_STRING, "gaussian", "contaminated MoE: the frozen base density f0, gaussian or laplace (mean h(x, (eta0, 0)), variance -contam_base_nu)"},
-  {"-contam_base_eta", MOE_OPTION_REAL_ARRAY, "1", "contaminated MoE: eta0, the base's expert slopes (d values; default e1 = 1,0,...,0)"},
-  {"-contam_base_nu", MOE_OPTION_REAL, "0.001", "contaminated MoE: nu0 > 0, the base's variance"},
-  {"-contam_expert_bias", MOE_OPTION_BOOL, "0", "contaminated MoE: fit the contamination expert's bias b (default: pinned to 0, the paper's tanh(eta^T x))"},
-  {NULL, MOE_OPTION_INT, NULL, NULL}
+  {"-contam_base", MOE_OPTION_STRING, "gaussian", "contaminated MoE: the frozen base density f0, gaussian or laplace (mean h(x, (eta0, 0)), variance -contam_base_nu)", "laplace"},
+  {"-contam_base_eta", MOE_OPTION_REAL_ARRAY, "1", "contaminated MoE: eta0, the base's expert slopes (d values; default e1 = 1,0,...,0)", NULL},
+  {"-contam_base_nu", MOE_OPTION_REAL, "0.001", "contaminated MoE: nu0 > 0, the base's variance", NULL},
+  {"-contam_expert_bias", MOE_OPTION_BOOL, "0", "contaminated MoE: fit the contamination expert's bias b (default: pinned to 0, the paper's tanh(eta^T x))", NULL},
+  {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
 const MoeFamilyOption *MoeModelOptions(void)
@@ -45,8 +45,10 @@ PetscErrorCode MoeModelSetUpContaminated(MoeModel m, PetscOptions opts)
   PetscCheck(m->k == 1, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the contaminated MoE has one atom, not %" PetscInt_FMT, m->k);
   PetscCall(PetscNew(&b));
   b->nu = 0.001;
-  PetscCall(PetscCalloc1(m->d + 1, &b->eta));
+  MoeUserCheck(m->ne >= m->d + 1, "-model contaminated needs an expert of x through a^T x + b (FFN, linear or srelu), not %s", m->efamily->name);
+  PetscCall(PetscCalloc1(m->ne, &b->eta)); /* [eta0 (d) | 1 (srelu's outer weight) | 0 (b, last)] */
   b->eta[0] = 1;
+  for (j = m->d; j < m->ne - 1; j++) b->eta[j] = 1;
   PetscCall(PetscOptionsGetString(opts, NULL, "-contam_base", name, sizeof(name), NULL));
   PetscCall(PetscEnumFind(MoeBaseDensities, name, (PetscEnum *)&b->type, &set));
   MoeUserCheck(set, "-contam_base '%s' is not a base density: use gaussian or laplace", name);
@@ -55,7 +57,6 @@ PetscErrorCode MoeModelSetUpContaminated(MoeModel m, PetscOptions opts)
   PetscCall(PetscOptionsGetRealArray(opts, NULL, "-contam_base_eta", b->eta, &nd, &set));
   MoeUserCheck(!set || nd == m->d, "-contam_base_eta has %" PetscInt_FMT " values: give d = %" PetscInt_FMT " (the base's expert slopes)", nd, m->d);
   for (j = 0; j < m->d; j++) MoeUserCheck(!PetscIsInfOrNanReal(b->eta[j]), "-contam_base_eta: every value must be finite");
-  b->eta[m->d] = 0;
   PetscCall(PetscOptionsGetBool(opts, NULL, "-contam_expert_bias", &b->bias, NULL));
   m->base = b;
   PetscFunctionReturn(0);
@@ -70,11 +71,11 @@ PetscErrorCode MoeModelDestroyBase(MoeModel m)
   PetscFunctionReturn(0);
 }
 
-/* The expert's bias is pinned unless -contam_expert_bias (only FFN and linear experts have one). */
+/* The expert's bias, the last entry of eta, is pinned unless -contam_expert_bias. */
 PetscErrorCode MoeModelPinContaminated(MoeModel m, PetscBool *pin)
 {
   PetscFunctionBegin;
-  if (!m->base->bias && m->ne == m->d + 1) pin[m->ng + m->d] = PETSC_TRUE;
+  if (!m->base->bias) pin[m->ng + m->ne - 1] = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 

@@ -112,6 +112,7 @@ PetscErrorCode MoeModelParameterName(MoeModel m, PetscInt i, char *buf, size_t l
   else if (j == d) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " beta0", atom));
   else if (m->ns && j == m->stride - 1) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " %s", atom, m->base ? "nu" : "sigma"));
   else if (j == d + m->ne) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " b", atom));
+  else if (j - d - 1 >= d) PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " c", atom)); /* srelu's outer weight */
   else PetscCall(PetscSNPrintf(buf, len, "atom %" PetscInt_FMT " a[%" PetscInt_FMT "]", atom, j - d - 1));
   PetscFunctionReturn(0);
 }

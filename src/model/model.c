@@ -165,6 +165,11 @@ PetscErrorCode MoeModelGatingOptions(MoeModel m, char *buf, size_t len)
   PetscFunctionReturn(0);
 }
 
+PetscInt MoeModelAtomPart(MoeModel m, PetscInt i)
+{
+  return m->gating->part ? m->gating->part[i] : -1;
+}
+
 PetscInt MoeModelActiveAtoms(MoeModel m)
 {
   return m->gating->active;

@@ -2,7 +2,7 @@
 #include <moestore.h>
 #include <moeestimator.h>
 
-static const char *layout_doc = "theta = [atom_0 | ... | atom_{k-1} | globals]; atom_i = [beta1_i (d) | beta0_i | eta_i]; eta_i = [a_i (d) | b_i] (FFN, linear) or [b_i] (constant); globals: dts with fitted tau: [tau]; hsoftmax: [alpha1_g (d) | alpha0_g] per group";
+static const char *layout_doc = "theta = [atom_0 | ... | atom_{k-1} | globals]; atom_i = [beta1_i (d) | beta0_i | eta_i]; eta_i = [a_i (d) | b_i] (FFN, linear), [a_i (d) | c_i | b_i] (srelu, c_i ReLU(a_i^T x + b_i)) or [b_i] (constant); globals: dts with fitted tau: [tau]; hsoftmax: [alpha1_g (d) | alpha0_g] per group";
 
 /* Attributes describing a model's families and parameter layout on obj. */
 PetscErrorCode MoeStoreWriteModelAttributes(hid_t obj, MoeModel m)

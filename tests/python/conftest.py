@@ -52,3 +52,14 @@ def registered_families(kind):
     m = re.search(r"-%s <[^>]*>: %s families?[^:]*: ([\w, ]+) \(comma list" % (kind, "gating" if kind == "gating" else "expert"), out)
     assert m, "no -%s line in moerate fit -help" % kind
     return [name.strip() for name in m.group(1).split(",")]
+
+
+def fd_jacobian(model, theta, X, h=1e-6):
+    """Central differences of a numpy Model's f (analysis/moemodel.py) in every entry of theta: n x p."""
+    import numpy as np
+    J = np.zeros((len(X), model.p))
+    for i in range(model.p):
+        e = np.zeros(model.p)
+        e[i] = h
+        J[:, i] = (model.evaluate(theta + e, X) - model.evaluate(theta - e, X)) / (2 * h)
+    return J

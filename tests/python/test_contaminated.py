@@ -42,10 +42,9 @@ def test_likelihood_matches_numpy_and_fit_is_certified(tmp_path, truth):
         assert -m.log_likelihood(tth, X, Y) == pytest.approx(h["fit"].attrs["ref_objective"], rel=1e-12)
         assert h["fit"].attrs["certified"] == 1
         assert th[8 + 1 + 8] == 0  # b
-        losses = dict(zip([s.decode() if isinstance(s, bytes) else s for s in h["losses"].attrs["names"]],
-                          h["losses"][:])) if "names" in h["losses"].attrs else None
-        if losses:
-            assert losses["param_eta"] == pytest.approx(np.linalg.norm(th[9:18] - tth[9:18]), rel=1e-12)
+        losses = dict(h["losses"].attrs)
+        assert losses["param_eta"] == pytest.approx(np.linalg.norm(th[9:18] - tth[9:18]), rel=1e-12)
+        assert losses["param_noise"] == pytest.approx(abs(th[18] - tth[18]), rel=1e-12)
 
 
 def test_data_are_drawn_from_the_contaminated_model(tmp_path):

@@ -59,6 +59,7 @@ struct _p_MoeGating {
   PetscInt               nloc;    /* length of an atom's gating location (Voronoi) */
   PetscInt               active;  /* atoms with a non-zero gate at any x (K for top-K, else k) */
   PetscReal             *s, *dfds; /* work of MoeGatingEvaluate_Scores: k scores, their derivatives */
+  PetscInt              *part;    /* the part of each atom (shared experts: 0 shared, 1 routed), NULL: one part; freed by MoeGatingDestroy */
   void                  *data; /* freed by MoeGatingDestroy after ops.destroy */
 };
 

@@ -56,8 +56,8 @@ static PetscErrorCode MoeEstimatorCreate_EM(MoeEstimator est)
 }
 
 static const MoeFamilyOption options[] = {
-  {"-em_max_it", MOE_OPTION_INT, "2000", "EM: iterations at most (per annealing stage of a top-K gating); the gating M-step's TAO takes options with the prefix -em_gating_"},
-  {NULL, MOE_OPTION_INT, NULL, NULL}
+  {"-em_max_it", MOE_OPTION_INT, "2000", "EM: iterations at most (per annealing stage of a top-K gating); the gating M-step's TAO takes options with the prefix -em_gating_", NULL},
+  {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
 const MoeEstimatorFamily MoeEstimatorFamily_EM = {"em", MoeEstimatorCreate_EM, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_MASK(MOE_MODEL_GAUSSIAN), "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r), by EM", "em_gating_", options, "maximum likelihood for the Gaussian MoE by EM (closed-form experts and sigmas, the gating M-step by TAO), certified as mle"};

@@ -64,10 +64,10 @@ static PetscErrorCode MoeEstimatorCreate_SGD(MoeEstimator est)
 }
 
 static const MoeFamilyOption options[] = {
-  {"-sgd_epochs", MOE_OPTION_INT, "10", "SGD: passes over the data (P1: 10)"},
-  {"-sgd_lr", MOE_OPTION_REAL, "0.1", "SGD: learning rate (P1: 0.1)"},
-  {"-sgd_batch", MOE_OPTION_INT, "32", "SGD: rows per minibatch (P1 does not say; 32 is moerate's choice)"},
-  {NULL, MOE_OPTION_INT, NULL, NULL}
+  {"-sgd_epochs", MOE_OPTION_INT, "10", "SGD: passes over the data (P1: 10)", NULL},
+  {"-sgd_lr", MOE_OPTION_REAL, "0.1", "SGD: learning rate (P1: 0.1)", NULL},
+  {"-sgd_batch", MOE_OPTION_INT, "32", "SGD: rows per minibatch (P1 does not say; 32 is moerate's choice)", NULL},
+  {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
 const MoeEstimatorFamily MoeEstimatorFamily_SGD = {"sgd", MoeEstimatorCreate_SGD, PETSC_FALSE, PETSC_FALSE, MOE_MODEL_MASK(MOE_MODEL_REGRESSION), "least squares (1/2n) sum_r (Y_r - f(X_r))^2, by minibatch SGD", NULL, options, "P1's minibatch SGD from the near start (-sgd_epochs, -sgd_lr, -sgd_batch)"};
