@@ -40,7 +40,8 @@ def parse_options(text):
     i = 0
     while i < len(toks):
         name = toks[i].lstrip("-")
-        if i + 1 < len(toks) and not toks[i + 1].startswith("-"):
+        nxt = toks[i + 1] if i + 1 < len(toks) else None  # a value: not "-name", or a number or list "-1,0"
+        if nxt is not None and (not nxt.startswith("-") or nxt[1:2].isdigit() or nxt[1:2] == "."):
             out[name] = toks[i + 1]
             i += 2
         else:

@@ -84,6 +84,10 @@ static PetscErrorCode ScreenAtN(const MoeSpec *spec, const MoeTruth *t, PetscInt
   MoeSpecScreenParams(spec, &sp);
   PetscCall(PetscMalloc1(m->p, &theta));
   PetscCall(MoeTruthAtN(t, n, theta, &tn));
+  for (PetscInt i = 0; i < m->k && m->ns; i++) { /* a drift may take a noise parameter to 0 or below at some n */
+    PetscReal v = theta[i * m->stride + m->ng + m->ne];
+    MoeUserCheck(v > 0, "the truth (%s) at n = %" PetscInt_FMT " has atom %" PetscInt_FMT "'s noise parameter %g: it must be > 0 at every n of the grid (its drift takes it there)", t->source, n, i, (double)v);
+  }
   PetscCall(MoeDataEvaluationSample(&dp, &tn, &E));
   if (m->ns) { /* a likelihood model: the information of the likelihood, from a sample of the model itself */
     MoeData   *S;

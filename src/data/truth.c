@@ -60,16 +60,22 @@ static PetscErrorCode CheckTruthValues(const char path[], MoeModel m, const Pets
       PetscCall(MoeModelParameterName(m, i, name, sizeof(name)));
       MoeUserError("-truth_file %s: theta[%" PetscInt_FMT "] (%s) is %g, but %s gating pins it to 0: subtract the pinned atom's scores from every atom's (softmax is invariant to the shift)", path, i, name, (double)theta[i], m->gfamily->name);
     }
+    if (m->ns && i < m->k * m->stride && i % m->stride == m->ng + m->ne && !(theta[i] > 0)) {
+      PetscCall(MoeModelParameterName(m, i, name, sizeof(name)));
+      MoeUserError("-truth_file %s: theta[%" PetscInt_FMT "] (%s) is %g: an expert's noise parameter must be > 0", path, i, name, (double)theta[i]);
+    }
   }
   PetscFunctionReturn(0);
 }
 
-/* A truth's drift: finite, and zero where the model pins (the pinned value is the parametrisation's). */
-static PetscErrorCode CheckDrift(const char path[], MoeModel m, const PetscReal *drift)
+/* A truth's drift: finite, zero where the model pins (the pinned value is the parametrisation's), with a
+   rate > 0 (a truth that approaches its limit); YAML and HDF5 truth files alike. */
+static PetscErrorCode CheckDrift(const char path[], MoeModel m, const PetscReal *drift, PetscReal rate)
 {
   char name[64];
 
   PetscFunctionBegin;
+  MoeUserCheck(rate > 0 && PetscIsNormalReal(rate), "-truth_file %s: drift_rate %g must be > 0 (theta*(n) = theta + n^-drift_rate drift)", path, (double)rate);
   for (PetscInt i = 0; i < m->p; i++) {
     MoeUserCheck(!PetscIsInfOrNanReal(drift[i]), "-truth_file %s: drift[%" PetscInt_FMT "] is %g: every value must be finite", path, i, (double)drift[i]);
     if (m->pinned[i] && drift[i] != 0) {
@@ -118,7 +124,7 @@ PetscErrorCode MoeTruthCreate(const MoeSpec *spec, PetscInt e, MoeTruth **truth)
     PetscCall(PetscArraycpy(t->theta, r->theta, r->p));
     PetscCall(CheckTruthValues(spec->truth_file, t->model, t->theta));
     if (r->drift) {
-      PetscCall(CheckDrift(spec->truth_file, t->model, r->drift));
+      PetscCall(CheckDrift(spec->truth_file, t->model, r->drift, r->drift_rate));
       PetscCall(PetscMalloc1(r->p, &t->drift));
       PetscCall(PetscArraycpy(t->drift, r->drift, r->p));
       t->drift_rate = r->drift_rate;

@@ -37,15 +37,16 @@ const MoeFamilyOption *MoeModelOptions(void)
 PetscErrorCode MoeModelSetUpContaminated(MoeModel m, PetscOptions opts)
 {
   MoeBase  *b;
-  PetscInt  nd = m->d, j;
+  PetscInt  nd = m->d + 1, j;
   PetscBool set;
   char      name[64] = "gaussian";
 
   PetscFunctionBegin;
-  PetscCheck(m->k == 1, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the contaminated MoE has one atom, not %" PetscInt_FMT, m->k);
-  PetscCall(PetscNew(&b));
-  b->nu = 0.001;
+  MoeUserCheck(m->k == 1, "-model contaminated has one contamination atom, not k = %" PetscInt_FMT ": give -k 1 and -kstar 1", m->k);
   MoeUserCheck(m->ne >= m->d + 1, "-model contaminated needs an expert of x through a^T x + b (FFN, linear or srelu), not %s", m->efamily->name);
+  PetscCall(PetscNew(&b));
+  m->base = b; /* owned by the model from here: freed by MoeModelDestroyBase on any error */
+  b->nu   = 0.001;
   PetscCall(PetscCalloc1(m->ne, &b->eta)); /* [eta0 (d) | 1 (srelu's outer weight) | 0 (b, last)] */
   b->eta[0] = 1;
   for (j = m->d; j < m->ne - 1; j++) b->eta[j] = 1;
@@ -54,11 +55,17 @@ PetscErrorCode MoeModelSetUpContaminated(MoeModel m, PetscOptions opts)
   MoeUserCheck(set, "-contam_base '%s' is not a base density: use gaussian or laplace", name);
   PetscCall(PetscOptionsGetReal(opts, NULL, "-contam_base_nu", &b->nu, NULL));
   MoeUserCheck(b->nu > 0 && PetscIsNormalReal(b->nu), "-contam_base_nu %g must be a variance > 0", (double)b->nu);
-  PetscCall(PetscOptionsGetRealArray(opts, NULL, "-contam_base_eta", b->eta, &nd, &set));
-  MoeUserCheck(!set || nd == m->d, "-contam_base_eta has %" PetscInt_FMT " values: give d = %" PetscInt_FMT " (the base's expert slopes)", nd, m->d);
-  for (j = 0; j < m->d; j++) MoeUserCheck(!PetscIsInfOrNanReal(b->eta[j]), "-contam_base_eta: every value must be finite");
+  { /* d values exactly: read one more than d so that a longer list is seen */
+    PetscReal eta0[1025];
+    MoeUserCheck(m->d < 1025, "-model contaminated: d = %" PetscInt_FMT " is more than 1024", m->d);
+    PetscCall(PetscOptionsGetRealArray(opts, NULL, "-contam_base_eta", eta0, &nd, &set));
+    MoeUserCheck(!set || nd == m->d, "-contam_base_eta has %" PetscInt_FMT "%s values: give d = %" PetscInt_FMT " (the base's expert slopes)", nd, nd > m->d ? " or more" : "", m->d);
+    for (j = 0; set && j < m->d; j++) {
+      MoeUserCheck(!PetscIsInfOrNanReal(eta0[j]), "-contam_base_eta: every value must be finite");
+      b->eta[j] = eta0[j];
+    }
+  }
   PetscCall(PetscOptionsGetBool(opts, NULL, "-contam_expert_bias", &b->bias, NULL));
-  m->base = b;
   PetscFunctionReturn(0);
 }
 

@@ -105,6 +105,23 @@ static PetscBool DefaultEstimators(const MoeSpec *s)
   return (PetscBool)(s->nestimators == 1 && MoeEstimatorGetFamily(s->estimator[0]) == lse);
 }
 
+/* What the truth file holds, hashed (model, options, theta, drift and its rate of every truth): a resume
+   against an edited file is refused, not only one against another path (format 5 on; files of format 4
+   are not resumed anyway). */
+static uint64_t TruthFileDigest(const MoeTruthFile *tf)
+{
+  uint64_t h = 0;
+
+  for (PetscInt i = 0; i < tf->n; i++) {
+    const MoeTruthRecord *r     = &tf->truths[i];
+    uint64_t              part[5] = {(uint64_t)r->model, MoeHash64(r->options, strlen(r->options)), MoeHash64(r->theta, sizeof(PetscReal) * (size_t)r->p),
+                                     r->drift ? MoeHash64(r->drift, sizeof(PetscReal) * (size_t)r->p) : 0, MoeHash64(&r->drift_rate, sizeof(r->drift_rate))};
+    part[0] ^= h;
+    h = MoeHash64(part, sizeof(part));
+  }
+  return h;
+}
+
 PetscErrorCode MoeSpecBuildCanonicalText(MoeSpec *s)
 {
   size_t   len = 0, cap = 4096;
@@ -132,6 +149,7 @@ PetscErrorCode MoeSpecBuildCanonicalText(MoeSpec *s)
     }
   }
   PetscCall(Appendf(T, &len, &cap, "-truth_gating %s\n-truth_expert %s\n-truth_file %s\n", s->truth_gating, s->truth_expert[0] ? s->truth_expert : "same", s->truth_file));
+  if (s->truthfile) PetscCall(Appendf(T, &len, &cap, "-truth_file_digest %016llx\n", (unsigned long long)TruthFileDigest(s->truthfile)));
   PetscCall(Appendf(T, &len, &cap, "-truth_regime %" PetscInt_FMT "\n-truth_beta1_zero %" PetscInt_FMT "\n-truth_beta0_var %.17g\n-truth_beta1_var %.17g\n-truth_expert_var %.17g\n-truth_seed %" PetscInt_FMT "\n", s->truth_regime, s->truth_beta1_zero, (double)s->truth_beta0_var, (double)s->truth_beta1_var, (double)s->truth_expert_var, s->truth_seed));
   PetscCall(Appendf(T, &len, &cap, "-x_dist %s\n-x_lo %.17g\n-x_hi %.17g\n-x_sd %.17g\n-noise %.17g\n-seed %" PetscInt_FMT "\n", MoeInputDists[s->xdist], (double)s->xlo, (double)s->xhi, (double)s->xsd, (double)s->noise, s->seed));
   buf[0] = 0;

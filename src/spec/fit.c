@@ -6,16 +6,24 @@
    the truth's families and their losses compare parameters. */
 static PetscErrorCode CheckDriftingTruth(MoeSpec *s)
 {
-  PetscInt i;
+  PetscInt  i, g, e;
+  PetscBool moves = PETSC_FALSE;
 
   PetscFunctionBegin;
-  if (!s->truthfile || !s->truthfile->truths[0].drift) PetscFunctionReturn(0);
+  for (i = 0; s->truthfile && i < s->truthfile->n; i++) moves = (PetscBool)(moves || s->truthfile->truths[i].drift);
+  if (!moves) PetscFunctionReturn(0);
   for (i = 0; i < s->ngatings; i++) MoeUserCheck(s->gating_families[i] == s->truth_gating_family, "-gating %s: the truth of -truth_file %s moves with n, so the fits have its gating family (%s): there is no G-bar of a moving truth", s->gatings[i], s->truth_file, s->truth_gating);
   for (i = 0; i < s->nlosses; i++) {
     const MoeLossType *t;
     PetscCall(MoeLossGet(s->losses[i], &t));
     MoeUserCheck(t->atoms && t->target == MOE_LOSS_ATOMS, "-losses %s: the truth of -truth_file %s moves with n, so the losses compare parameters with each n's truth: leave %s out", s->losses[i], s->truth_file, s->losses[i]);
   }
+  for (g = 0; g < s->ngatings; g++)
+    for (e = 0; e < s->nexperts; e++) {
+      PetscBool need;
+      PetscCall(MoeSpecNeedsReference(s, g, e, &need));
+      MoeUserCheck(!need, "-expert %s: the truth of -truth_file %s moves with n, so the fits have its families (%s x %s): there is no G-bar of a moving truth", s->experts[e], s->truth_file, s->truth_gating, s->truth_expert);
+    }
   PetscFunctionReturn(0);
 }
 
@@ -28,6 +36,7 @@ static PetscErrorCode CheckLikelihoodModel(MoeSpec *s)
 
   PetscFunctionBegin;
   MoeUserCheck(s->truth_sigma > 0 && PetscIsNormalReal(s->truth_sigma), "-truth_sigma %g must be a standard deviation > 0", (double)s->truth_sigma);
+  MoeUserCheck(s->model != MOE_MODEL_CONTAMINATED || s->truthfile, "-model contaminated takes its truth from -truth_file (beta, tau, eta and the variance nu of the prompt): a drawn truth has no such design");
   for (i = 0; i < s->ngatings; i++) {
     if (s->model == MOE_MODEL_GAUSSIAN) MoeUserCheck(s->gating_families[i]->sums_to_one, "-gating %s: the Gaussian MoE needs gates that sum to one (a softmax-type or the normalised sigmoid gating), not %s", s->gatings[i], s->gatings[i]);
     else MoeUserCheck(s->gating_families[i]->mass == MOE_MASS_SIGMOID && !s->gating_families[i]->sums_to_one && s->k == 1 && s->kstar == 1, "-model contaminated has one contamination atom with a sigmoid gate: give -gating sigmoid, -k 1 and -kstar 1 (now -gating %s, -k %" PetscInt_FMT ", -kstar %" PetscInt_FMT ")", s->gatings[i], s->k, s->kstar);

@@ -1,9 +1,45 @@
 /* The truth section of the spec: where G* comes from (a file, or draws of a seed) and how it is screened. */
 #include <moe/private/specimpl.h>
 
+/* Do two options databases give option o the same value (as its type reads it: 0.1 and
+   0.10000000000000001 are one real, "true" and "1" one boolean)? */
+static PetscErrorCode SameValue(const MoeFamilyOption *o, PetscOptions a, PetscOptions b, PetscBool *same)
+{
+  PetscFunctionBegin;
+  switch (o->type) {
+  case MOE_OPTION_REAL_ARRAY: {
+    PetscReal x[1024], y[1024];
+    PetscInt  nx = 1024, ny = 1024;
+    PetscCall(PetscOptionsGetRealArray(a, NULL, o->name, x, &nx, NULL));
+    PetscCall(PetscOptionsGetRealArray(b, NULL, o->name, y, &ny, NULL));
+    *same = (PetscBool)(nx == ny);
+    for (PetscInt i = 0; i < nx && *same; i++) *same = (PetscBool)(x[i] == y[i]);
+  } break;
+  case MOE_OPTION_REAL: {
+    PetscReal x = 0, y = 0;
+    PetscCall(PetscOptionsGetReal(a, NULL, o->name, &x, NULL));
+    PetscCall(PetscOptionsGetReal(b, NULL, o->name, &y, NULL));
+    *same = (PetscBool)(x == y);
+  } break;
+  case MOE_OPTION_BOOL: {
+    PetscBool x = PETSC_FALSE, y = PETSC_FALSE;
+    PetscCall(PetscOptionsGetBool(a, NULL, o->name, &x, NULL));
+    PetscCall(PetscOptionsGetBool(b, NULL, o->name, &y, NULL));
+    *same = (PetscBool)(x == y);
+  } break;
+  default: {
+    char x[256] = "", y[256] = "";
+    PetscCall(PetscOptionsGetString(a, NULL, o->name, x, sizeof(x), NULL));
+    PetscCall(PetscOptionsGetString(b, NULL, o->name, y, sizeof(y), NULL));
+    PetscCall(PetscStrcasecmp(x, y, same));
+  } break;
+  }
+  PetscFunctionReturn(0);
+}
+
 /* The model options (the contaminated MoE's base) are known to the fit: the spec's and the truth file's
    are one setting, given in either (a file and a spec that disagree are refused), and both the truth's
-   model and the fitted ones are created with it. */
+   model and the fitted ones are created with it.  A truth file of another model may not set them. */
 static PetscErrorCode ShareModelOptions(MoeSpec *s, MoeTruthRecord *r)
 {
   PetscOptions fopts;
@@ -12,18 +48,22 @@ static PetscErrorCode ShareModelOptions(MoeSpec *s, MoeTruthRecord *r)
   PetscCall(PetscOptionsCreate(&fopts));
   PetscCall(PetscOptionsInsertString(fopts, r->options));
   for (const MoeFamilyOption *o = MoeModelOptions(); o->name; o++) {
-    char      fv[512], sv[512];
-    PetscBool fset, sset, same;
+    char      fv[1024] = "", sv[1024] = "";
+    PetscBool fset, sset, same = PETSC_TRUE;
     PetscCall(PetscOptionsGetString(fopts, NULL, o->name, fv, sizeof(fv), &fset));
     PetscCall(PetscOptionsGetString(s->opts, NULL, o->name, sv, sizeof(sv), &sset));
-    PetscCall(PetscStrcmp(fv, sv, &same));
-    MoeUserCheck(!(sset && fset) || same, "%s %s differs from the truth file's %s %s: the base is known to the fit, give it once (in the spec or in -truth_file %s)", o->name, sv, o->name, fv, s->truth_file);
+    MoeUserCheck(!fset || r->model == MOE_MODEL_CONTAMINATED, "-truth_file %s sets %s, but its model is %s: the base belongs to a contaminated MoE (model: contaminated), or leave it out", s->truth_file, o->name, MoeModelTypes[r->model]);
+    if (fset && sset) PetscCall(SameValue(o, fopts, s->opts, &same));
+    MoeUserCheck(same, "%s %s differs from the truth file's %s %s: the base is known to the fit, give it once (in the spec or in -truth_file %s)", o->name, sv, o->name, fv, s->truth_file);
     if (fset && !sset) PetscCall(PetscOptionsSetValue(s->opts, o->name, fv));
-    if (sset && !fset) {
+    if (sset && !fset && r->model == MOE_MODEL_CONTAMINATED) {
+      size_t len;
       PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
       PetscCall(PetscStrlcat(r->options, o->name, sizeof(r->options)));
       PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
       PetscCall(PetscStrlcat(r->options, sv, sizeof(r->options)));
+      PetscCall(PetscStrlen(r->options, &len));
+      MoeUserCheck(len + 1 < sizeof(r->options), "%s %s: the truth's options are longer than %d characters", o->name, sv, (int)sizeof(r->options) - 1);
     }
   }
   PetscCall(PetscOptionsDestroy(&fopts));

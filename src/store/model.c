@@ -57,7 +57,8 @@ static PetscErrorCode WriteTruthByN(hid_t g, const MoeTruth *t)
   for (PetscInt i = 0; i < t->nsizes; i++) n[i] = (PetscReal)t->sizes[i];
   PetscCall(MoeH5WriteReals(g, "n_by_n", 1, dims, n, "1", "the sample sizes of the grid, the rows of theta_by_n and weakest_sd_by_n"));
   PetscCall(MoeH5WriteReals(g, "theta_by_n", 2, dims, t->theta_by_n, "parameter units", "the truth of each sample size: theta + n^-drift_rate drift"));
-  PetscCall(MoeH5WriteReals(g, "weakest_sd_by_n", 1, dims, t->sd_by_n, "parameter units", "the screening at each n against that n's truth: an estimate's sd along the weakest direction of its Fisher information at that n"));
+  for (PetscInt i = 0; i < t->nsizes; i++) n[i] = t->sd_by_n[i] >= PETSC_INFINITY ? (PetscReal)INFINITY : t->sd_by_n[i]; /* IEEE inf for readers */
+  PetscCall(MoeH5WriteReals(g, "weakest_sd_by_n", 1, dims, n, "parameter units", "the screening at each n against that n's truth: an estimate's sd along the weakest direction of its Fisher information at that n"));
   PetscCall(PetscFree(n));
   PetscFunctionReturn(0);
 }

@@ -71,6 +71,24 @@ static PetscBool IsFamilyOption(const char key[], size_t len)
   return PETSC_FALSE;
 }
 
+/* A value token: not an option name, or a number, or a comma list of numbers ("-1,0,0.5"). */
+static PetscBool IsValueToken(const char tok[])
+{
+  char   item[64];
+  size_t at = 0;
+
+  if (tok[0] != '-') return PETSC_TRUE;
+  while (tok[at]) {
+    size_t l = strcspn(tok + at, ",");
+    if (l == 0 || l >= sizeof(item)) return PETSC_FALSE;
+    memcpy(item, tok + at, l);
+    item[l] = 0;
+    if (!MoeLooksNumeric(item)) return PETSC_FALSE;
+    at += l + (tok[at + l] == ',');
+  }
+  return PETSC_TRUE;
+}
+
 /* A truth's family options ("-topk_K 2 -model gaussian"): pairs of a family option (or -model) and one
    value that is not itself an option, so that nothing else (an -options_file) reaches the options
    database they are inserted into. */
@@ -85,7 +103,7 @@ static PetscErrorCode CheckFamilyOptions(const char path[], const char text[])
     if (want_name) {
       PetscBool ok = (PetscBool)(tok[0] == '-' && (!strcmp(tok, "-model") || IsFamilyOption(tok + 1, strlen(tok + 1))));
       MoeUserCheck(ok, "-truth_file %s: its gating options hold '%s', not a gating family option: give options such as -topk_K 2", path, tok);
-    } else MoeUserCheck(tok[0] != '-' || MoeLooksNumeric(tok), "-truth_file %s: the gating option before '%s' has no value", path, tok);
+    } else MoeUserCheck(IsValueToken(tok), "-truth_file %s: the gating option before '%s' has no value", path, tok);
     want_name = (PetscBool)!want_name;
   }
   MoeUserCheck(want_name, "-truth_file %s: its last gating option has no value", path);
@@ -162,7 +180,6 @@ static PetscErrorCode ReadYAMLDrift(const char path[], PetscOptions o, MoeTruthR
   if (!set) PetscCall(PetscFree(r->drift));
   MoeUserCheck(set == rset, "-truth_file %s: a truth that moves with n needs both 'drift' (a list like theta) and 'drift_rate' (theta*(n) = theta + n^-drift_rate drift)", path);
   MoeUserCheck(!set || n == r->p, "-truth_file %s: drift has %" PetscInt_FMT " values but theta has %" PetscInt_FMT ": give one per entry of theta", path, n, r->p);
-  MoeUserCheck(!rset || (r->drift_rate > 0 && PetscIsNormalReal(r->drift_rate)), "-truth_file %s: drift_rate %g must be > 0 (theta*(n) = theta + n^-drift_rate drift)", path, (double)r->drift_rate);
   PetscFunctionReturn(0);
 }
 

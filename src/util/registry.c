@@ -77,8 +77,8 @@ PetscErrorCode MoeFamilyOptionsDeclare(MPI_Comm comm, const char prefix[], const
       PetscCall(PetscOptionsString(o->name, o->help, NULL, v, v, sizeof(v), NULL));
     } break;
     case MOE_OPTION_REAL_ARRAY: {
-      PetscReal v[256];
-      PetscInt  nv = 256;
+      PetscReal v[256] = {(PetscReal)atof(o->defval)};
+      PetscInt  nv = 1;
       PetscCall(PetscOptionsRealArray(o->name, o->help, NULL, v, &nv, NULL));
     } break;
     }

@@ -135,3 +135,82 @@ def test_bad_truth_files_are_refused(tmp_path, text, message):
     p = moerate("fit", *FIT, "-truth_file", path, "-n", 500, "-output", out)
     assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert not out.exists()
+
+
+def test_equal_base_settings_written_differently_are_one(tmp_path):
+    """The spec's and the truth file's base are compared as values: 0.0010 is 0.001, TRUE is 1."""
+    with fit(tmp_path, "contam_bi.yaml", "-n", 500, "-contam_base_nu", "0.0010", "-contam_base", "GAUSSIAN",
+             "-allow_ill_posed") as h:
+        assert h["fit"].attrs["certified"] in (0, 1)
+
+
+def test_a_base_with_negative_slopes_reads_back_from_the_results_file(tmp_path):
+    """A results file's truth (model_options "-contam_base_eta -1,0.5,...") serves as a truth file again, and
+    the numpy twin reads the same base."""
+    eta0 = "-1,0.5,0,0,0,0,0,0"
+    with open(os.path.join(TRUTHS, "contam_a.yaml")) as f:
+        body = f.read().replace("contam_base_eta: [1, 0, 0, 0, 0, 0, 0, 0]\n", "")
+    (tmp_path / "a.yaml").write_text(body)
+    first = tmp_path / "first.h5"
+    moerate("fit", *FIT, "-truth_file", tmp_path / "a.yaml", "-n", 500, "-contam_base_eta", eta0, "-allow_ill_posed",
+            "-output", first, check=True)
+    with h5py.File(first, "r") as h:
+        m = model_from_h5(h["truth"][list(h["truth"])[0]])
+        assert list(m.base_eta) == [-1, 0.5, 0, 0, 0, 0, 0, 0] and m.base == "laplace"
+    second = tmp_path / "second.h5"
+    moerate("fit", *FIT, "-truth_file", first, "-n", 500, "-allow_ill_posed", "-output", second, check=True)
+    with h5py.File(second, "r") as h:
+        assert "-contam_base_eta -1,0.5,0" in h["model"].attrs["model_options"]
+
+
+def write_truth(tmp_path, replace):
+    with open(os.path.join(TRUTHS, "contam_bi.yaml")) as f:
+        body = f.read()
+    for old, new in replace:
+        assert old in body
+        body = body.replace(old, new)
+    path = tmp_path / "t.yaml"
+    path.write_text(body)
+    return path
+
+
+def test_noise_parameters_must_stay_positive_at_every_n(tmp_path):
+    """A noise parameter <= 0 in the file, or one its drift takes to <= 0 at some n of the grid, is refused."""
+    for replace, args, message in (
+            ([("        0.001]\ndrift", "        -0.001]\ndrift")], ["-n", 500], "an expert's noise parameter must be > 0"),
+            ([("        0]\ndrift_rate: 0.125", "        -0.003]\ndrift_rate: 0.125")], ["-n", "1000,100000", "-replicates", 1],
+             "at n = 1000 has atom 0's noise parameter")):
+        path = write_truth(tmp_path, replace)
+        out = tmp_path / "c.h5"
+        p = moerate("fit" if "-replicates" not in args else "run", *FIT, "-truth_file", path, *args, "-allow_ill_posed",
+                    "-output", out)
+        assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert not out.exists()
+
+
+def test_a_moving_truth_gets_no_reference(tmp_path):
+    """A moving regression truth fitted with another expert family would need G-bar, which a moving truth has
+    not: refused in one line."""
+    path = tmp_path / "r.yaml"
+    path.write_text("gating: sigmoid\nexpert: tanh\nkstar: 1\nd: 1\ntheta: [1, 0, 2, 0.5]\n"
+                    "drift: [0, 0, 1, 0]\ndrift_rate: 0.25\n")
+    out = tmp_path / "r.h5"
+    p = moerate("fit", "-truth_file", path, "-gating", "sigmoid", "-expert", "relu", "-k", 2, "-n", 500,
+                "-losses", "cells_exact", "-allow_ill_posed", "-output", out)
+    assert p.returncode == 2 and "there is no G-bar of a moving truth" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_resume_against_an_edited_truth_file_is_refused(tmp_path):
+    """The spec hash covers what the truth file holds: the same path with another drift is another experiment."""
+    path = write_truth(tmp_path, [])
+    spec = tmp_path / "s.yaml"
+    with open(os.path.join(SPECS, "contam_bi_quick.yaml")) as f:
+        spec.write_text(f.read().replace("truth_file: truths/contam_bi.yaml", "truth_file: t.yaml"))
+    out = tmp_path / "r.h5"
+    moerate("run", "-options_file_yaml", spec, "-output", out, "-quiet", ranks=2, check=True)
+    before = out.read_bytes()
+    write_truth(tmp_path, [("        0]\ndrift_rate", "        1e-12]\ndrift_rate")])  # the same truth but for 1e-12
+    p = moerate("run", "-options_file_yaml", spec, "-output", out, "-quiet", ranks=2)
+    assert p.returncode == 2 and "spec" in p.stderr, p.stderr
+    assert out.read_bytes() == before
