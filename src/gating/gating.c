@@ -97,7 +97,7 @@ PetscErrorCode MoeAtomMapDefault(PetscInt k, PetscInt kstar, PetscInt *map)
 }
 
 /* c atoms with exp(b) = exp(b0)/c carry the softmax mass of one atom with bias b0. */
-static PetscErrorCode MoeGatingSplitBias_Exp(MoeGating g, PetscReal b0, PetscInt c, PetscReal *b)
+PetscErrorCode MoeGatingSplitBias_Exp(MoeGating g, PetscInt i, PetscReal b0, PetscInt c, PetscReal *b)
 {
   PetscFunctionBegin;
   *b = b0 - PetscLogReal((PetscReal)c);

@@ -56,7 +56,7 @@ static PetscErrorCode MoeGatingScores_NSigmoid(MoeGating g, const PetscReal *glo
    same in fit and truth: the embedding copies the other atoms, and each split keeps its true atom's
    sum of sigmoids); where the split atom's beta1 != 0 the split is not exact at every x, as for
    sigmoid gating (src/data/init.c). */
-static PetscErrorCode MoeGatingSplitBias_NSigmoid(MoeGating g, PetscReal b0, PetscInt c, PetscReal *b)
+PetscErrorCode MoeGatingSplitBias_NSigmoid(MoeGating g, PetscInt i, PetscReal b0, PetscInt c, PetscReal *b)
 {
   PetscReal lm = LogSigmoid(b0) - PetscLogReal((PetscReal)c); /* log(sigmoid(b0)/c): no underflow for b0 << 0 */
 

@@ -18,7 +18,8 @@
    MoeGatingAtoms_Shared), the routed atoms' exp(beta0) as for softmax (for the normalised sigmoid
    router exp(beta0) ranks the atoms as sigmoid(beta0) does but is not its weight: the cells_*_mass
    losses of such fits measure the logits' scale).  A near start maps fitted shared atoms to true shared ones
-   and routed to routed (extra atoms of a part split the part's true atoms). */
+   and routed to routed (extra atoms of a part split the part's true atoms, with the split of the part's
+   mass: exp for the shared weights and the softmax router, sigmoid for the normalised sigmoid). */
 #include <moe/private/modelimpl.h>
 
 const char *const MoeSharedRouters[] = {"softmax", "nsigmoid", "MoeSharedRouter", "MOE_SHARED_ROUTER_", NULL};
@@ -131,6 +132,18 @@ static PetscErrorCode MoeGatingSetFromOptions_Shared(MoeGating g, PetscOptions o
   PetscFunctionReturn(0);
 }
 
+/* Extra atoms split a true atom of their part: the shared weights' and the softmax router's exp masses,
+   the normalised sigmoid router's sigmoid ones. */
+static PetscErrorCode MoeGatingSplitBias_Shared(MoeGating g, PetscInt i, PetscReal b0, PetscInt c, PetscReal *b)
+{
+  MoeGating_Shared *sh = (MoeGating_Shared *)g->data;
+
+  PetscFunctionBegin;
+  if (i >= sh->k1 && sh->router == MOE_SHARED_ROUTER_NSIGMOID) PetscCall(MoeGatingSplitBias_NSigmoid(g, i, b0, c, b));
+  else PetscCall(MoeGatingSplitBias_Exp(g, i, b0, c, b));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode MoeGatingDescribe_Shared(MoeGating g, char *buf, size_t len)
 {
   MoeGating_Shared *sh = (MoeGating_Shared *)g->data;
@@ -153,6 +166,7 @@ static PetscErrorCode MoeGatingCreate_Shared(MoeGating g)
   g->ops.pin            = MoeGatingPin_Shared;
   g->ops.atommap        = MoeGatingAtomMap_Shared;
   g->ops.atoms          = MoeGatingAtoms_Shared;
+  g->ops.splitbias      = MoeGatingSplitBias_Shared;
   g->ops.describe       = MoeGatingDescribe_Shared;
   PetscCall(PetscMalloc1(g->k, &g->part));
   PetscFunctionReturn(0);

@@ -19,7 +19,7 @@ static PetscErrorCode MoeGatingScores_Sigmoid(MoeGating g, const PetscReal *glob
 }
 
 /* c atoms with sigmoid(b) = sigmoid(b0)/c carry the mass of one atom with bias b0. */
-static PetscErrorCode MoeGatingSplitBias_Sigmoid(MoeGating g, PetscReal b0, PetscInt c, PetscReal *b)
+static PetscErrorCode MoeGatingSplitBias_Sigmoid(MoeGating g, PetscInt i, PetscReal b0, PetscInt c, PetscReal *b)
 {
   PetscReal m = MoeSigmoid(b0) / c;
 

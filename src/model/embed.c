@@ -58,7 +58,7 @@ PetscErrorCode MoeModelEmbed(MoeModel m, MoeModel t, const PetscReal *ttheta, Pe
     const PetscReal *ta = ttheta + map[i] * t->stride;
     PetscReal       *fa = theta + i * m->stride;
     for (j = 0; j < m->d; j++) fa[j] = ta[j];
-    PetscCall((*m->gating->ops.splitbias)(m->gating, ta[m->d], count[map[i]], &fa[m->d]));
+    PetscCall((*m->gating->ops.splitbias)(m->gating, i, ta[m->d], count[map[i]], &fa[m->d]));
     if (m->ne == t->ne)
       for (j = 0; j < m->ne; j++) fa[m->ng + j] = ta[t->ng + j];
     else fa[m->ng + m->ne - 1] = ta[t->ng + t->ne - 1]; /* only b is shared */

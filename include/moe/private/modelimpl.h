@@ -25,9 +25,9 @@ typedef struct {
   PetscErrorCode (*scores)(MoeGating, const PetscReal *glob, const PetscReal *s, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *dfds, PetscReal *dglob);
   /* Mark pinned entries of the full vector (pin[] preset to FALSE). */
   PetscErrorCode (*pin)(MoeGating, PetscBool *pin);
-  /* beta0 for each of c atoms that split a true atom with bias b0, so that the split
+  /* beta0 for fitted atom i, one of c atoms that split a true atom with bias b0, so that the split
      atoms carry the same total gate mass as the true one. */
-  PetscErrorCode (*splitbias)(MoeGating, PetscReal b0, PetscInt c, PetscReal *b0split);
+  PetscErrorCode (*splitbias)(MoeGating, PetscInt i, PetscReal b0, PetscInt c, PetscReal *b0split);
   /* Voronoi view of the atoms: location (nloc entries per atom) and beta0. */
   PetscErrorCode (*atoms)(MoeGating, const PetscReal *theta, PetscReal *loc, PetscReal *b0);
   /* Values of the globals for a drawn truth or a random start: family defaults, and
@@ -78,6 +78,9 @@ static inline PetscReal MoeSigmoid(PetscReal z)
 PETSC_EXTERN void           MoeSoftmax(PetscInt, const PetscReal *s, PetscReal *g);
 PETSC_EXTERN PetscErrorCode MoeGatingEvaluate_Scores(MoeGating, const PetscReal *theta, const PetscReal *x, const PetscReal *h, PetscReal *f, PetscReal *gate, PetscReal *J);
 PETSC_EXTERN PetscErrorCode MoeGatingPinLastAtom(MoeGating, PetscBool *);
+/* The splits of the exp and the normalised sigmoid masses (what a family with several routers combines). */
+PETSC_EXTERN PetscErrorCode MoeGatingSplitBias_Exp(MoeGating, PetscInt i, PetscReal b0, PetscInt c, PetscReal *b);
+PETSC_EXTERN PetscErrorCode MoeGatingSplitBias_NSigmoid(MoeGating, PetscInt i, PetscReal b0, PetscInt c, PetscReal *b);
 PETSC_EXTERN PetscErrorCode MoeAtomMapDefault(PetscInt k, PetscInt kstar, PetscInt *map);
 
 /* ---------------- expert families ---------------- */
