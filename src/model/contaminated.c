@@ -102,6 +102,7 @@ PetscErrorCode MoeModelBaseOptions(MoeModel m, char *buf, size_t len)
   }
   PetscCall(PetscSNPrintf(v, sizeof(v), " -contam_base_nu %.17g -contam_expert_bias %d", (double)m->base->nu, (int)m->base->bias));
   PetscCall(PetscStrlcat(buf, v, len));
+  PetscCheck(strlen(buf) + 1 < len, PETSC_COMM_SELF, PETSC_ERR_SUP, "the contaminated MoE's base options need more than %zu characters (d = %" PetscInt_FMT ")", len - 1, m->d);
   PetscFunctionReturn(0);
 }
 

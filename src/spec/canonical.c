@@ -142,9 +142,12 @@ PetscErrorCode MoeSpecBuildCanonicalText(MoeSpec *s)
   for (const char **o = famopts; *o; o++) { /* family options, fitted and truth */
     const char *pre[2] = {NULL, "truth_"};
     for (i = 0; i < 2; i++) {
-      char      v[256];
+      char      v[1024];
+      size_t    vlen;
       PetscBool set;
       PetscCall(PetscOptionsGetString(s->opts, pre[i], *o, v, sizeof(v), &set));
+      PetscCall(PetscStrlen(v, &vlen));
+      MoeUserCheck(vlen + 1 < sizeof(v), "-%s%s: its value is longer than %d characters", pre[i] ? pre[i] : "", *o + 1, (int)sizeof(v) - 2);
       if (set) PetscCall(Appendf(T, &len, &cap, "-%s%s %s\n", pre[i] ? pre[i] : "", *o + 1, v));
     }
   }
