@@ -8,6 +8,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash jobs/setup.sh
 mkdir -p results
+# A default results file of an older format (from an earlier moerate) cannot be resumed: keep it aside, as
+# -force would, and start over, so that this command keeps working after an upgrade.
+want=$(sed -n 's/^#define MOE_FORMAT_VERSION \([0-9]*\).*/\1/p' include/moe/private/storeimpl.h)
+if [[ -f results/default.h5 ]]; then
+  have=$(/usr/bin/python3 -c 'import sys, h5py
+try:
+    print(int(h5py.File(sys.argv[1], "r", locking=False).attrs.get("format_version", 0)))
+except Exception:
+    print("unreadable")' results/default.h5)
+  if [[ $have =~ ^[0-9]+$ && $have != "$want" ]]; then  # an unreadable file is moerate's to report
+    kept=results/default.h5.format$have-$(date +%Y%m%d%H%M%S)
+    mv results/default.h5 "$kept"
+    echo "quickstart: results/default.h5 was written in file format $have, this moerate writes $want: kept as $kept, starting over"
+  fi
+fi
 bash jobs/local.sh 3 jobs/specs/default.yaml results/default.h5
 /usr/bin/python3 analysis/rates.py results/default.h5
 # P1's layout (both gatings on one log-log plot) beside the softmax fits' per-cell errors
