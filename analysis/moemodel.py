@@ -77,7 +77,11 @@ class Model:
         # shared experts: the first k1 atoms shared (weights softmax(beta0)), the others routed
         self.shared_k1 = int(opts.get("shared_k1", 1))
         self.shared_router = opts.get("shared_router", "softmax")
-        self.ne = 1 if expert == "constant" else d + 2 if expert == "srelu" else d + 1  # srelu: [a | c | b]
+        # the shared atoms' own expert family (-shared_expert): every eta block is as long as the longer family's,
+        # a shorter one's entries at its ends (first ne_i - 1 first, b last) and the padding between pinned to 0
+        shared_expert = opts.get("shared_expert", "") if gating == "shared" else ""
+        self.atom_experts = [shared_expert if shared_expert and i < self.shared_k1 else expert for i in range(k)]
+        self.ne = max(self.expert_size(f) for f in self.atom_experts)
         self.stride = d + 1 + self.ne + self.ns
         if gating == "dts":
             self.nglobal = 1 if self.fit_tau else 0
@@ -104,6 +108,8 @@ class Model:
             self.pinned[(self.shared_k1 - 1) * self.stride + d] = True
             if self.shared_router == "softmax":
                 self.pinned[(k - 1) * self.stride:(k - 1) * self.stride + d + 1] = True
+        for i, f in enumerate(self.atom_experts):
+            self.pinned[i * self.stride + d + 1 + self.expert_size(f) - 1:i * self.stride + d + self.ne] = True
         if model == "contaminated" and not self.base_bias:  # the prompt's bias b, the last entry of eta
             self.pinned[d + 1 + self.ne - 1] = True
         self.free = np.flatnonzero(~self.pinned)
@@ -175,17 +181,36 @@ class Model:
         l1 = np.log(g) - 0.5 * np.log(2 * np.pi * nu) - 0.5 * (Y - h) ** 2 / nu
         return float(np.mean(np.logaddexp(np.log1p(-g) + lf0, l1)))
 
+    def expert_size(self, family):
+        return 1 if family == "constant" else self.d + 2 if family == "srelu" else self.d + 1  # srelu: [a | c | b]
+
     def experts(self, X, eta):
-        """h (n x k) and dh/deta (n x k x ne)."""
+        """h (n x k) and dh/deta (n x k x ne), each atom by its part's expert family."""
+        if len(set(self.atom_experts)) == 1:
+            return self.family_experts(self.expert, X, eta)
+        n, ne = X.shape[0], self.ne
+        h, dh = np.zeros((n, eta.shape[0])), np.zeros((n, eta.shape[0], ne))
+        for f in set(self.atom_experts):
+            idx = [i for i, g in enumerate(self.atom_experts) if g == f]
+            m = self.expert_size(f)
+            hf, dhf = self.family_experts(f, X, np.concatenate([eta[idx, :m - 1], eta[idx, -1:]], axis=1))
+            h[:, idx] = hf
+            dh[:, idx, :m - 1] = dhf[:, :, :m - 1]
+            dh[:, idx, ne - 1] = dhf[:, :, m - 1]
+        return h, dh
+
+    def family_experts(self, family, X, eta):
+        """h (n x m) and dh/deta (n x m x ne_f) of m atoms of one expert family."""
         n = X.shape[0]
-        if self.expert == "constant":
-            return np.broadcast_to(eta[:, 0], (n, self.k)).copy(), np.ones((n, self.k, 1))
-        if self.expert == "srelu":  # c max(0, a^T x + b), eta = [a (d) | c | b]; relu'(0) = 0
+        if family == "constant":
+            m = eta.shape[0]
+            return np.broadcast_to(eta[:, 0], (n, m)).copy(), np.ones((n, m, 1))
+        if family == "srelu":  # c max(0, a^T x + b), eta = [a (d) | c | b]; relu'(0) = 0
             d = self.d
             z = X @ eta[:, :d].T + eta[:, -1]
             r, dz = np.maximum(z, 0.0), np.where(z > 0, eta[:, d], 0.0)
             return eta[:, d] * r, np.concatenate([dz[:, :, None] * X[:, None, :], r[:, :, None], dz[:, :, None]], axis=2)
-        phi, dphi = activation(self.expert)
+        phi, dphi = activation(family)
         z = X @ eta[:, :-1].T + eta[:, -1]
         dz = dphi(z)
         dh = np.concatenate([dz[:, :, None] * X[:, None, :], dz[:, :, None]], axis=2)

@@ -134,6 +134,7 @@ PETSC_EXTERN const MoeFamilyOption *MoeModelOptions(void);
 struct _p_MoeModel {
   MoeGating  gating; /* family internals: src/model/ and the families only */
   MoeExpert  expert;
+  MoeExpert  pexpert; /* part 0's experts when the gating gives them another family (-shared_expert), else NULL */
   const MoeGatingFamily *gfamily; /* their traits, for everyone */
   const MoeExpertFamily *efamily;
   MoeModelType           type;
@@ -145,6 +146,7 @@ struct _p_MoeModel {
   PetscInt  *ifree;   /* ifree[j] = index in the full vector of free parameter j */
   PetscBool *pinned;  /* pinned[i] for the full vector */
   PetscReal *h, *gate, *dh; /* work: expert values, gates, expert derivative */
+  PetscReal *eb, *db;       /* work of MoeModelExpertEvaluate: a shorter expert's eta and dh */
   PetscReal *bS, *bZ, *bQ;  /* work of src/model/block.c, for up to bcap rows */
   PetscInt   bcap;
 };
@@ -191,6 +193,8 @@ PETSC_EXTERN PetscErrorCode MoeModelGatingOptions(MoeModel, char *, size_t);
 PETSC_EXTERN PetscErrorCode MoeModelBaseOptions(MoeModel, char *, size_t);
 /* The part of atom i (a gating with parts, the shared experts: 0 shared, 1 routed), -1 when the gating has one part. */
 PETSC_EXTERN PetscInt       MoeModelAtomPart(MoeModel, PetscInt i);
+/* The expert family of atom i (its part's: -shared_expert), m->efamily for a model of one expert family. */
+PETSC_EXTERN const MoeExpertFamily *MoeModelAtomExpertFamily(MoeModel, PetscInt i);
 /* Atoms with a non-zero gate at some x (K for top-K gating, else k). */
 PETSC_EXTERN PetscInt       MoeModelActiveAtoms(MoeModel);
 /* Voronoi view of the atoms (src/model/embed.c): gating locations (nloc entries per atom), beta0, eta. */

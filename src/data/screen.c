@@ -50,10 +50,10 @@ static PetscErrorCode CheckHingeActivity(const MoeScreenParams *sp, const MoeTru
   PetscInt i, r, j, active;
 
   PetscFunctionBegin;
-  if (!m->efamily->hinge) PetscFunctionReturn(0);
   for (i = 0; i < m->k; i++) {
     const PetscReal *eta = t->theta + i * m->stride + m->ng;
     PetscReal        frac;
+    if (!MoeModelAtomExpertFamily(m, i)->hinge) continue;
     for (r = 0, active = 0; r < E->n; r++) {
       PetscReal z = eta[m->ne - 1]; /* b is eta's last entry ([a | b], srelu's [a | c | b]) */
       for (j = 0; j < m->d; j++) z += eta[j] * E->X[(size_t)r * m->d + j];
@@ -61,7 +61,7 @@ static PetscErrorCode CheckHingeActivity(const MoeScreenParams *sp, const MoeTru
     }
     frac = (PetscReal)active / E->n;
     if (frac < sp->active_min || frac > 1 - sp->active_min) {
-      PetscCall(PetscSNPrintf(why, len, "the %s expert of atom %" PetscInt_FMT " is active on %.1f%% of the inputs, outside [%g%%, %g%%] (-truth_active_min): its hinge lies outside the bulk of the inputs", m->efamily->name, i, (double)(100 * frac), (double)(100 * sp->active_min), (double)(100 * (1 - sp->active_min))));
+      PetscCall(PetscSNPrintf(why, len, "the %s expert of atom %" PetscInt_FMT " is active on %.1f%% of the inputs, outside [%g%%, %g%%] (-truth_active_min): its hinge lies outside the bulk of the inputs", MoeModelAtomExpertFamily(m, i)->name, i, (double)(100 * frac), (double)(100 * sp->active_min), (double)(100 * (1 - sp->active_min))));
       PetscFunctionReturn(0);
     }
   }

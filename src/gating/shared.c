@@ -5,7 +5,9 @@
    s_i = beta1_i^T x + beta0_i, the router softmax (default) or the normalised sigmoid
    sigmoid(s_i) / sum_j sigmoid(s_j) of DeepSeek-V3 (-shared_router nsigmoid).  With the Gaussian MoE
    this is the paper's density 1/2 sum_i omega_i N(h(x, kappa_i), tau_i) + 1/2 sum_i r_i(x) N(h(x, eta_i), nu_i).
-   Options: -<prefix>shared_k1 k1 (default 1), -<prefix>shared_router softmax|nsigmoid.
+   Options: -<prefix>shared_k1 k1 (default 1), -<prefix>shared_router softmax|nsigmoid,
+   -<prefix>shared_expert FAMILY: the shared atoms' experts of another family than the routed ones
+   (-expert); src/model/model.c lays their parameters out (MoeModelExpertEvaluate).
 
    Pinned: the shared atoms' beta1 (their weights do not depend on x) and the last shared atom's
    beta0 (softmax is invariant to a common shift); with the softmax router the last routed atom's
@@ -31,6 +33,7 @@ typedef enum {
 typedef struct {
   PetscInt        k1;
   MoeSharedRouter router;
+  char            expert[64]; /* the shared atoms' expert family (-shared_expert), "": the model's */
 } MoeGating_Shared;
 
 /* log sigmoid(z), written so that exp() never overflows */
@@ -129,6 +132,13 @@ static PetscErrorCode MoeGatingSetFromOptions_Shared(MoeGating g, PetscOptions o
   PetscCall(PetscEnumFind(MoeSharedRouters, router, (PetscEnum *)&sh->router, &found));
   MoeUserCheck(found, "-%sshared_router '%s' is not a router: use softmax or nsigmoid", pre, router);
   for (PetscInt i = 0; i < g->k; i++) g->part[i] = i < sh->k1 ? 0 : 1;
+  PetscCall(PetscOptionsGetString(opts, prefix, "-shared_expert", sh->expert, sizeof(sh->expert), NULL));
+  if (sh->expert[0]) {
+    char known[256];
+    PetscCall(MoeExpertFamilyFind(sh->expert, &g->part_expert));
+    PetscCall(MoeExpertTypesString(known, sizeof(known)));
+    MoeUserCheck(g->part_expert, "-%sshared_expert '%s' is not an expert family: use one of %s", pre, sh->expert, known);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -149,7 +159,7 @@ static PetscErrorCode MoeGatingDescribe_Shared(MoeGating g, char *buf, size_t le
   MoeGating_Shared *sh = (MoeGating_Shared *)g->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(buf, len, "-shared_k1 %" PetscInt_FMT " -shared_router %s", sh->k1, MoeSharedRouters[sh->router]));
+  PetscCall(PetscSNPrintf(buf, len, "-shared_k1 %" PetscInt_FMT " -shared_router %s%s%s", sh->k1, MoeSharedRouters[sh->router], sh->expert[0] ? " -shared_expert " : "", sh->expert));
   PetscFunctionReturn(0);
 }
 
@@ -175,6 +185,7 @@ static PetscErrorCode MoeGatingCreate_Shared(MoeGating g)
 static const MoeFamilyOption options[] = {
   {"-shared_k1", MOE_OPTION_INT, "1", "shared experts: the first k1 atoms are shared (constant weights), the other k - k1 routed", NULL},
   {"-shared_router", MOE_OPTION_STRING, "softmax", "shared experts: the router of the routed atoms, softmax or nsigmoid (normalised sigmoid, DeepSeek-V3)", "nsigmoid"},
+  {"-shared_expert", MOE_OPTION_STRING, "", "shared experts: the shared atoms' expert family when it is not -expert (DeepSeekMoE's truth 4: srelu shared, linear routed)", "relu"},
   {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 

@@ -11,7 +11,7 @@
 
 PetscBool MoeModelHasBlocks(MoeModel m)
 {
-  return (PetscBool)(m->gating->ops.scores && m->expert->phi);
+  return (PetscBool)(m->gating->ops.scores && m->expert->phi && !m->pexpert);
 }
 
 PetscInt MoeModelBlockFactors(MoeModel m)

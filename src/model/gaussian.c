@@ -34,7 +34,7 @@ static PetscErrorCode LogJoint(MoeModel m, const PetscReal *theta, const PetscRe
   PetscFunctionBegin;
   PetscCheck(m->ns == 1 && !m->base, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the mixture's joint density needs the Gaussian MoE (-model gaussian)");
   PetscCheck(k <= MOE_MAX_FAMILIES * 4, PETSC_COMM_SELF, PETSC_ERR_SUP, "more than %d atoms", MOE_MAX_FAMILIES * 4);
-  for (i = 0; i < k; i++) PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &m->h[i], NULL));
+  for (i = 0; i < k; i++) PetscCall(MoeModelExpertEvaluate(m, i, theta + i * m->stride + m->ng, x, &m->h[i], NULL));
   PetscCall(PetscArrayzero(psi, k));
   PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, psi, &f, m->gate, NULL)); /* the gates */
   for (i = 0; i < k; i++) { /* log(g_i phi_i), shifted by its largest value */
@@ -62,7 +62,7 @@ static PetscErrorCode Score(MoeModel m, const PetscReal *theta, const PetscReal 
   for (i = 0; i < k; i++) {
     PetscReal *gi = grad + i * m->stride, sigma = theta[i * m->stride + m->ng + m->ne], h;
     PetscReal  r = m->gate[i] > 0 ? PetscExpReal(lphi[i] - logp) : 0, e = y - m->h[i];
-    PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &h, dh));
+    PetscCall(MoeModelExpertEvaluate(m, i, theta + i * m->stride + m->ng, x, &h, dh));
     for (j = 0; j < m->ne; j++) gi[m->ng + j] = r * e / (sigma * sigma) * dh[j];
     gi[m->ng + m->ne] = r * (e * e / (sigma * sigma * sigma) - 1.0 / sigma);
   }
@@ -124,7 +124,7 @@ PetscErrorCode MoeModelGatingLogLikelihood(MoeModel m, const PetscReal *theta, c
 PetscErrorCode MoeModelExpertMean(MoeModel m, const PetscReal *theta, PetscInt i, const PetscReal *x, PetscReal *h, PetscReal *dh)
 {
   PetscFunctionBegin;
-  PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, h, dh));
+  PetscCall(MoeModelExpertEvaluate(m, i, theta + i * m->stride + m->ng, x, h, dh));
   PetscFunctionReturn(0);
 }
 

@@ -4,6 +4,60 @@
 
 const char *const MoeModelTypes[] = {"regression", "gaussian", "contaminated", "MoeModelType", "MOE_MODEL_", NULL};
 
+/* A gating with parts may give part 0 its own expert family (-shared_expert): its atoms then have
+   their own expert, and every atom's eta block is as long as the longer family's (m->ne).  A
+   shorter expert's entries sit at the block's ends, its first ne_i - 1 entries first and its last
+   (the bias b) last, so that the slopes lead and b closes every block as the other rooms read
+   them; the padding between is pinned to 0. */
+static PetscErrorCode SetUpPartExpert(MoeModel m)
+{
+  MoeGating g = m->gating;
+
+  PetscFunctionBegin;
+  if (!g->part_expert || g->part_expert == m->expert->family) PetscFunctionReturn(0);
+  PetscCheck(g->part, PETSC_COMM_SELF, PETSC_ERR_PLIB, "a part expert family without parts");
+  PetscCheck(m->type != MOE_MODEL_CONTAMINATED, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "the contaminated MoE has one expert family");
+  PetscCall(MoeExpertCreate(g->part_expert->name, m->d, &m->pexpert));
+  m->ne        = PetscMax(m->expert->ne, m->pexpert->ne);
+  m->stride    = m->ng + m->ne + m->ns;
+  g->stride    = m->stride; /* the gating was created before its options named the part's family */
+  PetscFunctionReturn(0);
+}
+
+static inline MoeExpert AtomExpert(MoeModel m, PetscInt i)
+{
+  return m->pexpert && m->gating->part[i] == 0 ? m->pexpert : m->expert;
+}
+
+/* The padding of the shorter experts' eta blocks (SetUpPartExpert). */
+static PetscErrorCode PinPadding(MoeModel m, PetscBool *pin)
+{
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < m->k && m->pexpert; i++)
+    for (PetscInt j = AtomExpert(m, i)->ne - 1; j < m->ne - 1; j++) pin[i * m->stride + m->ng + j] = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelExpertEvaluate(MoeModel m, PetscInt i, const PetscReal *eta, const PetscReal *x, PetscReal *h, PetscReal *dh)
+{
+  MoeExpert e = AtomExpert(m, i);
+  PetscInt  ne = e->ne, j;
+
+  PetscFunctionBegin;
+  if (ne == m->ne) {
+    PetscCall((*e->ops.evaluate)(e, eta, x, h, dh));
+    PetscFunctionReturn(0);
+  }
+  for (j = 0; j < ne - 1; j++) m->eb[j] = eta[j];
+  m->eb[ne - 1] = eta[m->ne - 1];
+  PetscCall((*e->ops.evaluate)(e, m->eb, x, h, dh ? m->db : NULL));
+  if (!dh) PetscFunctionReturn(0);
+  for (j = 0; j < m->ne; j++) dh[j] = 0;
+  for (j = 0; j < ne - 1; j++) dh[j] = m->db[j];
+  dh[m->ne - 1] = m->db[ne - 1];
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt k, PetscInt d, PetscOptions opts, const char prefix[], MoeModel *model)
 {
   MoeModel  m;
@@ -22,12 +76,14 @@ PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt
   m->ne     = m->expert->ne;
   m->stride = m->ng + m->ne + m->ns;
   PetscCall(MoeGatingCreate(gating, k, d, m->stride, opts, prefix, &m->gating));
+  PetscCall(SetUpPartExpert(m));
   m->gfamily = m->gating->family;
   m->efamily = m->expert->family;
   m->nglobal = m->gating->nglobal;
   m->p       = k * m->stride + m->nglobal;
   PetscCall(PetscCalloc1(m->p, &m->pinned));
   if (m->gating->ops.pin) PetscCall((*m->gating->ops.pin)(m->gating, m->pinned));
+  PetscCall(PinPadding(m, m->pinned));
   if (m->type == MOE_MODEL_CONTAMINATED) {
     PetscCall(MoeModelSetUpContaminated(m, opts));
     PetscCall(MoeModelPinContaminated(m, m->pinned));
@@ -37,6 +93,7 @@ PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt
     if (!m->pinned[i]) m->ifree[j++] = i;
   m->pfree = j;
   PetscCall(PetscMalloc3(k, &m->h, k, &m->gate, m->ne, &m->dh));
+  PetscCall(PetscMalloc2(m->ne, &m->eb, m->ne, &m->db));
   *model = m;
   PetscFunctionReturn(0);
 }
@@ -48,6 +105,8 @@ PetscErrorCode MoeModelDestroy(MoeModel *m)
   PetscCall(MoeModelDestroyBase(*m));
   PetscCall(MoeGatingDestroy(&(*m)->gating));
   PetscCall(MoeExpertDestroy(&(*m)->expert));
+  PetscCall(MoeExpertDestroy(&(*m)->pexpert));
+  PetscCall(PetscFree2((*m)->eb, (*m)->db));
   PetscCall(PetscFree((*m)->pinned));
   PetscCall(PetscFree((*m)->ifree));
   PetscCall(PetscFree3((*m)->h, (*m)->gate, (*m)->dh));
@@ -61,7 +120,7 @@ PetscErrorCode MoeModelEvaluate(MoeModel m, const PetscReal *theta, const PetscR
   PetscInt i;
 
   PetscFunctionBegin;
-  for (i = 0; i < m->k; i++) PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &m->h[i], NULL));
+  for (i = 0; i < m->k; i++) PetscCall(MoeModelExpertEvaluate(m, i, theta + i * m->stride + m->ng, x, &m->h[i], NULL));
   PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, m->h, f, m->gate, NULL));
   PetscFunctionReturn(0);
 }
@@ -72,7 +131,7 @@ PetscErrorCode MoeModelEvaluateRow(MoeModel m, const PetscReal *theta, const Pet
   PetscInt i, j;
 
   PetscFunctionBegin;
-  for (i = 0; i < m->k; i++) PetscCall((*m->expert->ops.evaluate)(m->expert, theta + i * m->stride + m->ng, x, &m->h[i], J + i * m->stride + m->ng));
+  for (i = 0; i < m->k; i++) PetscCall(MoeModelExpertEvaluate(m, i, theta + i * m->stride + m->ng, x, &m->h[i], J + i * m->stride + m->ng));
   PetscCall((*m->gating->ops.evaluate)(m->gating, theta, x, m->h, f, m->gate, J));
   for (i = 0; i < m->k; i++) { /* df/deta_i = gate_i dh_i/deta_i; the mean does not depend on sigma_i */
     PetscReal *Je = J + i * m->stride + m->ng, g = m->gate[i];
@@ -168,6 +227,11 @@ PetscErrorCode MoeModelGatingOptions(MoeModel m, char *buf, size_t len)
 PetscInt MoeModelAtomPart(MoeModel m, PetscInt i)
 {
   return m->gating->part ? m->gating->part[i] : -1;
+}
+
+const MoeExpertFamily *MoeModelAtomExpertFamily(MoeModel m, PetscInt i)
+{
+  return AtomExpert(m, i)->family;
 }
 
 PetscInt MoeModelActiveAtoms(MoeModel m)

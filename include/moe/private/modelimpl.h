@@ -60,6 +60,7 @@ struct _p_MoeGating {
   PetscInt               active;  /* atoms with a non-zero gate at any x (K for top-K, else k) */
   PetscReal             *s, *dfds; /* work of MoeGatingEvaluate_Scores: k scores, their derivatives */
   PetscInt              *part;    /* the part of each atom (shared experts: 0 shared, 1 routed), NULL: one part; freed by MoeGatingDestroy */
+  const MoeExpertFamily *part_expert; /* the expert family of part 0 when it is not the model's (-shared_expert), else NULL */
   void                  *data; /* freed by MoeGatingDestroy after ops.destroy */
 };
 
@@ -106,6 +107,9 @@ PETSC_EXTERN PetscErrorCode MoeExpertCreate(const char[], PetscInt d, MoeExpert 
 PETSC_EXTERN PetscErrorCode MoeExpertDestroy(MoeExpert *);
 /* FFN experts: phi(a^T x + b) for a given activation. */
 PETSC_EXTERN PetscErrorCode MoeExpertSetUpFFN(MoeExpert, MoeActivationFn, MoeActivationFn);
+/* h = h(x, eta_i) of atom i by its part's expert family (eta_i = theta + i stride + ng, m->ne
+   entries); with dh, dh/deta_i (m->ne entries). */
+PETSC_EXTERN PetscErrorCode MoeModelExpertEvaluate(MoeModel, PetscInt i, const PetscReal *eta, const PetscReal *x, PetscReal *h, PetscReal *dh);
 
 /* ---------------- model types (src/model/gaussian.c, src/model/contaminated.c) ---------------- */
 PETSC_EXTERN PetscErrorCode MoeModelSetUpContaminated(MoeModel, PetscOptions);
