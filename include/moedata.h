@@ -43,16 +43,40 @@ PETSC_EXTERN PetscErrorCode MoeTruthAtN(const MoeTruth *t, PetscInt64 n, PetscRe
 PETSC_EXTERN PetscErrorCode MoeTruthScreen(const MoeSpec *, MoeTruth *);
 PETSC_EXTERN PetscErrorCode MoeTruthSelect(MoeSpec *, MoeTruth **kept);
 
-/* A sample: X is row-major n x d. */
+/* A sample: X is row-major n x d.  A replicate fitted by a group of ranks (-fit_group) is spread
+   over them: this rank holds rows r0 .. r0 + n - 1 of the nglobal rows, its chunks chunk0 ..
+   chunk1 - 1 (MoeDataChunks), and comm is the group; sums over the sample are then taken chunk by
+   chunk in a fixed order (MoeDataGroupSum), so they do not depend on the group's size.  comm
+   MPI_COMM_NULL: the whole sample on this rank, summed in row order. */
 typedef struct {
   PetscInt   n, d;
   PetscReal *X, *Y;
+  PetscInt64 nglobal, r0;
+  PetscInt   chunk0, chunk1;
+  MPI_Comm   comm;
 } MoeData;
 
 PETSC_EXTERN PetscErrorCode MoeDataCreate(PetscInt n, PetscInt d, MoeData **);
 PETSC_EXTERN PetscErrorCode MoeDataDestroy(MoeData **);
 PETSC_EXTERN PetscErrorCode MoeDataSampleX(const MoeDataParams *, MoeStream, PetscInt64 n, PetscInt64 replicate, MoeData *);
 PETSC_EXTERN PetscErrorCode MoeDataGenerate(const MoeDataParams *, const MoeTruth *, PetscInt64 n, PetscInt64 replicate, MoeData **);
+/* Chunks: a sample of N rows fitted in a group is cut into MoeDataChunks(N) chunks of consecutive
+   rows (at most MOE_DATA_CHUNKS, at least MOE_DATA_CHUNK_MIN rows each), fixed by N alone; chunk c
+   starts at row MoeDataChunkStart(N, c).  Rank r of a group of g holds chunks r P / g .. (r + 1) P / g - 1. */
+#define MOE_DATA_CHUNKS    64
+#define MOE_DATA_CHUNK_MIN 1024
+PETSC_EXTERN PetscInt       MoeDataChunks(PetscInt64 N);
+PETSC_EXTERN PetscInt64     MoeDataChunkStart(PetscInt64 N, PetscInt c);
+PETSC_EXTERN PetscBool      MoeDataGrouped(const MoeData *);
+/* The sample's size for statistics (tolerances, the certificate): nglobal. */
+PETSC_EXTERN PetscInt64     MoeDataSize(const MoeData *);
+/* out[0..count) = sum over the sample's chunks c of (n_c / N) fn(chunk c), added in chunk order
+   (fn: a mean over the rows of its view, e.g. an objective and its gradient), on every rank of the
+   group, bit for bit the same for any group size; a whole sample: fn(D) itself. */
+typedef PetscErrorCode (*MoeDataChunkFn)(void *ctx, const MoeData *view, PetscReal *out);
+PETSC_EXTERN PetscErrorCode MoeDataGroupSum(const MoeData *, PetscInt count, MoeDataChunkFn, void *ctx, PetscReal *out);
+/* Does any rank of the sample's group say yes (every rank gets the answer; a whole sample: flag itself)? */
+PETSC_EXTERN PetscErrorCode MoeDataGroupAny(const MoeData *, PetscBool *flag);
 PETSC_EXTERN PetscErrorCode MoeDataEvaluationSample(const MoeDataParams *, const MoeTruth *, MoeData **);
 PETSC_EXTERN PetscErrorCode MoeDataReferenceSample(const MoeDataParams *, const MoeTruth *, MoeData **);
 

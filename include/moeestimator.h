@@ -37,6 +37,7 @@ struct _n_MoeEstimatorFamily {
   const char  *tao_prefix;           /* options prefix of its own TAO solvers (NULL: the global -tao_ ones) */
   const MoeFamilyOption *options;    /* its options, for -help */
   const char  *meaning;
+  PetscBool    groups;               /* can fit a replicate spread over a group of ranks (-fit_group): its sums go through MoeDataGroupSum */
 };
 
 #define MOE_MODEL_MASK(type) (1u << (type))

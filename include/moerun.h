@@ -30,6 +30,10 @@ typedef struct _p_MoeExecutor *MoeExecutor;
 PETSC_EXTERN PetscErrorCode MoeExecutorCreate(const MoeGrid *, MoeExecutor *);
 PETSC_EXTERN PetscErrorCode MoeExecutorDestroy(MoeExecutor *);
 PETSC_EXTERN PetscErrorCode MoeExecutorSetReference(MoeExecutor, PetscInt pair, const PetscReal *theta);
+/* The G-bar of a pair this executor holds, NULL when it has none. */
+PETSC_EXTERN const PetscReal *MoeExecutorGetReference(MoeExecutor, PetscInt pair);
+/* The ranks that run each task together (-fit_group; MPI_COMM_NULL: this rank alone). */
+PETSC_EXTERN PetscErrorCode MoeExecutorSetGroup(MoeExecutor, MPI_Comm);
 PETSC_EXTERN PetscErrorCode MoeExecutorRun(MoeExecutor, PetscInt64 id, PetscMPIInt rank, MoeRecord *, PetscReal *losses, PetscReal *theta);
 
 /* Run controls (not part of the spec). */

@@ -10,6 +10,9 @@
 #                     (e.g. MOERATE_LAUNCHER="srun --mpi=pmix": srun takes the ranks from the job)
 #   MOERATE_RESULTS   results directory of the family scripts   default: $MOERATE_ROOT/results
 #   MOERATE_MAX_REQUEUES  requeues of one job at most           default: 100
+#   MOERATE_FIT_GROUP     ranks that fit each replicate together (moerate's -fit_group; a spec's
+#                     own fit_group: key, or the command line's, is used when this is unset);
+#                     --ntasks must then be 1 + a multiple of it
 #
 # Nothing else is taken from the submitting shell: the thread counts of every BLAS and OpenMP
 # runtime are set here (one per rank), whatever the submitting shell had.
@@ -72,7 +75,7 @@ moe_run() {
   if ((moe_stop || moe_term)); then
     return 3
   fi
-  local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" "${@:3}") status=0 before
+  local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" ${MOERATE_FIT_GROUP:+-fit_group "$MOERATE_FIT_GROUP"} "${@:3}") status=0 before
   before=$(moe_done "$2")
   moe_log "+ ${cmd[*]}"
   "${cmd[@]}" &

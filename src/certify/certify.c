@@ -126,7 +126,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSolver *solver, const MoeFitParams *fp, 
   PetscCall(MoeNearTarget(m, truth, gbar, &near));
   PetscCall(MoeCertifyBestOfStarts(solver, fp, &ip, m, &near, D, MOE_STREAM_INIT, n, replicate, inject_nan, theta0, theta, res));
   PetscCall(MoeCertifyReferenceObjective(solver, m, truth, gbar, D, &fref));
-  MoeCertifyAssess(spec, m, D->n, res, fref, cert);
+  MoeCertifyAssess(spec, m, (PetscInt)MoeDataSize(D), res, fref, cert);
   RejectDegenerate(m, theta, SigmaFloor(&near), cert);
   cert->starts_used = spec->init_starts;
   if (res->status == MOE_FIT_PENDING || PetscIsInfOrNanReal(fref)) PetscFunctionReturn(0);
@@ -143,7 +143,7 @@ PetscErrorCode MoeCertifiedFit(const MoeSolver *solver, const MoeFitParams *fp, 
       *res = r;
       break;
     }
-    MoeCertifyAssess(spec, m, D->n, &r, fref, &c);
+    MoeCertifyAssess(spec, m, (PetscInt)MoeDataSize(D), &r, fref, &c);
     RejectDegenerate(m, t, SigmaFloor(&near), &c);
     if (Better(&r, &c, res, cert, solver->certificate_suffices)) {
       *res = r;

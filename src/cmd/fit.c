@@ -43,7 +43,7 @@ static PetscErrorCode PrintSummary(FitRun *r)
 PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
 {
   FitRun      r;
-  PetscMPIInt size;
+  PetscMPIInt size, rank;
   char        output[PETSC_MAX_PATH_LEN] = "";
   PetscBool   inject = PETSC_FALSE, help, need;
   MoeDataParams  dp;
@@ -53,9 +53,12 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   PetscFunctionBegin;
   PetscCall(PetscMemzero(&r, sizeof(r)));
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  MoeUserCheck(size == 1, "`moerate fit` runs on one rank (got %d): use `moerate run` to spread a grid over MPI ranks", size);
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(MoeStoreReadTruthFile(comm, &tf));
   PetscCall(MoeSpecCreate(comm, NULL, PETSC_FALSE, tf, &r.spec));
+  MoeUserCheck(size == 1 || size == r.spec->fit_group, "`moerate fit` runs on one rank, or on the -fit_group ranks that share its rows (got %d ranks, -fit_group %" PetscInt_FMT "): use `moerate run` to spread a grid over MPI ranks", size, r.spec->fit_group);
+  MoeUserCheck(r.spec->fit_group <= size, "-fit_group %" PetscInt_FMT ": `moerate fit` on %d rank(s) forms one group of all its ranks: start it with mpirun -n %" PetscInt_FMT, r.spec->fit_group, size, r.spec->fit_group);
+  if (r.spec->fit_group) PetscCallMPI(MPI_Comm_dup(comm, &r.spec->group)); /* every rank of the command shares the replicate's rows */
   PetscOptionsBegin(comm, NULL, "moerate fit: replicate and output", "moerate");
   PetscCall(PetscOptionsInt("-replicate", "replicate index (with -seed and -n it fixes the data)", NULL, r.replicate, &r.replicate, NULL));
   PetscCall(PetscOptionsInt("-restart", "0: the replicate's fit; j > 0: its j-th restart of a run's stability diagnostic (the same data, other starts)", NULL, r.restart, &r.restart, NULL));
@@ -87,8 +90,8 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
     pc.gbar = r.reference;
   }
   PetscCall(MoeTaskReplicate(&pc, r.spec->ns[0], r.replicate, r.restart, inject, PETSC_TRUE, &r.rep));
-  PetscCall(PrintSummary(&r));
-  if (output[0]) {
+  if (!rank) PetscCall(PrintSummary(&r));
+  if (output[0] && !rank) {
     MoeReplicateFile f = {r.spec, r.truth, r.model, r.rep.data, r.replicate, r.rep.theta0, r.rep.theta, r.rep.losses, &r.rep.fit, MoeFitReasonString(r.rep.fit.reason), &r.rep.cert, r.reference, &r.ref.fit, r.ref.identified, r.ref.weak_sd, r.ref.why};
     PetscCall(MoeStoreWriteReplicate(&f, output, command));
     PetscCall(PetscPrintf(comm, "wrote %s\n", output));
@@ -100,6 +103,7 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   PetscCall(MoeDataDestroy(&r.eval));
   PetscCall(MoeModelDestroy(&r.model));
   PetscCall(MoeTruthDestroy(&r.truth));
+  if (r.spec->group != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&r.spec->group));
   PetscCall(MoeSpecDestroy(&r.spec));
   PetscFunctionReturn(0);
 }

@@ -95,6 +95,27 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   PetscFunctionReturn(0);
 }
 
+/* -fit_group g: the ranks after the master, g at a time, each group one worker whose first rank
+   talks to the master (src/run/worker.c); one rank alone is a group of one. */
+static PetscErrorCode FormGroups(MPI_Comm comm, MoeSpec *spec)
+{
+  PetscMPIInt rank, size;
+  PetscInt    g = spec->fit_group;
+
+  PetscFunctionBegin;
+  if (!g) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  if (size == 1) {
+    MoeUserCheck(g == 1, "-fit_group %" PetscInt_FMT " needs 1 + a multiple of %" PetscInt_FMT " ranks (a master and groups of %" PetscInt_FMT "): start it with mpirun -n %" PetscInt_FMT " or more", g, g, g, 1 + g);
+    PetscCallMPI(MPI_Comm_dup(comm, &spec->group));
+    PetscFunctionReturn(0);
+  }
+  MoeUserCheck((size - 1) % g == 0, "-fit_group %" PetscInt_FMT ": the %d ranks after the master do not split into groups of %" PetscInt_FMT ": start mpirun with -n %" PetscInt_FMT " (1 + a multiple of %" PetscInt_FMT ")", g, size - 1, g, 1 + g * PetscMax(1, (size - 1) / g), g);
+  PetscCallMPI(MPI_Comm_split(comm, rank ? (int)((rank - 1) / g) : MPI_UNDEFINED, rank, &spec->group));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
 {
   MoeSpec      *spec;
@@ -114,11 +135,13 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   PetscCall(MoeStoreReadTruthFile(comm, &tf));
   PetscCall(MoeSpecCreate(comm, NULL, PETSC_TRUE, tf, &spec));
   PetscCall(ReadRunOptions(comm, &opts));
+  PetscCall(FormGroups(comm, spec));
   PetscCall(MoeModelCreate(spec->gatings[0], spec->experts[0], spec->k, spec->d, NULL, NULL, &m));
   PetscCall(MoeCheckTaoOptions(spec, m)); /* also lists the TAO options under -help */
   PetscCall(MoeModelDestroy(&m));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {
+    if (spec->group != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&spec->group));
     PetscCall(MoeSpecDestroy(&spec));
     PetscFunctionReturn(0);
   }
@@ -146,6 +169,7 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   if (!rank) PetscCall(MoeResultsUnlock());
   PetscCall(MoeResultsDestroy(&results));
   PetscCall(MoeGridDestroy(&grid));
+  if (spec->group != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&spec->group));
   PetscCall(MoeSpecDestroy(&spec));
   PetscFunctionReturn(0);
 }

@@ -9,8 +9,11 @@ PetscErrorCode MoeDataCreate(PetscInt n, PetscInt d, MoeData **data)
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&D));
-  D->n = n;
-  D->d = d;
+  D->n       = n;
+  D->d       = d;
+  D->nglobal = n;
+  D->chunk1  = MoeDataChunks(n);
+  D->comm    = MPI_COMM_NULL;
   PetscCall(PetscMalloc2((size_t)n * d, &D->X, n, &D->Y));
   *data = D;
   PetscFunctionReturn(0);
@@ -25,19 +28,25 @@ PetscErrorCode MoeDataDestroy(MoeData **D)
   PetscFunctionReturn(0);
 }
 
-/* Draw the inputs of D from stream (seed, stream, n, replicate). */
+/* The next `count` inputs of the stream into X (NULL: drawn and dropped, to reach a later row). */
+static void DrawX(const MoeDataParams *dp, gsl_rng *rng, size_t count, PetscReal *X)
+{
+  for (size_t i = 0; i < count; i++) {
+    PetscReal x = dp->xdist == MOE_X_UNIFORM ? dp->xlo + (dp->xhi - dp->xlo) * gsl_rng_uniform(rng) : gsl_ran_gaussian_ziggurat(rng, dp->xsd);
+    if (X) X[i] = x;
+  }
+}
+
+/* Draw the inputs of D from stream (seed, stream, n, replicate): its rows D->r0 .. D->r0 + D->n - 1
+   of the stream's sequence (the rows before them are drawn and dropped). */
 PetscErrorCode MoeDataSampleX(const MoeDataParams *dp, MoeStream stream, PetscInt64 n, PetscInt64 replicate, MoeData *D)
 {
   gsl_rng *rng;
-  size_t   i, N = (size_t)D->n * D->d;
 
   PetscFunctionBegin;
   PetscCall(MoeRngCreate(dp->seed, stream, n, replicate, 0, &rng));
-  if (dp->xdist == MOE_X_UNIFORM) {
-    for (i = 0; i < N; i++) D->X[i] = dp->xlo + (dp->xhi - dp->xlo) * gsl_rng_uniform(rng);
-  } else {
-    for (i = 0; i < N; i++) D->X[i] = gsl_ran_gaussian_ziggurat(rng, dp->xsd);
-  }
+  DrawX(dp, rng, (size_t)D->r0 * D->d, NULL);
+  DrawX(dp, rng, (size_t)D->n * D->d, D->X);
   gsl_rng_free(rng);
   PetscFunctionReturn(0);
 }
@@ -73,8 +82,70 @@ static PetscErrorCode DrawContaminated(const MoeTruth *truth, gsl_rng *rng, MoeD
   PetscFunctionReturn(0);
 }
 
+/* The rows of a replicate of n rows this rank holds: all of them, or with a group (dp->group) its
+   chunks (moedata.h). */
+static PetscErrorCode CreateLocal(const MoeDataParams *dp, PetscInt64 n, MoeData **data)
+{
+  PetscMPIInt rank, size;
+  PetscInt    P = MoeDataChunks(n), c0, c1;
+  PetscInt64  r0, r1;
+
+  PetscFunctionBegin;
+  if (dp->group == MPI_COMM_NULL) {
+    PetscCall(MoeDataCreate((PetscInt)n, dp->d, data));
+    PetscFunctionReturn(0);
+  }
+  PetscCallMPI(MPI_Comm_rank(dp->group, &rank));
+  PetscCallMPI(MPI_Comm_size(dp->group, &size));
+  c0 = P * rank / size;
+  c1 = P * (rank + 1) / size;
+  r0 = MoeDataChunkStart(n, c0);
+  r1 = MoeDataChunkStart(n, c1);
+  PetscCall(MoeDataCreate((PetscInt)(r1 - r0), dp->d, data));
+  (*data)->nglobal = n;
+  (*data)->r0      = r0;
+  (*data)->chunk0  = c0;
+  (*data)->chunk1  = c1;
+  (*data)->comm    = dp->group;
+  PetscFunctionReturn(0);
+}
+
+/* The noise stream's draws of the `rows` rows before this rank's.  A Gaussian MoE row takes one
+   uniform and one ziggurat normal whatever its input (sigma only scales the normal), a regression
+   row one normal; a contaminated MoE row draws a Gaussian or a Laplace variate as its gate at x
+   decides, so the inputs of those rows are drawn again, a batch at a time. */
+static PetscErrorCode SkipNoise(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, PetscInt64 rows, gsl_rng *rng)
+{
+  PetscReal sd = PetscSqrtReal(dp->noise);
+
+  PetscFunctionBegin;
+  if (truth->model->base && rows > 0) {
+    const PetscInt batch = 4096;
+    MoeData       *B;
+    gsl_rng       *xr;
+    PetscCall(MoeDataCreate(batch, dp->d, &B));
+    PetscCall(MoeRngCreate(dp->seed, MOE_STREAM_X, n, replicate, 0, &xr));
+    for (PetscInt64 r = 0; r < rows; r += B->n) {
+      B->n = (PetscInt)PetscMin(batch, rows - r);
+      DrawX(dp, xr, (size_t)B->n * dp->d, B->X);
+      PetscCall(DrawContaminated(truth, rng, B));
+    }
+    gsl_rng_free(xr);
+    PetscCall(MoeDataDestroy(&B));
+  } else if (truth->model->ns)
+    for (PetscInt64 r = 0; r < rows; r++) {
+      (void)gsl_rng_uniform(rng);
+      (void)gsl_ran_gaussian_ziggurat(rng, 1.0);
+    }
+  else if (sd > 0)
+    for (PetscInt64 r = 0; r < rows; r++) (void)gsl_ran_gaussian_ziggurat(rng, sd);
+  PetscFunctionReturn(0);
+}
+
 /* A replicate's sample: X from stream X; Y = f_G*(X) + N(0, noise) for the regression model,
-   Y drawn from the mixture for the Gaussian and the contaminated MoE (stream NOISE either way). */
+   Y drawn from the mixture for the Gaussian and the contaminated MoE (stream NOISE either way).
+   In a group each rank draws its own rows only: the same numbers as the rows of the whole sample,
+   the streams' earlier draws skipped (no rank stores another's rows). */
 PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
 {
   MoeData  *D;
@@ -83,9 +154,10 @@ PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, P
   PetscReal sd = PetscSqrtReal(dp->noise);
 
   PetscFunctionBegin;
-  PetscCall(MoeDataCreate((PetscInt)n, dp->d, &D));
+  PetscCall(CreateLocal(dp, n, &D));
   PetscCall(MoeDataSampleX(dp, MOE_STREAM_X, n, replicate, D));
   PetscCall(MoeRngCreate(dp->seed, MOE_STREAM_NOISE, n, replicate, 0, &rng));
+  PetscCall(SkipNoise(dp, truth, n, replicate, D->r0, rng));
   if (truth->model->base) PetscCall(DrawContaminated(truth, rng, D));
   else if (truth->model->ns) PetscCall(DrawGaussianMixture(truth, rng, D));
   else {

@@ -80,11 +80,12 @@ static PetscErrorCode InitContext(MoeFitCtx *c, const MoeFitParams *fp, MoeModel
   c->inject_nan = inject_nan;
   /* auto: stop once the objective moves by less than 1% of its statistical resolution 1/n
      over a window: moving a parameter by its standard error changes the objective by about f/n */
-  c->ftol       = fp->ftol < 0 ? 0.01 / D->n : fp->ftol;
+  c->ftol       = fp->ftol < 0 ? 0.01 / MoeDataSize(D) : fp->ftol;
   c->max_norm   = fp->max_norm;
   c->window     = fp->ftol_window;
   PetscCall(PetscMalloc1(c->window, &c->fhist));
   PetscCall(PetscMalloc4(m->p, &c->theta, (size_t)c->B * m->pfree, &c->Jb, c->B, &c->rb, m->p, &c->row));
+  PetscCall(PetscMalloc1(1 + m->pfree, &c->fg));
   c->blocks = (PetscBool)(MoeModelHasBlocks(m) && !fp->rows);
   if (c->blocks) PetscCall(PetscMalloc2((size_t)c->B * MoeModelBlockFactors(m), &c->Cb, m->p, &c->gfull));
   c->single = fp->hessian_single;
@@ -98,6 +99,7 @@ static PetscErrorCode DestroyContext(MoeFitCtx *c)
   PetscFunctionBegin;
   PetscCall(PetscFree(c->xjac));
   PetscCall(PetscFree4(c->theta, c->Jb, c->rb, c->row));
+  PetscCall(PetscFree(c->fg));
   PetscCall(PetscFree2(c->Cb, c->gfull));
   PetscCall(PetscFree2(c->Jf, c->Hf));
   PetscCall(PetscFree(c->fhist));
@@ -193,6 +195,8 @@ PetscErrorCode MoeFitSolve(const MoeFitParams *fp, MoeModel m, const MoeData *D,
   PetscCall(PetscMemzero(res, sizeof(*res)));
   PetscCall(InitContext(&c, fp, m, D, theta0, inject_nan));
   PetscCall(MoeFitCreateTao(m, fp->tao_prefix, &tao, &stored));
+  /* TAO's own least squares takes every residual in one vector: no group spreads it */
+  PetscCheck(!stored || !MoeDataGrouped(D), PETSC_COMM_SELF, PETSC_ERR_SUP, "TAO's own least squares (a stored Jacobian) needs every row on one rank: no -fit_group with it");
   if (stored) { /* TAO's own least squares forms its Hessian itself */
     c.hrows = D->n;
     c.reuse = 1;

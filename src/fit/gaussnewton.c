@@ -43,10 +43,17 @@ static PetscErrorCode FillBlock(MoeFitCtx *c, PetscInt r0, PetscInt nb, PetscBoo
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeFitObjective(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *obj)
+typedef struct {
+  MoeModel         m;
+  const PetscReal *theta;
+} ObjectiveAt;
+
+static PetscErrorCode ObjectiveOfRows(void *ctx, const MoeData *D, PetscReal *obj)
 {
-  PetscInt  r, r0, nb, B = 256;
-  PetscReal s = 0, f, F[256];
+  MoeModel         m     = ((ObjectiveAt *)ctx)->m;
+  const PetscReal *theta = ((ObjectiveAt *)ctx)->theta;
+  PetscInt         r, r0, nb, B = 256;
+  PetscReal        s = 0, f, F[256];
 
   PetscFunctionBegin;
   if (MoeModelHasBlocks(m))
@@ -64,14 +71,56 @@ PetscErrorCode MoeFitObjective(MoeModel m, const MoeData *D, const PetscReal *th
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode FormObjective(Tao tao, Vec X, PetscReal *obj, void *ctx)
+PetscErrorCode MoeFitObjective(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *obj)
 {
-  MoeFitCtx *c = (MoeFitCtx *)ctx;
-  PetscInt   r0, nb, rr;
-  PetscReal  s = 0;
+  ObjectiveAt at = {m, theta};
 
   PetscFunctionBegin;
-  PetscCall(MoeFitSetPoint(c, X));
+  PetscCall(MoeDataGroupSum(D, 1, ObjectiveOfRows, &at, obj));
+  PetscFunctionReturn(0);
+}
+
+/* A sum over the sample (moedata.h): the row-order loops of a `local` function on a whole sample;
+   in a group, the same function on each chunk's rows, summed in chunk order.  A chunk uses all its
+   rows for the Hessian (a group does not sub-sample it: -fit_hessian_rows is refused). */
+typedef PetscErrorCode (*LocalSum)(MoeFitCtx *, PetscReal *);
+typedef struct {
+  MoeFitCtx *c;
+  LocalSum   fn;
+} ChunkCall;
+
+static PetscErrorCode OnChunk(void *ctx, const MoeData *view, PetscReal *out)
+{
+  ChunkCall     *cc = (ChunkCall *)ctx;
+  MoeFitCtx     *c  = cc->c;
+  const MoeData *D  = c->D;
+  PetscInt       hrows = c->hrows;
+
+  PetscFunctionBegin;
+  c->D     = view;
+  c->hrows = view->n;
+  PetscCall(cc->fn(c, out));
+  c->D     = D;
+  c->hrows = hrows;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SampleSum(MoeFitCtx *c, PetscInt count, LocalSum fn, PetscReal *out)
+{
+  ChunkCall cc = {c, fn};
+
+  PetscFunctionBegin;
+  if (MoeDataGrouped(c->D)) PetscCall(MoeDataGroupSum(c->D, count, OnChunk, &cc, out));
+  else PetscCall(fn(c, out));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode LocalObjective(MoeFitCtx *c, PetscReal *obj)
+{
+  PetscInt  r0, nb, rr;
+  PetscReal s = 0;
+
+  PetscFunctionBegin;
   for (r0 = 0; r0 < c->D->n; r0 += c->B) {
     nb = PetscMin(c->B, c->D->n - r0);
     PetscCall(FillBlock(c, r0, nb, PETSC_FALSE, PETSC_FALSE));
@@ -81,23 +130,29 @@ static PetscErrorCode FormObjective(Tao tao, Vec X, PetscReal *obj, void *ctx)
   PetscFunctionReturn(0);
 }
 
-/* f = |r|^2/2n and g = J^T r / n over blocks of rows: from the blocks' factors by GEMM
-   (block evaluation), else from J's rows by GEMV. */
-static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec G, void *ctx)
+static PetscErrorCode FormObjective(Tao tao, Vec X, PetscReal *obj, void *ctx)
 {
-  MoeFitCtx   *c = (MoeFitCtx *)ctx;
+  MoeFitCtx *c = (MoeFitCtx *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(MoeFitSetPoint(c, X));
+  PetscCall(SampleSum(c, 1, LocalObjective, obj));
+  PetscFunctionReturn(0);
+}
+
+/* out = [f, g]: f = |r|^2/2n and g = J^T r / n (free entries) over blocks of rows: from the blocks'
+   factors by GEMM (block evaluation), else from J's rows by GEMV. */
+static PetscErrorCode LocalObjectiveGradient(MoeFitCtx *c, PetscReal *out)
+{
   MoeModel     m = c->m;
   PetscInt     r0, nb, rr, j;
-  PetscReal    s = 0;
-  PetscScalar *g;
+  PetscReal    s = 0, *g = out + 1, scale = 1.0 / c->D->n;
   PetscBLASInt bpf, bnb, one = 1;
   PetscScalar  sone = 1.0;
 
   PetscFunctionBegin;
-  PetscCall(MoeFitSetPoint(c, X));
   PetscCall(PetscBLASIntCast(m->pfree, &bpf));
-  PetscCall(VecSet(G, 0.0));
-  PetscCall(VecGetArray(G, &g));
+  PetscCall(PetscArrayzero(g, m->pfree));
   if (c->blocks) PetscCall(PetscArrayzero(c->gfull, m->p));
   for (r0 = 0; r0 < c->D->n; r0 += c->B) {
     nb = PetscMin(c->B, c->D->n - r0);
@@ -111,9 +166,23 @@ static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec 
   }
   if (c->blocks)
     for (j = 0; j < m->pfree; j++) g[j] = c->gfull[m->ifree[j]];
-  PetscCall(VecRestoreArray(G, &g));
-  PetscCall(VecScale(G, 1.0 / c->D->n));
-  *obj = 0.5 * s / c->D->n;
+  for (j = 0; j < m->pfree; j++) g[j] *= scale;
+  out[0] = 0.5 * s / c->D->n;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FormObjectiveGradient(Tao tao, Vec X, PetscReal *obj, Vec G, void *ctx)
+{
+  MoeFitCtx   *c = (MoeFitCtx *)ctx;
+  PetscScalar *g;
+
+  PetscFunctionBegin;
+  PetscCall(MoeFitSetPoint(c, X));
+  PetscCall(SampleSum(c, 1 + c->m->pfree, LocalObjectiveGradient, c->fg));
+  *obj = c->fg[0];
+  PetscCall(VecGetArrayWrite(G, &g));
+  PetscCall(PetscArraycpy(g, c->fg + 1, c->m->pfree));
+  PetscCall(VecRestoreArrayWrite(G, &g));
   PetscFunctionReturn(0);
 }
 
@@ -180,7 +249,7 @@ static PetscErrorCode FormHessian(Tao tao, Vec X, Mat H, Mat Hpre, void *ctx)
   c->hrows_formed = c->hrows;
   PetscCall(MoeFitSetPoint(c, X));
   PetscCall(MatDenseGetArrayWrite(H, &h));
-  PetscCall(AccumulateJTJ(c, h));
+  PetscCall(SampleSum(c, pf * pf, AccumulateJTJ, h));
   if (c->lm)
     for (i = 0; i < pf; i++) h[i + (size_t)i * pf] += c->lambda * PetscClipInterval(h[i + (size_t)i * pf], PETSC_SQRT_MACHINE_EPSILON, PetscSqrtReal(PETSC_MAX_REAL));
   PetscCall(MatDenseRestoreArrayWrite(H, &h));
@@ -208,13 +277,14 @@ static PetscErrorCode UpdateDamping(Tao tao, PetscInt iter, void *ctx)
    above it (z > 1) has stalled.  (The Gauss-Newton decrement g^T H^-1 g is no test here: over-
    specified fits have flat directions along which the quadratic model overpredicts the
    decrease many times.) */
-PetscErrorCode MoeFitGradientZ(MoeFitCtx *c, PetscReal noise, PetscReal *z)
+/* out = [g, h]: g = J^T r / n and h_j = sum_r J_rj^2 / n. */
+static PetscErrorCode LocalGradientScale(MoeFitCtx *c, PetscReal *out)
 {
   PetscInt   pf = c->m->pfree, j, r0, nb, rr;
-  PetscReal *g, *h, n = c->D->n;
+  PetscReal *g = out, *h = out + pf, n = c->D->n;
 
   PetscFunctionBegin;
-  PetscCall(PetscCalloc2(pf, &g, pf, &h));
+  PetscCall(PetscArrayzero(out, 2 * pf));
   for (r0 = 0; r0 < c->D->n; r0 += c->B) {
     nb = PetscMin(c->B, c->D->n - r0);
     PetscCall(FillBlock(c, r0, nb, PETSC_FALSE, PETSC_TRUE));
@@ -226,10 +296,25 @@ PetscErrorCode MoeFitGradientZ(MoeFitCtx *c, PetscReal noise, PetscReal *z)
       }
     }
   }
+  for (j = 0; j < pf; j++) {
+    g[j] = g[j] / n;
+    h[j] = h[j] / n;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeFitGradientZ(MoeFitCtx *c, PetscReal noise, PetscReal *z)
+{
+  PetscInt   pf = c->m->pfree, j;
+  PetscReal *gh, n = (PetscReal)MoeDataSize(c->D);
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(2 * pf, &gh));
+  PetscCall(SampleSum(c, 2 * pf, LocalGradientScale, gh));
   *z = 0;
   for (j = 0; j < pf; j++)
-    if (h[j] > 0) *z = PetscMax(*z, PetscAbsReal(g[j] / n) / PetscSqrtReal(noise * (h[j] / n) / n));
-  PetscCall(PetscFree2(g, h));
+    if (gh[pf + j] > 0) *z = PetscMax(*z, PetscAbsReal(gh[j]) / PetscSqrtReal(noise * gh[pf + j] / n));
+  PetscCall(PetscFree(gh));
   PetscFunctionReturn(0);
 }
 

@@ -9,9 +9,35 @@
 typedef struct {
   MoeModel       m;
   const MoeData *D;
-  PetscReal     *theta, *grad;
+  PetscReal     *theta, *llgrad; /* llgrad: the mean log-likelihood and its gradient (1 + p) */
   PetscBool      inject_nan;
 } MoeMLECtx;
+
+/* [ll, score] (1 + p, full layout) of the mean log-likelihood over the rows of D, summed over a
+   group's chunks when D is spread over one (MoeDataGroupSum). */
+typedef struct {
+  MoeModel         m;
+  const PetscReal *theta;
+  PetscBool        score;
+} LikelihoodAt;
+
+static PetscErrorCode LikelihoodOfRows(void *ctx, const MoeData *D, PetscReal *out)
+{
+  LikelihoodAt *at = (LikelihoodAt *)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(MoeModelLogLikelihood(at->m, at->theta, D->n, D->X, D->Y, &out[0], at->score ? out + 1 : NULL));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SampleLogLikelihood(MoeModel m, const MoeData *D, const PetscReal *theta, PetscReal *llgrad, PetscBool score)
+{
+  LikelihoodAt at = {m, theta, score};
+
+  PetscFunctionBegin;
+  PetscCall(MoeDataGroupSum(D, score ? 1 + m->p : 1, LikelihoodOfRows, &at, llgrad));
+  PetscFunctionReturn(0);
+}
 
 static PetscErrorCode FormNegLogLikelihood(Tao tao, Vec X, PetscReal *f, Vec G, void *ctx)
 {
@@ -25,12 +51,13 @@ static PetscErrorCode FormNegLogLikelihood(Tao tao, Vec X, PetscReal *f, Vec G, 
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(MoeModelFreeToFull(c->m, x, c->theta));
   PetscCall(VecRestoreArrayRead(X, &x));
-  PetscCall(MoeModelLogLikelihood(c->m, c->theta, c->D->n, c->D->X, c->D->Y, &ll, c->grad));
+  PetscCall(SampleLogLikelihood(c->m, c->D, c->theta, c->llgrad, PETSC_TRUE));
+  ll = c->llgrad[0];
   *f = c->inject_nan ? MOE_NAN : -ll;
   PetscCheck(!PetscIsInfOrNanReal(*f), PETSC_COMM_SELF, PETSC_ERR_FP, "the log-likelihood is not finite");
   PetscCall(VecGetArrayWrite(G, &g));
   for (j = 0; j < c->m->pfree; j++) {
-    g[j] = -c->grad[c->m->ifree[j]];
+    g[j] = -c->llgrad[1 + c->m->ifree[j]];
     PetscCheck(!PetscIsInfOrNanReal(g[j]), PETSC_COMM_SELF, PETSC_ERR_FP, "the score is not finite");
   }
   PetscCall(VecRestoreArrayWrite(G, &g));
@@ -53,14 +80,14 @@ static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData
   PetscFunctionBegin;
   PetscCall(PetscMemzero(res, sizeof(*res)));
   res->gradient_z = MOE_NAN;
-  PetscCall(PetscMalloc2(m->p, &c.theta, m->p, &c.grad));
+  PetscCall(PetscMalloc2(m->p, &c.theta, 1 + m->p, &c.llgrad));
   PetscCall(PetscArraycpy(c.theta, theta0, m->p));
   PetscCall(TaoCreate(PETSC_COMM_SELF, &tao));
   PetscCall(TaoSetOptionsPrefix(tao, "mle_"));
   PetscCall(TaoSetType(tao, TAOBQNLS));
   /* the gradient of the mean log-likelihood fluctuates by about sqrt(I/n) between samples: stop
      when it is 1e-4/sqrt(n), far below that (machine precision stalls the line search sooner) */
-  PetscCall(TaoSetTolerances(tao, 1e-4 / PetscSqrtReal((PetscReal)D->n), 0.0, 0.0));
+  PetscCall(TaoSetTolerances(tao, 1e-4 / PetscSqrtReal((PetscReal)MoeDataSize(D)), 0.0, 0.0));
   PetscCall(TaoSetMaximumIterations(tao, 2000));
   PetscCall(TaoSetMaximumFunctionEvaluations(tao, 100000));
   PetscCall(TaoSetFromOptions(tao));
@@ -77,7 +104,7 @@ static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData
   res->reason     = ierr ? MOE_REASON_ERROR : reason;
   res->status     = (!ierr && reason > 0) ? MOE_FIT_CONVERGED : MOE_FIT_FAILED;
   if (ierr) PetscCall(PetscSNPrintf(res->message, sizeof(res->message), "the log-likelihood is not finite at some iterate"));
-  PetscCall(MoeModelLogLikelihood(m, theta, D->n, D->X, D->Y, &ll, NULL));
+  PetscCall(SampleLogLikelihood(m, D, theta, &ll, PETSC_FALSE));
   res->objective = -ll;
   if (PetscIsInfOrNanReal(res->objective)) {
     res->status = MOE_FIT_FAILED;
@@ -92,7 +119,7 @@ static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&lo));
   PetscCall(VecDestroy(&hi));
-  PetscCall(PetscFree2(c.theta, c.grad));
+  PetscCall(PetscFree2(c.theta, c.llgrad));
   PetscFunctionReturn(0);
 }
 
@@ -102,7 +129,7 @@ PetscErrorCode MoeFitNegLogLikelihood(MoeModel m, const MoeData *D, const PetscR
   PetscReal ll;
 
   PetscFunctionBegin;
-  PetscCall(MoeModelLogLikelihood(m, theta, D->n, D->X, D->Y, &ll, NULL));
+  PetscCall(SampleLogLikelihood(m, D, theta, &ll, PETSC_FALSE));
   *f = -ll;
   PetscFunctionReturn(0);
 }

@@ -12,6 +12,7 @@ struct _p_MoeExecutor {
   PetscReal    **reference; /* per pair, once known */
   PetscInt64     inject_nan_task, inject_error_task, hang_task;
   PetscBool      skip_fit;
+  MPI_Comm       group;      /* the ranks running each task together, MPI_COMM_NULL: this one */
   PetscReal      task_delay; /* testing: seconds every task waits before it starts */
 };
 
@@ -25,6 +26,7 @@ PetscErrorCode MoeExecutorCreate(const MoeGrid *G, MoeExecutor *ex)
   x->inject_nan_task   = -1;
   x->inject_error_task = -1;
   x->hang_task         = -1;
+  x->group             = MPI_COMM_NULL;
   PetscCall(PetscCalloc2(G->spec->nexperts, &x->truth, G->spec->nexperts, &x->eval));
   PetscCall(PetscCalloc2(G->npairs, &x->model, G->npairs, &x->reference));
   *ex = x;
@@ -74,6 +76,37 @@ PetscErrorCode MoeExecutorSetReference(MoeExecutor x, PetscInt pair, const Petsc
   PetscFunctionReturn(0);
 }
 
+const PetscReal *MoeExecutorGetReference(MoeExecutor x, PetscInt pair)
+{
+  return x->reference[pair];
+}
+
+PetscErrorCode MoeExecutorSetGroup(MoeExecutor x, MPI_Comm group)
+{
+  PetscFunctionBegin;
+  x->group = group;
+  PetscFunctionReturn(0);
+}
+
+/* Testing (-test_task_delay): wait until the task has lasted `delay` seconds; PETSC_TRUE when a
+   stop came first.  A group's ranks leave the wait together (the first that is done, or asked to
+   stop, decides): each round takes one agreement from all of them. */
+static PetscErrorCode DelayTask(MoeExecutor x, PetscLogDouble t_start, PetscBool *stopped)
+{
+  PetscFunctionBegin;
+  *stopped = PETSC_FALSE;
+  while (1) {
+    int state[2] = {MoeWallTime() - t_start >= x->task_delay, 0}, all[2];
+    state[1] = MoeFitInterrupted(); /* agreed already within a group (the worker's check) */
+    if (x->group != MPI_COMM_NULL) PetscCallMPI(MPI_Allreduce(state, all, 2, MPI_INT, MPI_MAX, x->group));
+    else PetscCall(PetscArraycpy(all, state, 2));
+    if (all[1]) *stopped = PETSC_TRUE;
+    if (all[0] || all[1]) break;
+    usleep(10000);
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode Prepare(MoeExecutor x, const MoeTask *t)
 {
   const MoeSpec *s = x->grid->spec;
@@ -102,9 +135,10 @@ PetscErrorCode MoeExecutorRun(MoeExecutor x, PetscInt64 id, PetscMPIInt rank, Mo
   MoeRecordInit(G, id, rec);
   rec->rank    = rank;
   rec->t_start = MoeWallTime();
-  while (MoeWallTime() - rec->t_start < x->task_delay) { /* testing: a task of known length */
-    if (MoeFitInterrupted()) PetscFunctionReturn(0);     /* abandoned: the record stays pending */
-    usleep(10000);
+  if (x->task_delay > 0) { /* testing: a task of known length */
+    PetscBool stopped;
+    PetscCall(DelayTask(x, rec->t_start, &stopped));
+    if (stopped) PetscFunctionReturn(0); /* abandoned: the record stays pending */
   }
   while (id == x->hang_task && MoeWallTime() - rec->t_start < 300) sleep(1); /* testing: a worker deaf to stop requests */
   for (j = 0; j < s->nlosses; j++) losses[j] = MOE_NAN;

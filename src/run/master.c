@@ -154,7 +154,7 @@ static PetscErrorCode MasterSetUp(Master *M, const MoeGrid *G, MoeResults *R, co
   M->start = M->last_flush = M->last_whole = M->last_progress = MoeWallTime();
   M->done_at_start                                           = R->done;
   PetscCall(PetscMalloc1(PetscMax(1, G->ntasks - R->done), &M->fresh)); /* each task finishes once per session */
-  M->workers                                  = PetscMax(1, size - 1);
+  M->workers                                  = PetscMax(1, (size - 1) / PetscMax(1, G->spec->fit_group)); /* a group of ranks fits as one worker */
   PetscCall(MoeScheduleCreate(G, R, &M->S));
   for (i = 0; i < G->ntasks; i++)
     if (R->records[i].status == MOE_FIT_PENDING) M->cost_left[CostKind(&G->tasks[i])] += G->tasks[i].cost;
@@ -278,12 +278,13 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscBool    stopping = PETSC_FALSE;
   size_t       msize    = MoeResultMessageSize(G);
   PetscLogDouble stop_time = 0;
+  PetscMPIInt    stride    = (PetscMPIInt)PetscMax(1, G->spec->fit_group); /* the workers are the groups' first ranks */
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(MasterSetUp(&M, G, R, opts, command, size));
   PetscCall(PetscCalloc1(size, &W));
-  for (w = 1; w < size; w++) PetscCall(PetscCalloc1(G->npairs, &W[w].hasref));
+  for (w = 1; w < size; w += stride) PetscCall(PetscCalloc1(G->npairs, &W[w].hasref));
   PetscCall(PetscMalloc2(msize, &msg, MoeRefMessageSize(G), &refbuf));
   /* buffered sends never wait for a worker busy in a fit: room for every message that can
      be in flight (depth tasks, one G-bar per pair, a stop and an exit per worker) */
@@ -292,17 +293,17 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscCallMPI(MPI_Buffer_attach(bsend, bsize));
 
   for (PetscInt depth = 1; depth <= opts->depth; depth++) /* one task each first: the largest are spread out */
-    for (w = 1; w < size; w++) PetscCall(Dispatch(&M, W, w, depth, refbuf));
+    for (w = 1; w < size; w += stride) PetscCall(Dispatch(&M, W, w, depth, refbuf));
   while (1) {
     int        flag;
     MPI_Status st;
 
     running = 0;
-    for (w = 1; w < size; w++) running += W[w].outstanding;
+    for (w = 1; w < size; w += stride) running += W[w].outstanding;
     if (!stopping && MoeStopRequested()) {
       stopping  = PETSC_TRUE;
       stop_time = MoeWallTime();
-      for (w = 1; w < size; w++) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_STOP, PETSC_COMM_WORLD));
+      for (w = 1; w < size; w += stride) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_STOP, PETSC_COMM_WORLD));
     }
     if (!running) break; /* all handed-out work is back, and nothing more can start */
     if (stopping && MoeWallTime() - stop_time > opts->stop_grace) { /* a worker does not answer: leave without it */
@@ -325,7 +326,7 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
       PetscCall(Store(&M, &rec, (PetscReal *)(msg + sizeof(rec)), (PetscReal *)(msg + sizeof(rec)) + G->spec->nlosses));
       if (!stopping) {
         if (rec.kind == MOE_TASK_REFERENCE) /* its pair's tasks can start: fill every worker */
-          for (w = 1; w < size; w++) PetscCall(Dispatch(&M, W, w, opts->depth, refbuf));
+          for (w = 1; w < size; w += stride) PetscCall(Dispatch(&M, W, w, opts->depth, refbuf));
         else PetscCall(Dispatch(&M, W, src, opts->depth, refbuf));
       }
       spins = 0;
@@ -333,11 +334,11 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
     PetscCall(MaybeFlush(&M));
     PetscCall(Progress(&M, PETSC_FALSE, running));
   }
-  for (w = 1; w < size; w++) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_EXIT, PETSC_COMM_WORLD));
+  for (w = 1; w < size; w += stride) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_EXIT, PETSC_COMM_WORLD));
   PetscCall(MasterFinish(&M, (PetscBool)(stopping || MoeStopRequested())));
   PetscCallMPI(MPI_Buffer_detach(&bsend, &bsize));
   PetscCall(PetscFree(bsend));
-  for (w = 1; w < size; w++) PetscCall(PetscFree(W[w].hasref));
+  for (w = 1; w < size; w += stride) PetscCall(PetscFree(W[w].hasref));
   PetscCall(PetscFree(W));
   PetscCall(PetscFree2(msg, refbuf));
   PetscFunctionReturn(0);

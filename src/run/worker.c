@@ -1,15 +1,94 @@
-/* A worker rank: receive task ids, fit them on PETSC_COMM_SELF, send back records. */
+/* A worker rank: receive task ids, fit them on PETSC_COMM_SELF (or with the other ranks of its
+   group, -fit_group), send back records. */
 #include <moerun.h>
 #include <moerunmsg.h>
 #include <time.h>
 
-/* Checked at every TAO iteration: a stop from the master, or a signal to this rank. */
+/* Checked at every TAO iteration: a stop from the master, or a signal to this rank.  The ranks of a
+   group (ctx: its communicator, else NULL) agree: they reach this check at the same iterations of
+   the same fit, and stop together when any of them was asked to (the master asks the group's
+   first rank; a signal may reach its ranks at different moments). */
 static PetscBool WorkerInterrupt(void *ctx)
 {
-  int flag = 0;
-  if (MoeStopRequested()) return PETSC_TRUE;
-  MPI_Iprobe(0, MOE_TAG_STOP, PETSC_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-  return flag ? PETSC_TRUE : PETSC_FALSE;
+  int flag = 0, any;
+  if (MoeStopRequested()) flag = 1;
+  else MPI_Iprobe(0, MOE_TAG_STOP, PETSC_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+  if (!ctx) return flag ? PETSC_TRUE : PETSC_FALSE;
+  if (MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, *(MPI_Comm *)ctx)) return PETSC_TRUE;
+  return any ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* A group's task as its first rank hands it to the others: the task id (-1: leave) and, when the
+   task's pair has one, its G-bar (pmax values). */
+typedef struct {
+  PetscInt64 id, hasref;
+} GroupTask;
+
+static size_t GroupTaskSize(const MoeGrid *G)
+{
+  return sizeof(GroupTask) + sizeof(PetscReal) * G->pmax;
+}
+
+/* Wait for the group's next task (a non-blocking broadcast, polled between sleeps as
+   WaitForMessage polls: an idle rank holds no core). */
+static PetscErrorCode ReceiveGroupTask(const MoeGrid *G, MPI_Comm group, char *buf)
+{
+  MPI_Request     req;
+  int             done = 0;
+  PetscInt        spins;
+  struct timespec nap = {0, 1000};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Ibcast(buf, (int)GroupTaskSize(G), MPI_BYTE, 0, group, &req));
+  for (spins = 0;; spins++) {
+    PetscCallMPI(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+    if (done) break;
+    if (spins < 2000) continue;
+    nanosleep(&nap, NULL);
+    nap.tv_nsec = PetscMin(2 * nap.tv_nsec, 5000000L);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SendGroupTask(const MoeGrid *G, MPI_Comm group, PetscInt64 id, const PetscReal *ref, char *buf)
+{
+  GroupTask t = {id, ref ? 1 : 0};
+
+  PetscFunctionBegin;
+  memcpy(buf, &t, sizeof(t));
+  if (ref) memcpy(buf + sizeof(t), ref, sizeof(PetscReal) * G->pmax);
+  PetscCall(ReceiveGroupTask(G, group, buf)); /* the root's side of the same broadcast */
+  PetscFunctionReturn(0);
+}
+
+/* A rank of a group other than its first: run each task the first rank runs, in step with it (the
+   sample's sums are the group's), and leave the result to it. */
+static PetscErrorCode RunGroupMember(const MoeGrid *G, const MoeRunOptions *opts, MPI_Comm group)
+{
+  MoeExecutor x;
+  PetscMPIInt rank;
+  char       *buf, *msg;
+  MoeRecord   rec;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(MoeExecutorCreate(G, &x));
+  PetscCall(MoeExecutorSetOptions(x, opts));
+  PetscCall(MoeExecutorSetGroup(x, group));
+  PetscCall(PetscMalloc2(GroupTaskSize(G), &buf, MoeResultMessageSize(G), &msg));
+  PetscCall(MoeFitSetInterrupt(WorkerInterrupt, &group));
+  while (1) {
+    GroupTask t;
+    PetscCall(ReceiveGroupTask(G, group, buf));
+    memcpy(&t, buf, sizeof(t));
+    if (t.id < 0) break;
+    if (t.hasref) PetscCall(MoeExecutorSetReference(x, G->tasks[t.id].pair, (PetscReal *)(buf + sizeof(t))));
+    PetscCall(MoeExecutorRun(x, t.id, rank, &rec, (PetscReal *)(msg + sizeof(rec)), (PetscReal *)(msg + sizeof(rec)) + G->spec->nlosses));
+  }
+  PetscCall(MoeFitSetInterrupt(NULL, NULL));
+  PetscCall(PetscFree2(buf, msg));
+  PetscCall(MoeExecutorDestroy(&x));
+  PetscFunctionReturn(0);
 }
 
 /* Wait for the master's next message without holding a core: Open MPI's blocking probe spins,
@@ -53,7 +132,9 @@ static PetscErrorCode SendAbandoned(const MoeGrid *G, PetscInt64 id, char *msg)
 PetscErrorCode MoeRunWorker(const MoeGrid *G, const MoeRunOptions *opts)
 {
   MoeExecutor x;
-  PetscMPIInt rank;
+  PetscMPIInt rank, grank = 0, gsize = 1;
+  MPI_Comm    group = G->spec->group;
+  char       *gbuf  = NULL;
   PetscInt64 *queue;
   PetscInt    head = 0, count = 0, cap = opts->depth + 1;
   PetscBool   stopping = PETSC_FALSE, leaving = PETSC_FALSE;
@@ -63,10 +144,20 @@ PetscErrorCode MoeRunWorker(const MoeGrid *G, const MoeRunOptions *opts)
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  if (group != MPI_COMM_NULL) {
+    PetscCallMPI(MPI_Comm_rank(group, &grank));
+    PetscCallMPI(MPI_Comm_size(group, &gsize));
+  }
+  if (grank > 0) {
+    PetscCall(RunGroupMember(G, opts, group));
+    PetscFunctionReturn(0);
+  }
   PetscCall(MoeExecutorCreate(G, &x));
   PetscCall(MoeExecutorSetOptions(x, opts));
+  PetscCall(MoeExecutorSetGroup(x, group));
   PetscCall(PetscMalloc3(cap, &queue, msize, &msg, MoeRefMessageSize(G), &in));
-  PetscCall(MoeFitSetInterrupt(WorkerInterrupt, NULL));
+  PetscCall(PetscMalloc1(GroupTaskSize(G), &gbuf));
+  PetscCall(MoeFitSetInterrupt(WorkerInterrupt, gsize > 1 ? &group : NULL));
   while (!leaving) {
     int        flag;
     MPI_Status st;
@@ -106,13 +197,16 @@ PetscErrorCode MoeRunWorker(const MoeGrid *G, const MoeRunOptions *opts)
       PetscInt64 id = queue[head];
       head          = (head + 1) % cap;
       count--;
+      if (gsize > 1) PetscCall(SendGroupTask(G, group, id, MoeExecutorGetReference(x, G->tasks[id].pair), gbuf));
       PetscCall(MoeExecutorRun(x, id, rank, &rec, (PetscReal *)(msg + sizeof(rec)), (PetscReal *)(msg + sizeof(rec)) + G->spec->nlosses));
       if (rec.status == MOE_FIT_PENDING) rec.id = id;
       memcpy(msg, &rec, sizeof(rec));
       PetscCallMPI(MPI_Send(msg, (int)msize, MPI_BYTE, 0, MOE_TAG_RESULT, PETSC_COMM_WORLD));
     }
   }
+  if (gsize > 1) PetscCall(SendGroupTask(G, group, -1, NULL, gbuf)); /* the group leaves with its first rank */
   PetscCall(MoeFitSetInterrupt(NULL, NULL));
+  PetscCall(PetscFree(gbuf));
   PetscCall(PetscFree3(queue, msg, in));
   PetscCall(MoeExecutorDestroy(&x));
   PetscFunctionReturn(0);

@@ -86,6 +86,18 @@ static PetscErrorCode ReadEstimators(PetscOptionItems *PetscOptionsObject, MoeSp
   PetscFunctionReturn(0);
 }
 
+/* -fit_group: estimators whose sums go through MoeDataGroupSum, every row in its chunk's Hessian. */
+static PetscErrorCode CheckFitGroup(const MoeSpec *s)
+{
+  PetscFunctionBegin;
+  MoeUserCheck(s->fit_group >= 0, "-fit_group %" PetscInt_FMT " must be >= 0 (0: one rank per fit)", s->fit_group);
+  if (!s->fit_group) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < s->nestimators; i++) MoeUserCheck(MoeEstimatorGetFamily(s->estimator[i])->groups, "-fit_group %" PetscInt_FMT ": the %s estimator fits on one rank (its sums are not spread over a group): use lse or mle, or drop -fit_group", s->fit_group, s->estimators[i]);
+  MoeUserCheck(!s->hessian_rows, "-fit_group %" PetscInt_FMT " with -fit_hessian_rows %" PetscInt_FMT ": a group forms the Hessian from every row; drop one of them", s->fit_group, s->hessian_rows);
+  MoeUserCheck(!s->rows, "-fit_group %" PetscInt_FMT " with -fit_rows: give one of them", s->fit_group);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeSpecReadFit(MPI_Comm comm, MoeSpec *s, PetscBool run)
 {
   PetscInt i;
@@ -109,9 +121,11 @@ PetscErrorCode MoeSpecReadFit(MPI_Comm comm, MoeSpec *s, PetscBool run)
   PetscCall(PetscOptionsReal("-fit_lm_lambda", "line-search Newton types (bnls, nls): initial Levenberg-Marquardt damping (0: plain Gauss-Newton)", NULL, s->lm_lambda, &s->lm_lambda, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
+  PetscCall(PetscOptionsInt("-fit_group", "ranks that fit each replicate together, its rows spread over them (lse and mle; sums in a fixed order of chunks of rows, the same numbers for every group size); 0: each fit on one rank, summed in row order", NULL, s->fit_group, &s->fit_group, NULL));
   PetscOptionsEnd();
   PetscCall(MoeEstimatorOptionsDeclare(comm));
   for (i = 0; i < s->nestimators; i++) PetscCall(MoeEstimatorCreate(s->estimators[i], s->opts, &s->estimator[i])); /* each reads its own options */
+  PetscCall(CheckFitGroup(s));
   PetscCall(MoeSpecCheckModelType(s));
   PetscFunctionReturn(0);
 }

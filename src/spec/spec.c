@@ -18,6 +18,7 @@ static void SetDefaults(MoeSpec *s, PetscBool run)
   s->loss_r = 2, s->eval_n = 10000, s->reference_n = -1;
   s->block = 256, s->lm_lambda = 1e-4, s->lm_down = 0.2, s->lm_up = 1.5;
   s->ftol = -1, s->ftol_window = 5, s->max_norm = 100, s->max_gradient_z = 1, s->hessian_reuse = 1;
+  s->group = MPI_COMM_NULL;
   s->truth_beta0_var = -1, s->truth_beta1_var = -1, s->truth_expert_var = -1;
 }
 
@@ -74,7 +75,7 @@ PetscErrorCode MoeTruthFileDestroy(MoeTruthFile **tf)
 
 void MoeSpecDataParams(const MoeSpec *s, MoeDataParams *p)
 {
-  *p = (MoeDataParams){s->d, s->xdist, s->xlo, s->xhi, s->xsd, s->noise, s->seed, s->eval_n, s->reference_n};
+  *p = (MoeDataParams){s->d, s->xdist, s->xlo, s->xhi, s->xsd, s->noise, s->seed, s->eval_n, s->reference_n, s->group};
 }
 
 void MoeSpecScreenParams(const MoeSpec *s, MoeScreenParams *p)

@@ -137,13 +137,19 @@ static double MachineBytes(void)
   return (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
 }
 
-/* Every sample must fit in memory: refuse sizes no machine holds before allocating them. */
+/* Every sample must fit in memory: refuse sizes no machine holds before allocating them.  A rank of
+   a group (-fit_group g) holds its share of a replicate's rows, whole chunks of at most N/64 + 1024
+   rows each (moedata.h): fewer than N/g + one chunk; the reference and evaluation samples are whole
+   on each rank. */
 static PetscErrorCode CheckSampleMemory(MoeSpec *s)
 {
-  double bytes = 8.0 * (s->d + 1) * PetscMax(PetscMax(s->ns[s->nn - 1], s->reference_n), s->eval_n), avail = MachineBytes();
+  PetscInt64 N = s->ns[s->nn - 1], rows = N;
+  double     bytes, avail = MachineBytes();
 
   PetscFunctionBegin;
-  MoeUserCheck(bytes < avail, "the largest sample (n = %" PetscInt_FMT ", -reference_n %" PetscInt_FMT ", -eval_n %" PetscInt_FMT ") needs %.3g GB, more than this machine's %.3g GB: give smaller sizes", s->ns[s->nn - 1], s->reference_n, s->eval_n, bytes / 1e9, avail / 1e9);
+  if (s->fit_group > 1) rows = PetscMin(N, N / s->fit_group + N / 64 + 1024);
+  bytes = 8.0 * (s->d + 1) * PetscMax(PetscMax(rows, s->reference_n), s->eval_n);
+  MoeUserCheck(bytes < avail, "the largest sample (n = %" PetscInt_FMT "%s, -reference_n %" PetscInt_FMT ", -eval_n %" PetscInt_FMT ") needs %.3g GB on a rank, more than this machine's %.3g GB: give smaller sizes%s", s->ns[s->nn - 1], s->fit_group > 1 ? " spread over -fit_group ranks" : "", s->reference_n, s->eval_n, bytes / 1e9, avail / 1e9, s->fit_group > 1 ? " or a larger -fit_group" : " or spread each fit over a group of ranks (-fit_group)");
   PetscFunctionReturn(0);
 }
 

@@ -26,6 +26,7 @@ typedef struct {
   float         *Jf, *Hf; /* its J block and chunk sum */
   PetscReal     *Cb;    /* B rows of the block factors */
   PetscReal     *gfull; /* the gradient in the full layout */
+  PetscReal     *fg;    /* the objective and the gradient (free entries) of an evaluation */
   PetscBool      lm;    /* Levenberg-Marquardt damping of the Gauss-Newton Hessian */
   PetscReal      lambda, lambda_min, down, up, fold;
   PetscBool      inject_nan;

@@ -23,4 +23,4 @@ static PetscErrorCode MoeEstimatorCreate_BRGN(MoeEstimator est)
   PetscFunctionReturn(0);
 }
 
-const MoeEstimatorFamily MoeEstimatorFamily_BRGN = {"brgn", MoeEstimatorCreate_BRGN, PETSC_TRUE, PETSC_FALSE, MOE_MODEL_MASK(MOE_MODEL_REGRESSION), "least squares (1/2n) sum_r (Y_r - f(X_r))^2, by TAO's Gauss-Newton (TAOBRGN)", "brgn_", NULL, "the least-squares estimator computed by TAO's own Gauss-Newton method (TAOBRGN, options -brgn_tao_...), certified as lse"};
+const MoeEstimatorFamily MoeEstimatorFamily_BRGN = {"brgn", MoeEstimatorCreate_BRGN, PETSC_TRUE, PETSC_FALSE, MOE_MODEL_MASK(MOE_MODEL_REGRESSION), "least squares (1/2n) sum_r (Y_r - f(X_r))^2, by TAO's Gauss-Newton (TAOBRGN)", "brgn_", NULL, "the least-squares estimator computed by TAO's own Gauss-Newton method (TAOBRGN, options -brgn_tao_...), certified as lse", PETSC_FALSE /* TAOBRGN takes every residual in one vector */};

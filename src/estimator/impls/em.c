@@ -60,4 +60,4 @@ static const MoeFamilyOption options[] = {
   {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
-const MoeEstimatorFamily MoeEstimatorFamily_EM = {"em", MoeEstimatorCreate_EM, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_MASK(MOE_MODEL_GAUSSIAN), "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r), by EM", "em_gating_", options, "maximum likelihood for the Gaussian MoE by EM (closed-form experts and sigmas, the gating M-step by TAO), certified as mle"};
+const MoeEstimatorFamily MoeEstimatorFamily_EM = {"em", MoeEstimatorCreate_EM, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_MASK(MOE_MODEL_GAUSSIAN), "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r), by EM", "em_gating_", options, "maximum likelihood for the Gaussian MoE by EM (closed-form experts and sigmas, the gating M-step by TAO), certified as mle", PETSC_FALSE /* its responsibilities and closed-form M-step are per row on one rank */};

@@ -17,4 +17,4 @@ static PetscErrorCode MoeEstimatorCreate_LSE(MoeEstimator est)
   PetscFunctionReturn(0);
 }
 
-const MoeEstimatorFamily MoeEstimatorFamily_LSE = {"lse", MoeEstimatorCreate_LSE, PETSC_TRUE, PETSC_FALSE, MOE_MODEL_MASK(MOE_MODEL_REGRESSION), "least squares (1/2n) sum_r (Y_r - f(X_r))^2", NULL, NULL, "the least-squares estimator (TAO, certified against the truth's or G-bar's objective on the same data)"};
+const MoeEstimatorFamily MoeEstimatorFamily_LSE = {"lse", MoeEstimatorCreate_LSE, PETSC_TRUE, PETSC_FALSE, MOE_MODEL_MASK(MOE_MODEL_REGRESSION), "least squares (1/2n) sum_r (Y_r - f(X_r))^2", NULL, NULL, "the least-squares estimator (TAO, certified against the truth's or G-bar's objective on the same data)", PETSC_TRUE};

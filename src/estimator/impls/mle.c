@@ -24,4 +24,4 @@ static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
   PetscFunctionReturn(0);
 }
 
-const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MoeEstimatorCreate_MLE, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_MASK(MOE_MODEL_GAUSSIAN) | MOE_MODEL_MASK(MOE_MODEL_CONTAMINATED), "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", "mle_", NULL, "maximum likelihood for the Gaussian and the contaminated MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))"};
+const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MoeEstimatorCreate_MLE, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_MASK(MOE_MODEL_GAUSSIAN) | MOE_MODEL_MASK(MOE_MODEL_CONTAMINATED), "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", "mle_", NULL, "maximum likelihood for the Gaussian and the contaminated MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))", PETSC_TRUE};

@@ -20,7 +20,7 @@ static PetscErrorCode SGDFit(MoeEstimator est, const MoeSpec *spec, MoeModel m, 
   PetscCall(MoeFitSGD(&sp, m, D, theta0, n, replicate, inject_nan, theta, res));
   res->start = 0;
   PetscCall(MoeCertifyReferenceObjective(&est->solver, m, truth, gbar, D, &fref));
-  MoeCertifyAssess(spec, m, D->n, res, fref, cert);
+  MoeCertifyAssess(spec, m, (PetscInt)MoeDataSize(D), res, fref, cert);
   cert->starts_used = 1;
   PetscFunctionReturn(0);
 }
@@ -70,4 +70,4 @@ static const MoeFamilyOption options[] = {
   {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
-const MoeEstimatorFamily MoeEstimatorFamily_SGD = {"sgd", MoeEstimatorCreate_SGD, PETSC_FALSE, PETSC_FALSE, MOE_MODEL_MASK(MOE_MODEL_REGRESSION), "least squares (1/2n) sum_r (Y_r - f(X_r))^2, by minibatch SGD", NULL, options, "P1's minibatch SGD from the near start (-sgd_epochs, -sgd_lr, -sgd_batch)"};
+const MoeEstimatorFamily MoeEstimatorFamily_SGD = {"sgd", MoeEstimatorCreate_SGD, PETSC_FALSE, PETSC_FALSE, MOE_MODEL_MASK(MOE_MODEL_REGRESSION), "least squares (1/2n) sum_r (Y_r - f(X_r))^2, by minibatch SGD", NULL, options, "P1's minibatch SGD from the near start (-sgd_epochs, -sgd_lr, -sgd_batch)", PETSC_FALSE /* minibatches of shuffled rows: one rank */};

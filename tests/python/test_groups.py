@@ -1,0 +1,172 @@
+"""Grouped fits (-fit_group g): a replicate's rows spread over g ranks, its sums taken in a fixed order of
+chunks.  The same numbers, bit for bit, for every group size and every number of ranks; the rows each rank
+draws are the rows of the whole sample; kills, signals and resume keep their guarantees; a dead group member
+ends the run with an error, not a hang; bad group settings are one line and exit 2."""
+import os
+import signal
+import subprocess
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import MOERATE, SOURCE, moerate
+from moemodel import model_from_h5
+from test_run import alive, assert_complete_once, assert_same_results, kill_job, start, wait_for_tasks, wait_gone
+
+SPECS = os.path.join(SOURCE, "jobs", "specs")
+# sizes of several chunks each (a chunk has at least 1024 rows): 2, 4 and 8 chunks
+TINY = ["-d", 2, "-kstar", 2, "-k", 3, "-truth_regime", 1, "-truth_expert_var", 0.5, "-allow_ill_posed"]
+GRID = ["-gating", "softmax", "-expert", "relu", "-n", "2500,5000,9000", "-replicates", 3, *TINY, "-quiet"]
+
+
+def fit(tmp_path, name, ranks, *args):
+    out = tmp_path / ("%s.h5" % name)
+    p = moerate("fit", *args, "-output", out, ranks=ranks if ranks > 1 else None)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+@pytest.mark.parametrize("args", [
+    ["-options_file_yaml", os.path.join(SPECS, "p1_fig1_wellposed_quick.yaml"), "-gating", "softmax", "-expert", "relu",
+     "-losses", "l2,cells_exact,cells_over", "-n", 20000],
+    ["-options_file_yaml", os.path.join(SPECS, "deepseek_linear_quick.yaml"), "-stability_replicates", 0, "-n", 6000],
+    ["-options_file_yaml", os.path.join(SPECS, "contam_bi_quick.yaml"), "-stability_replicates", 0, "-n", 6000],
+], ids=["least squares", "Gaussian MoE", "contaminated MoE"])
+def test_a_grouped_fit_is_the_same_for_every_group_size(tmp_path, args):
+    """moerate fit with -fit_group 1 (one rank), 2 and 3 (under mpirun): the same fit, objective, certificate and
+    losses bit for bit.  The truth's objective on each group's rows is the one-rank value too, and numpy's on
+    the one-rank file's data agrees with it: every rank drew the rows of the whole sample."""
+    files = [fit(tmp_path, "g%d" % g, g, *args, "-fit_group", g) for g in (1, 2, 3)]
+    with h5py.File(files[0], "r") as h:
+        theta, fitattrs, losses = h["fit/theta"][:], dict(h["fit"].attrs), dict(h["losses"].attrs)
+        tg = h["truth"][list(h["truth"])[0]]
+        tm, tth = model_from_h5(tg), tg["theta"][:]
+        X, Y = h["data/X"][:], h["data/Y"][:]
+        if "drift" in tg:  # a truth that moves with n: this n's
+            tth = tth + len(Y) ** -tg.attrs["drift_rate"] * tg["drift"][:]
+        m = model_from_h5(h["model"])
+        if m.model == "contaminated":  # one atom: the fitted model evaluates the truth's parameters
+            ref = -m.log_likelihood(tth, X, Y)
+        else:
+            ref = -tm.log_likelihood(tth, X, Y) if tm.ns else tm.objective(tth, X, Y)
+        assert fitattrs["ref_objective"] == pytest.approx(ref, rel=1e-12)
+    for f in files[1:]:
+        with h5py.File(f, "r") as h:
+            assert "data" not in h and h.attrs["n"] == len(Y)  # the rows stay spread over the group
+            assert np.array_equal(h["fit/theta"][:], theta)
+            for a in ("objective", "ref_objective", "gap", "iterations", "certified", "gradient_z"):
+                assert h["fit"].attrs[a] == fitattrs[a] or (np.isnan(fitattrs[a]) and np.isnan(h["fit"].attrs[a])), a
+            got = dict(h["losses"].attrs)
+            assert all(got[k] == v or (np.isnan(v) and np.isnan(got[k])) for k, v in losses.items())
+
+
+def test_without_a_group_the_fit_sums_in_row_order_as_before(tmp_path):
+    """-fit_group 0 (the default) keeps the one-rank sums in row order, as every committed result was made;
+    the grouped order is another rounding path: on this over-specified fit both are certified, a few
+    certificate units apart (the spec hash tells them apart)."""
+    args = ["-options_file_yaml", os.path.join(SPECS, "p1_fig1_wellposed_quick.yaml"), "-gating", "softmax", "-expert",
+            "relu", "-losses", "l2", "-n", 20000]
+    a, b = fit(tmp_path, "rows", 1, *args), fit(tmp_path, "chunks", 1, *args, "-fit_group", 1)
+    with h5py.File(a, "r") as ha, h5py.File(b, "r") as hb:
+        assert ha["fit"].attrs["certified"] == 1 and hb["fit"].attrs["certified"] == 1
+        assert ha.attrs["spec_hash"] != hb.attrs["spec_hash"]
+        assert "-fit_order chunks" in hb.attrs["spec"] and "-fit_order" not in ha.attrs["spec"]
+        assert np.array_equal(ha["data/Y"][:], hb["data/Y"][:])
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory):
+    """The grid fitted by one rank with -fit_group 1."""
+    out = tmp_path_factory.mktemp("groups") / "one.h5"
+    moerate("run", *GRID, "-fit_group", 1, "-output", out, check=True)
+    return out
+
+
+@pytest.mark.parametrize("ranks,g", [(3, 2), (4, 3), (5, 2)], ids=["one group of 2", "one group of 3", "two groups of 2"])
+def test_grouped_runs_are_the_same_at_any_rank_count(tmp_path, grouped, ranks, g):
+    out = tmp_path / "r.h5"
+    p = moerate("run", *GRID, "-fit_group", g, "-output", out, ranks=ranks)
+    assert p.returncode == 0, p.stderr
+    assert_same_results(grouped, out)
+    with h5py.File(out, "r") as h:
+        assert set(h["tasks/records"]["rank"]) == set(range(1, ranks, g))  # each group's first rank reports
+
+
+def test_grouped_run_killed_partway_resumes_to_the_same_results(tmp_path, grouped):
+    out = tmp_path / "r.h5"
+    p = start(["run", *GRID, "-fit_group", 2, "-output", out, "-flush_interval", 0], 5)
+    wait_for_tasks(out, 4, p)
+    kill_job(p)
+    with h5py.File(out, "r") as h:
+        assert h.attrs["status"] == "incomplete" and 4 <= h.attrs["tasks_done"] < 27
+    q = moerate("run", *GRID, "-fit_group", 2, "-output", out, ranks=3)
+    assert q.returncode == 0, q.stderr
+    assert_same_results(grouped, out)
+    assert_complete_once(out)
+
+
+@pytest.mark.parametrize("target", ["leader", "member"])
+def test_a_signal_to_one_rank_of_a_group_stops_the_run_cleanly(tmp_path, grouped, target):
+    """SIGTERM to one rank of a group, its first (which talks to the master) or another: the group agrees to
+    stop at the same iteration of its fit, the run ends with exit status 3, and a resume completes it."""
+    out = tmp_path / "r.h5"
+    p = start(["run", *GRID, "-fit_group", 2, "-output", out, "-flush_interval", 0, "-test_task_delay", 0.3], 3)
+    wait_for_tasks(out, 3, p)
+    os.kill(rank_pid(p, 1 if target == "leader" else 2), signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    wait_gone(p)
+    assert p.returncode == 3, err
+    q = moerate("run", *GRID, "-fit_group", 2, "-output", out, ranks=3)
+    assert q.returncode == 0, q.stderr
+    assert_same_results(grouped, out)
+    assert_complete_once(out)
+
+
+def test_a_dead_group_member_ends_the_run_with_an_error_not_a_hang(tmp_path):
+    out = tmp_path / "r.h5"
+    p = start(["run", *GRID, "-fit_group", 2, "-output", out, "-flush_interval", 0, "-test_task_delay", 0.3], 3)
+    wait_for_tasks(out, 2, p)
+    os.kill(rank_pid(p, 2), signal.SIGKILL)
+    t0 = time.time()
+    p.communicate(timeout=120)
+    wait_gone(p)
+    assert p.returncode not in (0, 3) and time.time() - t0 < 60
+    with h5py.File(out, "r") as h:  # what was stored is still there
+        assert h.attrs["tasks_done"] >= 2
+
+
+def rank_pid(p, rank):
+    """The pid of MPI rank `rank` of the job started by `start` (Open MPI's OMPI_COMM_WORLD_RANK)."""
+    for pid in alive(p):
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                envs = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"OMPI_COMM_WORLD_RANK=%d" % rank in envs and os.path.realpath("/proc/%s/exe" % pid) == os.path.realpath(MOERATE):
+            return int(pid)
+    raise AssertionError("no rank %d" % rank)
+
+
+@pytest.mark.parametrize("ranks,args,message", [
+    (4, ["-fit_group", 2], "-fit_group 2: the 3 ranks after the master do not split into groups of 2: start mpirun with -n 3"),
+    (1, ["-fit_group", 2], "-fit_group 2 needs 1 + a multiple of 2 ranks"),
+    (1, ["-fit_group", -1], "-fit_group -1 must be >= 0"),
+    (1, ["-fit_group", 1, "-estimator", "sgd"], "-fit_group 1: the sgd estimator fits on one rank"),
+    (1, ["-fit_group", 1, "-fit_hessian_rows", 1000], "a group forms the Hessian from every row"),
+])
+def test_bad_group_settings_are_one_line_and_exit_2(tmp_path, ranks, args, message):
+    out = tmp_path / "r.h5"
+    out.write_bytes(b"keep me")
+    p = moerate("run", *GRID, *args, "-output", out, ranks=ranks if ranks > 1 else None)
+    assert p.returncode == 2 and message in p.stderr, p.stderr
+    ours = {line for line in p.stderr.splitlines() if line.startswith("moerate")}  # mpiexec adds its own lines
+    assert len(ours) == 1, p.stderr
+    assert out.read_bytes() == b"keep me"
+
+
+def test_fit_on_more_ranks_than_its_group_is_refused(tmp_path):
+    p = moerate("fit", *TINY, "-n", 3000, "-fit_group", 2, ranks=3)
+    assert p.returncode == 2 and "`moerate fit` runs on one rank, or on the -fit_group ranks" in p.stderr, p.stderr
