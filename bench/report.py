@@ -173,6 +173,23 @@ def fig7(w, rows):
                  "≤ 1%", yes(s["idle_share"] <= 0.01)))
 
 
+def fig9(w, rows):
+    g = benchlib.load(w, "groups")
+    if not g:
+        rows.append(("9 one fit on 2 ranks", "not run", "", ""))
+        return
+    rows.append(("9 one fit on 2 ranks (-fit_group 2) against 1 (-fit_group 1), d=32 k=9 n=%d, %d iterations" % (g["n"], g["iterations"]),
+                 "speed-up %.2f (%.1f s / %.1f s); parameters and objective %s" % (g["speedup"], g["time_1"], g["time_2"], "identical" if g["identical"] else "**differ**"),
+                 "≥ 1.8×, identical", yes(g["speedup"] >= 1.8 and g["identical"])))
+    ms = g["maxrss_small_mb"]
+    rows.append(("9 peak memory per rank, d=32", "n=%d: 1 rank %.0f MB, 2 ranks %s MB; n=%d: 1 rank %.0f MB, 2 ranks %s MB"
+                 % (ms["n"], ms["1"][0], "/".join("%.0f" % x for x in ms["2"]), g["n"], g["maxrss_mb"]["1"][0],
+                    "/".join("%.0f" % x for x in g["maxrss_mb"]["2"])), "no rank holds all rows", ""))
+    for s in g.get("simulated", []):
+        rows.append(("10 simulated group of %d, n=%d (measured block and p² reduction costs)" % (s["g"], s["n"]),
+                     "speed-up %.1f, efficiency %.2f" % (s["speedup"], s["efficiency"]), "", ""))
+
+
 def machine(w):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
@@ -206,7 +223,7 @@ def main():
     a = ap.parse_args()
     w = a.workdir
     rows = []
-    for f in (fig1, fig2, fig3, fig4, fig5, fig6, fig7):
+    for f in (fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig9):
         try:
             f(w, rows)
         except (KeyError, OSError, TypeError, ValueError) as e:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Figure 8: the whole P1 + P2 + P3 suite at 64, 512 and 4096 ranks, simulated from measured per-task costs.
+"""Figure 8: the whole suite (every full-scale spec of jobs/specs) at 64, 512 and 4096 ranks, simulated from measured per-task costs.
 
     /usr/bin/python3 bench/simulate.py --moerate build/moerate --results results [--ranks 64 512 4096]
                                         [--master-us 7] [--workdir DIR]
@@ -24,6 +24,8 @@ figure 6) and contention between ranks sharing a node's memory bandwidth.
 """
 import argparse
 import heapq
+import json
+import math
 import os
 import subprocess
 import sys
@@ -33,11 +35,11 @@ import h5py
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SUITE = ["p1_fig1", "p1_fig1_wellposed", "p1_fig1_sgd", "p1_regime1", "p1_regime1_wellposed", "p1_regime2",
-         "p1_regime2_wellposed", "p2_softmax", "p2_softmax_exact", "p2_dts", "p2_dts_fit", "p2_hsoftmax",
-         "p2_icml_d1_sigmoid", "p2_icml_d1_linear", "p3_topk", "p3_topk_exact", "p3_topk_smallK", "p3_exact",
-         "p3_over", "p3_smallK"]
+# every full-scale spec of jobs/specs (a _quick variant is a measurement of its full spec, not a spec of the suite)
+SUITE = sorted(f[:-5] for f in os.listdir(os.path.join(ROOT, "jobs", "specs"))
+               if f.endswith(".yaml") and not f.endswith("_quick.yaml"))
 REFERENCE = 1
+CHUNKS = 64  # MOE_DATA_CHUNKS (include/moedata.h)
 
 
 def grid(moerate, spec, work):
@@ -157,6 +159,68 @@ def schedule(records, dur, cost, workers, master_s):
     return end
 
 
+def group_speedup(g, n, kind_groups, gm):
+    """Speed-up of a task of size n on a group of g ranks, by figure 10's model (bench/groups.py): its rows'
+    work divided over the chunks each rank holds, plus the p x p reduction per Gauss-Newton iteration, whose
+    share of an iteration shrinks as n grows (both scale with p^2, so p cancels); gm: figure 9's groups.json."""
+    if g == 1 or not kind_groups:
+        return 1.0
+    red = gm["reduce"]
+    t_iter = gm["time_1"] / max(1, gm["iterations"]) * n / gm["n"]  # one iteration on one rank at this n
+    share = math.ceil(CHUNKS / g) / CHUNKS
+    msgs = CHUNKS - math.ceil(CHUNKS / g)
+    return 1.0 / (share + (msgs * (red["send_s"] + red["add_s"]) + math.ceil(math.log2(g)) * red["bcast_s"]) / t_iter)
+
+
+def group_sizes(records, dur, names, workers, gm, gmax=64):
+    """The automatic rule of grouped fits: a task longer than the schedule's fair share (all the spec's work
+    over the workers) gets the smallest group (a power of two up to gmax, at most the workers) that brings it
+    within that share, or the largest; tasks of estimators that stay on one rank (sgd, em) keep one rank."""
+    fair = dur.sum() / workers
+    g = np.ones(len(records), dtype=int)
+    t = dur.copy()
+    for i, r in enumerate(records):
+        groups_ok = names[key(r)[3]] in ("lse", "mle") or r["kind"] == REFERENCE
+        if dur[i] <= fair or not groups_ok:
+            continue
+        size = 1
+        while size < min(gmax, workers) and dur[i] / group_speedup(size, float(r["n"]), True, gm) > fair:
+            size *= 2
+        size = min(size, gmax, workers)
+        g[i], t[i] = size, dur[i] / group_speedup(size, float(r["n"]), True, gm)
+    return g, t
+
+
+def schedule_groups(records, dur, gsize, cost, workers, master_s):
+    """moerate's schedule (as schedule()) with a group of gsize[i] workers per task: when a worker is free the
+    master takes the first task in order that is not blocked by its pair's reference; the task starts once
+    that many workers are free (the earliest ones) and holds them all until it ends."""
+    pair = [(int(r["gating"]), int(r["expert"])) for r in records]
+    is_ref = records["kind"] == REFERENCE
+    ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
+    remaining = sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
+    free = [0.0] * workers
+    heapq.heapify(free)
+    ref_done, master, end = {}, 0.0, 0.0
+    while remaining:
+        now = max(free[0], master)
+        pick = next((idx for idx, i in enumerate(remaining)
+                     if is_ref[i] or pair[i] not in ref_pairs or ref_done.get(pair[i], np.inf) <= now), None)
+        if pick is None:  # only blocked work: the earliest free worker waits for the next reference to end
+            heapq.heapreplace(free, min(v for v in ref_done.values() if v > now))
+            continue
+        i = remaining.pop(pick)
+        slots = [heapq.heappop(free) for _ in range(gsize[i])]
+        master = max(max(slots), master) + master_s
+        finish = master + dur[i]
+        if is_ref[i]:
+            ref_done[pair[i]] = finish
+        for _ in slots:
+            heapq.heappush(free, finish)
+        end = max(end, finish)
+    return end
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--moerate", default=os.path.join(ROOT, "build", "moerate"))
@@ -164,6 +228,7 @@ def main():
     ap.add_argument("--ranks", type=int, nargs="+", default=[64, 512, 4096])
     ap.add_argument("--master-us", type=float, default=7.0)
     ap.add_argument("--workdir")
+    ap.add_argument("--groups", help="figure 9's groups.json (bench/groups.py): also simulate grouped fits by the automatic rule")
     o = ap.parse_args()
     work = o.workdir or tempfile.mkdtemp(prefix="moerate-sim.")
     specs = []
@@ -195,6 +260,22 @@ def main():
         print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f; worst spec %s at %.3f (its longest task %.0f s)"
               % (R, wall, wall / 3600, total / ((R - 1) * wall), worst[0], worst[2] / ((R - 1) * worst[1]),
                  max(sp[2].max() for sp in specs if sp[0] == worst[0])))
+    if not o.groups:
+        return
+    with open(o.groups) as f:
+        gm = json.load(f)
+    print("figure 8 with grouped fits (the automatic rule: a task longer than its spec's fair share gets a group of up to 64"
+          " ranks; speed-ups by figure 10's model, measured at n = %d): physical limit = core-hours / ranks" % gm["n"])
+    for R in o.ranks:
+        walls, largest = [], 1
+        for s, rec, dur, _, cost in specs:
+            names = [n.decode() if isinstance(n, bytes) else n for n in grid(o.moerate, s, work)[1]]
+            g, t = group_sizes(rec, dur, names, R - 1, gm)
+            largest = max(largest, int(g.max()))
+            walls.append(schedule_groups(rec, t, g, cost, R - 1, o.master_us * 1e-6))
+        wall = sum(walls)
+        print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f (physical limit %.0f s); largest group %d"
+              % (R, wall, wall / 3600, total / ((R - 1) * wall), total / R, largest))
 
 
 if __name__ == "__main__":

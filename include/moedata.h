@@ -71,10 +71,13 @@ PETSC_EXTERN PetscBool      MoeDataGrouped(const MoeData *);
 /* The sample's size for statistics (tolerances, the certificate): nglobal. */
 PETSC_EXTERN PetscInt64     MoeDataSize(const MoeData *);
 /* out[0..count) = sum over the sample's chunks c of (n_c / N) fn(chunk c), added in chunk order
-   (fn: a mean over the rows of its view, e.g. an objective and its gradient), on every rank of the
-   group, bit for bit the same for any group size; a whole sample: fn(D) itself. */
+   (fn: a mean over the rows of its view, e.g. an objective and its gradient, at the parameters
+   point[0..npoint)), on every rank of the group, bit for bit the same for any group size; a whole
+   sample: fn(D) itself.  In a group the ranks must hold the same point, bit for bit (each runs its
+   own TAO on the same sums): a rank that does not (another BLAS on another node) is an error on
+   every rank, not a silent drift. */
 typedef PetscErrorCode (*MoeDataChunkFn)(void *ctx, const MoeData *view, PetscReal *out);
-PETSC_EXTERN PetscErrorCode MoeDataGroupSum(const MoeData *, PetscInt count, MoeDataChunkFn, void *ctx, PetscReal *out);
+PETSC_EXTERN PetscErrorCode MoeDataGroupSum(const MoeData *, const PetscReal *point, PetscInt npoint, PetscInt count, MoeDataChunkFn, void *ctx, PetscReal *out);
 /* Does any rank of the sample's group say yes (every rank gets the answer; a whole sample: flag itself)? */
 PETSC_EXTERN PetscErrorCode MoeDataGroupAny(const MoeData *, PetscBool *flag);
 PETSC_EXTERN PetscErrorCode MoeDataEvaluationSample(const MoeDataParams *, const MoeTruth *, MoeData **);

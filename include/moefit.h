@@ -65,7 +65,7 @@ PETSC_EXTERN PetscErrorCode MoeFitSolve(const MoeFitParams *, MoeModel, const Mo
 /* P1's minibatch SGD from theta0 (src/fit/sgd.c); (n, replicate) name the batch order's stream. */
 PETSC_EXTERN PetscErrorCode MoeFitSGD(const MoeSGDParams *, MoeModel, const MoeData *, const PetscReal *theta0, PetscInt64 n, PetscInt64 replicate, PetscBool inject_nan, PetscReal *theta, MoeFitResult *);
 PETSC_EXTERN PetscErrorCode MoeFitObjective(MoeModel, const MoeData *, const PetscReal *theta, PetscReal *f);
-PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(MoeModel, const char prefix[]);
+PETSC_EXTERN PetscErrorCode MoeFitCheckOptions(MoeModel, const char prefix[], PetscBool grouped);
 /* A check made at every TAO iteration; when it returns true the fit stops and its result
    is MOE_FIT_PENDING (the task is abandoned, to be run again). */
 PETSC_EXTERN PetscErrorCode MoeFitSetInterrupt(PetscBool (*)(void *), void *);

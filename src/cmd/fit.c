@@ -25,7 +25,7 @@ static PetscErrorCode PrintSummary(FitRun *r)
   PetscCall(MoeModelDescribe(r->truth->model, tdesc, sizeof(tdesc)));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "model : %s\ntruth : %s; %s\n", desc, tdesc, r->truth->source));
   if (r->truth->drift) PetscCall(PetscPrintf(PETSC_COMM_SELF, "truth : moves with n: theta + n^-%g drift, at this n shifted by %.6g drift\n", (double)r->truth->drift_rate, (double)r->rep.truth_shift));
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "data  : n=%" PetscInt_FMT ", replicate %" PetscInt_FMT ", seed %" PetscInt_FMT ", ", r->rep.data->n, r->replicate, r->spec->seed));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "data  : n=%" PetscInt64_FMT ", replicate %" PetscInt_FMT ", seed %" PetscInt_FMT ", ", MoeDataSize(r->rep.data), r->replicate, r->spec->seed));
   if (!r->model->ns) PetscCall(PetscPrintf(PETSC_COMM_SELF, "noise variance %g\n", (double)r->spec->noise));
   else if (r->spec->truthfile) PetscCall(PetscPrintf(PETSC_COMM_SELF, "Y drawn from the %s MoE\n", MoeModelTypes[r->model->type]));
   else PetscCall(PetscPrintf(PETSC_COMM_SELF, "Y drawn from the %s MoE; drawn experts' sigma %g\n", MoeModelTypes[r->model->type], (double)r->spec->truth_sigma));
@@ -58,7 +58,6 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   PetscCall(MoeSpecCreate(comm, NULL, PETSC_FALSE, tf, &r.spec));
   MoeUserCheck(size == 1 || size == r.spec->fit_group, "`moerate fit` runs on one rank, or on the -fit_group ranks that share its rows (got %d ranks, -fit_group %" PetscInt_FMT "): use `moerate run` to spread a grid over MPI ranks", size, r.spec->fit_group);
   MoeUserCheck(r.spec->fit_group <= size, "-fit_group %" PetscInt_FMT ": `moerate fit` on %d rank(s) forms one group of all its ranks: start it with mpirun -n %" PetscInt_FMT, r.spec->fit_group, size, r.spec->fit_group);
-  if (r.spec->fit_group) PetscCallMPI(MPI_Comm_dup(comm, &r.spec->group)); /* every rank of the command shares the replicate's rows */
   PetscOptionsBegin(comm, NULL, "moerate fit: replicate and output", "moerate");
   PetscCall(PetscOptionsInt("-replicate", "replicate index (with -seed and -n it fixes the data)", NULL, r.replicate, &r.replicate, NULL));
   PetscCall(PetscOptionsInt("-restart", "0: the replicate's fit; j > 0: its j-th restart of a run's stability diagnostic (the same data, other starts)", NULL, r.restart, &r.restart, NULL));
@@ -78,6 +77,7 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   if (output[0]) PetscCall(MoeCheckOutputPath("-output", output));
   PetscCall(MoeCheckUnusedOptions(comm));
   PetscCall(MoeTruthSelect(r.spec, &r.truth)); /* screened once: the truth of the fit */
+  if (r.spec->fit_group) PetscCallMPI(MPI_Comm_dup(comm, &r.spec->group)); /* every rank of the command shares the replicate's rows */
   MoeSpecDataParams(r.spec, &dp);
   PetscCall(MoeDataEvaluationSample(&dp, r.truth, &r.eval));
   PetscCall(PetscMalloc3(r.model->p, &r.rep.theta0, r.model->p, &r.rep.theta, r.spec->nlosses, &r.rep.losses));

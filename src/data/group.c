@@ -10,6 +10,7 @@
    made; its Hessian is a left fold of dsyrk over 256-row blocks that a group could only reproduce by
    passing the running p x p sum from rank to rank.) */
 #include <moedata.h>
+#include <moerate.h>
 
 PetscInt MoeDataChunks(PetscInt64 N)
 {
@@ -61,21 +62,36 @@ static PetscErrorCode ChunkTerm(const MoeData *D, PetscInt c, PetscInt count, Mo
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeDataGroupSum(const MoeData *D, PetscInt count, MoeDataChunkFn fn, void *ctx, PetscReal *out)
+/* Do the group's ranks hold the same point?  (The largest hash and the largest complement of a hash
+   tell the largest from the smallest in one reduction.) */
+static PetscErrorCode CheckSamePoint(const MoeData *D, const PetscReal *point, PetscInt npoint)
+{
+  uint64_t h[2], all[2];
+
+  PetscFunctionBegin;
+  h[0] = MoeHash64(point, sizeof(PetscReal) * (size_t)npoint);
+  h[1] = ~h[0];
+  PetscCallMPI(MPI_Allreduce(h, all, 2, MPI_UINT64_T, MPI_MAX, D->comm));
+  PetscCheck(all[0] == ~all[1], PETSC_COMM_SELF, PETSC_ERR_PLIB, "the ranks of a -fit_group group hold different parameters: their arithmetic differs (the same moerate binary and BLAS kernels on every node of a group?)");
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeDataGroupSum(const MoeData *D, const PetscReal *point, PetscInt npoint, PetscInt count, MoeDataChunkFn fn, void *ctx, PetscReal *out)
 {
   PetscMPIInt rank, size, r;
   PetscInt    c, nc = D->chunk1 - D->chunk0, P = MoeDataChunks(D->nglobal);
   PetscReal  *buf;
-  int         icount;
+  PetscMPIInt icount;
 
   PetscFunctionBegin;
   if (!MoeDataGrouped(D)) {
     PetscCall(fn(ctx, D, out));
     PetscFunctionReturn(0);
   }
+  PetscCall(CheckSamePoint(D, point, npoint));
   PetscCallMPI(MPI_Comm_rank(D->comm, &rank));
   PetscCallMPI(MPI_Comm_size(D->comm, &size));
-  PetscCall(PetscIntCast(count, &icount));
+  PetscCall(PetscMPIIntCast(count, &icount));
   if (rank == 0) { /* its own chunks, then every other rank's in rank order: the chunk order */
     PetscCall(PetscMalloc1(count, &buf));
     for (PetscInt j = 0; j < count; j++) out[j] = 0;

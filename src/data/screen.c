@@ -81,6 +81,7 @@ static PetscErrorCode ScreenAtN(const MoeSpec *spec, const MoeTruth *t, PetscInt
 
   PetscFunctionBegin;
   MoeSpecDataParams(spec, &dp);
+  dp.group = MPI_COMM_NULL; /* a screening sample is whole on the rank that screens */
   MoeSpecScreenParams(spec, &sp);
   PetscCall(PetscMalloc1(m->p, &theta));
   PetscCall(MoeTruthAtN(t, n, theta, &tn));

@@ -76,7 +76,7 @@ PetscErrorCode MoeFitObjective(MoeModel m, const MoeData *D, const PetscReal *th
   ObjectiveAt at = {m, theta};
 
   PetscFunctionBegin;
-  PetscCall(MoeDataGroupSum(D, 1, ObjectiveOfRows, &at, obj));
+  PetscCall(MoeDataGroupSum(D, theta, m->p, 1, ObjectiveOfRows, &at, obj));
   PetscFunctionReturn(0);
 }
 
@@ -110,7 +110,7 @@ static PetscErrorCode SampleSum(MoeFitCtx *c, PetscInt count, LocalSum fn, Petsc
   ChunkCall cc = {c, fn};
 
   PetscFunctionBegin;
-  if (MoeDataGrouped(c->D)) PetscCall(MoeDataGroupSum(c->D, count, OnChunk, &cc, out));
+  if (MoeDataGrouped(c->D)) PetscCall(MoeDataGroupSum(c->D, c->theta, c->m->p, count, OnChunk, &cc, out));
   else PetscCall(fn(c, out));
   PetscFunctionReturn(0);
 }

@@ -35,7 +35,7 @@ static PetscErrorCode SampleLogLikelihood(MoeModel m, const MoeData *D, const Pe
   LikelihoodAt at = {m, theta, score};
 
   PetscFunctionBegin;
-  PetscCall(MoeDataGroupSum(D, score ? 1 + m->p : 1, LikelihoodOfRows, &at, llgrad));
+  PetscCall(MoeDataGroupSum(D, theta, m->p, score ? 1 + m->p : 1, LikelihoodOfRows, &at, llgrad));
   PetscFunctionReturn(0);
 }
 

@@ -82,22 +82,22 @@ PetscErrorCode MoeFitCreateTao(MoeModel m, const char prefix[], Tao *tao, PetscB
 
 /* Validate the TAO options of a least-squares fit (options prefix: NULL, or an estimator's own) before
    any work starts: a bad -tao_type is a user error. */
-PetscErrorCode MoeFitCheckOptions(MoeModel m, const char prefix[])
+PetscErrorCode MoeFitCheckOptions(MoeModel m, const char prefix[], PetscBool grouped)
 {
   Tao            tao;
   PetscBool      stored;
   PetscErrorCode ierr;
+  char           type[64] = "", name[128];
 
   PetscFunctionBegin;
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = MoeFitCreateTao(m, prefix, &tao, &stored);
   PetscCall(PetscPopErrorHandler());
-  if (ierr) {
-    char type[64] = "", name[128];
-    OptionName(prefix, "tao_type", name, sizeof(name));
-    PetscCall(PetscOptionsGetString(NULL, NULL, name, type, sizeof(type), NULL));
-    MoeUserError("the TAO options are not valid (%s '%s'?): see the TAO types in -help, e.g. bnls, bntr, brgn, lmvm", name, type);
-  }
+  OptionName(prefix, "tao_type", name, sizeof(name));
+  PetscCall(PetscOptionsGetString(NULL, NULL, name, type, sizeof(type), NULL));
+  MoeUserCheck(!ierr, "the TAO options are not valid (%s '%s'?): see the TAO types in -help, e.g. bnls, bntr, brgn, lmvm", name, type);
+  /* TAO's own least squares takes every residual in one vector: no group spreads its rows */
+  MoeUserCheck(!stored || !grouped, "-fit_group with %s %s: TAO's own least squares needs every row on one rank: use moerate's Gauss-Newton route (the default type, or bntl, bnls, nls) or drop -fit_group", name, type);
   PetscCall(TaoDestroy(&tao));
   PetscFunctionReturn(0);
 }

@@ -56,7 +56,7 @@ static PetscErrorCode SendGroupTask(const MoeGrid *G, MPI_Comm group, PetscInt64
 
   PetscFunctionBegin;
   memcpy(buf, &t, sizeof(t));
-  if (ref) memcpy(buf + sizeof(t), ref, sizeof(PetscReal) * G->pmax);
+  if (ref) memcpy(buf + sizeof(t), ref, sizeof(PetscReal) * G->pairs[G->tasks[id].pair].p); /* a pair's G-bar has its own p entries */
   PetscCall(ReceiveGroupTask(G, group, buf)); /* the root's side of the same broadcast */
   PetscFunctionReturn(0);
 }

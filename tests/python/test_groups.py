@@ -76,6 +76,34 @@ def test_without_a_group_the_fit_sums_in_row_order_as_before(tmp_path):
         assert np.array_equal(ha["data/Y"][:], hb["data/Y"][:])
 
 
+def test_the_truth_is_screened_on_a_whole_sample_before_the_group_forms(tmp_path):
+    """moerate fit on a group screens its truth as one rank does (the Fisher line is the same), also when the
+    screening sample is one chunk that a group of 2 would leave rank 0 without rows."""
+    args = ["-options_file_yaml", os.path.join(SPECS, "contam_bi_quick.yaml"), "-stability_replicates", 0, "-n", 6000,
+            "-eval_n", 1500]
+    lines = []
+    for g in (1, 2):
+        p = moerate("fit", *args, "-fit_group", g, "-output", tmp_path / ("g%d.h5" % g), ranks=g if g > 1 else None, timeout=300)
+        assert p.returncode == 0, p.stderr
+        lines.append([line for line in p.stdout.splitlines() if line.startswith("Fisher")])
+        assert "data  : n=6000," in p.stdout
+    assert lines[0] and lines[0] == lines[1]
+
+
+def test_pairs_of_different_sizes_share_their_g_bar_with_the_group(tmp_path):
+    """A grid whose pairs have different parameter counts (relu and srelu experts) and whose softmax fits of a
+    sigmoid truth need G-bar: the group's first rank hands each pair's G-bar (its own p values) to the others;
+    the same results as one rank."""
+    grid = ["-gating", "sigmoid,softmax", "-expert", "relu,srelu", "-n", "1500,3000", "-replicates", 2, *TINY, "-quiet"]
+    one, two = tmp_path / "one.h5", tmp_path / "two.h5"
+    assert moerate("run", *grid, "-fit_group", 1, "-output", one).returncode == 0
+    p = moerate("run", *grid, "-fit_group", 2, "-output", two, ranks=3)
+    assert p.returncode == 0, p.stderr
+    assert_same_results(one, two)
+    with h5py.File(two, "r") as h:
+        assert list(h["tasks/records"]["kind"]).count(1) == 2 and len(set(h["tasks/records"]["p"])) == 2
+
+
 @pytest.fixture(scope="module")
 def grouped(tmp_path_factory):
     """The grid fitted by one rank with -fit_group 1."""
@@ -156,6 +184,7 @@ def rank_pid(p, rank):
     (1, ["-fit_group", -1], "-fit_group -1 must be >= 0"),
     (1, ["-fit_group", 1, "-estimator", "sgd"], "-fit_group 1: the sgd estimator fits on one rank"),
     (1, ["-fit_group", 1, "-fit_hessian_rows", 1000], "a group forms the Hessian from every row"),
+    (1, ["-fit_group", 1, "-tao_type", "brgn"], "-fit_group with -tao_type brgn: TAO's own least squares needs every row on one rank"),
 ])
 def test_bad_group_settings_are_one_line_and_exit_2(tmp_path, ranks, args, message):
     out = tmp_path / "r.h5"
