@@ -241,6 +241,10 @@ def main():
         with h5py.File(measured[0], "r") as h:
             if h.attrs.get("status") != "complete" and len(measured) > 1:
                 measured = measured[1:]
+        with h5py.File(measured[0], "r") as h:
+            if not h.attrs.get("tasks_done", 0):
+                print("  %s: %s has no finished task: left out" % (s, os.path.basename(measured[0])))
+                continue
         rec, names = grid(o.moerate, s, work)
         dur = measured_durations(measured[0], rec) if not measured[0].endswith("_quick.h5") else None
         if dur is None:
