@@ -26,13 +26,17 @@ typedef enum {
 PETSC_EXTERN const char *const MoeInitTypes[];
 
 /* What a truth file holds (read by src/store/truth.c before the spec): one truth per /truth group
-   of an HDF5 file, or the one truth of a YAML file. */
+   of an HDF5 file, or the one truth of a YAML file.  Its options hold lists as long as d (the
+   contaminated MoE's base slopes, up to 25 characters a value): room for the largest d a truth
+   file may declare. */
+#define MOE_MAX_TRUTH_D        1024 /* covariate dimension a truth file may declare */
+#define MOE_TRUTH_OPTIONS_LEN (1024 + 26 * MOE_MAX_TRUTH_D)
 typedef struct {
   const MoeGatingFamily *gating;
   const MoeExpertFamily *expert;
   MoeModelType           model;
   PetscInt               kstar, d, p;
-  char                   options[1024]; /* gating family and model options, e.g. "-topk_K 2" */
+  char                   options[MOE_TRUTH_OPTIONS_LEN]; /* gating family and model options, e.g. "-topk_K 2" */
   PetscReal             *theta;         /* p values, full layout */
   PetscReal             *drift;         /* a truth that moves with n: theta*(n) = theta + n^-drift_rate drift (p values), or NULL */
   PetscReal              drift_rate;

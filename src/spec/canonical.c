@@ -142,8 +142,8 @@ PetscErrorCode MoeSpecBuildCanonicalText(MoeSpec *s)
   for (const char **o = famopts; *o; o++) { /* family options, fitted and truth */
     const char *pre[2] = {NULL, "truth_"};
     for (i = 0; i < 2; i++) {
-      char      v[1024];
-      size_t    vlen;
+      static char v[MOE_TRUTH_OPTIONS_LEN]; /* a list as long as d (the contaminated MoE's base slopes) */
+      size_t      vlen;
       PetscBool set;
       PetscCall(PetscOptionsGetString(s->opts, pre[i], *o, v, sizeof(v), &set));
       PetscCall(PetscStrlen(v, &vlen));

@@ -8,8 +8,8 @@ static PetscErrorCode SameValue(const MoeFamilyOption *o, PetscOptions a, PetscO
   PetscFunctionBegin;
   switch (o->type) {
   case MOE_OPTION_REAL_ARRAY: {
-    PetscReal x[1024], y[1024];
-    PetscInt  nx = 1024, ny = 1024;
+    PetscReal x[MOE_MAX_TRUTH_D], y[MOE_MAX_TRUTH_D];
+    PetscInt  nx = MOE_MAX_TRUTH_D, ny = MOE_MAX_TRUTH_D;
     PetscCall(PetscOptionsGetRealArray(a, NULL, o->name, x, &nx, NULL));
     PetscCall(PetscOptionsGetRealArray(b, NULL, o->name, y, &ny, NULL));
     *same = (PetscBool)(nx == ny);
@@ -48,8 +48,9 @@ static PetscErrorCode ShareModelOptions(MoeSpec *s, MoeTruthRecord *r)
   PetscCall(PetscOptionsCreate(&fopts));
   PetscCall(PetscOptionsInsertString(fopts, r->options));
   for (const MoeFamilyOption *o = MoeModelOptions(); o->name; o++) {
-    char      fv[1024] = "", sv[1024] = "";
+    static char fv[MOE_TRUTH_OPTIONS_LEN], sv[MOE_TRUTH_OPTIONS_LEN]; /* lists as long as d: too large for the stack */
     PetscBool fset, sset, same = PETSC_TRUE;
+    fv[0] = sv[0] = 0;
     PetscCall(PetscOptionsGetString(fopts, NULL, o->name, fv, sizeof(fv), &fset));
     PetscCall(PetscOptionsGetString(s->opts, NULL, o->name, sv, sizeof(sv), &sset));
     MoeUserCheck(!fset || r->model == MOE_MODEL_CONTAMINATED, "-truth_file %s sets %s, but its model is %s: the base belongs to a contaminated MoE (model: contaminated), or leave it out", s->truth_file, o->name, MoeModelTypes[r->model]);

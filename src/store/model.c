@@ -15,10 +15,13 @@ PetscErrorCode MoeStoreWriteModelAttributes(hid_t obj, MoeModel m)
   PetscCall(MoeH5AttrWriteString(obj, "expert", m->efamily->name));
   PetscCall(MoeH5AttrWriteString(obj, "gating_options", gopts));
   if (m->ns) PetscCall(MoeH5AttrWriteString(obj, "model", MoeModelTypes[m->type])); /* regression files keep their layout */
-  if (m->base) {
-    char mopts[1024];
-    PetscCall(MoeModelBaseOptions(m, mopts, sizeof(mopts)));
+  if (m->base) { /* the base's d slopes at up to 25 characters each: sized by d, any d */
+    size_t len = 128 + 26 * (size_t)m->d;
+    char  *mopts;
+    PetscCall(PetscMalloc1(len, &mopts));
+    PetscCall(MoeModelBaseOptions(m, mopts, len));
     PetscCall(MoeH5AttrWriteString(obj, "model_options", mopts));
+    PetscCall(PetscFree(mopts));
   }
   PetscCall(MoeH5AttrWriteInt(obj, "d", m->d));
   PetscCall(MoeH5AttrWriteInt(obj, "stride", m->stride));

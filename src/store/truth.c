@@ -48,7 +48,6 @@ static PetscErrorCode SetModelType(const char path[], const char type[], MoeTrut
 }
 
 #define MOE_MAX_TRUTH_KSTAR 4096 /* true atoms a truth file may declare */
-#define MOE_MAX_TRUTH_D     1024 /* covariate dimension a truth file may declare */
 
 /* The message of an error returned (not raised) while reading, as one line for the user. */
 static PetscErrorCode ErrorAsLine(PetscErrorCode ierr, char msg[], size_t len)
@@ -209,7 +208,7 @@ static PetscErrorCode ReadYAMLEntries(const char path[], PetscOptions o, MoeTrut
 static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
 {
   PetscOptions    o;
-  char            gating[MOE_NAME_LEN], expert[MOE_NAME_LEN], buf[1024], msg[MOE_MESSAGE_LEN] = "";
+  char            gating[MOE_NAME_LEN], expert[MOE_NAME_LEN], buf[MOE_TRUTH_OPTIONS_LEN], msg[MOE_MESSAGE_LEN] = "";
   PetscBool       set;
   MoeTruthRecord *r = &tf->truths[0];
   const char    **famopts;
@@ -238,6 +237,7 @@ static PetscErrorCode ReadYAML(const char path[], MoeTruthFile *tf)
     PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
     PetscCall(PetscStrlcat(r->options, buf, sizeof(r->options)));
     PetscCall(PetscStrlcat(r->options, " ", sizeof(r->options)));
+    MoeUserCheck(strlen(buf) + 1 < sizeof(buf) && strlen(r->options) + 1 < sizeof(r->options), "-truth_file %s: its options are longer than %zu characters: shorten the lists (at most d = %d values each)", path, sizeof(r->options) - 1, MOE_MAX_TRUTH_D);
   }
   PetscCall(PetscOptionsDestroy(&o));
   PetscCall(CheckFamilyOptions(path, r->options));

@@ -163,6 +163,30 @@ def test_a_base_with_negative_slopes_reads_back_from_the_results_file(tmp_path):
         assert "-contam_base_eta -1,0.5,0" in h["model"].attrs["model_options"]
 
 
+def test_a_base_as_long_as_d_60_survives_spec_truth_and_results_file(tmp_path):
+    """d = 60 with a base of 60 full-precision slopes (some 1300 characters of options, past the 1024 that truth
+    files, the spec's shared base and the canonical text once held): the fit's and the truth's models carry all 60,
+    the results file serves as a truth file again, and numpy's likelihood of the truth on the data is moerate's."""
+    d = 60
+    eta0 = [1 / np.sqrt(d) * (1 + 0.001 * j) for j in range(d)]
+    beta = [1 / np.sqrt(d)] * d
+    theta = beta + [1.0] + [-1.0] + [0.0] * (d - 1) + [0.0] + [0.001]
+    (tmp_path / "t.yaml").write_text(
+        "model: contaminated\ngating: sigmoid\nexpert: tanh\nkstar: 1\nd: %d\ncontam_base: laplace\ncontam_base_nu: 0.001\n"
+        "contam_base_eta: [%s]\ntheta: [%s]\n" % (d, ", ".join(map(repr, eta0)), ", ".join(map(repr, theta))))
+    first = tmp_path / "first.h5"
+    moerate("fit", *FIT, "-truth_file", tmp_path / "t.yaml", "-n", 1500, "-allow_ill_posed", "-output", first, check=True)
+    with h5py.File(first, "r") as h:
+        m, tg = model_from_h5(h["model"]), h["truth"][list(h["truth"])[0]]
+        assert np.array_equal(m.base_eta, eta0) and np.array_equal(model_from_h5(tg).base_eta, eta0)
+        X, Y = h["data/X"][:], h["data/Y"][:]
+        assert -m.log_likelihood(tg["theta"][:], X, Y) == pytest.approx(h["fit"].attrs["ref_objective"], rel=1e-12)
+    second = tmp_path / "second.h5"
+    moerate("fit", *FIT, "-truth_file", first, "-n", 1500, "-allow_ill_posed", "-output", second, check=True)
+    with h5py.File(second, "r") as h:
+        assert np.array_equal(model_from_h5(h["model"]).base_eta, eta0)
+
+
 def write_truth(tmp_path, replace):
     with open(os.path.join(TRUTHS, "contam_bi.yaml")) as f:
         body = f.read()
