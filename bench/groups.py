@@ -14,8 +14,9 @@ n / 10.  Target: speed-up >= 1.8, identical parameters.
 Figure 10 (simulated, from measurements of this machine): the same fit on groups of g = 8, 16, 32, 64 ranks at
 n and 10 n.  Per trust-region iteration the group's ranks evaluate their share of the chunks (at most
 ceil(P/g) of P = 64 chunks: the one-rank iteration time of figure 9 times ceil(P/g)/P), then the group's first
-rank receives the other ranks' chunk partials of the Gauss-Newton Hessian (P - ceil(P/g) messages of p^2
-doubles, each received and added in chunk order) and broadcasts the sum (ceil(log2 g) steps); the message, the
+rank receives the other ranks' sums of aligned blocks of chunks of the Gauss-Newton Hessian (p^2 doubles each,
+at most about 2 log2(P/g) per rank: 1 message at g = 2, 63 at g = 64), adds them and broadcasts the sum
+(ceil(log2 g) steps); the message, the
 addition and the broadcast of p^2 doubles are measured by bench/reduce on 2 ranks here (shared memory; a
 cluster's network is slower per message, so this is an optimistic model for groups spread over nodes).  The
 gradient's and objective's messages (p doubles) are left out.  Printed: speed-up and efficiency per g; the
@@ -76,11 +77,27 @@ def reduction(reduce_bin, mpiexec, p):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def blocks(a, end):
+    """The aligned blocks of chunks [a, end) a rank sends (src/data/group.c: BlockLevel)."""
+    n = 0
+    while a < end:
+        k = 0
+        while a % (2 << k) == 0 and a + (2 << k) <= end:
+            k += 1
+        a += 1 << k
+        n += 1
+    return n
+
+
+def messages(g, chunks=CHUNKS):
+    """The p x p sums the group's first rank receives (and adds) per Hessian: every other rank's aligned blocks."""
+    return sum(blocks(chunks * r // g, chunks * (r + 1) // g) for r in range(1, g))
+
+
 def model(t1, g, red):
     """Iteration time of a group of g from the one-rank iteration time t1 and the measured reduction costs."""
     share = math.ceil(CHUNKS / g) / CHUNKS
-    msgs = CHUNKS - math.ceil(CHUNKS / g)
-    return t1 * share + msgs * (red["send_s"] + red["add_s"]) + math.ceil(math.log2(g)) * red["bcast_s"]
+    return t1 * share + messages(g) * (red["send_s"] + red["add_s"]) + math.ceil(math.log2(g)) * red["bcast_s"]
 
 
 def main():

@@ -34,6 +34,9 @@ import tempfile
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import groups  # noqa: E402  (figure 10's model)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # every full-scale spec of jobs/specs (a _quick variant is a measurement of its full spec, not a spec of the suite)
 SUITE = sorted(f[:-5] for f in os.listdir(os.path.join(ROOT, "jobs", "specs"))
@@ -168,8 +171,7 @@ def group_speedup(g, n, kind_groups, gm):
     red = gm["reduce"]
     t_iter = gm["time_1"] / max(1, gm["iterations"]) * n / gm["n"]  # one iteration on one rank at this n
     share = math.ceil(CHUNKS / g) / CHUNKS
-    msgs = CHUNKS - math.ceil(CHUNKS / g)
-    return 1.0 / (share + (msgs * (red["send_s"] + red["add_s"]) + math.ceil(math.log2(g)) * red["bcast_s"]) / t_iter)
+    return 1.0 / (share + (groups.messages(g) * (red["send_s"] + red["add_s"]) + math.ceil(math.log2(g)) * red["bcast_s"]) / t_iter)
 
 
 def group_sizes(records, dur, names, workers, gm, gmax=64):

@@ -46,7 +46,7 @@ PETSC_EXTERN PetscErrorCode MoeTruthSelect(MoeSpec *, MoeTruth **kept);
 /* A sample: X is row-major n x d.  A replicate fitted by a group of ranks (-fit_group) is spread
    over them: this rank holds rows r0 .. r0 + n - 1 of the nglobal rows, its chunks chunk0 ..
    chunk1 - 1 (MoeDataChunks), and comm is the group; sums over the sample are then taken chunk by
-   chunk in a fixed order (MoeDataGroupSum), so they do not depend on the group's size.  comm
+   chunk and added in a fixed shape (MoeDataGroupSum), so they do not depend on the group's size.  comm
    MPI_COMM_NULL: the whole sample on this rank, summed in row order. */
 typedef struct {
   PetscInt   n, d;
@@ -70,8 +70,8 @@ PETSC_EXTERN PetscInt64     MoeDataChunkStart(PetscInt64 N, PetscInt c);
 PETSC_EXTERN PetscBool      MoeDataGrouped(const MoeData *);
 /* The sample's size for statistics (tolerances, the certificate): nglobal. */
 PETSC_EXTERN PetscInt64     MoeDataSize(const MoeData *);
-/* out[0..count) = sum over the sample's chunks c of (n_c / N) fn(chunk c), added in chunk order
-   (fn: a mean over the rows of its view, e.g. an objective and its gradient, at the parameters
+/* out[0..count) = sum over the sample's chunks c of (n_c / N) fn(chunk c), added pairwise in a shape
+   fixed by the number of chunks (fn: a mean over the rows of its view, e.g. an objective and its gradient, at the parameters
    point[0..npoint)), on every rank of the group, bit for bit the same for any group size; a whole
    sample: fn(D) itself.  In a group the ranks must hold the same point, bit for bit (each runs its
    own TAO on the same sums): a rank that does not (another BLAS on another node) is an error on

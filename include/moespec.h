@@ -113,7 +113,7 @@ typedef struct {
   PetscBool rows;        /* evaluate the model a row at a time, not in blocks through BLAS */
   PetscInt  hessian_reuse; /* form the Gauss-Newton Hessian at most once per this many iterations */
   PetscBool hessian_single; /* the Gauss-Newton Hessian in single precision */
-  PetscInt  fit_group; /* ranks per fit (-fit_group g >= 1: sums in chunk order, the same for every g); 0: one rank, sums in row order */
+  PetscInt  fit_group; /* ranks per fit (-fit_group g >= 1: sums over chunks in a fixed shape, the same for every g); 0: one rank, sums in row order */
   MPI_Comm  group;     /* this rank's group (set by the command that forms it), MPI_COMM_NULL: none */
   PetscReal lm_lambda, lm_down, lm_up;
   PetscReal ftol;        /* stop when f decreased by < ftol*f over ftol_window iterations */

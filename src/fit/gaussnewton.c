@@ -81,7 +81,7 @@ PetscErrorCode MoeFitObjective(MoeModel m, const MoeData *D, const PetscReal *th
 }
 
 /* A sum over the sample (moedata.h): the row-order loops of a `local` function on a whole sample;
-   in a group, the same function on each chunk's rows, summed in chunk order.  A chunk uses all its
+   in a group, the same function on each chunk's rows, summed over chunks in their fixed shape (MoeDataGroupSum).  A chunk uses all its
    rows for the Hessian (a group does not sub-sample it: -fit_hessian_rows is refused). */
 typedef PetscErrorCode (*LocalSum)(MoeFitCtx *, PetscReal *);
 typedef struct {

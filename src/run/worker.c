@@ -19,7 +19,7 @@ static PetscBool WorkerInterrupt(void *ctx)
 }
 
 /* A group's task as its first rank hands it to the others: the task id (-1: leave) and, when the
-   task's pair has one, its G-bar (pmax values). */
+   task's pair has one, its G-bar (the pair's p values, in room for pmax). */
 typedef struct {
   PetscInt64 id, hasref;
 } GroupTask;

@@ -121,7 +121,7 @@ PetscErrorCode MoeSpecReadFit(MPI_Comm comm, MoeSpec *s, PetscBool run)
   PetscCall(PetscOptionsReal("-fit_lm_lambda", "line-search Newton types (bnls, nls): initial Levenberg-Marquardt damping (0: plain Gauss-Newton)", NULL, s->lm_lambda, &s->lm_lambda, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
-  PetscCall(PetscOptionsInt("-fit_group", "ranks that fit each replicate together, its rows spread over them (lse and mle; sums in a fixed order of chunks of rows, the same numbers for every group size); 0: each fit on one rank, summed in row order", NULL, s->fit_group, &s->fit_group, NULL));
+  PetscCall(PetscOptionsInt("-fit_group", "ranks that fit each replicate together, its rows spread over them (lse and mle; sums over chunks of rows added in a fixed shape, the same numbers for every group size); 0: each fit on one rank, summed in row order", NULL, s->fit_group, &s->fit_group, NULL));
   PetscOptionsEnd();
   PetscCall(MoeEstimatorOptionsDeclare(comm));
   for (i = 0; i < s->nestimators; i++) PetscCall(MoeEstimatorCreate(s->estimators[i], s->opts, &s->estimator[i])); /* each reads its own options */

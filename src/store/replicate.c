@@ -61,7 +61,7 @@ static PetscErrorCode WriteInputs(hid_t file, const MoeReplicateFile *r)
   hsize_t dims[2] = {(hsize_t)r->data->n, (hsize_t)r->data->d};
 
   PetscFunctionBegin;
-  if (r->data->n == MoeDataSize(r->data)) { /* a sample spread over a group stays there: no rank holds it all */
+  if (r->data->n == r->data->nglobal) { /* a sample spread over a group stays there: no rank holds it all */
     PetscCall(MoeH5CreateGroup(file, "data", &g));
     PetscCall(MoeH5WriteReals(g, "X", 2, dims, r->data->X, "input units", "inputs X (n x d)"));
     PetscCall(MoeH5WriteReals(g, "Y", 1, dims, r->data->Y, "response units", "responses Y = f_G*(X) + noise"));
@@ -96,7 +96,7 @@ static PetscErrorCode WriteReplicate(hid_t file, void *ctx)
   PetscCall(MoeH5WriteProvenance(file, PETSC_COMM_SELF, w->command));
   PetscCall(MoeH5AttrWriteString(file, "spec", r->spec->text));
   PetscCall(MoeH5AttrWriteString(file, "spec_hash", r->spec->hash));
-  PetscCall(MoeH5AttrWriteInt(file, "n", (PetscInt)MoeDataSize(r->data)));
+  PetscCall(MoeH5AttrWriteInt(file, "n", (PetscInt)r->data->nglobal));
   PetscCall(MoeH5AttrWriteInt(file, "replicate", r->replicate));
   PetscCall(MoeH5AttrWriteInt(file, "seed", r->spec->seed));
   PetscCall(MoeH5AttrWriteReal(file, "noise", r->spec->noise));

@@ -98,7 +98,7 @@ def test_job_runs_the_grid_to_completion(cluster, tmp_path, launcher):
 
 def test_the_group_size_comes_from_the_environment(cluster, tmp_path):
     """MOERATE_FIT_GROUP=2 with --ntasks=3: one group of two ranks fits every task; the log shows the option and
-    the file's spec says its sums are in chunk order."""
+    the file's spec says its sums are over chunks (-fit_order chunks)."""
     out = tmp_path / "r.h5"
     job, log = submit(cluster, tmp_path, ["--ntasks=3"], [out, "-quiet"], {"MOERATE_FIT_GROUP": "2"})
     info = wait_job(cluster, job, log, timeout=150)
