@@ -78,8 +78,6 @@ PETSC_EXTERN PetscInt64     MoeDataSize(const MoeData *);
    every rank, not a silent drift. */
 typedef PetscErrorCode (*MoeDataChunkFn)(void *ctx, const MoeData *view, PetscReal *out);
 PETSC_EXTERN PetscErrorCode MoeDataGroupSum(const MoeData *, const PetscReal *point, PetscInt npoint, PetscInt count, MoeDataChunkFn, void *ctx, PetscReal *out);
-/* Does any rank of the sample's group say yes (every rank gets the answer; a whole sample: flag itself)? */
-PETSC_EXTERN PetscErrorCode MoeDataGroupAny(const MoeData *, PetscBool *flag);
 PETSC_EXTERN PetscErrorCode MoeDataEvaluationSample(const MoeDataParams *, const MoeTruth *, MoeData **);
 PETSC_EXTERN PetscErrorCode MoeDataReferenceSample(const MoeDataParams *, const MoeTruth *, MoeData **);
 

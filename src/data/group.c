@@ -6,9 +6,10 @@
    a whole sample, weighted by its share of the rows, and the chunks added pairwise in a shape fixed
    by their number (MoeDataGroupSum).  The chunks depend on N alone, so the result is the same, bit
    for bit, whatever the group's size, and every rank of the group gets the same bits (rank 0 adds
-   them up and broadcasts): TAO then takes the same steps on every rank.  (The one-rank fit without -fit_group sums in row order, as every committed result was
-   made; its Hessian is a left fold of dsyrk over 256-row blocks that a group could only reproduce by
-   passing the running p x p sum from rank to rank.) */
+   them up and broadcasts): TAO then takes the same steps on every rank.  (The one-rank fit
+   without -fit_group sums in row order, as every committed result was made; its Hessian is a
+   left fold of dsyrk over 256-row blocks that a group could only reproduce by passing the running
+   p x p sum from rank to rank.) */
 #include <moedata.h>
 #include <moerate.h>
 
@@ -195,16 +196,5 @@ PetscErrorCode MoeDataGroupSum(const MoeData *D, const PetscReal *point, PetscIn
     for (PetscInt i = 0; i < nb; i++) PetscCall(PetscFree(v[i]));
   }
   PetscCallMPI(MPI_Bcast(out, icount, MPIU_REAL, 0, D->comm));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MoeDataGroupAny(const MoeData *D, PetscBool *flag)
-{
-  int in = *flag ? 1 : 0, any;
-
-  PetscFunctionBegin;
-  if (!MoeDataGrouped(D)) PetscFunctionReturn(0);
-  PetscCallMPI(MPI_Allreduce(&in, &any, 1, MPI_INT, MPI_MAX, D->comm));
-  *flag = any ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);
 }
