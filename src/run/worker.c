@@ -29,24 +29,39 @@ static size_t GroupTaskSize(const MoeGrid *G)
   return sizeof(GroupTask) + sizeof(PetscReal) * G->pmax;
 }
 
-/* Wait for the group's next task (a non-blocking broadcast, polled between sleeps as
-   WaitForMessage polls: an idle rank holds no core). */
-static PetscErrorCode ReceiveGroupTask(const MoeGrid *G, MPI_Comm group, char *buf)
+/* Poll test(ctx, &done) until done without holding a core: a while at full speed (the next message is
+   usually microseconds away), then between sleeps that double up to 5 ms (see WaitForMessage). */
+static PetscErrorCode PollIdle(PetscErrorCode (*test)(void *, int *), void *ctx)
 {
-  MPI_Request     req;
   int             done = 0;
-  PetscInt        spins;
-  struct timespec nap = {0, 1000};
+  struct timespec nap  = {0, 1000};
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Ibcast(buf, (int)GroupTaskSize(G), MPI_BYTE, 0, group, &req));
-  for (spins = 0;; spins++) {
-    PetscCallMPI(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+  for (PetscInt spins = 0;; spins++) {
+    PetscCall(test(ctx, &done));
     if (done) break;
     if (spins < 2000) continue;
     nanosleep(&nap, NULL);
     nap.tv_nsec = PetscMin(2 * nap.tv_nsec, 5000000L);
   }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TestRequest(void *req, int *done)
+{
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Test((MPI_Request *)req, done, MPI_STATUS_IGNORE));
+  PetscFunctionReturn(0);
+}
+
+/* Wait for the group's next task (a non-blocking broadcast, polled: an idle rank holds no core). */
+static PetscErrorCode ReceiveGroupTask(const MoeGrid *G, MPI_Comm group, char *buf)
+{
+  MPI_Request req;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Ibcast(buf, (int)GroupTaskSize(G), MPI_BYTE, 0, group, &req));
+  PetscCall(PollIdle(TestRequest, &req));
   PetscFunctionReturn(0);
 }
 
@@ -97,20 +112,17 @@ static PetscErrorCode RunGroupMember(const MoeGrid *G, const MoeRunOptions *opts
    busy run's next task is microseconds away), then between sleeps that double up to 5 ms: an
    idle worker then uses well under 1% of a core (each probe drives Open MPI's progress engine,
    some 20 us: sleeps of 1 ms still cost 2.5%), and a task that arrives waits at most 5 ms. */
+static PetscErrorCode ProbeMaster(void *st, int *done)
+{
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Iprobe(0, MPI_ANY_TAG, PETSC_COMM_WORLD, done, (MPI_Status *)st));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode WaitForMessage(MPI_Status *st)
 {
-  int             flag = 0;
-  PetscInt        spins;
-  struct timespec nap = {0, 1000};
-
   PetscFunctionBegin;
-  for (spins = 0;; spins++) {
-    PetscCallMPI(MPI_Iprobe(0, MPI_ANY_TAG, PETSC_COMM_WORLD, &flag, st));
-    if (flag) break;
-    if (spins < 2000) continue;
-    nanosleep(&nap, NULL);
-    nap.tv_nsec = PetscMin(2 * nap.tv_nsec, 5000000L);
-  }
+  PetscCall(PollIdle(ProbeMaster, st));
   PetscFunctionReturn(0);
 }
 
