@@ -33,6 +33,9 @@ PETSC_EXTERN PetscErrorCode MoeCertifyBestOfStarts(const MoeSolver *, const MoeF
 PETSC_EXTERN void           MoeCertifyAssess(const MoeSpec *, MoeModel, PetscInt n, const MoeFitResult *, PetscReal fref, MoeCertificate *);
 /* The solver's objective at the reference point (the truth, or G-bar for other families) on D. */
 PETSC_EXTERN PetscErrorCode MoeCertifyReferenceObjective(const MoeSolver *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscReal *fref);
+/* The smallest sigma a certified fit may have: a tenth of the truth's (or G-bar's) smallest; 0 for the
+   regression model.  Below it a fit is a degenerate spike of the unbounded likelihood, not the estimator. */
+PETSC_EXTERN PetscErrorCode MoeCertifySigmaFloor(MoeModel, const MoeTruth *, const PetscReal *gbar, PetscReal *floor);
 /* A replicate's certified fit by an estimator's solver (restart: which family of starts, 0 the replicate's own). */
 PETSC_EXTERN PetscErrorCode MoeCertifiedFit(const MoeSolver *, const MoeFitParams *, const MoeSpec *, MoeModel, const MoeTruth *, const PetscReal *gbar, const MoeData *, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *, MoeCertificate *);
 

@@ -149,6 +149,7 @@ struct _p_MoeModel {
   PetscReal *eb, *db;       /* work of MoeModelExpertEvaluate: a shorter expert's eta and dh */
   PetscReal *bS, *bZ, *bQ;  /* work of src/model/block.c, for up to bcap rows */
   PetscInt   bcap;
+  PetscReal  sigma_lo; /* a fit's lower bound of every sigma_i: MOE_SIGMA_MIN, or the compact parameter space's (-mle_sigma_floor) */
 };
 
 /* The model type is the option -model of opts (regression by default). */
@@ -171,6 +172,8 @@ PETSC_EXTERN PetscErrorCode MoeModelFisherScores(MoeModel, const PetscReal *thet
    before b ([a | sigma | b]) so that the losses' "a" part (exponent rbar/2 in P3) holds a and sigma. */
 PETSC_EXTERN PetscInt       MoeModelExpertSize(MoeModel);
 PETSC_EXTERN PetscErrorCode MoeModelDestroy(MoeModel *);
+/* The lower bound of every sigma_i in the fits that follow (at least MOE_SIGMA_MIN). */
+PETSC_EXTERN PetscErrorCode MoeModelSetSigmaLowerBound(MoeModel, PetscReal);
 PETSC_EXTERN PetscErrorCode MoeModelEvaluate(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal *f);
 PETSC_EXTERN PetscErrorCode MoeModelEvaluateRow(MoeModel, const PetscReal *theta, const PetscReal *x, PetscReal *f, PetscReal *J);
 PETSC_EXTERN PetscErrorCode MoeModelEvaluateMany(MoeModel, const PetscReal *theta, PetscInt n, const PetscReal *X, PetscReal *F);

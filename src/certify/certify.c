@@ -96,6 +96,16 @@ static PetscReal SigmaFloor(const MoeTruth *target)
   return 0.1 * lo;
 }
 
+PetscErrorCode MoeCertifySigmaFloor(MoeModel m, const MoeTruth *truth, const PetscReal *gbar, PetscReal *floor)
+{
+  MoeTruth near;
+
+  PetscFunctionBegin;
+  PetscCall(MoeNearTarget(m, truth, gbar, &near));
+  *floor = SigmaFloor(&near);
+  PetscFunctionReturn(0);
+}
+
 static void RejectDegenerate(MoeModel m, const PetscReal *theta, PetscReal floor, MoeCertificate *c)
 {
   PetscInt i;

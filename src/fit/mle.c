@@ -93,7 +93,7 @@ static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData
   PetscCall(TaoSetFromOptions(tao));
   PetscCall(TaoSetObjectiveAndGradient(tao, NULL, FormNegLogLikelihood, &c));
   PetscCall(MoeFitTaoMonitorInterrupt(tao, &interrupted));
-  PetscCall(MoeFitTaoStart(tao, m, theta0, &x, &lo, &hi)); /* sigma_i >= MOE_SIGMA_MIN: always bounded */
+  PetscCall(MoeFitTaoStart(tao, m, theta0, &x, &lo, &hi)); /* sigma_i >= m->sigma_lo: always bounded */
 
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL)); /* a non-finite likelihood: the fit failed */
   ierr = TaoSolve(tao);

@@ -66,6 +66,7 @@ PetscErrorCode MoeModelCreate(const char gating[], const char expert[], PetscInt
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&m));
+  m->sigma_lo = MOE_SIGMA_MIN;
   PetscCall(PetscOptionsGetEnum(opts, NULL, "-model", MoeModelTypes, &type, NULL));
   m->type = (MoeModelType)type;
   m->ns   = m->type == MOE_MODEL_REGRESSION ? 0 : 1;
@@ -170,7 +171,7 @@ PetscErrorCode MoeModelFullToFree(MoeModel m, const PetscReal *theta, PetscReal 
   PetscFunctionReturn(0);
 }
 
-/* Lower bounds of the full vector: -infinity except bounded globals (a temperature). */
+/* Lower bounds of the full vector: -infinity except bounded globals (a temperature) and every sigma_i (m->sigma_lo). */
 PetscErrorCode MoeModelLowerBounds(MoeModel m, PetscReal *lower)
 {
   PetscInt i;
@@ -178,7 +179,14 @@ PetscErrorCode MoeModelLowerBounds(MoeModel m, PetscReal *lower)
   PetscFunctionBegin;
   for (i = 0; i < m->p; i++) lower[i] = PETSC_NINFINITY;
   if (m->nglobal && m->gating->ops.globalbounds) PetscCall((*m->gating->ops.globalbounds)(m->gating, lower + m->k * m->stride));
-  for (i = 0; i < m->k && m->ns; i++) lower[i * m->stride + m->ng + m->ne] = MOE_SIGMA_MIN; /* sigma_i > 0 */
+  for (i = 0; i < m->k && m->ns; i++) lower[i * m->stride + m->ng + m->ne] = m->sigma_lo; /* sigma_i > 0 */
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MoeModelSetSigmaLowerBound(MoeModel m, PetscReal lo)
+{
+  PetscFunctionBegin;
+  m->sigma_lo = PetscMax(lo, MOE_SIGMA_MIN);
   PetscFunctionReturn(0);
 }
 

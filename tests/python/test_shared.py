@@ -110,3 +110,27 @@ def test_bad_shared_options_are_refused(tmp_path, args, message):
                 "-stability_replicates", 0, *args, "-output", out)
     assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert not out.exists()
+
+
+def sigmas(m, th):
+    """Every atom's sigma in the full layout (the slot after eta)."""
+    return np.array([th[(i + 1) * m.stride - 1] for i in range(m.k)])
+
+
+def test_mle_sigma_floor_is_a_compact_parameter_space(tmp_path):
+    """deepseek_linear's replicate 11 at n = 1200: the unbounded likelihood's fits collapse a sigma below the
+    certificate's floor (a tenth of the truth's smallest sigma) from all 8 starts and are not certified;
+    with -mle_sigma_floor every sigma stays at or above that floor, the fit is the maximum there and is
+    certified (its likelihood and gap against numpy), and the spec records the setting."""
+    common = ["-n", 1200, "-replicate", 11]
+    m, th, _, _ = fit_against_numpy(tmp_path, "deepseek_linear.yaml", *common, certified=False)
+    with h5py.File(tmp_path / "s.h5", "r") as h:
+        tth = h["truth"][list(h["truth"])[0]]["theta"][:]
+        tm = model_from_h5(h["truth"][list(h["truth"])[0]])
+        assert "-mle_sigma_floor" not in h.attrs["spec"]
+    floor = 0.1 * sigmas(tm, tth).min()
+    assert sigmas(m, th).min() < floor
+    m, th, _, _ = fit_against_numpy(tmp_path, "deepseek_linear.yaml", *common, "-mle_sigma_floor")
+    assert sigmas(m, th).min() >= floor
+    with h5py.File(tmp_path / "s.h5", "r") as h:
+        assert "-mle_sigma_floor true" in h.attrs["spec"]

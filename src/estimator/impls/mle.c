@@ -10,18 +10,53 @@ static PetscErrorCode SolveMLE(const void *ctx, const MoeFitParams *fp, MoeModel
   PetscFunctionReturn(0);
 }
 
+/* -mle_sigma_floor: the likelihood is unbounded (a sigma_i -> 0 on a few points), and the theory's
+   estimator is the maximum over a compact parameter space.  Its sigma bound is the certificate's
+   degenerate-fit floor, so the fit searches exactly the points a certificate may accept. */
+static PetscErrorCode MLEFitCompact(MoeEstimator est, const MoeSpec *spec, MoeModel m, const MoeTruth *truth, const PetscReal *gbar, const MoeData *D, PetscInt64 n, PetscInt64 replicate, PetscInt restart, PetscBool inject_nan, PetscReal *theta0, PetscReal *theta, MoeFitResult *res, MoeCertificate *cert)
+{
+  MoeFitParams fp;
+  PetscReal    floor;
+
+  PetscFunctionBegin;
+  MoeEstimatorFitParams(est, spec, &fp);
+  PetscCall(MoeCertifySigmaFloor(m, truth, gbar, &floor));
+  PetscCall(MoeModelSetSigmaLowerBound(m, floor));
+  PetscCall(MoeCertifiedFit(&est->solver, &fp, spec, m, truth, gbar, D, n, replicate, restart, inject_nan, theta0, theta, res, cert));
+  PetscCall(MoeModelSetSigmaLowerBound(m, MOE_SIGMA_MIN));
+  PetscFunctionReturn(0);
+}
+
 /* One quasi-Newton iteration costs about n pfree (a gradient); a few hundred of them. */
 static PetscReal MLECost(MoeEstimator est, const MoeSpec *spec, PetscInt64 n, PetscInt pfree)
 {
   return (PetscReal)n * pfree * 100 * spec->init_starts;
 }
 
-static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
+/* Written only when set, so that the specs without it keep their hash. */
+static PetscErrorCode MLEView(MoeEstimator est, char *buf, size_t len)
 {
   PetscFunctionBegin;
-  est->solver   = (MoeSolver){SolveMLE, MoeFitNegLogLikelihood, NULL, PETSC_TRUE};
-  est->ops.cost = MLECost;
+  if (est->ops.fit) PetscCall(PetscStrlcat(buf, "-mle_sigma_floor true\n", len));
   PetscFunctionReturn(0);
 }
 
-const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MoeEstimatorCreate_MLE, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_MASK(MOE_MODEL_GAUSSIAN) | MOE_MODEL_MASK(MOE_MODEL_CONTAMINATED), "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", "mle_", NULL, "maximum likelihood for the Gaussian and the contaminated MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))", PETSC_TRUE};
+static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
+{
+  PetscBool compact = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetBool(est->opts, NULL, "-mle_sigma_floor", &compact, NULL));
+  est->solver   = (MoeSolver){SolveMLE, MoeFitNegLogLikelihood, NULL, PETSC_TRUE};
+  est->ops.fit  = compact ? MLEFitCompact : NULL;
+  est->ops.cost = MLECost;
+  est->ops.view = MLEView;
+  PetscFunctionReturn(0);
+}
+
+static const MoeFamilyOption options[] = {
+  {"-mle_sigma_floor", MOE_OPTION_BOOL, "0", "mle: maximise over a compact parameter space, every sigma_i at least the certificate's floor (a tenth of the truth's smallest sigma), as the theory assumes (default: sigma_i > 1e-6, where a degenerate spike of the unbounded likelihood can win)", NULL},
+  {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
+};
+
+const MoeEstimatorFamily MoeEstimatorFamily_MLE = {"mle", MoeEstimatorCreate_MLE, PETSC_TRUE, PETSC_TRUE, MOE_MODEL_MASK(MOE_MODEL_GAUSSIAN) | MOE_MODEL_MASK(MOE_MODEL_CONTAMINATED), "log-likelihood: the fit minimises -(1/n) sum_r log p(Y_r | X_r)", "mle_", options, "maximum likelihood for the Gaussian and the contaminated MoE (TAO bqnls with the analytic score, certified: its likelihood at least the truth's on the same data, up to -certify_tol/(2n))", PETSC_TRUE};
