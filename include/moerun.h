@@ -48,6 +48,8 @@ typedef struct {
   PetscInt64 test_hang_task;   /* testing: the worker running this task ignores stop requests */
   PetscInt64 inject_nan_task, inject_error_task;
   PetscInt   depth; /* tasks queued per worker */
+  PetscInt   ngroups;    /* the workers: groups of ranks after the master, in rank order */
+  PetscInt  *group_size; /* their sizes (1 each without -fit_group); freed by the command */
 } MoeRunOptions;
 
 /* Stop requests: SIGTERM or SIGUSR1 set this flag (see src/run/signals.c). */

@@ -12,11 +12,18 @@ typedef struct {
   PetscInt64    *refs;    /* pending reference tasks */
   PetscInt64     nrefs, refpos;
   PetscInt64     remaining; /* not yet handed out */
+  PetscBool     *taken;     /* per task: handed out */
+  PetscInt      *want;      /* per task: the group size it should run on (1 unless -fit_group auto) */
 } MoeSchedule;
 
 PETSC_EXTERN PetscErrorCode MoeScheduleCreate(const MoeGrid *, const MoeResults *, MoeSchedule **);
 PETSC_EXTERN PetscErrorCode MoeScheduleDestroy(MoeSchedule **);
 PETSC_EXTERN PetscInt64     MoeScheduleNext(MoeSchedule *);
+/* The next task for a group of `size` ranks: the largest whose wanted size is at most size (-1: none now). */
+PETSC_EXTERN PetscInt64     MoeScheduleNextFor(MoeSchedule *, PetscInt size);
+/* -fit_group auto: the group sizes for `workers` ranks (size[], *ngroups of them, largest first) and each
+   pending task's wanted size, from the tasks' expected costs. */
+PETSC_EXTERN PetscErrorCode MoeScheduleGroupLayout(MoeSchedule *, PetscInt workers, PetscInt *size, PetscInt *ngroups);
 PETSC_EXTERN void           MoeScheduleUnblock(MoeSchedule *, PetscInt pair);
 
 #endif

@@ -31,6 +31,10 @@ PETSC_EXTERN const char *const MoeInitTypes[];
    file may declare. */
 #define MOE_MAX_TRUTH_D        1024 /* covariate dimension a truth file may declare */
 #define MOE_TRUTH_OPTIONS_LEN (1024 + 26 * MOE_MAX_TRUTH_D)
+/* -fit_group auto: `moerate run` gives the tasks longer than the schedule's fair share groups of ranks
+   (src/grid/schedule.c, MoeScheduleGroupLayout); the others one rank, all summed in the chunks' order. */
+#define MOE_FIT_GROUP_AUTO (-1)
+
 typedef struct {
   const MoeGatingFamily *gating;
   const MoeExpertFamily *expert;
@@ -113,7 +117,7 @@ typedef struct {
   PetscBool rows;        /* evaluate the model a row at a time, not in blocks through BLAS */
   PetscInt  hessian_reuse; /* form the Gauss-Newton Hessian at most once per this many iterations */
   PetscBool hessian_single; /* the Gauss-Newton Hessian in single precision */
-  PetscInt  fit_group; /* ranks per fit (-fit_group g >= 1: sums over chunks in a fixed shape, the same for every g); 0: one rank, sums in row order */
+  PetscInt  fit_group; /* ranks per fit (-fit_group g >= 1: sums over chunks in a fixed shape, the same for every g; MOE_FIT_GROUP_AUTO: sizes by the tasks' costs); 0: one rank, sums in row order */
   MPI_Comm  group;     /* this rank's group (set by the command that forms it), MPI_COMM_NULL: none */
   PetscReal lm_lambda, lm_down, lm_up;
   PetscReal ftol;        /* stop when f decreased by < ftol*f over ftol_window iterations */

@@ -12,7 +12,8 @@
 #   MOERATE_MAX_REQUEUES  requeues of one job at most           default: 100
 #   MOERATE_FIT_GROUP     ranks that fit each replicate together (moerate's -fit_group; a spec's
 #                     own fit_group: key, or the command line's, is used when this is unset);
-#                     --ntasks must then be 1 + a multiple of it
+#                     --ntasks must then be 1 + a multiple of it; "auto": moerate gives the
+#                     tasks longer than the fair share groups of ranks, any --ntasks
 #
 # Nothing else is taken from the submitting shell: the thread counts of every BLAS and OpenMP
 # runtime are set here (one per rank), whatever the submitting shell had.

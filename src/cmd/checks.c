@@ -86,7 +86,7 @@ static PetscBool HasPrefix(const char *name, const char *const *prefixes)
 PetscErrorCode MoeCheckTaoOptions(const MoeSpec *spec, MoeModel m)
 {
   PetscFunctionBegin;
-  PetscCall(MoeFitCheckOptions(m, NULL, (PetscBool)(spec->fit_group > 0 && m->type == MOE_MODEL_REGRESSION)));
+  PetscCall(MoeFitCheckOptions(m, NULL, (PetscBool)(spec->fit_group != 0 && m->type == MOE_MODEL_REGRESSION)));
   for (PetscInt i = 0; i < spec->nestimators; i++) {
     const MoeEstimatorFamily *f = MoeEstimatorGetFamily(spec->estimator[i]);
     if (f->tao_prefix && MoeEstimatorEstimates(f, MOE_MODEL_REGRESSION) && m->type == MOE_MODEL_REGRESSION) PetscCall(MoeFitCheckOptions(m, f->tao_prefix, PETSC_FALSE)); /* its estimator (brgn) is refused with -fit_group */

@@ -56,6 +56,7 @@ PetscErrorCode MoeCommandFit(MPI_Comm comm, const char command[])
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(MoeStoreReadTruthFile(comm, &tf));
   PetscCall(MoeSpecCreate(comm, NULL, PETSC_FALSE, tf, &r.spec));
+  if (r.spec->fit_group == MOE_FIT_GROUP_AUTO) r.spec->fit_group = size; /* one task: all the command's ranks */
   MoeUserCheck(size == 1 || size == r.spec->fit_group, "`moerate fit` runs on one rank, or on the -fit_group ranks that share its rows (got %d ranks, -fit_group %" PetscInt_FMT "): use `moerate run` to spread a grid over MPI ranks", size, r.spec->fit_group);
   MoeUserCheck(r.spec->fit_group <= size, "-fit_group %" PetscInt_FMT ": `moerate fit` on %d rank(s) forms one group of all its ranks: start it with mpirun -n %" PetscInt_FMT, r.spec->fit_group, size, r.spec->fit_group);
   PetscOptionsBegin(comm, NULL, "moerate fit: replicate and output", "moerate");

@@ -2,6 +2,7 @@
 #include <moerun.h>
 #include <moecmd.h>
 #include <moestore.h>
+#include <moeschedule.h>
 
 typedef struct {
   const MoeSpec       *spec;
@@ -95,24 +96,69 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   PetscFunctionReturn(0);
 }
 
-/* -fit_group g: the ranks after the master, g at a time, each group one worker whose first rank
-   talks to the master (src/run/worker.c); one rank alone is a group of one. */
-static PetscErrorCode FormGroups(MPI_Comm comm, MoeSpec *spec)
+/* The workers: the ranks after the master, g at a time with -fit_group g (one each without it), each
+   group one worker whose first rank talks to the master (src/run/worker.c); one rank alone is a group
+   of one.  -fit_group auto waits for the results file (FormAutoGroups). */
+static PetscErrorCode FormGroups(MPI_Comm comm, MoeSpec *spec, MoeRunOptions *opts)
 {
   PetscMPIInt rank, size;
   PetscInt    g = spec->fit_group;
 
   PetscFunctionBegin;
-  if (!g) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  if (g == MOE_FIT_GROUP_AUTO) PetscFunctionReturn(0);
+  if (size == 1) {
+    MoeUserCheck(g <= 1, "-fit_group %" PetscInt_FMT " needs 1 + a multiple of %" PetscInt_FMT " ranks (a master and groups of %" PetscInt_FMT "): start it with mpirun -n %" PetscInt_FMT " or more", g, g, g, 1 + g);
+    if (g) PetscCallMPI(MPI_Comm_dup(comm, &spec->group));
+    PetscFunctionReturn(0);
+  }
+  if (g) MoeUserCheck((size - 1) % g == 0, "-fit_group %" PetscInt_FMT ": the %d ranks after the master do not split into groups of %" PetscInt_FMT ": start mpirun with -n %" PetscInt_FMT " (1 + a multiple of %" PetscInt_FMT ")", g, size - 1, g, 1 + g * PetscMax(1, (size - 1) / g), g);
+  opts->ngroups = (size - 1) / PetscMax(1, g);
+  PetscCall(PetscMalloc1(opts->ngroups, &opts->group_size));
+  for (PetscInt j = 0; j < opts->ngroups; j++) opts->group_size[j] = PetscMax(1, g);
+  if (g) PetscCallMPI(MPI_Comm_split(comm, rank ? (int)((rank - 1) / g) : MPI_UNDEFINED, rank, &spec->group));
+  PetscFunctionReturn(0);
+}
+
+/* -fit_group auto: the master lays the groups out from the pending tasks' costs (MoeScheduleGroupLayout),
+   largest first in rank order, and every rank joins its own. */
+static PetscErrorCode FormAutoGroups(MPI_Comm comm, MoeSpec *spec, const MoeGrid *grid, MoeResults *results, MoeRunOptions *opts)
+{
+  PetscMPIInt rank, size;
+  int         color = MPI_UNDEFINED;
+
+  PetscFunctionBegin;
+  if (spec->fit_group != MOE_FIT_GROUP_AUTO) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   if (size == 1) {
-    MoeUserCheck(g == 1, "-fit_group %" PetscInt_FMT " needs 1 + a multiple of %" PetscInt_FMT " ranks (a master and groups of %" PetscInt_FMT "): start it with mpirun -n %" PetscInt_FMT " or more", g, g, g, 1 + g);
     PetscCallMPI(MPI_Comm_dup(comm, &spec->group));
     PetscFunctionReturn(0);
   }
-  MoeUserCheck((size - 1) % g == 0, "-fit_group %" PetscInt_FMT ": the %d ranks after the master do not split into groups of %" PetscInt_FMT ": start mpirun with -n %" PetscInt_FMT " (1 + a multiple of %" PetscInt_FMT ")", g, size - 1, g, 1 + g * PetscMax(1, (size - 1) / g), g);
-  PetscCallMPI(MPI_Comm_split(comm, rank ? (int)((rank - 1) / g) : MPI_UNDEFINED, rank, &spec->group));
+  PetscCall(PetscMalloc1(size - 1, &opts->group_size));
+  if (!rank) {
+    MoeSchedule *S;
+    PetscCall(MoeScheduleCreate(grid, results, &S));
+    PetscCall(MoeScheduleGroupLayout(S, size - 1, opts->group_size, &opts->ngroups));
+    PetscCall(MoeScheduleDestroy(&S));
+  }
+  PetscCallMPI(MPI_Bcast(&opts->ngroups, 1, MPIU_INT, 0, comm));
+  PetscCallMPI(MPI_Bcast(opts->group_size, (PetscMPIInt)opts->ngroups, MPIU_INT, 0, comm));
+  if (!opts->quiet) {
+    char line[1024] = "", one[32];
+    for (PetscInt j = 0; j < opts->ngroups; j++) {
+      PetscCall(PetscSNPrintf(one, sizeof(one), "%s%" PetscInt_FMT, j ? ", " : "", opts->group_size[j]));
+      PetscCall(PetscStrlcat(line, one, sizeof(line)));
+    }
+    PetscCall(PetscPrintf(comm, "groups: -fit_group auto: %" PetscInt_FMT " worker group(s) of %s rank(s)\n", opts->ngroups, line));
+  }
+  for (PetscInt j = 0, first = 1; rank && j < opts->ngroups; first += opts->group_size[j++])
+    if (rank < first + opts->group_size[j]) {
+      color = (int)j;
+      break;
+    }
+  PetscCallMPI(MPI_Comm_split(comm, color, rank, &spec->group));
   PetscFunctionReturn(0);
 }
 
@@ -135,13 +181,14 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   PetscCall(MoeStoreReadTruthFile(comm, &tf));
   PetscCall(MoeSpecCreate(comm, NULL, PETSC_TRUE, tf, &spec));
   PetscCall(ReadRunOptions(comm, &opts));
-  PetscCall(FormGroups(comm, spec));
+  PetscCall(FormGroups(comm, spec, &opts));
   PetscCall(MoeModelCreate(spec->gatings[0], spec->experts[0], spec->k, spec->d, NULL, NULL, &m));
   PetscCall(MoeCheckTaoOptions(spec, m)); /* also lists the TAO options under -help */
   PetscCall(MoeModelDestroy(&m));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {
     if (spec->group != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&spec->group));
+    PetscCall(PetscFree(opts.group_size));
     PetscCall(MoeSpecDestroy(&spec));
     PetscFunctionReturn(0);
   }
@@ -156,6 +203,7 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   root.opts    = &opts;
   root.results = results;
   PetscCall(MoeRootCheck(comm, PrepareOutput, &root));
+  PetscCall(FormAutoGroups(comm, spec, grid, results, &opts));
   if (!rank && !opts.quiet)
     for (PetscInt e = 0; e < (spec->truth_expert[0] ? 1 : spec->nexperts); e++) PetscCall(MoePrintFisherLine(PETSC_COMM_SELF, spec, results->truths[e]));
   if (size == 1) PetscCall(MoeRunSerial(grid, results, &opts, command));
@@ -170,6 +218,7 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   PetscCall(MoeResultsDestroy(&results));
   PetscCall(MoeGridDestroy(&grid));
   if (spec->group != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&spec->group));
+  PetscCall(PetscFree(opts.group_size));
   PetscCall(MoeSpecDestroy(&spec));
   PetscFunctionReturn(0);
 }

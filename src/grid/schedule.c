@@ -2,6 +2,7 @@
 /* The order of the work: pending tasks, largest expected cost first.  Reference tasks go
    first; a pair's replicate tasks wait until the pair's reference G-bar is known. */
 #include <moeschedule.h>
+#include <moedata.h>
 
 /* cost descending, then id ascending: a fixed order */
 static int CompareTasks(const void *a, const void *b, void *ctx)
@@ -27,6 +28,11 @@ PetscErrorCode MoeScheduleCreate(const MoeGrid *G, const MoeResults *R, MoeSched
   S->grid = G;
   PetscCall(PetscCalloc4(G->npairs, &S->queue, G->npairs, &S->len, G->npairs, &S->pos, G->npairs, &S->blocked));
   PetscCall(PetscMalloc1(G->npairs, &S->refs));
+  PetscCall(PetscMalloc2(G->ntasks, &S->taken, G->ntasks, &S->want));
+  for (i = 0; i < G->ntasks; i++) {
+    S->taken[i] = PETSC_FALSE;
+    S->want[i]  = 1;
+  }
   for (q = 0; q < G->npairs; q++) PetscCall(PetscMalloc1((G->nreplicate + G->nrestart) / G->npairs, &S->queue[q]));
   for (i = 0; i < G->ntasks; i++) {
     const MoeTask *t = &G->tasks[i];
@@ -54,35 +60,97 @@ PetscErrorCode MoeScheduleDestroy(MoeSchedule **S)
   for (q = 0; q < (*S)->grid->npairs; q++) PetscCall(PetscFree((*S)->queue[q]));
   PetscCall(PetscFree4((*S)->queue, (*S)->len, (*S)->pos, (*S)->blocked));
   PetscCall(PetscFree((*S)->refs));
+  PetscCall(PetscFree2((*S)->taken, (*S)->want));
   PetscCall(PetscFree(*S));
   PetscFunctionReturn(0);
 }
 
-/* The next task to hand out, or -1 if none can start now (all done or waiting for a G-bar). */
-PetscInt64 MoeScheduleNext(MoeSchedule *S)
+/* The first task of ids[from..len) not handed out whose wanted size is at most size, or -1. */
+static PetscInt64 FirstFor(const MoeSchedule *S, const PetscInt64 *ids, PetscInt64 from, PetscInt64 len, PetscInt size)
+{
+  for (PetscInt64 j = from; j < len; j++)
+    if (!S->taken[ids[j]] && S->want[ids[j]] <= size) return ids[j];
+  return -1;
+}
+
+/* Skip the handed-out tasks at the head of a queue. */
+static void Advance(const MoeSchedule *S, const PetscInt64 *ids, PetscInt64 *pos, PetscInt64 len)
+{
+  while (*pos < len && S->taken[ids[*pos]]) (*pos)++;
+}
+
+PetscInt64 MoeScheduleNextFor(MoeSchedule *S, PetscInt size)
 {
   const MoeTask *T    = S->grid->tasks;
   PetscInt64     best = -1;
   PetscInt       q, bq = -1;
 
-  if (S->refpos < S->nrefs) {
-    S->remaining--;
-    return S->refs[S->refpos++];
-  }
-  for (q = 0; q < S->grid->npairs; q++) {
-    PetscInt64 id;
-    if (S->blocked[q] || S->pos[q] >= S->len[q]) continue;
-    id = S->queue[q][S->pos[q]];
-    if (best < 0 || T[id].cost > T[best].cost || (T[id].cost == T[best].cost && id < best)) {
-      best = id;
-      bq   = q;
+  best = FirstFor(S, S->refs, S->refpos, S->nrefs, size);
+  if (best < 0)
+    for (q = 0; q < S->grid->npairs; q++) {
+      PetscInt64 id;
+      if (S->blocked[q] || (id = FirstFor(S, S->queue[q], S->pos[q], S->len[q], size)) < 0) continue;
+      if (best < 0 || T[id].cost > T[best].cost || (T[id].cost == T[best].cost && id < best)) {
+        best = id;
+        bq   = q;
+      }
+    }
+  if (best < 0) return -1;
+  S->taken[best] = PETSC_TRUE;
+  S->remaining--;
+  if (bq < 0) Advance(S, S->refs, &S->refpos, S->nrefs);
+  else Advance(S, S->queue[bq], &S->pos[bq], S->len[bq]);
+  return best;
+}
+
+/* The next task to hand out, or -1 if none can start now (all done or waiting for a G-bar). */
+PetscInt64 MoeScheduleNext(MoeSchedule *S)
+{
+  return MoeScheduleNextFor(S, PETSC_MAX_INT);
+}
+
+static int CompareSizes(const void *a, const void *b)
+{
+  PetscInt x = *(const PetscInt *)a, y = *(const PetscInt *)b;
+  return x > y ? -1 : (x < y);
+}
+
+/* The automatic rule (bench/simulate.py simulates it): the fair share is the pending tasks' expected
+   cost over the workers; a task above it wants the smallest power of two of ranks that brings it
+   within it, at most 64, the workers and the chunks of its sample (a group shares whole chunks).
+   Each such task, largest first, gets a group of its own while ranks remain; the rest run alone,
+   and no task wants more than the largest group. */
+PetscErrorCode MoeScheduleGroupLayout(MoeSchedule *S, PetscInt workers, PetscInt *size, PetscInt *ngroups)
+{
+  const MoeGrid *G = S->grid;
+  PetscInt64    *ids, npending = 0, i;
+  PetscReal      total = 0, fair;
+  PetscInt       used = 0, ng = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(PetscMax(1, S->remaining), &ids));
+  for (i = S->refpos; i < S->nrefs; i++) ids[npending++] = S->refs[i];
+  for (PetscInt q = 0; q < G->npairs; q++)
+    for (i = S->pos[q]; i < S->len[q]; i++) ids[npending++] = S->queue[q][i];
+  for (i = 0; i < npending; i++) total += G->tasks[ids[i]].cost;
+  fair = total / workers;
+  SortByCost(G, ids, npending);
+  for (i = 0; i < npending; i++) {
+    const MoeTask *t   = &G->tasks[ids[i]];
+    PetscInt       cap = PetscMin(PetscMin(MOE_DATA_CHUNKS, workers), MoeDataChunks(t->n)), w = 1;
+    while (w < cap && t->cost / w > fair) w *= 2;
+    S->want[ids[i]] = PetscMin(w, cap);
+    if (S->want[ids[i]] > 1 && used + S->want[ids[i]] <= workers) {
+      size[ng++] = S->want[ids[i]];
+      used += S->want[ids[i]];
     }
   }
-  if (best >= 0) {
-    S->pos[bq]++;
-    S->remaining--;
-  }
-  return best;
+  for (; used < workers; used++) size[ng++] = 1;
+  qsort(size, (size_t)ng, sizeof(PetscInt), CompareSizes);
+  for (i = 0; i < npending; i++) S->want[ids[i]] = PetscMin(S->want[ids[i]], size[0]);
+  *ngroups = ng;
+  PetscCall(PetscFree(ids));
+  PetscFunctionReturn(0);
 }
 
 void MoeScheduleUnblock(MoeSchedule *S, PetscInt pair)

@@ -154,8 +154,15 @@ static PetscErrorCode MasterSetUp(Master *M, const MoeGrid *G, MoeResults *R, co
   M->start = M->last_flush = M->last_whole = M->last_progress = MoeWallTime();
   M->done_at_start                                           = R->done;
   PetscCall(PetscMalloc1(PetscMax(1, G->ntasks - R->done), &M->fresh)); /* each task finishes once per session */
-  M->workers                                  = PetscMax(1, (size - 1) / PetscMax(1, G->spec->fit_group)); /* a group of ranks fits as one worker */
+  M->workers                                  = PetscMax(1, opts->ngroups); /* a group of ranks fits as one worker */
   PetscCall(MoeScheduleCreate(G, R, &M->S));
+  if (G->spec->fit_group == MOE_FIT_GROUP_AUTO && size > 1) { /* each task's wanted group size, as FormAutoGroups laid the groups out */
+    PetscInt *sizes, ng;
+    PetscCall(PetscMalloc1(size - 1, &sizes));
+    PetscCall(MoeScheduleGroupLayout(M->S, size - 1, sizes, &ng));
+    PetscCheck(ng == opts->ngroups && sizes[0] == opts->group_size[0], PETSC_COMM_SELF, PETSC_ERR_PLIB, "the group layout changed between two computations");
+    PetscCall(PetscFree(sizes));
+  }
   for (i = 0; i < G->ntasks; i++)
     if (R->records[i].status == MOE_FIT_PENDING) M->cost_left[CostKind(&G->tasks[i])] += G->tasks[i].cost;
   PetscCall(PetscRealloc(sizeof(MoeSession) * (R->nsessions + 1), &R->sessions));
@@ -239,6 +246,7 @@ PetscErrorCode MoeRunSerial(const MoeGrid *G, MoeResults *R, const MoeRunOptions
 }
 
 typedef struct {
+  PetscInt   size;        /* a group's first rank: the group's size; 0: another rank of a group */
   PetscInt   outstanding;
   PetscBool *hasref; /* per pair: G-bar sent */
 } WorkerState;
@@ -250,7 +258,7 @@ static PetscErrorCode Dispatch(Master *M, WorkerState *W, PetscMPIInt w, PetscIn
 
   PetscFunctionBegin;
   while (W[w].outstanding < depth) {
-    PetscInt64     id = MoeScheduleNext(M->S);
+    PetscInt64     id = MoeScheduleNextFor(M->S, W[w].size);
     const MoeTask *t;
     if (id < 0) break;
     t = &G->tasks[id];
@@ -278,13 +286,15 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscBool    stopping = PETSC_FALSE;
   size_t       msize    = MoeResultMessageSize(G);
   PetscLogDouble stop_time = 0;
-  PetscMPIInt    stride    = (PetscMPIInt)PetscMax(1, G->spec->fit_group); /* the workers are the groups' first ranks */
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(MasterSetUp(&M, G, R, opts, command, size));
   PetscCall(PetscCalloc1(size, &W));
-  for (w = 1; w < size; w += stride) PetscCall(PetscCalloc1(G->npairs, &W[w].hasref));
+  for (PetscInt j = 0, first = 1; j < opts->ngroups; first += opts->group_size[j++]) { /* the workers are the groups' first ranks */
+    W[first].size = opts->group_size[j];
+    PetscCall(PetscCalloc1(G->npairs, &W[first].hasref));
+  }
   PetscCall(PetscMalloc2(msize, &msg, MoeRefMessageSize(G), &refbuf));
   /* buffered sends never wait for a worker busy in a fit: room for every message that can
      be in flight (depth tasks, one G-bar per pair, a stop and an exit per worker) */
@@ -293,17 +303,20 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscCallMPI(MPI_Buffer_attach(bsend, bsize));
 
   for (PetscInt depth = 1; depth <= opts->depth; depth++) /* one task each first: the largest are spread out */
-    for (w = 1; w < size; w += stride) PetscCall(Dispatch(&M, W, w, depth, refbuf));
+    for (w = 1; w < size; w++)
+      if (W[w].size) PetscCall(Dispatch(&M, W, w, depth, refbuf));
   while (1) {
     int        flag;
     MPI_Status st;
 
     running = 0;
-    for (w = 1; w < size; w += stride) running += W[w].outstanding;
+    for (w = 1; w < size; w++)
+      if (W[w].size) running += W[w].outstanding;
     if (!stopping && MoeStopRequested()) {
       stopping  = PETSC_TRUE;
       stop_time = MoeWallTime();
-      for (w = 1; w < size; w += stride) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_STOP, PETSC_COMM_WORLD));
+      for (w = 1; w < size; w++)
+        if (W[w].size) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_STOP, PETSC_COMM_WORLD));
     }
     if (!running) break; /* all handed-out work is back, and nothing more can start */
     if (stopping && MoeWallTime() - stop_time > opts->stop_grace) { /* a worker does not answer: leave without it */
@@ -325,20 +338,23 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
       }
       PetscCall(Store(&M, &rec, (PetscReal *)(msg + sizeof(rec)), (PetscReal *)(msg + sizeof(rec)) + G->spec->nlosses));
       if (!stopping) {
-        if (rec.kind == MOE_TASK_REFERENCE) /* its pair's tasks can start: fill every worker */
-          for (w = 1; w < size; w += stride) PetscCall(Dispatch(&M, W, w, opts->depth, refbuf));
-        else PetscCall(Dispatch(&M, W, src, opts->depth, refbuf));
+        if (rec.kind == MOE_TASK_REFERENCE) { /* its pair's tasks can start: fill every worker */
+          for (w = 1; w < size; w++)
+            if (W[w].size) PetscCall(Dispatch(&M, W, w, opts->depth, refbuf));
+        } else PetscCall(Dispatch(&M, W, src, opts->depth, refbuf));
       }
       spins = 0;
     } else if (++spins > 64) usleep(spins > 1000 ? 2000 : 50); /* idle: do not burn a core */
     PetscCall(MaybeFlush(&M));
     PetscCall(Progress(&M, PETSC_FALSE, running));
   }
-  for (w = 1; w < size; w += stride) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_EXIT, PETSC_COMM_WORLD));
+  for (w = 1; w < size; w++)
+    if (W[w].size) PetscCallMPI(MPI_Bsend(NULL, 0, MPI_BYTE, w, MOE_TAG_EXIT, PETSC_COMM_WORLD));
   PetscCall(MasterFinish(&M, (PetscBool)(stopping || MoeStopRequested())));
   PetscCallMPI(MPI_Buffer_detach(&bsend, &bsize));
   PetscCall(PetscFree(bsend));
-  for (w = 1; w < size; w += stride) PetscCall(PetscFree(W[w].hasref));
+  for (w = 1; w < size; w++)
+    if (W[w].size) PetscCall(PetscFree(W[w].hasref));
   PetscCall(PetscFree(W));
   PetscCall(PetscFree2(msg, refbuf));
   PetscFunctionReturn(0);

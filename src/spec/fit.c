@@ -86,15 +86,37 @@ static PetscErrorCode ReadEstimators(PetscOptionItems *PetscOptionsObject, MoeSp
   PetscFunctionReturn(0);
 }
 
+/* -fit_group g, 0 or auto (MOE_FIT_GROUP_AUTO). */
+static PetscErrorCode ReadFitGroup(PetscOptionItems *PetscOptionsObject, MoeSpec *s)
+{
+  char      value[32] = "0";
+  PetscBool set, isauto;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsString("-fit_group", "ranks that fit each replicate together, its rows spread over them (lse and mle; sums over chunks of rows added in a fixed shape, the same numbers for every group size); auto: `moerate run` gives the tasks longer than the schedule's fair share a group of up to 64 ranks, the others one; 0: each fit on one rank, summed in row order", NULL, value, value, sizeof(value), &set));
+  if (!set) PetscFunctionReturn(0);
+  PetscCall(PetscStrcasecmp(value, "auto", &isauto));
+  if (isauto) s->fit_group = MOE_FIT_GROUP_AUTO;
+  else {
+    char *end;
+    long  g = strtol(value, &end, 10);
+    MoeUserCheck(end != value && !*end && g >= 0 && g <= PETSC_MPI_INT_MAX, "-fit_group '%s' is not a group size: give a number of ranks (0: one rank per fit) or auto", value);
+    s->fit_group = (PetscInt)g;
+  }
+  PetscFunctionReturn(0);
+}
+
 /* -fit_group: estimators whose sums go through MoeDataGroupSum, every row in its chunk's Hessian. */
 static PetscErrorCode CheckFitGroup(const MoeSpec *s)
 {
+  char g[32] = "auto";
+
   PetscFunctionBegin;
-  MoeUserCheck(s->fit_group >= 0, "-fit_group %" PetscInt_FMT " must be >= 0 (0: one rank per fit)", s->fit_group);
   if (!s->fit_group) PetscFunctionReturn(0);
-  for (PetscInt i = 0; i < s->nestimators; i++) MoeUserCheck(MoeEstimatorGetFamily(s->estimator[i])->groups, "-fit_group %" PetscInt_FMT ": the %s estimator fits on one rank (its sums are not spread over a group): use lse or mle, or drop -fit_group", s->fit_group, s->estimators[i]);
-  MoeUserCheck(!s->hessian_rows, "-fit_group %" PetscInt_FMT " with -fit_hessian_rows %" PetscInt_FMT ": a group forms the Hessian from every row; drop one of them", s->fit_group, s->hessian_rows);
-  MoeUserCheck(!s->rows, "-fit_group %" PetscInt_FMT " with -fit_rows: give one of them", s->fit_group);
+  if (s->fit_group > 0) PetscCall(PetscSNPrintf(g, sizeof(g), "%" PetscInt_FMT, s->fit_group));
+  for (PetscInt i = 0; i < s->nestimators; i++) MoeUserCheck(MoeEstimatorGetFamily(s->estimator[i])->groups, "-fit_group %s: the %s estimator fits on one rank (its sums are not spread over a group): use lse or mle, or drop -fit_group", g, s->estimators[i]);
+  MoeUserCheck(!s->hessian_rows, "-fit_group %s with -fit_hessian_rows %" PetscInt_FMT ": a group forms the Hessian from every row; drop one of them", g, s->hessian_rows);
+  MoeUserCheck(!s->rows, "-fit_group %s with -fit_rows: give one of them", g);
   PetscFunctionReturn(0);
 }
 
@@ -121,7 +143,7 @@ PetscErrorCode MoeSpecReadFit(MPI_Comm comm, MoeSpec *s, PetscBool run)
   PetscCall(PetscOptionsReal("-fit_lm_lambda", "line-search Newton types (bnls, nls): initial Levenberg-Marquardt damping (0: plain Gauss-Newton)", NULL, s->lm_lambda, &s->lm_lambda, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
-  PetscCall(PetscOptionsInt("-fit_group", "ranks that fit each replicate together, its rows spread over them (lse and mle; sums over chunks of rows added in a fixed shape, the same numbers for every group size); 0: each fit on one rank, summed in row order", NULL, s->fit_group, &s->fit_group, NULL));
+  PetscCall(ReadFitGroup(PetscOptionsObject, s));
   PetscOptionsEnd();
   PetscCall(MoeEstimatorOptionsDeclare(comm));
   for (i = 0; i < s->nestimators; i++) PetscCall(MoeEstimatorCreate(s->estimators[i], s->opts, &s->estimator[i])); /* each reads its own options */

@@ -122,6 +122,48 @@ def test_grouped_runs_are_the_same_at_any_rank_count(tmp_path, grouped, ranks, g
         assert set(h["tasks/records"]["rank"]) == set(range(1, ranks, g))  # each group's first rank reports
 
 
+# two tasks of n = 40000 and two of 2500: the large ones are each above the fair share at 2, 3 and 4 workers
+AUTO = ["-gating", "softmax", "-expert", "relu", "-n", "2500,40000", "-replicates", 2, *TINY]
+
+
+@pytest.mark.parametrize("ranks,layout", [(3, "2 worker group(s) of 1, 1"), (4, "2 worker group(s) of 2, 1"),
+                                          (5, "2 worker group(s) of 2, 2")])
+def test_auto_groups_give_the_tasks_above_the_fair_share_a_group(tmp_path, ranks, layout):
+    """-fit_group auto: the fair share is the tasks' expected cost over the workers; a task above it gets a
+    group of its own (the smallest power of two that brings it within the share) while ranks remain, the
+    others run alone.  Here each n = 40000 task costs 40000 / 85000 of the work: within the share of 2
+    workers, above that of 3 and 4, where it wants 2 ranks; there is room for one such group at 3
+    workers, two at 4.  The large tasks run on the groups (their first ranks report them), and the
+    results are one rank's, bit for bit."""
+    one, out = tmp_path / "one.h5", tmp_path / "auto.h5"
+    assert moerate("run", *AUTO, "-fit_group", 1, "-quiet", "-output", one).returncode == 0
+    p = moerate("run", *AUTO, "-fit_group", "auto", "-output", out, ranks=ranks)
+    assert p.returncode == 0, p.stderr
+    assert "groups: -fit_group auto: %s rank(s)" % layout in p.stdout, p.stdout
+    assert_same_results(one, out)
+    with h5py.File(out, "r") as h:
+        r = h["tasks/records"][:]
+        assert "-fit_order chunks" in h.attrs["spec"]
+    leaders = {3: {1, 2}, 4: {1}, 5: {1, 3}}[ranks]  # the groups of 2 come first in rank order
+    assert set(r["rank"][r["n"] == 40000]) <= leaders
+    if ranks == 4:
+        assert set(r["rank"][r["n"] == 2500]) <= {1, 3}
+
+
+def test_auto_groups_resume_on_another_layout_to_the_same_results(tmp_path):
+    """A run with -fit_group auto stopped part-way and resumed at another rank count lays its groups out again
+    from the tasks still pending; the results are one rank's, bit for bit."""
+    one, out = tmp_path / "one.h5", tmp_path / "auto.h5"
+    assert moerate("run", *GRID, "-fit_group", 1, "-output", one).returncode == 0
+    p = start(["run", *GRID, "-fit_group", "auto", "-output", out, "-flush_interval", 0], 4)
+    wait_for_tasks(out, 4, p)
+    kill_job(p)
+    q = moerate("run", *GRID, "-fit_group", "auto", "-output", out, ranks=3)
+    assert q.returncode == 0, q.stderr
+    assert_same_results(one, out)
+    assert_complete_once(out)
+
+
 def test_grouped_run_killed_partway_resumes_to_the_same_results(tmp_path, grouped):
     out = tmp_path / "r.h5"
     p = start(["run", *GRID, "-fit_group", 2, "-output", out, "-flush_interval", 0], 5)
@@ -181,7 +223,9 @@ def rank_pid(p, rank):
 @pytest.mark.parametrize("ranks,args,message", [
     (4, ["-fit_group", 2], "-fit_group 2: the 3 ranks after the master do not split into groups of 2: start mpirun with -n 3"),
     (1, ["-fit_group", 2], "-fit_group 2 needs 1 + a multiple of 2 ranks"),
-    (1, ["-fit_group", -1], "-fit_group -1 must be >= 0"),
+    (1, ["-fit_group", -1], "-fit_group '-1' is not a group size: give a number of ranks (0: one rank per fit) or auto"),
+    (1, ["-fit_group", "big"], "-fit_group 'big' is not a group size"),
+    (1, ["-fit_group", "auto", "-estimator", "em"], "-fit_group auto: the em estimator fits on one rank"),
     (1, ["-fit_group", 1, "-estimator", "sgd"], "-fit_group 1: the sgd estimator fits on one rank"),
     (1, ["-fit_group", 1, "-fit_hessian_rows", 1000], "a group forms the Hessian from every row"),
     (1, ["-fit_group", 1, "-tao_type", "brgn"], "-fit_group with -tao_type brgn: TAO's own least squares needs every row on one rank"),
