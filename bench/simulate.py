@@ -174,52 +174,63 @@ def group_speedup(g, n, kind_groups, gm):
     return 1.0 / (share + (groups.messages(g) * (red["send_s"] + red["add_s"]) + math.ceil(math.log2(g)) * red["bcast_s"]) / t_iter)
 
 
-def group_sizes(records, dur, names, workers, gm, gmax=64):
-    """The automatic rule of grouped fits: a task longer than the schedule's fair share (all the spec's work
-    over the workers) gets the smallest group (a power of two up to gmax, at most the workers) that brings it
-    within that share, or the largest; tasks of estimators that stay on one rank (sgd, em) keep one rank."""
-    fair = dur.sum() / workers
-    g = np.ones(len(records), dtype=int)
-    t = dur.copy()
-    for i, r in enumerate(records):
-        groups_ok = names[key(r)[3]] in ("lse", "mle") or r["kind"] == REFERENCE
-        if dur[i] <= fair or not groups_ok:
-            continue
-        size = 1
-        while size < min(gmax, workers) and dur[i] / group_speedup(size, float(r["n"]), True, gm) > fair:
-            size *= 2
-        size = min(size, gmax, workers)
-        g[i], t[i] = size, dur[i] / group_speedup(size, float(r["n"]), True, gm)
-    return g, t
+def chunks(n):
+    """MoeDataChunks: a sample's chunks, at most 64 of at least 1024 rows."""
+    return max(1, min(CHUNKS, int(n) // 1024))
 
 
-def schedule_groups(records, dur, gsize, cost, workers, master_s):
-    """moerate's schedule (as schedule()) with a group of gsize[i] workers per task: when a worker is free the
-    master takes the first task in order that is not blocked by its pair's reference; the task starts once
-    that many workers are free (the earliest ones) and holds them all until it ends."""
+def group_layout(records, cost, workers):
+    """-fit_group auto as moerate lays it out (MoeScheduleGroupLayout, src/grid/schedule.c): the fair share is
+    the pending tasks' expected cost over the workers; a task above half of it wants the smallest power of two
+    of ranks that brings it within that half, at most 64, the workers and its sample's chunks; each such task,
+    largest first, gets a group of its own while ranks remain; the others run alone; no task wants more than
+    the largest group.  Returns the group sizes (largest first) and each task's wanted size."""
+    order = sorted(range(len(records)), key=lambda i: (-cost[i], i))
+    fair = cost.sum() / workers / 2
+    want = np.ones(len(records), dtype=int)
+    sizes, used = [], 0
+    for i in order:
+        cap, w = min(CHUNKS, workers, chunks(records[i]["n"])), 1
+        while w < cap and cost[i] / w > fair:
+            w *= 2
+        want[i] = min(w, cap)
+        if want[i] > 1 and used + want[i] <= workers:
+            sizes.append(int(want[i]))
+            used += want[i]
+    sizes = sorted(sizes + [1] * (workers - used), reverse=True)
+    return sizes, np.minimum(want, sizes[0])
+
+
+def schedule_layout(records, dur, sizes, want, cost, master_s, gm):
+    """moerate's schedule on the groups of group_layout: a free group takes the first task in order (references
+    first, then the largest expected cost) that wants at most its size and is not blocked by its pair's
+    reference; its time is the task's one-rank time over figure 10's speed-up for that group size; a group
+    that finds only blocked work waits for the next reference, one that finds only larger tasks stays idle."""
     pair = [(int(r["gating"]), int(r["expert"])) for r in records]
     is_ref = records["kind"] == REFERENCE
     ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
     remaining = sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
-    free = [0.0] * workers
+    free = [(0.0, j) for j in range(len(sizes))]  # the first round goes to the largest groups first
     heapq.heapify(free)
     ref_done, master, end = {}, 0.0, 0.0
-    while remaining:
-        now = max(free[0], master)
-        pick = next((idx for idx, i in enumerate(remaining)
-                     if is_ref[i] or pair[i] not in ref_pairs or ref_done.get(pair[i], np.inf) <= now), None)
-        if pick is None:  # only blocked work: the earliest free worker waits for the next reference to end
-            heapq.heapreplace(free, min(v for v in ref_done.values() if v > now))
-            continue
+    while remaining and free:
+        t, j = heapq.heappop(free)
+        now = max(t, master)
+        fits = [idx for idx, i in enumerate(remaining) if want[i] <= sizes[j]]
+        pick = next((idx for idx in fits if is_ref[remaining[idx]] or pair[remaining[idx]] not in ref_pairs
+                     or ref_done.get(pair[remaining[idx]], np.inf) <= now), None)
+        if pick is None:
+            later = [v for v in ref_done.values() if v > now]
+            if fits and later:  # only blocked work of its size: wait for the next reference to end
+                heapq.heappush(free, (min(later), j))
+            continue  # otherwise only larger tasks are left: this group stays idle
         i = remaining.pop(pick)
-        slots = [heapq.heappop(free) for _ in range(gsize[i])]
-        master = max(max(slots), master) + master_s
-        finish = master + dur[i]
+        master = now + master_s
+        finish = master + dur[i] / group_speedup(sizes[j], float(records[i]["n"]), sizes[j] > 1, gm)
         if is_ref[i]:
             ref_done[pair[i]] = finish
-        for _ in slots:
-            heapq.heappush(free, finish)
         end = max(end, finish)
+        heapq.heappush(free, (finish, j))
     return end
 
 
@@ -270,15 +281,15 @@ def main():
         return
     with open(o.groups) as f:
         gm = json.load(f)
-    print("figure 8 with grouped fits (the automatic rule: a task longer than its spec's fair share gets a group of up to 64"
-          " ranks; speed-ups by figure 10's model, measured at n = %d): physical limit = core-hours / ranks" % gm["n"])
+    print("figure 8 with grouped fits (-fit_group auto as moerate lays the groups out: a task above half its spec's fair share"
+          " gets a group of its own, up to 64 ranks; speed-ups by figure 10's model, measured at n = %d): physical limit ="
+          " core-hours / ranks" % gm["n"])
     for R in o.ranks:
         walls, largest = [], 1
         for s, rec, dur, _, cost in specs:
-            names = [n.decode() if isinstance(n, bytes) else n for n in grid(o.moerate, s, work)[1]]
-            g, t = group_sizes(rec, dur, names, R - 1, gm)
-            largest = max(largest, int(g.max()))
-            walls.append(schedule_groups(rec, t, g, cost, R - 1, o.master_us * 1e-6))
+            sizes, want = group_layout(rec, cost, R - 1)
+            largest = max(largest, sizes[0])
+            walls.append(schedule_layout(rec, dur, sizes, want, cost, o.master_us * 1e-6, gm))
         wall = sum(walls)
         print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f (physical limit %.0f s); largest group %d"
               % (R, wall, wall / 3600, total / ((R - 1) * wall), total / R, largest))

@@ -116,15 +116,17 @@ static int CompareSizes(const void *a, const void *b)
 }
 
 /* The automatic rule (bench/simulate.py simulates it): the fair share is the pending tasks' expected
-   cost over the workers; a task above it wants the smallest power of two of ranks that brings it
-   within it, at most 64, the workers and the chunks of its sample (a group shares whole chunks).
-   Each such task, largest first, gets a group of its own while ranks remain; the rest run alone,
-   and no task wants more than the largest group. */
+   cost over the workers.  A list schedule ends within the fair share plus its longest task (Graham's
+   bound), so a task above half the share wants the smallest power of two of ranks that brings it
+   within that half, at most 64, the workers and the chunks of its sample (a group shares whole
+   chunks): the run then ends within 1.5 shares when the cost model holds, and the half leaves room
+   for the large tasks it underestimates.  Each such task, largest first, gets a group of its own
+   while ranks remain; the rest run alone, and no task wants more than the largest group. */
 PetscErrorCode MoeScheduleGroupLayout(MoeSchedule *S, PetscInt workers, PetscInt *size, PetscInt *ngroups)
 {
   const MoeGrid *G = S->grid;
   PetscInt64    *ids, npending = 0, i;
-  PetscReal      total = 0, fair;
+  PetscReal      total = 0, half;
   PetscInt       used = 0, ng = 0;
 
   PetscFunctionBegin;
@@ -133,12 +135,12 @@ PetscErrorCode MoeScheduleGroupLayout(MoeSchedule *S, PetscInt workers, PetscInt
   for (PetscInt q = 0; q < G->npairs; q++)
     for (i = S->pos[q]; i < S->len[q]; i++) ids[npending++] = S->queue[q][i];
   for (i = 0; i < npending; i++) total += G->tasks[ids[i]].cost;
-  fair = total / workers;
+  half = total / workers / 2;
   SortByCost(G, ids, npending);
   for (i = 0; i < npending; i++) {
     const MoeTask *t   = &G->tasks[ids[i]];
     PetscInt       cap = PetscMin(PetscMin(MOE_DATA_CHUNKS, workers), MoeDataChunks(t->n)), w = 1;
-    while (w < cap && t->cost / w > fair) w *= 2;
+    while (w < cap && t->cost / w > half) w *= 2;
     S->want[ids[i]] = PetscMin(w, cap);
     if (S->want[ids[i]] > 1 && used + S->want[ids[i]] <= workers) {
       size[ng++] = S->want[ids[i]];

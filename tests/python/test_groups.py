@@ -122,32 +122,49 @@ def test_grouped_runs_are_the_same_at_any_rank_count(tmp_path, grouped, ranks, g
         assert set(h["tasks/records"]["rank"]) == set(range(1, ranks, g))  # each group's first rank reports
 
 
-# two tasks of n = 40000 and two of 2500: the large ones are each above the fair share at 2, 3 and 4 workers
-AUTO = ["-gating", "softmax", "-expert", "relu", "-n", "2500,40000", "-replicates", 2, *TINY]
+# one pair, one estimator: each task's expected cost is proportional to its n
+AUTO_N = (20000, 25000, 40000)
+AUTO = ["-gating", "softmax", "-expert", "relu", "-n", ",".join(map(str, AUTO_N)), "-replicates", 2, *TINY]
 
 
-@pytest.mark.parametrize("ranks,layout", [(3, "2 worker group(s) of 1, 1"), (4, "2 worker group(s) of 2, 1"),
-                                          (5, "2 worker group(s) of 2, 2")])
-def test_auto_groups_give_the_tasks_above_the_fair_share_a_group(tmp_path, ranks, layout):
-    """-fit_group auto: the fair share is the tasks' expected cost over the workers; a task above it gets a
-    group of its own (the smallest power of two that brings it within the share) while ranks remain, the
-    others run alone.  Here each n = 40000 task costs 40000 / 85000 of the work: within the share of 2
-    workers, above that of 3 and 4, where it wants 2 ranks; there is room for one such group at 3
-    workers, two at 4.  The large tasks run on the groups (their first ranks report them), and the
-    results are one rank's, bit for bit."""
+def auto_layout(ns, workers):
+    """The rule of -fit_group auto written out again: a task above half the fair share (the tasks' cost over the
+    workers) wants the smallest power of two of ranks that brings it within that half, at most 64, the workers
+    and its chunks (n // 1024); such tasks, largest first, get a group each while ranks remain."""
+    half = sum(ns) / workers / 2
+    sizes, want = [], {}
+    for n in sorted(ns, reverse=True):
+        cap, w = min(64, workers, max(1, n // 1024)), 1
+        while w < cap and n / w > half:
+            w *= 2
+        want[n] = min(w, cap)
+        if want[n] > 1 and sum(sizes) + want[n] <= workers:
+            sizes.append(want[n])
+    sizes = sorted(sizes + [1] * (workers - sum(sizes)), reverse=True)
+    return sizes, {n: min(w, sizes[0]) for n, w in want.items()}
+
+
+@pytest.mark.parametrize("ranks", [3, 4, 6])
+def test_auto_groups_give_the_largest_tasks_groups_by_the_rule(tmp_path, ranks):
+    """-fit_group auto: the layout printed is the rule's (here [1, 1], [2, 1] and [4, 1] for 2, 3 and 5
+    workers), every task runs on a group at least as large as it wants (the record names the group's first
+    rank), and the results are one rank's, bit for bit."""
+    sizes, want = auto_layout([n for n in AUTO_N for _ in range(2)], ranks - 1)
+    assert sizes == {3: [1, 1], 4: [2, 1], 6: [4, 1]}[ranks]
     one, out = tmp_path / "one.h5", tmp_path / "auto.h5"
     assert moerate("run", *AUTO, "-fit_group", 1, "-quiet", "-output", one).returncode == 0
     p = moerate("run", *AUTO, "-fit_group", "auto", "-output", out, ranks=ranks)
     assert p.returncode == 0, p.stderr
-    assert "groups: -fit_group auto: %s rank(s)" % layout in p.stdout, p.stdout
+    line = "groups: -fit_group auto: %d worker group(s) of %s rank(s)" % (len(sizes), ", ".join(map(str, sizes)))
+    assert line in p.stdout, p.stdout
     assert_same_results(one, out)
     with h5py.File(out, "r") as h:
         r = h["tasks/records"][:]
         assert "-fit_order chunks" in h.attrs["spec"]
-    leaders = {3: {1, 2}, 4: {1}, 5: {1, 3}}[ranks]  # the groups of 2 come first in rank order
-    assert set(r["rank"][r["n"] == 40000]) <= leaders
-    if ranks == 4:
-        assert set(r["rank"][r["n"] == 2500]) <= {1, 3}
+    first = np.cumsum([1] + sizes[:-1])  # each group's first rank
+    size_of = dict(zip(first, sizes))
+    for n, rank in zip(r["n"], r["rank"]):
+        assert size_of[rank] >= want[n], (n, rank)
 
 
 def test_auto_groups_resume_on_another_layout_to_the_same_results(tmp_path):
