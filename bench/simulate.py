@@ -43,6 +43,7 @@ SUITE = sorted(f[:-5] for f in os.listdir(os.path.join(ROOT, "jobs", "specs"))
                if f.endswith(".yaml") and not f.endswith("_quick.yaml"))
 REFERENCE = 1
 CHUNKS = 64  # MOE_DATA_CHUNKS (include/moedata.h)
+GROUPING = {"lse", "mle"}  # the estimators whose fits a group of ranks can share (the `groups` trait)
 
 
 def grid(moerate, spec, work):
@@ -179,26 +180,36 @@ def chunks(n):
     return max(1, min(CHUNKS, int(n) // 1024))
 
 
-def group_layout(records, cost, workers):
+ALONE = -1  # MOE_WANT_ALONE: a fit of an estimator that runs on one rank (sgd, em)
+
+
+def group_layout(records, cost, workers, names):
     """-fit_group auto as moerate lays it out (MoeScheduleGroupLayout, src/grid/schedule.c): the fair share is
     the pending tasks' expected cost over the workers; a task above half of it wants the smallest power of two
-    of ranks that brings it within that half, at most 64, the workers and its sample's chunks; each such task,
-    largest first, gets a group of its own while ranks remain; the others run alone; no task wants more than
-    the largest group.  Returns the group sizes (largest first) and each task's wanted size."""
+    of ranks that brings it within that half, at most 64, the workers and its sample's chunks; a fit of an
+    estimator that runs on one rank (names: the grid's estimators) wants a rank alone, and one rank is then
+    kept alone; each task above the half, largest first, gets a group of its own while ranks remain; the other
+    ranks form groups of one; a task then wants the largest group formed that is at most its size.  Returns
+    the group sizes (largest first) and each task's wanted size."""
     order = sorted(range(len(records)), key=lambda i: (-cost[i], i))
-    fair = cost.sum() / workers / 2
+    half = cost.sum() / workers / 2
     want = np.ones(len(records), dtype=int)
-    sizes, used = [], 0
     for i in order:
+        if records[i]["kind"] != REFERENCE and names[key(records[i])[3]] not in GROUPING:
+            want[i] = ALONE
+            continue
         cap, w = min(CHUNKS, workers, chunks(records[i]["n"])), 1
-        while w < cap and cost[i] / w > fair:
+        while w < cap and cost[i] / w > half:
             w *= 2
         want[i] = min(w, cap)
-        if want[i] > 1 and used + want[i] <= workers:
+    limit = workers - 1 if (want == ALONE).any() else workers
+    sizes, used = [], 0
+    for i in order:
+        if want[i] > 1 and used + want[i] <= limit:
             sizes.append(int(want[i]))
             used += want[i]
     sizes = sorted(sizes + [1] * (workers - used), reverse=True)
-    return sizes, np.minimum(want, sizes[0])
+    return sizes, np.array([w if w == ALONE else next((g for g in sizes if g <= w), 1) for w in want])
 
 
 def schedule_layout(records, dur, sizes, want, cost, master_s, gm):
@@ -216,7 +227,7 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm):
     while remaining and free:
         t, j = heapq.heappop(free)
         now = max(t, master)
-        fits = [idx for idx, i in enumerate(remaining) if want[i] <= sizes[j]]
+        fits = [idx for idx, i in enumerate(remaining) if (sizes[j] == 1 if want[i] == ALONE else want[i] <= sizes[j])]
         pick = next((idx for idx in fits if is_ref[remaining[idx]] or pair[remaining[idx]] not in ref_pairs
                      or ref_done.get(pair[remaining[idx]], np.inf) <= now), None)
         if pick is None:
@@ -262,7 +273,8 @@ def main():
         dur = measured_durations(measured[0], rec) if not measured[0].endswith("_quick.h5") else None
         if dur is None:
             dur = predict(rec, cost_laws(measured[0], names), names)
-        specs.append((s, rec, dur, os.path.basename(measured[0]), expected_cost(rec, names)))
+        specs.append((s, rec, dur, os.path.basename(measured[0]), expected_cost(rec, names),
+                      [n.decode() if isinstance(n, bytes) else n for n in names]))
         print("  %-22s %6d tasks, %9.0f s of fits predicted from %s" % (s, len(rec), dur.sum(), specs[-1][3]))
     total = sum(sp[2].sum() for sp in specs)
     print("figure 8: the suite (%d specs, %d tasks, %.1f core-hours of fits), simulated" % (
@@ -271,7 +283,7 @@ def main():
     print("  the longest single task: %.0f s (%s): no number of ranks brings a spec below its longest task" % (
         longest[2].max(), longest[0]))
     for R in o.ranks:
-        walls = [(s, schedule(rec, dur, cost, R - 1, o.master_us * 1e-6), dur.sum()) for s, rec, dur, _, cost in specs]
+        walls = [(s, schedule(rec, dur, cost, R - 1, o.master_us * 1e-6), dur.sum()) for s, rec, dur, _, cost, _ in specs]
         wall = sum(w for _, w, _ in walls)
         worst = min(walls, key=lambda x: x[2] / ((R - 1) * x[1]))
         print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f; worst spec %s at %.3f (its longest task %.0f s)"
@@ -286,8 +298,8 @@ def main():
           " core-hours / ranks" % gm["n"])
     for R in o.ranks:
         walls, largest = [], 1
-        for s, rec, dur, _, cost in specs:
-            sizes, want = group_layout(rec, cost, R - 1)
+        for s, rec, dur, _, cost, names in specs:
+            sizes, want = group_layout(rec, cost, R - 1, names)
             largest = max(largest, sizes[0])
             walls.append(schedule_layout(rec, dur, sizes, want, cost, o.master_us * 1e-6, gm))
         wall = sum(walls)

@@ -4,6 +4,8 @@
 
 #include <moegrid.h>
 
+#define MOE_WANT_ALONE (-1) /* a task of an estimator that fits on one rank (sgd, em, brgn) under -fit_group auto */
+
 typedef struct {
   const MoeGrid *grid;
   PetscInt64   **queue;   /* per pair: pending replicate task ids, largest cost first */
@@ -13,7 +15,7 @@ typedef struct {
   PetscInt64     nrefs, refpos;
   PetscInt64     remaining; /* not yet handed out */
   PetscBool     *taken;     /* per task: handed out */
-  PetscInt      *want;      /* per task: the group size it should run on (1 unless -fit_group auto) */
+  PetscInt      *want;      /* per task: the smallest group that may run it (1 unless -fit_group auto); MOE_WANT_ALONE: one rank alone */
 } MoeSchedule;
 
 PETSC_EXTERN PetscErrorCode MoeScheduleCreate(const MoeGrid *, const MoeResults *, MoeSchedule **);

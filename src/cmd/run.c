@@ -121,6 +121,21 @@ static PetscErrorCode FormGroups(MPI_Comm comm, MoeSpec *spec, MoeRunOptions *op
   PetscFunctionReturn(0);
 }
 
+/* "groups: -fit_group auto: 4 worker group(s): 1 of 4 rank(s), 3 of 1 rank(s)": the sizes by runs. */
+static PetscErrorCode PrintGroupLayout(MPI_Comm comm, const MoeRunOptions *opts)
+{
+  char line[1024] = "", run[64];
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0, k; j < opts->ngroups; j = k) {
+    for (k = j; k < opts->ngroups && opts->group_size[k] == opts->group_size[j]; k++) continue;
+    PetscCall(PetscSNPrintf(run, sizeof(run), "%s%" PetscInt_FMT " of %" PetscInt_FMT " rank(s)", j ? ", " : "", k - j, opts->group_size[j]));
+    PetscCall(PetscStrlcat(line, run, sizeof(line)));
+  }
+  PetscCall(PetscPrintf(comm, "groups: -fit_group auto: %" PetscInt_FMT " worker group(s): %s\n", opts->ngroups, line));
+  PetscFunctionReturn(0);
+}
+
 /* -fit_group auto: the master lays the groups out from the pending tasks' costs (MoeScheduleGroupLayout),
    largest first in rank order, and every rank joins its own. */
 static PetscErrorCode FormAutoGroups(MPI_Comm comm, MoeSpec *spec, const MoeGrid *grid, MoeResults *results, MoeRunOptions *opts)
@@ -145,14 +160,7 @@ static PetscErrorCode FormAutoGroups(MPI_Comm comm, MoeSpec *spec, const MoeGrid
   }
   PetscCallMPI(MPI_Bcast(&opts->ngroups, 1, MPIU_INT, 0, comm));
   PetscCallMPI(MPI_Bcast(opts->group_size, (PetscMPIInt)opts->ngroups, MPIU_INT, 0, comm));
-  if (!opts->quiet) {
-    char line[1024] = "", one[32];
-    for (PetscInt j = 0; j < opts->ngroups; j++) {
-      PetscCall(PetscSNPrintf(one, sizeof(one), "%s%" PetscInt_FMT, j ? ", " : "", opts->group_size[j]));
-      PetscCall(PetscStrlcat(line, one, sizeof(line)));
-    }
-    PetscCall(PetscPrintf(comm, "groups: -fit_group auto: %" PetscInt_FMT " worker group(s) of %s rank(s)\n", opts->ngroups, line));
-  }
+  if (!opts->quiet) PetscCall(PrintGroupLayout(comm, opts));
   for (PetscInt j = 0, first = 1; rank && j < opts->ngroups; first += opts->group_size[j++])
     if (rank < first + opts->group_size[j]) {
       color = (int)j;

@@ -170,13 +170,15 @@ PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, P
   PetscFunctionReturn(0);
 }
 
-/* n noise-free points (X, f_G*(X)) of a fixed stream. */
-static PetscErrorCode NoiseFreeSample(const MoeDataParams *dp, const MoeTruth *truth, MoeStream stream, PetscInt n, MoeData **data)
+/* n noise-free points (X, f_G*(X)) of a fixed stream; spread: this rank's chunks of them when the
+   fits are a group's (as a replicate's rows), else all of them. */
+static PetscErrorCode NoiseFreeSample(const MoeDataParams *dp, const MoeTruth *truth, MoeStream stream, PetscInt n, PetscBool spread, MoeData **data)
 {
   MoeData *D;
 
   PetscFunctionBegin;
-  PetscCall(MoeDataCreate(n, dp->d, &D));
+  if (spread) PetscCall(CreateLocal(dp, n, &D));
+  else PetscCall(MoeDataCreate(n, dp->d, &D));
   PetscCall(MoeDataSampleX(dp, stream, n, 0, D));
   PetscCall(MoeModelEvaluateMany(truth->model, truth->theta, D->n, D->X, D->Y));
   *data = D;
@@ -187,14 +189,15 @@ static PetscErrorCode NoiseFreeSample(const MoeDataParams *dp, const MoeTruth *t
 PetscErrorCode MoeDataEvaluationSample(const MoeDataParams *dp, const MoeTruth *truth, MoeData **data)
 {
   PetscFunctionBegin;
-  PetscCall(NoiseFreeSample(dp, truth, MOE_STREAM_EVAL, dp->eval_n, data));
+  PetscCall(NoiseFreeSample(dp, truth, MOE_STREAM_EVAL, dp->eval_n, PETSC_FALSE, data));
   PetscFunctionReturn(0);
 }
 
-/* The noise-free sample of the reference fit G-bar: -reference_n points of stream REFERENCE. */
+/* The noise-free sample of the reference fit G-bar: -reference_n points of stream REFERENCE, spread
+   over a group as a replicate's rows are (its sums then in the chunks' order, the same for any g). */
 PetscErrorCode MoeDataReferenceSample(const MoeDataParams *dp, const MoeTruth *truth, MoeData **data)
 {
   PetscFunctionBegin;
-  PetscCall(NoiseFreeSample(dp, truth, MOE_STREAM_REFERENCE, dp->reference_n, data));
+  PetscCall(NoiseFreeSample(dp, truth, MOE_STREAM_REFERENCE, dp->reference_n, PETSC_TRUE, data));
   PetscFunctionReturn(0);
 }

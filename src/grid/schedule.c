@@ -3,6 +3,7 @@
    first; a pair's replicate tasks wait until the pair's reference G-bar is known. */
 #include <moeschedule.h>
 #include <moedata.h>
+#include <moeestimator.h>
 
 /* cost descending, then id ascending: a fixed order */
 static int CompareTasks(const void *a, const void *b, void *ctx)
@@ -65,11 +66,17 @@ PetscErrorCode MoeScheduleDestroy(MoeSchedule **S)
   PetscFunctionReturn(0);
 }
 
-/* The first task of ids[from..len) not handed out whose wanted size is at most size, or -1. */
+/* May a group of `size` ranks run task id?  MOE_WANT_ALONE: only a rank alone. */
+static PetscBool Fits(const MoeSchedule *S, PetscInt64 id, PetscInt size)
+{
+  return (PetscBool)(S->want[id] == MOE_WANT_ALONE ? size == 1 : S->want[id] <= size);
+}
+
+/* The first task of ids[from..len) not handed out that a group of `size` may run, or -1. */
 static PetscInt64 FirstFor(const MoeSchedule *S, const PetscInt64 *ids, PetscInt64 from, PetscInt64 len, PetscInt size)
 {
   for (PetscInt64 j = from; j < len; j++)
-    if (!S->taken[ids[j]] && S->want[ids[j]] <= size) return ids[j];
+    if (!S->taken[ids[j]] && Fits(S, ids[j], size)) return ids[j];
   return -1;
 }
 
@@ -115,41 +122,64 @@ static int CompareSizes(const void *a, const void *b)
   return x > y ? -1 : (x < y);
 }
 
+/* The size a task wants: the smallest power of two of ranks that brings its cost within `half`, at
+   most 64, the workers and the chunks of its sample (a group shares whole chunks; a reference fit's
+   noise-free sample is spread as a replicate's is). */
+static PetscInt WantedSize(const MoeGrid *G, const MoeTask *t, PetscReal half, PetscInt workers)
+{
+  PetscInt cap = PetscMin(PetscMin(MOE_DATA_CHUNKS, workers), MoeDataChunks(t->n)), w = 1;
+
+  if (t->kind != MOE_TASK_REFERENCE && !MoeEstimatorGetFamily(G->spec->estimator[t->estimator])->groups) return MOE_WANT_ALONE;
+  while (w < cap && t->cost / w > half) w *= 2;
+  return PetscMin(w, cap);
+}
+
+/* The largest of the ng group sizes (descending) that is at most w. */
+static PetscInt LargestAtMost(const PetscInt *size, PetscInt ng, PetscInt w)
+{
+  for (PetscInt j = 0; j < ng; j++)
+    if (size[j] <= w) return size[j];
+  return 1;
+}
+
 /* The automatic rule (bench/simulate.py simulates it): the fair share is the pending tasks' expected
    cost over the workers.  A list schedule ends within the fair share plus its longest task (Graham's
-   bound), so a task above half the share wants the smallest power of two of ranks that brings it
-   within that half, at most 64, the workers and the chunks of its sample (a group shares whole
-   chunks): the run then ends within 1.5 shares when the cost model holds, and the half leaves room
-   for the large tasks it underestimates.  Each such task, largest first, gets a group of its own
-   while ranks remain; the rest run alone, and no task wants more than the largest group. */
+   bound), so a task above half the share wants the ranks that bring it within that half
+   (WantedSize): the run then ends within 1.5 shares when the cost model holds, and the half leaves
+   room for the large tasks the model underestimates.  Each such task, largest first, gets a group of
+   its own while ranks remain (one rank kept alone when an estimator's fits must run alone: sgd, em);
+   the other ranks form groups of one.  A task then wants the largest group formed that is at most its
+   size, so that the groups of one are never left only larger work. */
 PetscErrorCode MoeScheduleGroupLayout(MoeSchedule *S, PetscInt workers, PetscInt *size, PetscInt *ngroups)
 {
   const MoeGrid *G = S->grid;
   PetscInt64    *ids, npending = 0, i;
   PetscReal      total = 0, half;
-  PetscInt       used = 0, ng = 0;
+  PetscInt       used = 0, ng = 0, limit = workers;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(PetscMax(1, S->remaining), &ids));
-  for (i = S->refpos; i < S->nrefs; i++) ids[npending++] = S->refs[i];
+  PetscCall(PetscMalloc1(PetscMax(1, G->ntasks), &ids));
+  for (i = S->refpos; i < S->nrefs; i++)
+    if (!S->taken[S->refs[i]]) ids[npending++] = S->refs[i];
   for (PetscInt q = 0; q < G->npairs; q++)
-    for (i = S->pos[q]; i < S->len[q]; i++) ids[npending++] = S->queue[q][i];
+    for (i = S->pos[q]; i < S->len[q]; i++)
+      if (!S->taken[S->queue[q][i]]) ids[npending++] = S->queue[q][i];
   for (i = 0; i < npending; i++) total += G->tasks[ids[i]].cost;
   half = total / workers / 2;
   SortByCost(G, ids, npending);
+  for (i = 0; i < npending; i++)
+    if ((S->want[ids[i]] = WantedSize(G, &G->tasks[ids[i]], half, workers)) == MOE_WANT_ALONE) limit = workers - 1;
   for (i = 0; i < npending; i++) {
-    const MoeTask *t   = &G->tasks[ids[i]];
-    PetscInt       cap = PetscMin(PetscMin(MOE_DATA_CHUNKS, workers), MoeDataChunks(t->n)), w = 1;
-    while (w < cap && t->cost / w > half) w *= 2;
-    S->want[ids[i]] = PetscMin(w, cap);
-    if (S->want[ids[i]] > 1 && used + S->want[ids[i]] <= workers) {
-      size[ng++] = S->want[ids[i]];
-      used += S->want[ids[i]];
+    PetscInt w = S->want[ids[i]];
+    if (w > 1 && used + w <= limit) {
+      size[ng++] = w;
+      used += w;
     }
   }
   for (; used < workers; used++) size[ng++] = 1;
   qsort(size, (size_t)ng, sizeof(PetscInt), CompareSizes);
-  for (i = 0; i < npending; i++) S->want[ids[i]] = PetscMin(S->want[ids[i]], size[0]);
+  for (i = 0; i < npending; i++)
+    if (S->want[ids[i]] != MOE_WANT_ALONE) S->want[ids[i]] = LargestAtMost(size, ng, S->want[ids[i]]);
   *ngroups = ng;
   PetscCall(PetscFree(ids));
   PetscFunctionReturn(0);

@@ -114,7 +114,7 @@ static PetscErrorCode CheckFitGroup(const MoeSpec *s)
   PetscFunctionBegin;
   if (!s->fit_group) PetscFunctionReturn(0);
   if (s->fit_group > 0) PetscCall(PetscSNPrintf(g, sizeof(g), "%" PetscInt_FMT, s->fit_group));
-  for (PetscInt i = 0; i < s->nestimators; i++) MoeUserCheck(MoeEstimatorGetFamily(s->estimator[i])->groups, "-fit_group %s: the %s estimator fits on one rank (its sums are not spread over a group): use lse or mle, or drop -fit_group", g, s->estimators[i]);
+  for (PetscInt i = 0; i < s->nestimators && s->fit_group > 0; i++) MoeUserCheck(MoeEstimatorGetFamily(s->estimator[i])->groups, "-fit_group %s: the %s estimator fits on one rank (its sums are not spread over a group): use lse or mle, -fit_group auto (which runs its fits alone), or drop -fit_group", g, s->estimators[i]);
   MoeUserCheck(!s->hessian_rows, "-fit_group %s with -fit_hessian_rows %" PetscInt_FMT ": a group forms the Hessian from every row; drop one of them", g, s->hessian_rows);
   MoeUserCheck(!s->rows, "-fit_group %s with -fit_rows: give one of them", g);
   PetscFunctionReturn(0);

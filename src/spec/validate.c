@@ -149,7 +149,7 @@ static PetscErrorCode CheckSampleMemory(MoeSpec *s)
   PetscFunctionBegin;
   if (s->fit_group > 1) rows = PetscMin(N, N / s->fit_group + N / 64 + 1024);
   bytes = 8.0 * (s->d + 1) * PetscMax(PetscMax(rows, s->reference_n), s->eval_n);
-  MoeUserCheck(bytes < avail, "the largest sample (n = %" PetscInt_FMT "%s, -reference_n %" PetscInt_FMT ", -eval_n %" PetscInt_FMT ") needs %.3g GB on a rank, more than this machine's %.3g GB: give smaller sizes%s", s->ns[s->nn - 1], s->fit_group > 1 ? " spread over -fit_group ranks" : "", s->reference_n, s->eval_n, bytes / 1e9, avail / 1e9, s->fit_group > 1 ? " or a larger -fit_group" : " or spread each fit over a group of ranks (-fit_group)");
+  MoeUserCheck(bytes < avail, "the largest sample (n = %" PetscInt_FMT "%s, -reference_n %" PetscInt_FMT ", -eval_n %" PetscInt_FMT ") needs %.3g GB on a rank, more than this machine's %.3g GB: give smaller sizes%s", s->ns[s->nn - 1], s->fit_group > 1 ? " spread over -fit_group ranks" : "", s->reference_n, s->eval_n, bytes / 1e9, avail / 1e9, s->fit_group > 1 ? " or a larger -fit_group" : (s->fit_group == MOE_FIT_GROUP_AUTO ? " or a fixed -fit_group g (-fit_group auto counts a whole sample on one rank)" : " or spread each fit over a group of ranks (-fit_group)"));
   PetscFunctionReturn(0);
 }
 

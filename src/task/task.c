@@ -11,6 +11,7 @@ PetscErrorCode MoeTaskReplicate(const MoePairContext *c, PetscInt64 n, PetscInt6
 
   PetscFunctionBegin;
   MoeSpecDataParams(c->spec, &dp);
+  if (!MoeEstimatorGetFamily(c->spec->estimator[c->estimator])->groups) dp.group = MPI_COMM_NULL; /* -fit_group auto runs it alone: its own sums, in row order */
   PetscCall(PetscMalloc1(c->truth->model->p, &ttheta));
   PetscCall(MoeTruthAtN(c->truth, n, ttheta, &truth));
   PetscCall(MoeDataGenerate(&dp, &truth, n, replicate, &D));

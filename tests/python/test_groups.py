@@ -3,6 +3,7 @@ chunks.  The same numbers, bit for bit, for every group size and every number of
 draws are the rows of the whole sample; kills, signals and resume keep their guarantees; a dead group member
 ends the run with an error, not a hang; bad group settings are one line and exit 2."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -141,22 +142,28 @@ def auto_layout(ns, workers):
         if want[n] > 1 and sum(sizes) + want[n] <= workers:
             sizes.append(want[n])
     sizes = sorted(sizes + [1] * (workers - sum(sizes)), reverse=True)
-    return sizes, {n: min(w, sizes[0]) for n, w in want.items()}
+    return sizes, {n: next((g for g in sizes if g <= w), 1) for n, w in want.items()}  # the largest group formed within it
+
+
+def layout_line(sizes):
+    """The run's line: the sizes by runs, "2 worker group(s): 1 of 4 rank(s), 1 of 1 rank(s)"."""
+    runs = [(sizes.count(g), g) for g in sorted(set(sizes), reverse=True)]
+    return "groups: -fit_group auto: %d worker group(s): %s" % (
+        len(sizes), ", ".join("%d of %d rank(s)" % (c, g) for c, g in runs))
 
 
 @pytest.mark.parametrize("ranks", [3, 4, 6])
 def test_auto_groups_give_the_largest_tasks_groups_by_the_rule(tmp_path, ranks):
     """-fit_group auto: the layout printed is the rule's (here [1, 1], [2, 1] and [4, 1] for 2, 3 and 5
     workers), every task runs on a group at least as large as it wants (the record names the group's first
-    rank), and the results are one rank's, bit for bit."""
+    rank), the groups of one get the tasks that want no more, and the results are one rank's, bit for bit."""
     sizes, want = auto_layout([n for n in AUTO_N for _ in range(2)], ranks - 1)
     assert sizes == {3: [1, 1], 4: [2, 1], 6: [4, 1]}[ranks]
     one, out = tmp_path / "one.h5", tmp_path / "auto.h5"
     assert moerate("run", *AUTO, "-fit_group", 1, "-quiet", "-output", one).returncode == 0
     p = moerate("run", *AUTO, "-fit_group", "auto", "-output", out, ranks=ranks)
     assert p.returncode == 0, p.stderr
-    line = "groups: -fit_group auto: %d worker group(s) of %s rank(s)" % (len(sizes), ", ".join(map(str, sizes)))
-    assert line in p.stdout, p.stdout
+    assert layout_line(sizes) in p.stdout, p.stdout
     assert_same_results(one, out)
     with h5py.File(out, "r") as h:
         r = h["tasks/records"][:]
@@ -165,6 +172,29 @@ def test_auto_groups_give_the_largest_tasks_groups_by_the_rule(tmp_path, ranks):
     size_of = dict(zip(first, sizes))
     for n, rank in zip(r["n"], r["rank"]):
         assert size_of[rank] >= want[n], (n, rank)
+    if ranks == 6:  # the 20000 and 25000 tasks want one rank: the last rank, a group of one, runs some of them
+        assert want[20000] == want[25000] == 1 and 5 in set(r["rank"])
+
+
+def test_auto_groups_run_one_rank_estimators_alone(tmp_path):
+    """-fit_group auto with an estimator that fits on one rank (sgd beside lse): the layout keeps a rank alone
+    for it, every sgd fit runs on a group of one (on the whole sample, as without -fit_group), the large
+    least-squares fits on the groups, and the results are the one-rank run's, bit for bit."""
+    grid = [*AUTO, "-estimator", "lse,sgd"]
+    one, out = tmp_path / "one.h5", tmp_path / "auto.h5"
+    assert moerate("run", *grid, "-fit_group", "auto", "-quiet", "-output", one).returncode == 0
+    p = moerate("run", *grid, "-fit_group", "auto", "-output", out, ranks=6)
+    assert p.returncode == 0, p.stderr
+    line = next(l for l in p.stdout.splitlines() if l.startswith("groups:"))
+    assert line.endswith(", 1 of 1 rank(s)") and "of 2 rank(s)" in line, line  # here 2, 2, 1
+    sizes = [int(g) for c, g in re.findall(r"(\d+) of (\d+) rank", line) for _ in range(int(c))]
+    size_of = dict(zip(np.cumsum([1] + sizes[:-1]), sizes))
+    assert_same_results(one, out)
+    with h5py.File(out, "r") as h:
+        r, names = h["tasks/records"][:], [e.decode() for e in h["grid/estimators"][:]]
+    sgd = r["estimator"] == names.index("sgd")
+    assert {size_of[rank] for rank in r["rank"][sgd]} == {1}
+    assert {size_of[rank] for rank in r["rank"][~sgd & (r["n"] == 40000)]} == {2}
 
 
 def test_auto_groups_resume_on_another_layout_to_the_same_results(tmp_path):
@@ -242,7 +272,7 @@ def rank_pid(p, rank):
     (1, ["-fit_group", 2], "-fit_group 2 needs 1 + a multiple of 2 ranks"),
     (1, ["-fit_group", -1], "-fit_group '-1' is not a group size: give a number of ranks (0: one rank per fit) or auto"),
     (1, ["-fit_group", "big"], "-fit_group 'big' is not a group size"),
-    (1, ["-fit_group", "auto", "-estimator", "em"], "-fit_group auto: the em estimator fits on one rank"),
+    (1, ["-fit_group", 2, "-estimator", "lse,sgd"], "-fit_group 2: the sgd estimator fits on one rank"),
     (1, ["-fit_group", 1, "-estimator", "sgd"], "-fit_group 1: the sgd estimator fits on one rank"),
     (1, ["-fit_group", 1, "-fit_hessian_rows", 1000], "a group forms the Hessian from every row"),
     (1, ["-fit_group", 1, "-tao_type", "brgn"], "-fit_group with -tao_type brgn: TAO's own least squares needs every row on one rank"),
