@@ -138,8 +138,8 @@ def figure(results, items, include_uncertified=False):
                 draw_panel(ax, expert, row[c][0], row[c][1], colours, include_uncertified)
             else:
                 ax.set_axis_off()
-    which = ("certified and uncertified converged least-squares fits" if include_uncertified
-             else "certified least-squares fits only")
+    which = ("certified and uncertified converged fits" if include_uncertified
+             else "certified fits only")
     fig.suptitle("%s: %s\ndashed: fitted slope of log(mean loss)" % (os.path.basename(results.path), which),
                  fontsize="medium")
     return fig
