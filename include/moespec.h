@@ -31,7 +31,7 @@ PETSC_EXTERN const char *const MoeInitTypes[];
    file may declare. */
 #define MOE_MAX_TRUTH_D        1024 /* covariate dimension a truth file may declare */
 #define MOE_TRUTH_OPTIONS_LEN (1024 + 26 * MOE_MAX_TRUTH_D)
-/* -fit_group auto: `moerate run` gives the tasks longer than the schedule's fair share groups of ranks
+/* -fit_group auto: `moerate run` gives the tasks above half the schedule's fair share groups of ranks
    (src/grid/schedule.c, MoeScheduleGroupLayout); the others one rank, all summed in the chunks' order. */
 #define MOE_FIT_GROUP_AUTO (-1)
 

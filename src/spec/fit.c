@@ -93,7 +93,7 @@ static PetscErrorCode ReadFitGroup(PetscOptionItems *PetscOptionsObject, MoeSpec
   PetscBool set, isauto;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsString("-fit_group", "ranks that fit each replicate together, its rows spread over them (lse and mle; sums over chunks of rows added in a fixed shape, the same numbers for every group size); auto: `moerate run` gives the tasks longer than the schedule's fair share a group of up to 64 ranks, the others one; 0: each fit on one rank, summed in row order", NULL, value, value, sizeof(value), &set));
+  PetscCall(PetscOptionsString("-fit_group", "ranks that fit each replicate together, its rows spread over them (lse and mle; sums over chunks of rows added in a fixed shape, the same numbers for every group size); auto: `moerate run` gives the tasks above half the schedule's fair share a group of up to 64 ranks, the others one (sgd and em fits run alone); 0: each fit on one rank, summed in row order", NULL, value, value, sizeof(value), &set));
   if (!set) PetscFunctionReturn(0);
   PetscCall(PetscStrcasecmp(value, "auto", &isauto));
   if (isauto) s->fit_group = MOE_FIT_GROUP_AUTO;
