@@ -65,7 +65,11 @@ PETSC_EXTERN PetscErrorCode MoeDataGenerate(const MoeDataParams *, const MoeTrut
    starts at row MoeDataChunkStart(N, c).  Rank r of a group of g holds chunks r P / g .. (r + 1) P / g - 1. */
 #define MOE_DATA_CHUNKS    64
 #define MOE_DATA_CHUNK_MIN 1024
-PETSC_EXTERN PetscInt       MoeDataChunks(PetscInt64 N);
+/* A formula of N alone, here so that the schedule, which sizes groups by it, need not call the data room. */
+static inline PetscInt MoeDataChunks(PetscInt64 N)
+{
+  return (PetscInt)PetscMax(1, PetscMin(MOE_DATA_CHUNKS, N / MOE_DATA_CHUNK_MIN));
+}
 PETSC_EXTERN PetscInt64     MoeDataChunkStart(PetscInt64 N, PetscInt c);
 PETSC_EXTERN PetscBool      MoeDataGrouped(const MoeData *);
 /* The sample's size for statistics (tolerances, the certificate): nglobal. */

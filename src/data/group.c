@@ -13,11 +13,6 @@
 #include <moedata.h>
 #include <moerate.h>
 
-PetscInt MoeDataChunks(PetscInt64 N)
-{
-  return (PetscInt)PetscMax(1, PetscMin(MOE_DATA_CHUNKS, N / MOE_DATA_CHUNK_MIN));
-}
-
 PetscInt64 MoeDataChunkStart(PetscInt64 N, PetscInt c)
 {
   return N * c / MoeDataChunks(N);
