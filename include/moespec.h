@@ -179,6 +179,7 @@ typedef struct {
   PetscBool hessian_single; /* the Gauss-Newton Hessian in single precision (ssyrk) */
   const char *tao_prefix;   /* least squares: options prefix of the TAO solver (NULL: -tao_...) */
   PetscInt  em_max_it;      /* EM: iterations at most (per annealing stage); set by the em estimator */
+  PetscBool hard_only;      /* mle: fit a top-K selection as it is, without annealing (-mle_anneal false); set by the mle estimator */
 } MoeFitParams;
 
 /* What a Fisher check needs: the grid's smallest and largest n, the noise variance and the largest sd

@@ -138,7 +138,9 @@ PetscErrorCode MoeFitNegLogLikelihood(MoeModel m, const MoeData *D, const PetscR
    mean log-likelihood.  A hard top-K selection makes the likelihood piecewise constant in the parameters that choose
    the experts, so a gradient method cannot move it: the fit first follows the soft selection
    from temperature 1 down by factors of 4 to 1/1024, each stage started where the last ended,
-   and ends with the hard selection itself (the model is left as it was). */
+   and ends with the hard selection itself (the model is left as it was).  fp->hard_only skips the
+   soft stages: from a start that already selects the truth's atoms they only open a path away
+   (P3's over-specified top-2 design: a split atom's gate sharpens into a step, without end). */
 PetscErrorCode MoeFitAnnealed(MoeFitSolver solve, const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
 {
   PetscBool    has;
@@ -148,7 +150,7 @@ PetscErrorCode MoeFitAnnealed(MoeFitSolver solve, const MoeFitParams *fp, MoeMod
 
   PetscFunctionBegin;
   PetscCall(MoeModelGetSelectionTemperature(m, &has, &T0));
-  if (!has || T0 > 0) {
+  if (!has || T0 > 0 || fp->hard_only) {
     PetscCall(solve(fp, m, D, theta0, inject_nan, theta, res));
     PetscFunctionReturn(0);
   }

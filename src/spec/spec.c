@@ -90,5 +90,5 @@ void MoeSpecInitParams(const MoeSpec *s, MoeInitParams *p)
 
 void MoeSpecFitParams(const MoeSpec *s, MoeFitParams *p)
 {
-  *p = (MoeFitParams){.block = s->block, .lm_lambda = s->lm_lambda, .lm_down = s->lm_down, .lm_up = s->lm_up, .ftol = s->ftol, .ftol_window = s->ftol_window, .max_norm = s->max_norm, .max_gradient_z = s->max_gradient_z, .noise = s->noise, .hessian_rows = s->hessian_rows, .rows = s->rows, .hessian_reuse = s->hessian_reuse, .hessian_single = s->hessian_single, .tao_prefix = NULL, .em_max_it = 0};
+  *p = (MoeFitParams){.block = s->block, .lm_lambda = s->lm_lambda, .lm_down = s->lm_down, .lm_up = s->lm_up, .ftol = s->ftol, .ftol_window = s->ftol_window, .max_norm = s->max_norm, .max_gradient_z = s->max_gradient_z, .noise = s->noise, .hessian_rows = s->hessian_rows, .rows = s->rows, .hessian_reuse = s->hessian_reuse, .hessian_single = s->hessian_single, .tao_prefix = NULL, .em_max_it = 0, .hard_only = PETSC_FALSE};
 }

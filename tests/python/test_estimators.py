@@ -256,6 +256,32 @@ def test_top1_fit_started_away_reaches_the_truths_likelihood(tmp_path):
 
 
 
+def test_top2_over_fit_without_annealing_keeps_the_split_atom_together(tmp_path):
+    """P3's over-specified top-2 design (k = 4, K = 3), replicate 0 at n = 3000: the annealed fit leaves the near
+    start along a split of atom 0 whose gate sharpens into a step at the truth's selection boundary (gating slopes
+    in the thousands: the likelihood's supremum at infinity); with -mle_anneal false the fit of the hard selection
+    stays with the truth's atoms, is certified, and its likelihood and gap agree with numpy; the spec records it."""
+    spec = os.path.join(SOURCE, "jobs", "specs", "p3_top2_over.yaml")
+    base = ["-options_file_yaml", spec, "-n", 3000, "-replicate", 0, "-stability_replicates", 0, "-allow_ill_posed",
+            "-losses", "l2,cells_over"]
+    slopes = {}
+    for anneal in ("true", "false"):
+        out = tmp_path / ("p3_%s.h5" % anneal)
+        moerate("fit", *base, "-mle_anneal", anneal, "-output", out, check=True)
+        with h5py.File(out, "r") as h:
+            m, tg = model_from_h5(h["model"]), h["truth"][list(h["truth"])[0]]
+            tm, tth = model_from_h5(tg), tg["theta"][:]
+            X, Y, th, fit = h["data/X"][:], h["data/Y"][:], h["fit/theta"][:], h["fit"].attrs
+            assert -m.log_likelihood(th, X, Y) == pytest.approx(fit["objective"], rel=1e-12)
+            gap = 2 * len(Y) * (tm.log_likelihood(tth, X, Y) - m.log_likelihood(th, X, Y))
+            assert fit["gap"] == pytest.approx(gap, rel=1e-8, abs=1e-6)
+            assert fit["certified"] == 1 and gap < 0
+            assert ("-mle_anneal false" in h.attrs["spec"]) == (anneal == "false")
+        slopes[anneal] = np.abs(th[: m.k * m.stride].reshape(m.k, m.stride)[:, 0])  # beta1 (d = 1), per atom
+    assert slopes["true"].max() > 100
+    assert slopes["false"].max() < 5
+
+
 def test_experts_mass_loss_matches_numpy(tmp_path):
     """experts_mass on P3's truth fitted with k = 3, K = 1 (an atom more than the truth): the mean gates E g_i(X)
     (moerate: Monte Carlo on -eval_n points; numpy: the midpoint rule on U(0, 1)) weight each fitted expert's

@@ -3,10 +3,18 @@
    certified against the truth's likelihood on the same data. */
 #include <moe/private/estimatorimpl.h>
 
-static PetscErrorCode SolveMLE(const void *ctx, const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
+typedef struct {
+  PetscBool floor;  /* -mle_sigma_floor */
+  PetscBool anneal; /* -mle_anneal */
+} MLE;
+
+static PetscErrorCode SolveMLE(const void *ctx, const MoeFitParams *fpin, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
 {
+  MoeFitParams fp = *fpin;
+
   PetscFunctionBegin;
-  PetscCall(MoeFitMLE(fp, m, D, theta0, inject_nan, theta, res));
+  fp.hard_only = !((const MLE *)ctx)->anneal;
+  PetscCall(MoeFitMLE(&fp, m, D, theta0, inject_nan, theta, res));
   PetscFunctionReturn(0);
 }
 
@@ -33,22 +41,29 @@ static PetscReal MLECost(MoeEstimator est, const MoeSpec *spec, PetscInt64 n, Pe
   return (PetscReal)n * pfree * 100 * spec->init_starts;
 }
 
-/* Written only when set, so that the specs without it keep their hash. */
+/* Written only when off their defaults, so that the specs without them keep their hash. */
 static PetscErrorCode MLEView(MoeEstimator est, char *buf, size_t len)
 {
+  const MLE *mle = (const MLE *)est->data;
+
   PetscFunctionBegin;
-  if (est->ops.fit) PetscCall(PetscStrlcat(buf, "-mle_sigma_floor true\n", len));
+  if (mle->floor) PetscCall(PetscStrlcat(buf, "-mle_sigma_floor true\n", len));
+  if (!mle->anneal) PetscCall(PetscStrlcat(buf, "-mle_anneal false\n", len));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
 {
-  PetscBool compact = PETSC_FALSE;
+  MLE *mle;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsGetBool(est->opts, NULL, "-mle_sigma_floor", &compact, NULL));
-  est->solver   = (MoeSolver){SolveMLE, MoeFitNegLogLikelihood, NULL, PETSC_TRUE};
-  est->ops.fit  = compact ? MLEFitCompact : NULL;
+  PetscCall(PetscNew(&mle));
+  mle->anneal = PETSC_TRUE;
+  PetscCall(PetscOptionsGetBool(est->opts, NULL, "-mle_sigma_floor", &mle->floor, NULL));
+  PetscCall(PetscOptionsGetBool(est->opts, NULL, "-mle_anneal", &mle->anneal, NULL));
+  est->data     = mle;
+  est->solver   = (MoeSolver){SolveMLE, MoeFitNegLogLikelihood, mle, PETSC_TRUE};
+  est->ops.fit  = mle->floor ? MLEFitCompact : NULL;
   est->ops.cost = MLECost;
   est->ops.view = MLEView;
   PetscFunctionReturn(0);
@@ -56,6 +71,7 @@ static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
 
 static const MoeFamilyOption options[] = {
   {"-mle_sigma_floor", MOE_OPTION_BOOL, "0", "mle: maximise over a compact parameter space, every sigma_i at least the certificate's floor (a tenth of the truth's smallest sigma), as the theory assumes (default: sigma_i > 1e-6, where a degenerate spike of the unbounded likelihood can win)", NULL},
+  {"-mle_anneal", MOE_OPTION_BOOL, "1", "mle with a top-K gating: anneal the selection from temperature 1 to the hard one, so that the fit can change which atoms a point selects (false: fit the hard selection from the start as it is, for a start that already selects the truth's atoms, where the soft stages only open a path away)", NULL},
   {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
 
