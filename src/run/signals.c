@@ -22,7 +22,8 @@ static void StopSignals(sigset_t *set)
 /* First thing in main: hold stop requests until the handlers are installed.  The mask survives
    the execv of MoeBlasSelectKernels and PetscInitialize (which installs PETSc's own SIGTERM
    handler), so a SIGTERM during the set-up is delivered to OnStopSignal afterwards instead of
-   killing the rank (exit 143, which a stop early in a run's life used to give). */
+   killing the rank (exit 143, which a stop early in a run's life used to give).  main holds them
+   again once the run is over, for the same reason: PetscFinalize resets SIGTERM to its default. */
 void MoeDeferStopSignals(void)
 {
   sigset_t set;

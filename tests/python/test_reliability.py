@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import MOERATE, MPIEXEC, SOURCE, env, moerate
-from test_run import GRID, TINY, assert_complete_once, assert_same_results, kill_job, start, wait_for_tasks, wait_gone
+from test_run import GRID, TINY, assert_complete_once, assert_same_results, kill_job, start, wait_for_main, wait_for_tasks, wait_gone
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +275,8 @@ def test_signals_at_random_points_stop_cleanly_and_resume(tmp_path, reference):
     rng = random.Random(11)
     for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGTERM, signal.SIGUSR1):
         p = start(["run", *GRID, "-output", out, "-flush_interval", 0], 3)
-        time.sleep(rng.uniform(0.5, 2.0))
+        wait_for_main(p, 3)  # a signal before main finds the default action (see wait_for_main)
+        time.sleep(rng.uniform(0.0, 1.5))
         if sig == signal.SIGTERM:  # to the moerate ranks (mpiexec itself ends with status 1 on SIGTERM)
             subprocess.run(["pkill", "-TERM", "-s", str(p.pid), "-f", "^" + MOERATE + " run"])
         else:  # mpiexec forwards SIGUSR1 to every rank

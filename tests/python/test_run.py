@@ -83,6 +83,31 @@ def start(args, ranks):
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True)
 
 
+def stop_signals_held(pid):
+    """Whether a process blocks or catches SIGTERM: moerate's main does so on its first line.
+    Before it, while the dynamic loader maps PETSc's libraries (0.2 s here, more on a loaded
+    machine), SIGTERM has its default action and ends the rank with 143 before anything is opened."""
+    bit = 1 << (signal.SIGTERM - 1)
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            masks = dict(line.split(":\t") for line in f if line.startswith(("SigBlk", "SigCgt")))
+    except OSError:
+        return True  # gone already
+    return any(int(v, 16) & bit for v in masks.values())
+
+
+def wait_for_main(p, ranks, timeout=60):
+    """Wait until every rank of the job has entered main (or the job has ended)."""
+    t0 = time.time()
+    while p.poll() is None:
+        q = subprocess.run(["pgrep", "-s", str(p.pid), "-f", "^" + MOERATE + " "], capture_output=True, text=True)
+        pids = [int(x) for x in q.stdout.split()]
+        if len(pids) >= ranks and all(stop_signals_held(x) for x in pids):
+            return
+        assert time.time() - t0 < timeout, "the ranks did not start"
+        time.sleep(0.01)
+
+
 def alive(p):
     """Processes of the job started by `start`: its session (Open MPI puts every rank in a
     process group of its own, but they stay in mpiexec's session)."""
