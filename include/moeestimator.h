@@ -60,6 +60,8 @@ PETSC_EXTERN const MoeEstimatorFamily *MoeEstimatorGetFamily(MoeEstimator);
 PETSC_EXTERN PetscReal      MoeEstimatorCost(MoeEstimator, const MoeSpec *, PetscInt64 n, PetscInt pfree);
 /* Its settings as canonical spec lines ("-sgd_epochs 10\n..."; "" when it has none), appended to buf. */
 PETSC_EXTERN PetscErrorCode MoeEstimatorView(MoeEstimator, char *buf, size_t len);
+/* A usage error (exit 2) naming the option when the estimator's settings do not apply to model m. */
+PETSC_EXTERN PetscErrorCode MoeEstimatorCheckModel(MoeEstimator, MoeModel m);
 
 /* Estimate from D (data of replicate (n, replicate)) from the starts of family `restart` (0: the
    replicate's own fit; j > 0: the j-th restart of the stability diagnostic, other starts of the

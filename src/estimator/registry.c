@@ -82,6 +82,13 @@ PetscErrorCode MoeEstimatorView(MoeEstimator est, char *buf, size_t len)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MoeEstimatorCheckModel(MoeEstimator est, MoeModel m)
+{
+  PetscFunctionBegin;
+  if (est->ops.checkmodel) PetscCall((*est->ops.checkmodel)(est, m));
+  PetscFunctionReturn(0);
+}
+
 PetscBool MoeEstimatorEstimates(const MoeEstimatorFamily *f, MoeModelType type)
 {
   return (PetscBool)((f->models & MOE_MODEL_MASK(type)) != 0);

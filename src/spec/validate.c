@@ -118,6 +118,7 @@ static PetscErrorCode CheckFamilies(MoeSpec *s)
       MoeModel m;
       PetscCall(MoeModelCreate(s->gatings[i], s->experts[e], s->k, s->d, s->opts, NULL, &m));
       MoeUserCheck(s->ns[0] > m->pfree, "-n %" PetscInt_FMT " is not larger than the %" PetscInt_FMT " free parameters of the %s x %s fit: the least-squares estimate is not determined; give larger sample sizes", s->ns[0], m->pfree, s->gatings[i], s->experts[e]);
+      for (PetscInt j = 0; j < s->nestimators; j++) PetscCall(MoeEstimatorCheckModel(s->estimator[j], m));
       PetscCall(MoeModelDestroy(&m));
     }
   }

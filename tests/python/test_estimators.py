@@ -282,6 +282,18 @@ def test_top2_over_fit_without_annealing_keeps_the_split_atom_together(tmp_path)
     assert slopes["false"].max() < 5
 
 
+def test_no_annealing_without_a_selection_is_refused(tmp_path):
+    """-mle_anneal false on a gating without a top-K selection would change nothing: one line naming the option
+    and the fix, exit 2, no output file."""
+    out = tmp_path / "r.h5"
+    p = moerate("run", "-model", "gaussian", "-gating", "softmax", "-expert", "linear", "-estimator", "mle",
+                "-mle_anneal", "false", "-n", 500, "-replicates", 1, "-output", out)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2 and len(lines) == 1, p.stderr
+    assert "-mle_anneal false" in lines[0] and "softmax" in lines[0] and "drop it" in lines[0]
+    assert not out.exists()
+
+
 def test_experts_mass_loss_matches_numpy(tmp_path):
     """experts_mass on P3's truth fitted with k = 3, K = 1 (an atom more than the truth): the mean gates E g_i(X)
     (moerate: Monte Carlo on -eval_n points; numpy: the midpoint rule on U(0, 1)) weight each fitted expert's

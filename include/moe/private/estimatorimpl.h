@@ -14,6 +14,8 @@ typedef struct {
   PetscReal (*cost)(MoeEstimator, const MoeSpec *, PetscInt64 n, PetscInt pfree);
   /* Its settings as canonical spec lines; NULL: none. */
   PetscErrorCode (*view)(MoeEstimator, char *, size_t);
+  /* A usage error naming the option when its settings do not apply to the fitted model; NULL: all do. */
+  PetscErrorCode (*checkmodel)(MoeEstimator, MoeModel);
   PetscErrorCode (*destroy)(MoeEstimator);
 } MoeEstimatorOps;
 

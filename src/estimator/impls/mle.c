@@ -52,6 +52,19 @@ static PetscErrorCode MLEView(MoeEstimator est, char *buf, size_t len)
   PetscFunctionReturn(0);
 }
 
+/* -mle_anneal false changes nothing where there is no selection to anneal: say so rather than ignore it. */
+static PetscErrorCode MLECheckModel(MoeEstimator est, MoeModel m)
+{
+  const MLE *mle = (const MLE *)est->data;
+  PetscBool  has;
+  PetscReal  T;
+
+  PetscFunctionBegin;
+  PetscCall(MoeModelGetSelectionTemperature(m, &has, &T));
+  MoeUserCheck(mle->anneal || has, "-mle_anneal false applies to a top-K gating only (the %s gating has no selection to anneal): drop it", m->gfamily->name);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
 {
   MLE *mle;
@@ -66,6 +79,7 @@ static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
   est->ops.fit  = mle->floor ? MLEFitCompact : NULL;
   est->ops.cost = MLECost;
   est->ops.view = MLEView;
+  est->ops.checkmodel = MLECheckModel;
   PetscFunctionReturn(0);
 }
 
