@@ -161,3 +161,39 @@ def test_a_run_that_finishes_no_task_is_not_requeued(cluster, tmp_path):
     info = wait_job(cluster, job, log, timeout=200)
     text = read(log)
     assert int(info["Restarts"]) == 0 and "no task finished in this run: not requeueing" in text, text
+
+
+@pytest.mark.parametrize("variant", ["full", "quick"])
+def test_submit_all_submits_every_spec_once(tmp_path, variant):
+    """jobs/slurm/submit_all.sh, with an sbatch that records its arguments: one job per spec of jobs/specs
+    (full: every NAME.yaml but the _quick ones; quick: every NAME_quick.yaml), the three papers' specs
+    through their family's script, every other one through moerate.sbatch with its spec and results file;
+    the sbatch options given reach every job."""
+    log = tmp_path / "sbatch.log"
+    fake = tmp_path / "bin" / "sbatch"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "$*" >> "%s"\necho "$$;cluster"\n' % log)
+    fake.chmod(0o755)
+    e = dict(env(), PATH="%s:%s" % (fake.parent, os.environ["PATH"]), MOERATE_RESULTS=str(tmp_path / "res"))
+    p = subprocess.run(["bash", os.path.join(SOURCE, "jobs", "slurm", "submit_all.sh"), variant, "--ntasks=5"],
+                       capture_output=True, text=True, env=e)
+    assert p.returncode == 0, p.stderr
+    files = sorted(f[:-5] for f in os.listdir(os.path.join(SOURCE, "jobs", "specs")) if f.endswith(".yaml"))
+    want = [f for f in files if f.endswith("_quick") == (variant == "quick")]
+    calls = log.read_text().splitlines()
+    assert len(calls) == len(want) == len(p.stdout.splitlines())
+    submitted = []
+    for c in calls:
+        words = c.split()
+        assert words[0] == "--parsable" and words[2] == "--ntasks=5", c
+        name = words[1][len("--job-name=moerate-"):]
+        script = os.path.basename(words[3])
+        if re.match(r"p[0-9]_", name):
+            assert script == name[:2] + ".sbatch" and words[4:] == [variant, name[:-len("_quick")] if variant == "quick" else name], c
+        else:
+            assert script == "moerate.sbatch", c
+            assert words[4:] == ["jobs/specs/%s.yaml" % name, "%s/%s.h5" % (tmp_path / "res", name)], c
+        submitted.append(name)
+    assert sorted(submitted) == want
+    assert (tmp_path / "res").is_dir()
+    assert all(re.fullmatch(r"\S+ +[0-9]+", line) for line in p.stdout.splitlines()), p.stdout
