@@ -55,6 +55,7 @@ typedef struct {
 /* Stop requests: SIGTERM or SIGUSR1 set this flag (see src/run/signals.c). */
 PETSC_EXTERN void           MoeDeferStopSignals(void);
 PETSC_EXTERN PetscErrorCode MoeInstallStopHandlers(void);
+PETSC_EXTERN PetscErrorCode MoeKeepStopHandlersPastFinalize(void);
 PETSC_EXTERN PetscBool      MoeStopRequested(void);
 PETSC_EXTERN void           MoeRequestStop(void);
 

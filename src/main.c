@@ -191,10 +191,7 @@ int main(int argc, char **argv)
     }
   }
   if (!ierr) status = MoeExitStatus();
-  /* The run has ended and its file is written; PetscFinalize pops PETSc's signal handler, which
-     resets SIGTERM to its default, so a late stop request would kill the rank with 143 instead
-     of the 0 (or 3) the run earned.  Hold it: nothing is left to stop. */
-  if (isrun) MoeDeferStopSignals();
+  if (isrun) PetscCall(MoeKeepStopHandlersPastFinalize()); /* a late stop request ends no rank with 143 */
   PetscCall(PrintGenericHelp());
   PetscCall(PetscFinalize());
   return status;

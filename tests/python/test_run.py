@@ -96,12 +96,20 @@ def stop_signals_held(pid):
     return any(int(v, 16) & bit for v in masks.values())
 
 
+def command(pid):
+    """A process's argv ([] once it is gone)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return [a.decode() for a in f.read().split(b"\0")[:-1]]
+    except OSError:
+        return []
+
+
 def wait_for_main(p, ranks, timeout=60):
     """Wait until every rank of the job has entered main (or the job has ended)."""
     t0 = time.time()
     while p.poll() is None:
-        q = subprocess.run(["pgrep", "-s", str(p.pid), "-f", "^" + MOERATE + " "], capture_output=True, text=True)
-        pids = [int(x) for x in q.stdout.split()]
+        pids = [int(x) for x in alive(p) if command(int(x))[:1] == [MOERATE]]
         if len(pids) >= ranks and all(stop_signals_held(x) for x in pids):
             return
         assert time.time() - t0 < timeout, "the ranks did not start"
