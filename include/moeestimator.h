@@ -60,8 +60,8 @@ PETSC_EXTERN const MoeEstimatorFamily *MoeEstimatorGetFamily(MoeEstimator);
 PETSC_EXTERN PetscReal      MoeEstimatorCost(MoeEstimator, const MoeSpec *, PetscInt64 n, PetscInt pfree);
 /* Its settings as canonical spec lines ("-sgd_epochs 10\n..."; "" when it has none), appended to buf. */
 PETSC_EXTERN PetscErrorCode MoeEstimatorView(MoeEstimator, char *buf, size_t len);
-/* A usage error (exit 2) naming the option when the estimator's settings do not apply to model m. */
-PETSC_EXTERN PetscErrorCode MoeEstimatorCheckModel(MoeEstimator, MoeModel m);
+/* A setting of the estimator that changes nothing on model m (option; applies: what it acts on), or NULLs. */
+PETSC_EXTERN PetscErrorCode MoeEstimatorInertSetting(MoeEstimator, MoeModel m, const char **option, const char **applies);
 
 /* Estimate from D (data of replicate (n, replicate)) from the starts of family `restart` (0: the
    replicate's own fit; j > 0: the j-th restart of the stability diagnostic, other starts of the

@@ -82,10 +82,11 @@ PetscErrorCode MoeEstimatorView(MoeEstimator est, char *buf, size_t len)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MoeEstimatorCheckModel(MoeEstimator est, MoeModel m)
+PetscErrorCode MoeEstimatorInertSetting(MoeEstimator est, MoeModel m, const char **option, const char **applies)
 {
   PetscFunctionBegin;
-  if (est->ops.checkmodel) PetscCall((*est->ops.checkmodel)(est, m));
+  *option = *applies = NULL;
+  if (est->ops.inert) PetscCall((*est->ops.inert)(est, m, option, applies));
   PetscFunctionReturn(0);
 }
 

@@ -106,11 +106,31 @@ static void ResolveDefaults(MoeSpec *s)
   if (s->reference_n < 0) s->reference_n = (PetscInt)PetscMin(PetscMax(10 * (PetscInt64)s->ns[s->nn - 1], 10000), (PetscInt64)PETSC_MAX_INT);
 }
 
+/* acts[j]: every setting of estimator j changes some fitted model met so far; else *option is one that
+   changes none of them, acting on *applies. */
+static PetscErrorCode NoteInertSettings(MoeSpec *s, MoeModel m, PetscBool *acts, const char **option, const char **applies)
+{
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < s->nestimators; j++) {
+    const char *o, *a;
+    PetscCall(MoeEstimatorInertSetting(s->estimator[j], m, &o, &a));
+    if (!o) acts[j] = PETSC_TRUE;
+    else if (!acts[j]) {
+      *option  = o;
+      *applies = a;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
 /* Every family can be built with these settings (checks K, tau, groups, truth file), the smallest sample
-   has more points than any fitted model has free parameters, and every loss applies to some fit. */
+   has more points than any fitted model has free parameters, every estimator's settings change some
+   fit, and every loss applies to some fit. */
 static PetscErrorCode CheckFamilies(MoeSpec *s)
 {
-  PetscInt i;
+  PetscInt    i;
+  PetscBool   acts[MOE_MAX_LIST] = {PETSC_FALSE}, inert = PETSC_FALSE;
+  const char *option = NULL, *applies = NULL;
 
   PetscFunctionBegin;
   for (i = 0; i < s->ngatings; i++) {
@@ -118,10 +138,12 @@ static PetscErrorCode CheckFamilies(MoeSpec *s)
       MoeModel m;
       PetscCall(MoeModelCreate(s->gatings[i], s->experts[e], s->k, s->d, s->opts, NULL, &m));
       MoeUserCheck(s->ns[0] > m->pfree, "-n %" PetscInt_FMT " is not larger than the %" PetscInt_FMT " free parameters of the %s x %s fit: the least-squares estimate is not determined; give larger sample sizes", s->ns[0], m->pfree, s->gatings[i], s->experts[e]);
-      for (PetscInt j = 0; j < s->nestimators; j++) PetscCall(MoeEstimatorCheckModel(s->estimator[j], m));
+      PetscCall(NoteInertSettings(s, m, acts, &option, &applies));
       PetscCall(MoeModelDestroy(&m));
     }
   }
+  for (i = 0; i < s->nestimators; i++) inert = (PetscBool)(inert || !acts[i]);
+  MoeUserCheck(!inert, "%s changes none of the fitted models (it acts on %s): drop it or fit such a model", option, applies);
   for (i = 0; i < s->nlosses; i++) { /* a loss that applies to none of the fitted gatings measures nothing */
     PetscBool any = PETSC_FALSE;
     char      which[256] = "";

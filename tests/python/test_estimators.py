@@ -282,16 +282,22 @@ def test_top2_over_fit_without_annealing_keeps_the_split_atom_together(tmp_path)
     assert slopes["false"].max() < 5
 
 
-def test_no_annealing_without_a_selection_is_refused(tmp_path):
-    """-mle_anneal false on a gating without a top-K selection would change nothing: one line naming the option
-    and the fix, exit 2, no output file."""
+@pytest.mark.parametrize("gating", [["-gating", "softmax"], ["-gating", "topk", "-topk_temperature", 0.5]],
+                         ids=["softmax", "soft top-K"])
+def test_no_annealing_where_nothing_is_annealed_is_refused(tmp_path, gating):
+    """-mle_anneal false where no hard selection is annealed (a gating without one, or a top-K gating fitted at a
+    fixed soft temperature) would change nothing: one line naming the option and the fix, exit 2, no output
+    file; on the hard top-K gating the same spec is accepted."""
+    base = ["-model", "gaussian", "-expert", "linear", "-estimator", "mle,em", "-mle_anneal", "false", "-n", 500,
+            "-replicates", 1, "-allow_ill_posed", "-skip_fit", "-quiet"]
     out = tmp_path / "r.h5"
-    p = moerate("run", "-model", "gaussian", "-gating", "softmax", "-expert", "linear", "-estimator", "mle",
-                "-mle_anneal", "false", "-n", 500, "-replicates", 1, "-output", out)
+    p = moerate("run", *base, *gating, "-output", out)
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 2 and len(lines) == 1, p.stderr
-    assert "-mle_anneal false" in lines[0] and "softmax" in lines[0] and "drop it" in lines[0]
+    assert "-mle_anneal false changes none of the fitted models" in lines[0] and "drop it" in lines[0]
     assert not out.exists()
+    assert moerate("run", *base, "-gating", "topk", "-output", out).returncode == 0
+    assert out.exists()
 
 
 def test_experts_mass_loss_matches_numpy(tmp_path):

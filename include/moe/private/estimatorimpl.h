@@ -14,8 +14,9 @@ typedef struct {
   PetscReal (*cost)(MoeEstimator, const MoeSpec *, PetscInt64 n, PetscInt pfree);
   /* Its settings as canonical spec lines; NULL: none. */
   PetscErrorCode (*view)(MoeEstimator, char *, size_t);
-  /* A usage error naming the option when its settings do not apply to the fitted model; NULL: all do. */
-  PetscErrorCode (*checkmodel)(MoeEstimator, MoeModel);
+  /* A setting of the estimator that changes nothing on model m: *option names it, *applies says where
+     it would (both NULL when every setting acts); NULL: it has none such. */
+  PetscErrorCode (*inert)(MoeEstimator, MoeModel, const char **option, const char **applies);
   PetscErrorCode (*destroy)(MoeEstimator);
 } MoeEstimatorOps;
 

@@ -52,8 +52,9 @@ static PetscErrorCode MLEView(MoeEstimator est, char *buf, size_t len)
   PetscFunctionReturn(0);
 }
 
-/* -mle_anneal false changes nothing where there is no selection to anneal: say so rather than ignore it. */
-static PetscErrorCode MLECheckModel(MoeEstimator est, MoeModel m)
+/* -mle_anneal false changes nothing where no hard selection is annealed (MoeFitAnnealed): a gating
+   without one, or a top-K gating fitted at a fixed soft temperature. */
+static PetscErrorCode MLEInert(MoeEstimator est, MoeModel m, const char **option, const char **applies)
 {
   const MLE *mle = (const MLE *)est->data;
   PetscBool  has;
@@ -61,7 +62,10 @@ static PetscErrorCode MLECheckModel(MoeEstimator est, MoeModel m)
 
   PetscFunctionBegin;
   PetscCall(MoeModelGetSelectionTemperature(m, &has, &T));
-  MoeUserCheck(mle->anneal || has, "-mle_anneal false applies to a top-K gating only (the %s gating has no selection to anneal): drop it", m->gfamily->name);
+  if (!mle->anneal && (!has || T > 0)) {
+    *option  = "-mle_anneal false";
+    *applies = "a top-K gating fitted with its hard selection (-topk_temperature 0)";
+  }
   PetscFunctionReturn(0);
 }
 
@@ -79,7 +83,7 @@ static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
   est->ops.fit  = mle->floor ? MLEFitCompact : NULL;
   est->ops.cost = MLECost;
   est->ops.view = MLEView;
-  est->ops.checkmodel = MLECheckModel;
+  est->ops.inert = MLEInert;
   PetscFunctionReturn(0);
 }
 
