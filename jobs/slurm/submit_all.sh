@@ -28,14 +28,16 @@ esac
 shift $(($# > 0))
 
 specs=()
+shopt -s nullglob
 for file in jobs/specs/*.yaml; do
   name=$(basename "$file" .yaml)
-  if [[ $variant == quick ]]; then
-    [[ $name == *_quick ]] && specs+=("${name%_quick}")
-  else
-    [[ $name != *_quick ]] && specs+=("$name")
+  if [[ $variant == quick && $name == *_quick ]]; then
+    specs+=("${name%_quick}")
+  elif [[ $variant == full && $name != *_quick ]]; then
+    specs+=("$name")
   fi
 done
+shopt -u nullglob
 if ((${#specs[@]} == 0)); then
   echo "submit_all.sh: no $variant spec in jobs/specs" >&2
   exit 2

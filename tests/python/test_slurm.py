@@ -187,6 +187,7 @@ def test_submit_all_submits_every_spec_once(tmp_path, variant):
         words = c.split()
         assert words[0] == "--parsable" and words[2] == "--ntasks=5", c
         name = words[1][len("--job-name=moerate-"):]
+        assert os.path.dirname(words[3]) == "jobs/slurm", c
         script = os.path.basename(words[3])
         if re.match(r"p[0-9]_", name):
             assert script == name[:2] + ".sbatch" and words[4:] == [variant, name[:-len("_quick")] if variant == "quick" else name], c
@@ -197,3 +198,7 @@ def test_submit_all_submits_every_spec_once(tmp_path, variant):
     assert sorted(submitted) == want
     assert (tmp_path / "res").is_dir()
     assert all(re.fullmatch(r"\S+ +[0-9]+", line) for line in p.stdout.splitlines()), p.stdout
+    bad = subprocess.run(["bash", os.path.join(SOURCE, "jobs", "slurm", "submit_all.sh"), "ful"], capture_output=True,
+                         text=True, env=e)
+    assert bad.returncode == 2 and "usage: jobs/slurm/submit_all.sh [quick|full]" in bad.stderr
+    assert len(log.read_text().splitlines()) == len(calls)  # nothing submitted
