@@ -136,10 +136,12 @@ static PetscErrorCode CheckFamilies(MoeSpec *s)
   for (i = 0; i < s->ngatings; i++) {
     for (PetscInt e = 0; e < s->nexperts; e++) {
       MoeModel m;
+      PetscInt pfree;
       PetscCall(MoeModelCreate(s->gatings[i], s->experts[e], s->k, s->d, s->opts, NULL, &m));
-      MoeUserCheck(s->ns[0] > m->pfree, "-n %" PetscInt_FMT " is not larger than the %" PetscInt_FMT " free parameters of the %s x %s fit: the least-squares estimate is not determined; give larger sample sizes", s->ns[0], m->pfree, s->gatings[i], s->experts[e]);
+      pfree = m->pfree;
       PetscCall(NoteInertSettings(s, m, acts, &option, &applies));
-      PetscCall(MoeModelDestroy(&m));
+      PetscCall(MoeModelDestroy(&m)); /* before a usage error, which returns at once */
+      MoeUserCheck(s->ns[0] > pfree, "-n %" PetscInt_FMT " is not larger than the %" PetscInt_FMT " free parameters of the %s x %s fit: the least-squares estimate is not determined; give larger sample sizes", s->ns[0], pfree, s->gatings[i], s->experts[e]);
     }
   }
   for (i = 0; i < s->nestimators; i++) inert = (PetscBool)(inert || !acts[i]);
