@@ -283,6 +283,10 @@ def test_signals_at_random_points_stop_cleanly_and_resume(tmp_path, reference):
             p.send_signal(sig)
         _, err = p.communicate(timeout=120)
         wait_gone(p)
+        if p.returncode == -signal.SIGUSR1:  # the run had finished, and mpiexec, tearing down, no longer caught it
+            with h5py.File(out, "r") as h:
+                assert h.attrs["status"] == "complete" and h["sessions"][-1]["exit_status"] == 0, err
+            continue
         assert p.returncode in (0, 3), err  # 0 if the run had already finished
         if p.returncode == 3:
             assert "rerun the same command to resume" in err
