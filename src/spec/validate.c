@@ -106,19 +106,18 @@ static void ResolveDefaults(MoeSpec *s)
   if (s->reference_n < 0) s->reference_n = (PetscInt)PetscMin(PetscMax(10 * (PetscInt64)s->ns[s->nn - 1], 10000), (PetscInt64)PETSC_MAX_INT);
 }
 
-/* acts[j]: every setting of estimator j changes some fitted model met so far; else *option is one that
-   changes none of them, acting on *applies. */
-static PetscErrorCode NoteInertSettings(MoeSpec *s, MoeModel m, PetscBool *acts, const char **option, const char **applies)
+/* For each estimator j: inert[j] names a setting that changed none of the fitted models met so far
+   (acting on applies[j]); NULL once every setting of j has changed one. */
+static PetscErrorCode NoteInertSettings(MoeSpec *s, MoeModel m, PetscBool first, const char **inert, const char **applies)
 {
   PetscFunctionBegin;
   for (PetscInt j = 0; j < s->nestimators; j++) {
     const char *o, *a;
     PetscCall(MoeEstimatorInertSetting(s->estimator[j], m, &o, &a));
-    if (!o) acts[j] = PETSC_TRUE;
-    else if (!acts[j]) {
-      *option  = o;
-      *applies = a;
-    }
+    if (first || (inert[j] && o)) {
+      inert[j]   = o;
+      applies[j] = a;
+    } else inert[j] = NULL;
   }
   PetscFunctionReturn(0);
 }
@@ -129,8 +128,7 @@ static PetscErrorCode NoteInertSettings(MoeSpec *s, MoeModel m, PetscBool *acts,
 static PetscErrorCode CheckFamilies(MoeSpec *s)
 {
   PetscInt    i;
-  PetscBool   acts[MOE_MAX_LIST] = {PETSC_FALSE}, inert = PETSC_FALSE;
-  const char *option = NULL, *applies = NULL;
+  const char *inert[MOE_MAX_LIST] = {NULL}, *applies[MOE_MAX_LIST] = {NULL};
 
   PetscFunctionBegin;
   for (i = 0; i < s->ngatings; i++) {
@@ -139,13 +137,12 @@ static PetscErrorCode CheckFamilies(MoeSpec *s)
       PetscInt pfree;
       PetscCall(MoeModelCreate(s->gatings[i], s->experts[e], s->k, s->d, s->opts, NULL, &m));
       pfree = m->pfree;
-      PetscCall(NoteInertSettings(s, m, acts, &option, &applies));
+      PetscCall(NoteInertSettings(s, m, (PetscBool)(i == 0 && e == 0), inert, applies));
       PetscCall(MoeModelDestroy(&m)); /* before a usage error, which returns at once */
       MoeUserCheck(s->ns[0] > pfree, "-n %" PetscInt_FMT " is not larger than the %" PetscInt_FMT " free parameters of the %s x %s fit: the least-squares estimate is not determined; give larger sample sizes", s->ns[0], pfree, s->gatings[i], s->experts[e]);
     }
   }
-  for (i = 0; i < s->nestimators; i++) inert = (PetscBool)(inert || !acts[i]);
-  MoeUserCheck(!inert, "%s changes none of the fitted models (it acts on %s): drop it or fit such a model", option, applies);
+  for (i = 0; i < s->nestimators; i++) MoeUserCheck(!inert[i], "%s changes none of the fitted models (it acts on %s): drop it or fit such a model", inert[i], applies[i]);
   for (i = 0; i < s->nlosses; i++) { /* a loss that applies to none of the fitted gatings measures nothing */
     PetscBool any = PETSC_FALSE;
     char      which[256] = "";
