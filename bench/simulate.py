@@ -212,32 +212,55 @@ def group_layout(records, cost, workers, names):
     return sizes, np.array([w if w == ALONE else next((g for g in sizes if g <= w), 1) for w in want])
 
 
-def schedule_layout(records, dur, sizes, want, cost, master_s, gm):
+def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=0.0):
     """moerate's schedule on the groups of group_layout: a free group takes the first task in order (references
-    first, then the largest expected cost) that wants at most its size and is not blocked by its pair's
-    reference; its time is the task's one-rank time over figure 10's speed-up for that group size; a group
-    that finds only blocked work waits for the next reference, one that finds only larger tasks stays idle."""
+    first, then the tasks handed back, then the largest expected cost) that wants at most its size and is not
+    blocked by its pair's reference; its time is the task's one-rank time over figure 10's speed-up for that
+    group size; a group that finds only blocked work waits for the next reference, one that finds only larger
+    tasks stays idle (or waits for a task handed back).  -fit_group_yield (yield_factor > 0): a task that a group
+    smaller than the largest runs longer than yield_factor x the time that group size takes for half the fair
+    share (the spec's seconds per expected-cost unit on one rank x g / its speed-up) is handed back at that
+    moment, for the largest group; the time spent on it is lost."""
     pair = [(int(r["gating"]), int(r["expert"])) for r in records]
     is_ref = records["kind"] == REFERENCE
     ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
     remaining = sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
+    limit = yield_factor * cost.sum() / len(sizes) / 2 * dur.sum() / cost.sum() if sizes[0] > 1 else 0.0
+    yielded, idle = [], []  # (when handed back, task); groups with nothing they may run
     free = [(0.0, j) for j in range(len(sizes))]  # the first round goes to the largest groups first
     heapq.heapify(free)
     ref_done, master, end = {}, 0.0, 0.0
-    while remaining and free:
+    while (remaining or yielded) and free:
         t, j = heapq.heappop(free)
         now = max(t, master)
         fits = [idx for idx, i in enumerate(remaining) if (sizes[j] == 1 if want[i] == ALONE else want[i] <= sizes[j])]
         pick = next((idx for idx in fits if is_ref[remaining[idx]] or pair[remaining[idx]] not in ref_pairs
                      or ref_done.get(pair[remaining[idx]], np.inf) <= now), None)
-        if pick is None:
+        back = next((k for k, (a, i) in enumerate(yielded) if a <= now), None) if sizes[j] == sizes[0] else None
+        if back is not None and (pick is None or not is_ref[remaining[pick]]):
+            i = yielded.pop(back)[1]
+        elif pick is not None:
+            i = remaining.pop(pick)
+        else:
             later = [v for v in ref_done.values() if v > now]
-            if fits and later:  # only blocked work of its size: wait for the next reference to end
+            if sizes[j] == sizes[0] and yielded:  # a task handed back later
+                heapq.heappush(free, (min(a for a, _ in yielded), j))
+            elif fits and later:  # only blocked work of its size: wait for the next reference to end
                 heapq.heappush(free, (min(later), j))
-            continue  # otherwise only larger tasks are left: this group stays idle
-        i = remaining.pop(pick)
+            else:  # only larger tasks are left: this group stays idle, unless a task is handed back
+                idle.append(j)
+            continue
         master = now + master_s
-        finish = master + dur[i] / group_speedup(sizes[j], float(records[i]["n"]), sizes[j] > 1, gm)
+        speedup = group_speedup(sizes[j], float(records[i]["n"]), sizes[j] > 1, gm)
+        allowed = limit * sizes[j] / speedup  # the seconds a group of this size takes for half the share
+        if sizes[j] < sizes[0] and limit > 0 and want[i] != ALONE and dur[i] / speedup > allowed:
+            yielded.append((master + allowed, i))
+            heapq.heappush(free, (master + allowed, j))
+            for jk in [jk for jk in idle if sizes[jk] == sizes[0]]:  # an idle largest group takes it when it comes
+                idle.remove(jk)
+                heapq.heappush(free, (master + allowed, jk))
+            continue
+        finish = master + dur[i] / speedup
         if is_ref[i]:
             ref_done[pair[i]] = finish
         end = max(end, finish)
@@ -253,6 +276,8 @@ def main():
     ap.add_argument("--master-us", type=float, default=7.0)
     ap.add_argument("--workdir")
     ap.add_argument("--groups", help="figure 9's groups.json (bench/groups.py): also simulate grouped fits by the automatic rule")
+    ap.add_argument("--yield", dest="yield_factor", type=float, default=1.0,
+                    help="-fit_group_yield of the grouped runs (moerate's default 1; 0: never): also simulated without it")
     o = ap.parse_args()
     work = o.workdir or tempfile.mkdtemp(prefix="moerate-sim.")
     specs = []
@@ -296,15 +321,18 @@ def main():
     print("figure 8 with grouped fits (-fit_group auto as moerate lays the groups out: a task above half its spec's fair share"
           " gets a group of its own, up to 64 ranks; speed-ups by figure 10's model, measured at n = %d): physical limit ="
           " core-hours / ranks" % gm["n"])
-    for R in o.ranks:
-        walls, largest = [], 1
-        for s, rec, dur, _, cost, names in specs:
-            sizes, want = group_layout(rec, cost, R - 1, names)
-            largest = max(largest, sizes[0])
-            walls.append(schedule_layout(rec, dur, sizes, want, cost, o.master_us * 1e-6, gm))
-        wall = sum(walls)
-        print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f (physical limit %.0f s); largest group %d"
-              % (R, wall, wall / 3600, total / ((R - 1) * wall), total / R, largest))
+    for factor in sorted({0.0, o.yield_factor}, reverse=True):
+        print("  -fit_group_yield %g%s" % (factor, ": fits alone longer than the rule allows are handed to the largest group"
+                                           if factor else ": never (each task stays where it started)"))
+        for R in o.ranks:
+            walls, largest = [], 1
+            for s, rec, dur, _, cost, names in specs:
+                sizes, want = group_layout(rec, cost, R - 1, names)
+                largest = max(largest, sizes[0])
+                walls.append(schedule_layout(rec, dur, sizes, want, cost, o.master_us * 1e-6, gm, factor))
+            wall = sum(walls)
+            print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f (physical limit %.0f s); largest group %d"
+                  % (R, wall, wall / 3600, total / ((R - 1) * wall), total / R, largest))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ typedef struct {
   PetscInt64     remaining; /* not yet handed out */
   PetscBool     *taken;     /* per task: handed out */
   PetscInt      *want;      /* per task: the smallest group that may run it (1 unless -fit_group auto); MOE_WANT_ALONE: one rank alone */
+  PetscReal      half;      /* -fit_group auto: half the fair share (expected cost units), the most a task may cost alone */
+  PetscInt64    *yielded;   /* tasks handed back by a rank alone, for a group (MoeScheduleYield) */
+  PetscInt64     nyielded;
 } MoeSchedule;
 
 PETSC_EXTERN PetscErrorCode MoeScheduleCreate(const MoeGrid *, const MoeResults *, MoeSchedule **);
@@ -27,5 +30,8 @@ PETSC_EXTERN PetscInt64     MoeScheduleNextFor(MoeSchedule *, PetscInt size);
    pending task's wanted size, from the tasks' expected costs. */
 PETSC_EXTERN PetscErrorCode MoeScheduleGroupLayout(MoeSchedule *, PetscInt workers, PetscInt *size, PetscInt *ngroups);
 PETSC_EXTERN void           MoeScheduleUnblock(MoeSchedule *, PetscInt pair);
+/* Task id, handed out before, is pending again and wants a group of at least `size` ranks: it comes
+   before every replicate task (its cost is known now to be more than the model expected). */
+PETSC_EXTERN PetscErrorCode MoeScheduleYield(MoeSchedule *, PetscInt64 id, PetscInt size);
 
 #endif

@@ -52,8 +52,10 @@ static PetscErrorCode SelectTruthOnRoot(MPI_Comm comm, TruthSelection *sel)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
+static PetscErrorCode ReadRunOptions(MPI_Comm comm, const MoeSpec *spec, MoeRunOptions *o)
 {
+  PetscBool yield_set;
+
   PetscFunctionBegin;
   PetscCall(PetscMemzero(o, sizeof(*o)));
   PetscCall(PetscStrncpy(o->output, "results.h5", sizeof(o->output)));
@@ -64,6 +66,7 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   o->depth             = 2;
   o->stop_grace        = 10;
   o->test_hang_task    = -1;
+  o->yield             = 1;
   PetscOptionsBegin(comm, NULL, "moerate run: output and run control (not part of the spec)", "moerate");
   PetscCall(PetscOptionsString("-output", "the results file (HDF5); an existing one from the same spec is resumed", NULL, o->output, o->output, sizeof(o->output), NULL));
   PetscCall(PetscOptionsBool("-force", "start over when -output is from another spec or unreadable (the old file is kept as FILE.bak-TIME)", NULL, o->force, &o->force, NULL));
@@ -76,6 +79,7 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   PetscCall(PetscOptionsReal("-test_flush_delay", "testing: seconds to wait between writing the results and renaming them into place", NULL, o->test_flush_delay, &o->test_flush_delay, NULL));
   PetscCall(PetscOptionsReal("-test_task_delay", "testing: seconds each task waits (interruptibly) before it starts, for runs of a known length", NULL, o->test_task_delay, &o->test_task_delay, NULL));
   PetscCall(PetscOptionsReal("-stop_grace", "seconds to wait for busy workers after a stop request (SIGUSR1, SIGTERM) before writing the results and leaving without them (exit status 3); keep it below the SLURM warning time", NULL, o->stop_grace, &o->stop_grace, NULL));
+  PetscCall(PetscOptionsReal("-fit_group_yield", "-fit_group auto: a fit running alone that has lasted this many times the longest expected time the rule lets a task run alone (half the schedule's fair share, in seconds per expected-cost unit measured on the run's fits alone) is handed back and run by the largest group; the group gives the same numbers, only the time alone is lost; 0: never", NULL, o->yield, &o->yield, &yield_set));
   PetscCall(PetscOptionsInt("-queue_depth", "tasks queued on each worker", NULL, o->depth, &o->depth, NULL));
   PetscCall(PetscOptionsBool("-skip_fit", "benchmark the scheduler: tasks do nothing (recorded as skipped)", NULL, o->skip_fit, &o->skip_fit, NULL));
   {
@@ -93,6 +97,8 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, MoeRunOptions *o)
   MoeUserCheck(o->stop_grace >= 0 && PetscIsNormalReal(o->stop_grace + 1), "-stop_grace %g must be a number of seconds >= 0", (double)o->stop_grace);
   MoeUserCheck(o->flush_interval >= 0 && o->progress_interval >= 0, "-flush_interval and -progress_interval must be >= 0 seconds");
   MoeUserCheck(o->depth >= 1 && o->depth <= 64, "-queue_depth %" PetscInt_FMT " is outside 1..64", o->depth);
+  MoeUserCheck(o->yield >= 0 && PetscIsNormalReal(o->yield + 1), "-fit_group_yield %g must be a factor >= 0 (0: never hand a fit to a group)", (double)o->yield);
+  MoeUserCheck(!yield_set || spec->fit_group == MOE_FIT_GROUP_AUTO, "-fit_group_yield needs -fit_group auto (fixed groups are all the same size: there is no larger group to hand a fit to); drop -fit_group_yield or use -fit_group auto");
   PetscFunctionReturn(0);
 }
 
@@ -188,7 +194,7 @@ PetscErrorCode MoeCommandRun(MPI_Comm comm, const char command[])
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(MoeStoreReadTruthFile(comm, &tf));
   PetscCall(MoeSpecCreate(comm, NULL, PETSC_TRUE, tf, &spec));
-  PetscCall(ReadRunOptions(comm, &opts));
+  PetscCall(ReadRunOptions(comm, spec, &opts));
   PetscCall(FormGroups(comm, spec, &opts));
   PetscCall(MoeModelCreate(spec->gatings[0], spec->experts[0], spec->k, spec->d, NULL, NULL, &m));
   PetscCall(MoeCheckTaoOptions(spec, m)); /* also lists the TAO options under -help */

@@ -29,7 +29,7 @@ PetscErrorCode MoeScheduleCreate(const MoeGrid *G, const MoeResults *R, MoeSched
   S->grid = G;
   PetscCall(PetscCalloc4(G->npairs, &S->queue, G->npairs, &S->len, G->npairs, &S->pos, G->npairs, &S->blocked));
   PetscCall(PetscMalloc1(G->npairs, &S->refs));
-  PetscCall(PetscMalloc2(G->ntasks, &S->taken, G->ntasks, &S->want));
+  PetscCall(PetscMalloc3(G->ntasks, &S->taken, G->ntasks, &S->want, PetscMax(1, G->ntasks), &S->yielded));
   for (i = 0; i < G->ntasks; i++) {
     S->taken[i] = PETSC_FALSE;
     S->want[i]  = 1;
@@ -61,7 +61,7 @@ PetscErrorCode MoeScheduleDestroy(MoeSchedule **S)
   for (q = 0; q < (*S)->grid->npairs; q++) PetscCall(PetscFree((*S)->queue[q]));
   PetscCall(PetscFree4((*S)->queue, (*S)->len, (*S)->pos, (*S)->blocked));
   PetscCall(PetscFree((*S)->refs));
-  PetscCall(PetscFree2((*S)->taken, (*S)->want));
+  PetscCall(PetscFree3((*S)->taken, (*S)->want, (*S)->yielded));
   PetscCall(PetscFree(*S));
   PetscFunctionReturn(0);
 }
@@ -93,6 +93,11 @@ PetscInt64 MoeScheduleNextFor(MoeSchedule *S, PetscInt size)
   PetscInt       q, bq = -1;
 
   best = FirstFor(S, S->refs, S->refpos, S->nrefs, size);
+  if (best < 0 && (best = FirstFor(S, S->yielded, 0, S->nyielded, size)) >= 0) { /* a yielded task is not in its pair's queue any more */
+    S->taken[best] = PETSC_TRUE;
+    S->remaining--;
+    return best;
+  }
   if (best < 0)
     for (q = 0; q < S->grid->npairs; q++) {
       PetscInt64 id;
@@ -165,7 +170,7 @@ PetscErrorCode MoeScheduleGroupLayout(MoeSchedule *S, PetscInt workers, PetscInt
     for (i = S->pos[q]; i < S->len[q]; i++)
       if (!S->taken[S->queue[q][i]]) ids[npending++] = S->queue[q][i];
   for (i = 0; i < npending; i++) total += G->tasks[ids[i]].cost;
-  half = total / workers / 2;
+  half = S->half = total / workers / 2;
   SortByCost(G, ids, npending);
   for (i = 0; i < npending; i++)
     if ((S->want[ids[i]] = WantedSize(G, &G->tasks[ids[i]], half, workers)) == MOE_WANT_ALONE) limit = workers - 1;
@@ -188,4 +193,16 @@ PetscErrorCode MoeScheduleGroupLayout(MoeSchedule *S, PetscInt workers, PetscInt
 void MoeScheduleUnblock(MoeSchedule *S, PetscInt pair)
 {
   S->blocked[pair] = PETSC_FALSE;
+}
+
+PetscErrorCode MoeScheduleYield(MoeSchedule *S, PetscInt64 id, PetscInt size)
+{
+  PetscFunctionBegin;
+  PetscCheck(S->taken[id], PETSC_COMM_SELF, PETSC_ERR_PLIB, "task %lld was not handed out", (long long)id);
+  PetscCheck(S->nyielded < S->grid->ntasks, PETSC_COMM_SELF, PETSC_ERR_PLIB, "more yields than tasks");
+  S->taken[id]                = PETSC_FALSE;
+  S->want[id]                 = size;
+  S->yielded[S->nyielded++] = id;
+  S->remaining++;
+  PetscFunctionReturn(0);
 }

@@ -2,6 +2,7 @@
    file at intervals, report progress, and stop cleanly on SIGTERM/SIGUSR1. */
 #include <moerun.h>
 #include <moeschedule.h>
+#include <moedata.h>
 #include <moerunmsg.h>
 #include <unistd.h>
 
@@ -19,6 +20,11 @@ typedef struct {
   /* time left: per task kind, the cost model's units still to run and the seconds per
      unit measured on this session's finished tasks */
   PetscReal cost_left[2], cost_seen[2], time_seen[2];
+  /* -fit_group_yield: the expected cost after which a fit is handed to the largest group (0:
+     never); per kind and group size, the expected cost and the seconds of this session's fits;
+     the fits handed over and the seconds they had run */
+  PetscReal yield_after, cost_on[2][MOE_DATA_CHUNKS + 1], time_on[2][MOE_DATA_CHUNKS + 1], yield_lost;
+  PetscInt  group_max, nyielded;
 } Master;
 
 /* The time-left estimate's kind of a task: a reference fit (on noise-free data) or a fit of a replicate's data. */
@@ -161,6 +167,8 @@ static PetscErrorCode MasterSetUp(Master *M, const MoeGrid *G, MoeResults *R, co
     PetscCall(PetscMalloc1(size - 1, &sizes));
     PetscCall(MoeScheduleGroupLayout(M->S, size - 1, sizes, &ng));
     PetscCheck(ng == opts->ngroups && sizes[0] == opts->group_size[0], PETSC_COMM_SELF, PETSC_ERR_PLIB, "the group layout changed between two computations");
+    M->group_max = sizes[0];
+    if (sizes[0] > 1) M->yield_after = opts->yield * M->S->half; /* no group to hand a fit to otherwise */
     PetscCall(PetscFree(sizes));
   }
   for (i = 0; i < G->ntasks; i++)
@@ -189,6 +197,7 @@ static PetscErrorCode MasterFinish(Master *M, PetscBool stopped)
   PetscCall(Flush(M, PETSC_TRUE, complete));
   PetscCall(Progress(M, PETSC_TRUE, 0));
   FormatDuration(MoeWallTime() - M->start, el, sizeof(el));
+  if (M->nyielded && !M->opts->quiet) fprintf(stderr, "moerate: %d fit(s) ran longer than -fit_group_yield allows and were handed to a group of %d (%.1f s of their time redone)\n", (int)M->nyielded, (int)M->group_max, (double)M->yield_lost);
   if (stopped) fprintf(stderr, "moerate: stopped after %s with %lld of %lld tasks done; rerun the same command to resume (exit status %d)\n", el, (long long)M->R->done, (long long)M->grid->ntasks, MOE_EXIT_STOPPED);
   else if (!M->opts->quiet) fprintf(stderr, "moerate: finished %lld tasks (%lld failed) in %s; results in %s\n", (long long)M->grid->ntasks, (long long)M->R->failed, el, M->opts->output);
   PetscCall(MoeScheduleDestroy(&M->S));
@@ -246,10 +255,68 @@ PetscErrorCode MoeRunSerial(const MoeGrid *G, MoeResults *R, const MoeRunOptions
 }
 
 typedef struct {
-  PetscInt   size;        /* a group's first rank: the group's size; 0: another rank of a group */
-  PetscInt   outstanding;
-  PetscBool *hasref; /* per pair: G-bar sent */
+  PetscInt       size;        /* a group's first rank: the group's size; 0: another rank of a group */
+  PetscInt       outstanding;
+  PetscBool     *hasref;      /* per pair: G-bar sent */
+  PetscInt64    *sent;        /* the outstanding tasks in the order sent (a worker runs them in that order) */
+  PetscInt       first;       /* sent[first] is running */
+  PetscLogDouble since;       /* when it started */
+  PetscBool      yield_sent;  /* asked to hand it back */
 } WorkerState;
+
+/* A worker's tasks: the one running is the oldest outstanding. */
+static void Sent(WorkerState *W, PetscInt depth, PetscInt64 id)
+{
+  if (!W->outstanding) W->since = MoeWallTime();
+  W->sent[(W->first + W->outstanding) % depth] = id;
+}
+
+static void Returned(WorkerState *W, PetscInt depth)
+{
+  W->first      = (W->first + 1) % depth;
+  W->since      = MoeWallTime();
+  W->yield_sent = PETSC_FALSE;
+}
+
+/* -fit_group auto (-fit_group_yield): the rule gives a task the group that brings its expected cost
+   within half the fair share, so on a group of g ranks it should end within the time g ranks take
+   for that half (seconds per expected-cost unit measured on this session's fits on groups of g).  A
+   fit that has lasted `yield` times longer, on a group smaller than the largest, is asked back, for
+   the largest group: heavy-tailed fit times (a maximum-likelihood fit 100 times its design's
+   median) are what no cost model foresees.  The larger group gives the same numbers (a group's
+   sums are the same for every size), so only the time spent is lost. */
+static PetscErrorCode MaybeAskToYield(Master *M, WorkerState *W, PetscMPIInt w)
+{
+  const MoeTask *t;
+  PetscInt       k;
+  PetscReal      c, s;
+
+  PetscFunctionBegin;
+  if (W->size >= M->group_max || !W->outstanding || W->yield_sent || M->yield_after <= 0) PetscFunctionReturn(0);
+  t = &M->grid->tasks[W->sent[W->first]];
+  k = CostKind(t);
+  c = M->cost_on[k][W->size];
+  s = M->time_on[k][W->size];
+  if (c <= 0 || M->S->want[t->id] == MOE_WANT_ALONE) PetscFunctionReturn(0);
+  if (MoeWallTime() - W->since <= M->yield_after * W->size * s / c) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Bsend(&t->id, 1, MPI_INT64_T, w, MOE_TAG_YIELD, PETSC_COMM_WORLD));
+  W->yield_sent = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* A fit handed back: pending again, for the largest group. */
+static PetscErrorCode Yielded(Master *M, WorkerState *W, const MoeRecord *rec)
+{
+  PetscLogDouble spent = MoeWallTime() - W->since;
+
+  PetscFunctionBegin;
+  Returned(W, M->opts->depth);
+  PetscCall(MoeScheduleYield(M->S, rec->id, M->group_max));
+  M->nyielded++;
+  M->yield_lost += spent;
+  if (M->opts->verbose) fprintf(stderr, "moerate: task %lld ran %.1fs on a group of %d (rank %d), longer than -fit_group_yield allows: handed to a group of %d\n", (long long)rec->id, (double)spent, (int)W->size, (int)rec->rank, (int)M->group_max);
+  PetscFunctionReturn(0);
+}
 
 /* Send worker w tasks until it holds `depth` (a G-bar first when the task needs it). */
 static PetscErrorCode Dispatch(Master *M, WorkerState *W, PetscMPIInt w, PetscInt depth, char *refbuf)
@@ -270,6 +337,7 @@ static PetscErrorCode Dispatch(Master *M, WorkerState *W, PetscMPIInt w, PetscIn
       W[w].hasref[t->pair] = PETSC_TRUE;
     }
     PetscCallMPI(MPI_Bsend(&id, 1, MPI_INT64_T, w, MOE_TAG_TASK, PETSC_COMM_WORLD));
+    Sent(&W[w], M->opts->depth, id);
     W[w].outstanding++;
   }
   PetscFunctionReturn(0);
@@ -285,7 +353,7 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscInt     spins = 0, running;
   PetscBool    stopping = PETSC_FALSE;
   size_t       msize    = MoeResultMessageSize(G);
-  PetscLogDouble stop_time = 0;
+  PetscLogDouble stop_time = 0, yield_check = 0;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
@@ -293,12 +361,12 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscCall(PetscCalloc1(size, &W));
   for (PetscInt j = 0, first = 1; j < opts->ngroups; first += opts->group_size[j++]) { /* the workers are the groups' first ranks */
     W[first].size = opts->group_size[j];
-    PetscCall(PetscCalloc1(G->npairs, &W[first].hasref));
+    PetscCall(PetscCalloc2(G->npairs, &W[first].hasref, opts->depth, &W[first].sent));
   }
   PetscCall(PetscMalloc2(msize, &msg, MoeRefMessageSize(G), &refbuf));
   /* buffered sends never wait for a worker busy in a fit: room for every message that can
-     be in flight (depth tasks, one G-bar per pair, a stop and an exit per worker) */
-  bsize = (int)((size_t)size * ((opts->depth + 2) * (sizeof(PetscInt64) + MPI_BSEND_OVERHEAD) + G->npairs * (MoeRefMessageSize(G) + MPI_BSEND_OVERHEAD)) + 4096);
+     be in flight (depth tasks and as many yields, one G-bar per pair, a stop and an exit per worker) */
+  bsize = (int)((size_t)size * ((2 * opts->depth + 2) * (sizeof(PetscInt64) + MPI_BSEND_OVERHEAD) + G->npairs * (MoeRefMessageSize(G) + MPI_BSEND_OVERHEAD)) + 4096);
   PetscCall(PetscMalloc1(bsize, &bsend));
   PetscCallMPI(MPI_Buffer_attach(bsend, bsize));
 
@@ -332,6 +400,17 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
       PetscCallMPI(MPI_Recv(msg, (int)msize, MPI_BYTE, src, MOE_TAG_RESULT, PETSC_COMM_WORLD, MPI_STATUS_IGNORE));
       memcpy(&rec, msg, sizeof(rec));
       W[src].outstanding--;
+      if (rec.status == MOE_FIT_PENDING && rec.reason == MOE_REASON_YIELDED && !stopping) {
+        PetscCall(Yielded(&M, &W[src], &rec));
+        for (w = 1; w < size; w++) /* a free group takes it, the rank alone its next task */
+          if (W[w].size) PetscCall(Dispatch(&M, W, w, opts->depth, refbuf));
+        continue;
+      }
+      if (rec.status != MOE_FIT_PENDING && W[src].size <= MOE_DATA_CHUNKS) { /* seconds per cost unit on such a group */
+        M.cost_on[CostKind(&G->tasks[rec.id])][W[src].size] += G->tasks[rec.id].cost;
+        M.time_on[CostKind(&G->tasks[rec.id])][W[src].size] += rec.wall_time;
+      }
+      Returned(&W[src], opts->depth);
       if (rec.status == MOE_FIT_PENDING && !stopping) { /* a worker was signalled: stop everyone */
         MoeRequestStop();
         continue;
@@ -345,6 +424,10 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
       }
       spins = 0;
     } else if (++spins > 64) usleep(spins > 1000 ? 2000 : 50); /* idle: do not burn a core */
+    if (!stopping && M.yield_after > 0 && MoeWallTime() - yield_check > 0.1) {
+      yield_check = MoeWallTime();
+      for (w = 1; w < size; w++) PetscCall(MaybeAskToYield(&M, &W[w], w));
+    }
     PetscCall(MaybeFlush(&M));
     PetscCall(Progress(&M, PETSC_FALSE, running));
   }
@@ -354,7 +437,7 @@ PetscErrorCode MoeRunMaster(const MoeGrid *G, MoeResults *R, const MoeRunOptions
   PetscCallMPI(MPI_Buffer_detach(&bsend, &bsize));
   PetscCall(PetscFree(bsend));
   for (w = 1; w < size; w++)
-    if (W[w].size) PetscCall(PetscFree(W[w].hasref));
+    if (W[w].size) PetscCall(PetscFree2(W[w].hasref, W[w].sent));
   PetscCall(PetscFree(W));
   PetscCall(PetscFree2(msg, refbuf));
   PetscFunctionReturn(0);

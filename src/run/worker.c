@@ -4,17 +4,42 @@
 #include <moerunmsg.h>
 #include <time.h>
 
-/* Checked at every TAO iteration: a stop from the master, or a signal to this rank.  The ranks of a
-   group (ctx: its communicator, else NULL) agree: they reach this check at the same iterations of
-   the same fit, and stop together when any of them was asked to (the master asks the group's
-   first rank; a signal may reach its ranks at different moments). */
+/* What the interrupt check needs: the group's communicator (NULL: a rank alone), and on the rank
+   that talks to the master the task it runs (else -1) and whether the master asked for it back
+   (MOE_TAG_YIELD). */
+typedef struct {
+  MPI_Comm  *group;
+  PetscInt64 running;
+  PetscBool  yielded;
+} WorkerCheck;
+
+/* A yield for the running task (one for a task already done is dropped).  Sticky: the fit's later
+   checks see it too. */
+static PetscBool YieldAsked(WorkerCheck *c)
+{
+  int        flag = 0;
+  PetscInt64 id;
+
+  while (c->running >= 0 && !c->yielded && !MPI_Iprobe(0, MOE_TAG_YIELD, PETSC_COMM_WORLD, &flag, MPI_STATUS_IGNORE) && flag) {
+    if (MPI_Recv(&id, 1, MPI_INT64_T, 0, MOE_TAG_YIELD, PETSC_COMM_WORLD, MPI_STATUS_IGNORE)) break;
+    if (id == c->running) c->yielded = PETSC_TRUE;
+  }
+  return c->yielded;
+}
+
+/* Checked at every TAO iteration: a stop from the master, or a signal to this rank, or a yield.  The
+   ranks of a group agree: they reach this check at the same iterations of the same fit, and stop
+   together when any of them was asked to (the master asks the group's first rank; a signal may
+   reach its ranks at different moments). */
 static PetscBool WorkerInterrupt(void *ctx)
 {
-  int flag = 0, any;
+  WorkerCheck *c    = (WorkerCheck *)ctx;
+  int          flag = 0, any;
   if (MoeStopRequested()) flag = 1;
   else MPI_Iprobe(0, MOE_TAG_STOP, PETSC_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-  if (!ctx) return flag ? PETSC_TRUE : PETSC_FALSE;
-  if (MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, *(MPI_Comm *)ctx)) return PETSC_TRUE;
+  if (!flag && YieldAsked(c)) flag = 1;
+  if (!c->group) return flag ? PETSC_TRUE : PETSC_FALSE;
+  if (MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, *c->group)) return PETSC_TRUE;
   return any ? PETSC_TRUE : PETSC_FALSE;
 }
 
@@ -84,6 +109,7 @@ static PetscErrorCode RunGroupMember(const MoeGrid *G, const MoeRunOptions *opts
   PetscMPIInt rank;
   char       *buf, *msg;
   MoeRecord   rec;
+  WorkerCheck check = {&group, -1, PETSC_FALSE};
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
@@ -91,7 +117,7 @@ static PetscErrorCode RunGroupMember(const MoeGrid *G, const MoeRunOptions *opts
   PetscCall(MoeExecutorSetOptions(x, opts));
   PetscCall(MoeExecutorSetGroup(x, group));
   PetscCall(PetscMalloc2(GroupTaskSize(G), &buf, MoeResultMessageSize(G), &msg));
-  PetscCall(MoeFitSetInterrupt(WorkerInterrupt, &group));
+  PetscCall(MoeFitSetInterrupt(WorkerInterrupt, &check));
   while (1) {
     GroupTask t;
     PetscCall(ReceiveGroupTask(G, group, buf));
@@ -153,6 +179,7 @@ PetscErrorCode MoeRunWorker(const MoeGrid *G, const MoeRunOptions *opts)
   size_t      msize    = MoeResultMessageSize(G);
   char       *msg, *in;
   MoeRecord   rec;
+  WorkerCheck check = {NULL, -1, PETSC_FALSE};
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
@@ -169,7 +196,8 @@ PetscErrorCode MoeRunWorker(const MoeGrid *G, const MoeRunOptions *opts)
   PetscCall(MoeExecutorSetGroup(x, group));
   PetscCall(PetscMalloc3(cap, &queue, msize, &msg, MoeRefMessageSize(G), &in));
   PetscCall(PetscMalloc1(GroupTaskSize(G), &gbuf));
-  PetscCall(MoeFitSetInterrupt(WorkerInterrupt, gsize > 1 ? &group : NULL));
+  if (gsize > 1) check.group = &group;
+  PetscCall(MoeFitSetInterrupt(WorkerInterrupt, &check));
   while (!leaving) {
     int        flag;
     MPI_Status st;
@@ -198,6 +226,8 @@ PetscErrorCode MoeRunWorker(const MoeGrid *G, const MoeRunOptions *opts)
       case MOE_TAG_EXIT:
         leaving = PETSC_TRUE;
         break;
+      case MOE_TAG_YIELD: /* for a task done before it came */
+        break;
       }
       PetscCallMPI(MPI_Iprobe(0, MPI_ANY_TAG, PETSC_COMM_WORLD, &flag, &st));
     }
@@ -210,8 +240,14 @@ PetscErrorCode MoeRunWorker(const MoeGrid *G, const MoeRunOptions *opts)
       head          = (head + 1) % cap;
       count--;
       if (gsize > 1) PetscCall(SendGroupTask(G, group, id, MoeExecutorGetReference(x, G->tasks[id].pair), gbuf));
+      check.running = id;
+      check.yielded = PETSC_FALSE;
       PetscCall(MoeExecutorRun(x, id, rank, &rec, (PetscReal *)(msg + sizeof(rec)), (PetscReal *)(msg + sizeof(rec)) + G->spec->nlosses));
-      if (rec.status == MOE_FIT_PENDING) rec.id = id;
+      if (rec.status == MOE_FIT_PENDING) {
+        rec.id = id;
+        if (check.yielded && !MoeStopRequested()) rec.reason = MOE_REASON_YIELDED; /* a signal to this rank wins: the master stops the run */
+      }
+      check.running = -1;
       memcpy(msg, &rec, sizeof(rec));
       PetscCallMPI(MPI_Send(msg, (int)msize, MPI_BYTE, 0, MOE_TAG_RESULT, PETSC_COMM_WORLD));
     }

@@ -176,6 +176,38 @@ def test_auto_groups_give_the_largest_tasks_groups_by_the_rule(tmp_path, ranks):
         assert want[20000] == want[25000] == 1 and 5 in set(r["rank"])
 
 
+YIELDED = r"task (\d+) ran [0-9.]+s on a group of (\d+) \(rank (\d+)\), longer than -fit_group_yield allows: handed to a group of (\d+)"
+
+
+@pytest.mark.parametrize("ranks,layout", [(4, [2, 1]), (8, [4, 2, 1])])
+def test_fits_that_overrun_are_handed_to_the_largest_group_with_the_same_results(tmp_path, ranks, layout):
+    """-fit_group auto with -fit_group_yield 1e-6: every fit a smaller group starts after its first on a group of
+    that size (which measures the seconds per cost unit there) lasts longer than the rule allows (each task lasts
+    at least 0.5 s: -test_task_delay) and is handed back, then run by the largest group (its record names that
+    group's first rank); the run says how many, and the results are one rank's, bit for bit (a group's sums are
+    the same for every size, so a fit run again elsewhere ends where it would have).  On 4 ranks a rank alone
+    hands fits to a group of 2; on 8 (groups of 4, 2 and 1, the 20000-row fits wanting 2) the group of 2 hands
+    them to the group of 4, all its ranks leaving the fit together."""
+    assert auto_layout([n for n in AUTO_N for _ in range(2)], ranks - 1)[0] == layout
+    one, out = tmp_path / "one.h5", tmp_path / "auto.h5"
+    assert moerate("run", *AUTO, "-fit_group", 1, "-quiet", "-output", one).returncode == 0
+    p = moerate("run", *AUTO, "-fit_group", "auto", "-fit_group_yield", 1e-6, "-test_task_delay", 0.5, "-verbose",
+                "-output", out, ranks=ranks)
+    assert p.returncode == 0, p.stderr
+    assert layout_line(layout) in p.stdout, p.stdout
+    handed = [tuple(map(int, m)) for m in re.findall(YIELDED, p.stderr)]
+    assert handed, p.stderr
+    first = dict(zip(np.cumsum([1] + layout[:-1]), layout))  # each group's first rank and its size
+    assert all(first[rank] == g < layout[0] and to == layout[0] for _, g, rank, to in handed), handed
+    assert "moerate: %d fit(s) ran longer than -fit_group_yield allows and were handed to a group of %d" % (
+        len(handed), layout[0]) in p.stderr, p.stderr
+    assert_same_results(one, out)
+    with h5py.File(out, "r") as h:
+        r = h["tasks/records"][:]
+    assert set(r["rank"][[t for t, _, _, _ in handed]]) == {1}
+    assert np.all(r["status"] == 1) and np.all(r["certified"] == 1)
+
+
 def test_auto_groups_run_one_rank_estimators_alone(tmp_path):
     """-fit_group auto with an estimator that fits on one rank (sgd beside lse): the layout keeps a rank alone
     for it, every sgd fit runs on a group of one (on the whole sample, as without -fit_group), the large
@@ -276,6 +308,9 @@ def rank_pid(p, rank):
     (1, ["-fit_group", 1, "-estimator", "sgd"], "-fit_group 1: the sgd estimator fits on one rank"),
     (1, ["-fit_group", 1, "-fit_hessian_rows", 1000], "a group forms the Hessian from every row"),
     (1, ["-fit_group", 1, "-tao_type", "brgn"], "-fit_group with -tao_type brgn: TAO's own least squares needs every row on one rank"),
+    (3, ["-fit_group", 1, "-fit_group_yield", 2], "-fit_group_yield needs -fit_group auto"),
+    (1, ["-fit_group_yield", 1], "-fit_group_yield needs -fit_group auto"),
+    (1, ["-fit_group", "auto", "-fit_group_yield", -1], "-fit_group_yield -1 must be a factor >= 0"),
 ])
 def test_bad_group_settings_are_one_line_and_exit_2(tmp_path, ranks, args, message):
     out = tmp_path / "r.h5"
