@@ -2,13 +2,16 @@
 """Figure 8: the whole suite (every full-scale spec of jobs/specs) at 64, 512 and 4096 ranks, simulated from measured per-task costs.
 
     /usr/bin/python3 bench/simulate.py --moerate build/moerate --results results [--ranks 64 512 4096]
-                                        [--master-us 7] [--workdir DIR]
+                                        [--master-us 7] [--workdir DIR] [--groups groups.json] [--yield 1]
+    /usr/bin/python3 bench/simulate.py --export results/SPEC.h5 docs/results/costs/SPEC.csv
 
 For every full-scale spec of the suite (SUITE below) the task grid is moerate's own: `moerate run -skip_fit` on
 2 ranks writes the spec's records (every task's kind, pair, estimator and n) without fitting.  Each task's
 duration is predicted from a measured run of the same design: results/SPEC.h5 when the full spec was run,
 (its measured wall times are used as they are), else results/SPEC_quick.h5 (docs/results/make.sh makes
-them); per (kind, gating, expert, estimator) group the
+them); where results/ lacks a file, the costs table docs/results/make.sh keeps of it in docs/results/costs
+(--export: each task's kind, pair, estimator, n, p, status and wall time) stands in for it, so that the
+figure can be made again on a machine that has not rerun the suite; per (kind, gating, expert, estimator) group the
 fit wall times follow t = c n^alpha, fitted by least squares on log t against log n over the measured fits
 (alpha = 1 when only one n was measured), scaled by (p / p_quick)^2 for least squares and references (a
 Gauss-Newton Hessian per iteration) and by p / p_quick for the gradient-based estimators; a model: iteration
@@ -41,6 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # every full-scale spec of jobs/specs (a _quick variant is a measurement of its full spec, not a spec of the suite)
 SUITE = sorted(f[:-5] for f in os.listdir(os.path.join(ROOT, "jobs", "specs"))
                if f.endswith(".yaml") and not f.endswith("_quick.yaml"))
+COSTS = os.path.join(ROOT, "docs", "results", "costs")
 REFERENCE = 1
 CHUNKS = 64  # MOE_DATA_CHUNKS (include/moedata.h)
 GROUPING = {"lse", "mle"}  # the estimators whose fits a group of ranks can share (the `groups` trait)
@@ -73,11 +77,50 @@ def p_exponent(kind, estimator):
     return 2 if kind == REFERENCE or estimator == "lse" else 1
 
 
-def cost_laws(path, estimators):
-    """{group: (c, alpha, p)} with t = c n^alpha at p parameters, from the measured fits of a results file."""
-    with h5py.File(path, "r") as h:
-        rec = h["tasks/records"][:]
-        names = [x.decode() if isinstance(x, bytes) else x for x in h["grid/estimators"][:]] if "grid/estimators" in h else ["lse"]
+# what the simulation takes from a measured run, per task (docs/results/costs/SPEC.csv keeps it for good)
+COST_FIELDS = ("kind", "gating", "expert", "estimator", "n", "p", "status", "wall_time")
+
+
+class Measured:
+    """A measured run: its tasks' records (COST_FIELDS), estimator names, whether it is complete and its name;
+    from a results file or from the costs table docs/results/make.sh writes beside the spec's rate tables."""
+
+    def __init__(self, path):
+        self.name = os.path.basename(path)
+        if path.endswith(".csv"):
+            with open(path) as f:
+                lines = f.read().splitlines()
+            head = dict(l[2:].split(": ", 1) for l in lines if l.startswith("# ") and ": " in l)
+            rows = [l.split(",") for l in lines if l and not l.startswith("#")]
+            assert tuple(rows[0]) == COST_FIELDS, "%s: not a costs table (columns %s)" % (path, rows[0])
+            self.rec = np.array([tuple(float(v) if c == "wall_time" else int(v) for c, v in zip(COST_FIELDS, r)) for r in rows[1:]],
+                                dtype=[(c, "f8" if c == "wall_time" else "i8") for c in COST_FIELDS])
+            self.names = head["estimators"].split(",")
+            self.complete = head["status"] == "complete"
+        else:
+            with h5py.File(path, "r") as h:
+                self.rec = h["tasks/records"][:]
+                self.names = [x.decode() if isinstance(x, bytes) else x for x in h["grid/estimators"][:]] if "grid/estimators" in h else ["lse"]
+                self.complete = h.attrs.get("status") == "complete"
+        self.done = int(np.count_nonzero(self.rec["status"] != 0))
+        self.quick = self.name.split(".")[0].endswith("_quick")
+
+
+def export_costs(h5, out):
+    """The costs table of a results file: one row per task (COST_FIELDS), the file's status and estimators in
+    its head."""
+    m = Measured(h5)
+    with open(out, "w") as f:
+        f.write("# costs of %s, per task (bench/simulate.py reads it when the results file is absent)\n" % m.name)
+        f.write("# status: %s\n# estimators: %s\n" % ("complete" if m.complete else "partial", ",".join(m.names)))
+        f.write(",".join(COST_FIELDS) + "\n")
+        for r in m.rec:
+            f.write(",".join(repr(float(r[c])) if c == "wall_time" else str(int(r[c])) for c in COST_FIELDS) + "\n")
+
+
+def cost_laws(m):
+    """{group: (c, alpha, p)} with t = c n^alpha at p parameters, from the measured fits of a run."""
+    rec, names = m.rec, m.names
     done = rec[(rec["status"] != 0) & (rec["wall_time"] > 0)]
     laws = {}
     for k in {key(r) for r in done}:
@@ -118,14 +161,11 @@ def expected_cost(records, names):
     return out
 
 
-def measured_durations(path, records):
+def measured_durations(m, records):
     """The measured wall times of a complete full-scale run of the same grid, or None."""
-    with h5py.File(path, "r") as h:
-        rec = h["tasks/records"][:]
-        complete = h.attrs.get("status") == "complete"
-    if not complete or len(rec) != len(records) or np.any(rec["n"] != records["n"]):
+    if m.quick or not m.complete or len(m.rec) != len(records) or np.any(m.rec["n"] != records["n"]):
         return None
-    return rec["wall_time"].astype(float)
+    return m.rec["wall_time"].astype(float)
 
 
 def schedule(records, dur, cost, workers, master_s):
@@ -270,6 +310,8 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--export", nargs=2, metavar=("RESULTS_H5", "COSTS_CSV"),
+                    help="write the costs table of a results file (docs/results/make.sh does) and stop")
     ap.add_argument("--moerate", default=os.path.join(ROOT, "build", "moerate"))
     ap.add_argument("--results", default=os.path.join(ROOT, "results"))
     ap.add_argument("--ranks", type=int, nargs="+", default=[64, 512, 4096])
@@ -279,26 +321,27 @@ def main():
     ap.add_argument("--yield", dest="yield_factor", type=float, default=1.0,
                     help="-fit_group_yield of the grouped runs (moerate's default 1; 0: never): also simulated without it")
     o = ap.parse_args()
+    if o.export:
+        export_costs(*o.export)
+        return
     work = o.workdir or tempfile.mkdtemp(prefix="moerate-sim.")
     specs = []
     for s in SUITE:
-        measured = [p for p in (os.path.join(o.results, s + ".h5"), os.path.join(o.results, s + "_quick.h5"))
-                    if os.path.exists(p)]
-        if not measured:
-            print("  %s: no measured run (results/%s.h5 or _quick.h5): left out" % (s, s))
+        # a results file, else the costs table docs/results/make.sh kept of it; the full spec's when complete
+        runs = [Measured(p) for v in (s, s + "_quick") for p in (os.path.join(o.results, v + ".h5"), os.path.join(COSTS, v + ".csv"))
+                if os.path.exists(p)]
+        if not runs:
+            print("  %s: no measured run (results/%s.h5, _quick.h5 or their costs in docs/results/costs): left out" % (s, s))
             continue
-        with h5py.File(measured[0], "r") as h:
-            if h.attrs.get("status") != "complete" and len(measured) > 1:
-                measured = measured[1:]
-        with h5py.File(measured[0], "r") as h:
-            if not h.attrs.get("tasks_done", 0):
-                print("  %s: %s has no finished task: left out" % (s, os.path.basename(measured[0])))
-                continue
+        m = next((r for r in runs if r.complete and not r.quick), next((r for r in runs if r.quick), runs[0]))
+        if not m.done:
+            print("  %s: %s has no finished task: left out" % (s, m.name))
+            continue
         rec, names = grid(o.moerate, s, work)
-        dur = measured_durations(measured[0], rec) if not measured[0].endswith("_quick.h5") else None
+        dur = measured_durations(m, rec)
         if dur is None:
-            dur = predict(rec, cost_laws(measured[0], names), names)
-        specs.append((s, rec, dur, os.path.basename(measured[0]), expected_cost(rec, names),
+            dur = predict(rec, cost_laws(m), names)
+        specs.append((s, rec, dur, m.name, expected_cost(rec, names),
                       [n.decode() if isinstance(n, bytes) else n for n in names]))
         print("  %-22s %6d tasks, %9.0f s of fits predicted from %s" % (s, len(rec), dur.sum(), specs[-1][3]))
     total = sum(sp[2].sum() for sp in specs)

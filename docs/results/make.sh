@@ -28,6 +28,9 @@ for name in "${specs[@]}"; do
     echo "$name: $(($(date +%s) - start)) s on $ranks ranks ($(nproc) cores), $(date -u +%F)" >>"$out/timings.txt"
   fi
   /usr/bin/python3 analysis/rates.py "results/$name.h5" >"$out/$name.txt"
+  # each task's measured cost, which bench/simulate.py (figure 8) reads where results/ lacks the file
+  mkdir -p "$out/costs"
+  /usr/bin/python3 bench/simulate.py --export "results/$name.h5" "$out/costs/$name.csv"
   /usr/bin/python3 analysis/rates.py "results/$name.h5" --format csv >"$out/$name.csv"
   # no certified fit at all (top-K least squares): plot the uncertified ones, which the figure says
   /usr/bin/python3 analysis/plot_rates.py "results/$name.h5" -o "$out/$name.png" ||

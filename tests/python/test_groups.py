@@ -325,3 +325,37 @@ def test_bad_group_settings_are_one_line_and_exit_2(tmp_path, ranks, args, messa
 def test_fit_on_more_ranks_than_its_group_is_refused(tmp_path):
     p = moerate("fit", *TINY, "-n", 3000, "-fit_group", 2, ranks=3)
     assert p.returncode == 2 and "`moerate fit` runs on one rank, or on the -fit_group ranks" in p.stderr, p.stderr
+
+
+def test_costs_table_stands_in_for_its_results_file(tmp_path, grouped):
+    """bench/simulate.py --export writes a results file's per-task costs (docs/results/costs, made by
+    docs/results/make.sh); read back, the table gives the simulation the same records, status and cost laws
+    as the results file itself, wall times to the last bit."""
+    import simulate
+    out = tmp_path / "costs.csv"
+    subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "bench", "simulate.py"), "--export", str(grouped), str(out)],
+                   check=True)
+    a, b = simulate.Measured(str(out)), simulate.Measured(str(grouped))
+    assert (a.complete, a.names, a.done, a.quick) == (b.complete, b.names, b.done, False) == (True, ["lse"], 9, False)
+    for f in simulate.COST_FIELDS:
+        assert np.array_equal(a.rec[f], b.rec[f]), f
+    assert simulate.cost_laws(a) == simulate.cost_laws(b)
+
+
+def test_simulated_schedule_hands_an_overrun_to_the_largest_group():
+    """Figure 8's model of -fit_group_yield against a hand computation: a group of 2 and a rank alone; the group
+    takes the larger task (10 s alone), the rank alone the other, whose 100 s exceed what the rule allows a rank
+    alone (half the fair share in seconds: 3 cost units / 2 groups / 2 x 110 s / 3 units = 27.5 s).  It is handed
+    back at 27.5 s, and the group, done with its own task, runs it in 100 s / its speed-up; without the yield
+    the run lasts the 100 s."""
+    import simulate
+    rec = np.zeros(2, dtype=[("kind", "i4"), ("gating", "i4"), ("expert", "i4"), ("estimator", "i4"), ("n", "i8"), ("p", "i4")])
+    rec["n"], rec["p"] = 100000, 50
+    gm = {"reduce": {"send_s": 1e-3, "add_s": 1e-3, "bcast_s": 1e-3}, "time_1": 60.0, "iterations": 10, "n": 100000}
+    dur, cost, sizes, want = np.array([10.0, 100.0]), np.array([2.0, 1.0]), [2, 1], np.array([2, 1])
+    s2 = simulate.group_speedup(2, 100000.0, True, gm)
+    assert 1.5 < s2 < 2
+    assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 0.0) == pytest.approx(100.0)
+    assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 1.0) == pytest.approx(27.5 + 100.0 / s2)
+    # a factor of 4 allows 110 s: nothing is handed back
+    assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 4.0) == pytest.approx(100.0)
