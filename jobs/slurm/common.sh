@@ -90,6 +90,12 @@ moe_run() {
   moe_pid=
   if ((before < 0 || $(moe_done "$2") > before)); then moe_progress=1; fi
   moe_log "moerate exited with status $status"
+  # A stop that came as a finished run was leaving: the USR1 forwarded to mpirun can kill mpirun
+  # itself while it tears down (138), though every rank has written its part.  The file decides.
+  if ((status != 0 && (moe_stop || moe_term))) && [[ $(moe_status "$2") == complete ]]; then
+    moe_log "the results file is complete: the run had finished before the stop (status $status is the launcher's, on its way out)"
+    status=0
+  fi
   return "$status"
 }
 
@@ -132,6 +138,13 @@ moe_done() {
   local n
   n=$(h5dump -a /tasks_done "$1" 2>/dev/null | sed -n 's/^ *(0): *\([0-9]*\).*/\1/p')
   echo "${n:-0}"
+}
+
+# moe_status FILE: the status attribute of a results file (complete, incomplete; empty when there
+# is no file or no h5dump).
+moe_status() {
+  command -v h5dump >/dev/null || return 0
+  h5dump -a /status "$1" 2>/dev/null | sed -n 's/^ *(0): *"\([a-z]*\)".*/\1/p'
 }
 
 # moe_specs full|quick NAME...: run jobs/specs/NAME.yaml (quick: NAME_quick.yaml) into

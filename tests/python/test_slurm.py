@@ -163,6 +163,25 @@ def test_a_run_that_finishes_no_task_is_not_requeued(cluster, tmp_path):
     assert int(info["Restarts"]) == 0 and "no task finished in this run: not requeueing" in text, text
 
 
+def test_a_stop_as_a_finished_run_leaves_is_not_a_failure(cluster, tmp_path):
+    """The time-limit warning that reaches the batch shell just as a finished run is leaving: the USR1 the shell
+    forwards can kill mpirun itself while it tears down (138), though the file is complete.  A launcher that
+    runs mpirun to the end, then has the warning sent and dies of the forwarded USR1, reproduces that moment:
+    the job looks at the file, finds it complete and ends as done (0), neither failed nor requeued."""
+    out = tmp_path / "r.h5"
+    race = tmp_path / "race.sh"
+    race.write_text('#!/bin/bash\nmpirun -n "$SLURM_NTASKS" "$@" || exit\nkill -USR1 "$PPID"\nsleep 30\n')
+    job, log = submit(cluster, tmp_path, ["--ntasks=3"], [out, "-quiet"], {"MOERATE_LAUNCHER": "bash %s" % race})
+    info = wait_job(cluster, job, log, timeout=150)
+    time.sleep(2)  # the batch shell writes its last line after the job state changes
+    text = read(log)
+    assert "USR1: stopping moerate cleanly" in text and "moerate exited with status 138" in text, text
+    assert "the results file is complete: the run had finished before the stop (status 138" in text, text
+    assert info["JobState"] == "COMPLETED" and info["ExitCode"] == "0:0" and int(info["Restarts"]) == 0, text
+    assert text.rstrip().endswith("done"), text
+    assert_complete_once(out)
+
+
 @pytest.mark.parametrize("variant", ["full", "quick"])
 def test_submit_all_submits_every_spec_once(tmp_path, variant):
     """jobs/slurm/submit_all.sh, with an sbatch that records its arguments: one job per spec of jobs/specs
