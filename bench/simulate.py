@@ -258,7 +258,7 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
     blocked by its pair's reference; its time is the task's one-rank time over figure 10's speed-up for that
     group size; a group that finds only blocked work waits for the next reference, one that finds only larger
     tasks stays idle (or waits for a task handed back).  -fit_group_yield (yield_factor > 0): a task that a group
-    smaller than the largest runs longer than yield_factor x the time that group size takes for half the fair
+    smaller than the largest and than its sample's chunks runs longer than yield_factor x the time that group size takes for half the fair
     share (the spec's seconds per expected-cost unit on one rank x g / its speed-up) is handed back at that
     moment, for the largest group; the time spent on it is lost."""
     pair = [(int(r["gating"]), int(r["expert"])) for r in records]
@@ -293,7 +293,7 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
         master = now + master_s
         speedup = group_speedup(sizes[j], float(records[i]["n"]), sizes[j] > 1, gm)
         allowed = limit * sizes[j] / speedup  # the seconds a group of this size takes for half the share
-        if sizes[j] < sizes[0] and limit > 0 and want[i] != ALONE and dur[i] / speedup > allowed:
+        if sizes[j] < min(sizes[0], chunks(records[i]["n"])) and limit > 0 and want[i] != ALONE and dur[i] / speedup > allowed:
             yielded.append((master + allowed, i))
             heapq.heappush(free, (master + allowed, j))
             for jk in [jk for jk in idle if sizes[jk] == sizes[0]]:  # an idle largest group takes it when it comes

@@ -281,8 +281,8 @@ static void Returned(WorkerState *W, PetscInt depth)
 /* -fit_group auto (-fit_group_yield): the rule gives a task the group that brings its expected cost
    within half the fair share, so on a group of g ranks it should end within the time g ranks take
    for that half (seconds per expected-cost unit measured on this session's fits on groups of g).  A
-   fit that has lasted `yield` times longer, on a group smaller than the largest, is asked back, for
-   the largest group: heavy-tailed fit times (a maximum-likelihood fit 100 times its design's
+   fit that has lasted `yield` times longer, on a group smaller than the largest and than its
+   sample's chunks, is asked back, for the largest group: heavy-tailed fit times (a maximum-likelihood fit 100 times its design's
    median) are what no cost model foresees.  The larger group gives the same numbers (a group's
    sums are the same for every size), so only the time spent is lost. */
 static PetscErrorCode MaybeAskToYield(Master *M, WorkerState *W, PetscMPIInt w)
@@ -297,7 +297,7 @@ static PetscErrorCode MaybeAskToYield(Master *M, WorkerState *W, PetscMPIInt w)
   k = CostKind(t);
   c = M->cost_on[k][W->size];
   s = M->time_on[k][W->size];
-  if (c <= 0 || M->S->want[t->id] == MOE_WANT_ALONE) PetscFunctionReturn(0);
+  if (c <= 0 || M->S->want[t->id] == MOE_WANT_ALONE || MoeDataChunks(t->n) <= W->size) PetscFunctionReturn(0); /* more ranks than chunks would idle */
   if (MoeWallTime() - W->since <= M->yield_after * W->size * s / c) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Bsend(&t->id, 1, MPI_INT64_T, w, MOE_TAG_YIELD, PETSC_COMM_WORLD));
   W->yield_sent = PETSC_TRUE;

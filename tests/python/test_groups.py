@@ -208,6 +208,28 @@ def test_fits_that_overrun_are_handed_to_the_largest_group_with_the_same_results
     assert np.all(r["status"] == 1) and np.all(r["certified"] == 1)
 
 
+def test_a_stop_among_handed_over_fits_resumes_to_the_same_results(tmp_path):
+    """SIGUSR1 to a run whose rank alone keeps handing fits to the group of 2 (-fit_group_yield 1e-6, tasks of at
+    least 1 s): the run stops cleanly (3) with the handed-over fits pending, whichever message was in flight,
+    and the run resumed on 3 ranks ends with one rank's results, bit for bit, every task once."""
+    one, out = tmp_path / "one.h5", tmp_path / "auto.h5"
+    assert moerate("run", *AUTO, "-fit_group", 1, "-quiet", "-output", one).returncode == 0
+    p = start(["run", *AUTO, "-fit_group", "auto", "-fit_group_yield", 1e-6, "-test_task_delay", 1, "-verbose",
+               "-flush_interval", 0, "-output", out], 4)
+    wait_for_tasks(out, 2, p)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGUSR1)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 3, err
+    assert re.search(YIELDED, err), err  # the rank alone had handed fits over before the stop
+    with h5py.File(out, "r") as h:
+        assert h.attrs["status"] == "incomplete" and h["sessions"][-1]["exit_status"] == 3
+    q = moerate("run", *AUTO, "-fit_group", "auto", "-output", out, ranks=3)
+    assert q.returncode == 0, q.stderr
+    assert_same_results(one, out)
+    assert_complete_once(out)
+
+
 def test_auto_groups_run_one_rank_estimators_alone(tmp_path):
     """-fit_group auto with an estimator that fits on one rank (sgd beside lse): the layout keeps a rank alone
     for it, every sgd fit runs on a group of one (on the whole sample, as without -fit_group), the large
