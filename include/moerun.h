@@ -48,7 +48,7 @@ typedef struct {
   PetscInt64 test_hang_task;   /* testing: the worker running this task ignores stop requests */
   PetscInt64 inject_nan_task, inject_error_task;
   PetscInt   depth; /* tasks queued per worker */
-  PetscReal  yield; /* -fit_group_yield: a fit alone longer than yield x half the fair share goes to a group; 0: never */
+  PetscReal  yield; /* -fit_group_yield: a fit on a smaller group longer than yield x its size's time for half the fair share goes to the largest group; 0: never */
   PetscInt   ngroups;    /* the workers: groups of ranks after the master, in rank order */
   PetscInt  *group_size; /* their sizes (1 each without -fit_group); freed by the command */
 } MoeRunOptions;
