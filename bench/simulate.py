@@ -325,6 +325,7 @@ def main():
         export_costs(*o.export)
         return
     work = o.workdir or tempfile.mkdtemp(prefix="moerate-sim.")
+    os.makedirs(work, exist_ok=True)
     specs = []
     for s in SUITE:
         # a results file, else the costs table docs/results/make.sh kept of it; the full spec's when complete
@@ -365,7 +366,7 @@ def main():
           " gets a group of its own, up to 64 ranks; speed-ups by figure 10's model, measured at n = %d): physical limit ="
           " core-hours / ranks" % gm["n"])
     for factor in sorted({0.0, o.yield_factor}, reverse=True):
-        print("  -fit_group_yield %g%s" % (factor, ": fits alone longer than the rule allows are handed to the largest group"
+        print("  -fit_group_yield %g%s" % (factor, ": fits that overrun on a smaller group are handed to the largest"
                                            if factor else ": never (each task stays where it started)"))
         for R in o.ranks:
             walls, largest = [], 1
