@@ -258,9 +258,9 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
     blocked by its pair's reference; its time is the task's one-rank time over figure 10's speed-up for that
     group size; a group that finds only blocked work waits for the next reference, one that finds only larger
     tasks stays idle (or waits for a task handed back).  -fit_group_yield (yield_factor > 0): a task that a group
-    smaller than the largest and than its sample's chunks runs longer than yield_factor x the time that group size takes for half the fair
-    share (the spec's seconds per expected-cost unit on one rank x g / its speed-up) is handed back at that
-    moment, for the largest group; the time spent on it is lost."""
+    smaller than the largest and than its sample's chunks runs longer than yield_factor x the time that group
+    size takes for half the fair share (the spec's seconds per expected-cost unit on one rank x g / its
+    speed-up) is handed back at that moment, for the largest group; the time spent on it is lost."""
     pair = [(int(r["gating"]), int(r["expert"])) for r in records]
     is_ref = records["kind"] == REFERENCE
     ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
