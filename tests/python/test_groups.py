@@ -217,7 +217,7 @@ def test_a_stop_among_handed_over_fits_resumes_to_the_same_results(tmp_path):
     p = start(["run", *AUTO, "-fit_group", "auto", "-fit_group_yield", 1e-6, "-test_task_delay", 1, "-verbose",
                "-flush_interval", 0, "-output", out], 4)
     wait_for_tasks(out, 2, p)
-    time.sleep(0.5)
+    time.sleep(1)  # the rank alone, measured by its first fit, hands its second over within 0.2 s; the group has 4 s of work left
     p.send_signal(signal.SIGUSR1)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 3, err
