@@ -106,6 +106,7 @@ def main():
     ap.add_argument("--iterations", type=int, default=6)
     ap.add_argument("--reduce", default=None, help="the bench/reduce binary (built by run_all)")
     a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
     w = a.workdir
     res = dict(n=a.n, iterations_cap=a.iterations, p=594)
     runs = {}

@@ -4,6 +4,7 @@
     /usr/bin/python3 bench/simulate.py --moerate build/moerate --results results [--ranks 64 512 4096]
                                         [--master-us 7] [--workdir DIR] [--groups groups.json] [--yield 1]
     /usr/bin/python3 bench/simulate.py --export results/SPEC.h5 docs/results/costs/SPEC.csv
+    /usr/bin/python3 bench/simulate.py --plan RANKS SPEC... [--results results] [--moerate build/moerate]
 
 For every full-scale spec of the suite (SUITE below) the task grid is moerate's own: `moerate run -skip_fit` on
 2 ranks writes the spec's records (every task's kind, pair, estimator and n) without fitting.  Each task's
@@ -20,12 +21,16 @@ counts change with p too.
 The schedule is moerate's: one master hands tasks out one at a time, reference fits first, then the largest
 cost by moerate's cost models, skipping a pair whose reference is not done yet; R ranks are R - 1 workers; the master
 spends --master-us microseconds per hand-out (the reciprocal of bench/scheduler.py's throughput, ~150k tasks/s
-here).  The specs run one after another, each on all ranks (one job per spec).  Printed per rank count: the
-suite's wall time, the parallel efficiency sum(task time) / (workers x wall), and the worst spec's.  This is a
+here).  The specs run one after another, each on all ranks (as a family's batch script runs them in one job);
+with --groups also side by side, a job per spec as jobs/slurm/submit_all.sh --ranks R submits them, each job
+sized by --plan (side_by_side_plan: R shared in proportion to the specs' predicted costs, a master and at least
+one worker a job).  Printed per rank count: the suite's wall time, the parallel efficiency sum(task time) /
+(workers x wall) (side by side: / (ranks x wall), the jobs' masters counted), and the worst spec's.  This is a
 model: it ignores start-up (MPI_Init, screening each truth: seconds), file writes (< 1% of a fitting run,
 figure 6) and contention between ranks sharing a node's memory bandwidth.
 """
 import argparse
+import concurrent.futures
 import heapq
 import json
 import math
@@ -308,10 +313,133 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
     return end
 
 
+def side_by_side_plan(costs, ranks):
+    """jobs/slurm/submit_all.sh --ranks R: the ranks of each spec's job when the suite's specs run side by side
+    (one SLURM job per spec, all at once).  costs: {spec: predicted core-seconds of its fits}.  Every job has its
+    master and at least one worker; the R - J other ranks (J jobs) are shared out as workers in proportion to
+    the specs' costs (the floor of each share), and the ranks the floors leave go one at a time to the job with
+    the most cost per worker, so that every job is predicted to end at about the same time.  Returns {spec:
+    ranks}; ValueError when R < 2 J (not every job can start)."""
+    specs = sorted(costs)
+    if ranks < 2 * len(specs):
+        raise ValueError("%d ranks cannot run %d specs side by side (each job needs a master and a worker: at least %d)"
+                         % (ranks, len(specs), 2 * len(specs)))
+    spare, total = ranks - len(specs), sum(costs.values())
+    workers = {s: max(1, int(spare * costs[s] / total)) if total > 0 else 1 for s in specs}
+    while sum(workers.values()) > spare:  # the floors of one rank went over: take from the least loaded
+        s = min((s for s in specs if workers[s] > 1), key=lambda s: (costs[s] / workers[s], s))
+        workers[s] -= 1
+    while sum(workers.values()) < spare:
+        s = max(specs, key=lambda s: (costs[s] / workers[s], s))
+        workers[s] += 1
+    return {s: workers[s] + 1 for s in specs}
+
+
+def measured_run(spec, results):
+    """The run a spec's durations come from: its complete full run, else its quick run, else whatever there is
+    (results/ first, then docs/results/costs); None when there is none."""
+    runs = [Measured(p) for v in (spec, spec + "_quick") for p in (os.path.join(results, v + ".h5"), os.path.join(COSTS, v + ".csv"))
+            if os.path.exists(p)]
+    if not runs:
+        return None
+    return next((r for r in runs if r.complete and not r.quick), next((r for r in runs if r.quick), runs[0]))
+
+
+def load_specs(names, results, moerate, work, quiet=False):
+    """[(spec, records, durations, source, expected costs, estimator names)] of the specs with a measured run;
+    and the names left out."""
+    specs, left = [], []
+    for s in names:
+        m = measured_run(s, results)
+        if m is None or not m.done:
+            if not quiet:
+                print("  %s: %s: left out" % (s, "no measured run (results/%s.h5, _quick.h5 or their costs in docs/results/costs)" % s
+                                              if m is None else "%s has no finished task" % m.name))
+            left.append(s)
+            continue
+        rec, est = grid(moerate, s, work)
+        dur = measured_durations(m, rec)
+        if dur is None:
+            dur = predict(rec, cost_laws(m), est)
+        specs.append((s, rec, dur, m.name, expected_cost(rec, est), [n.decode() if isinstance(n, bytes) else n for n in est]))
+        if not quiet:
+            print("  %-22s %6d tasks, %9.0f s of fits predicted from %s" % (s, len(rec), dur.sum(), m.name))
+    return specs, left
+
+
+def grouped_wall(spec, workers, master_s, gm, factor):
+    """The wall time of one spec's run on `workers` workers with -fit_group auto, and its largest group."""
+    _, rec, dur, _, cost, names = spec
+    sizes, want = group_layout(rec, cost, workers, names)
+    return schedule_layout(rec, dur, sizes, want, cost, master_s, gm, factor), sizes[0]
+
+
+def estimator_parts(records, names):
+    """[(name, mask)]: a grid's tasks by what prices them, the reference fits apart ("reference") and the
+    replicate fits by estimator name."""
+    label = np.array(["reference" if r["kind"] == REFERENCE else names[key(r)[3]] for r in records])
+    return [(name, label == name) for name in sorted(set(label))]
+
+
+def plan_main(o):
+    """--plan R SPEC...: print "SPEC RANKS SECONDS SOURCE" per spec for submit_all.sh --ranks R.  A spec's cost is
+    the sum of its measured wall times when a complete full run of it is measured (no grid needed); else its
+    grid (moerate -skip_fit) priced by the laws of its quick or partial run; else, no run measured, its grid's
+    expected cost units (moerate's cost model) at the median seconds per unit that the complete runs measured
+    give the same estimator (the reference fits apart), or all estimators where none has it."""
+    try:
+        side_by_side_plan({s: 1.0 for s in o.specs}, o.plan)  # refused before any grid is made
+    except ValueError as e:
+        print("simulate.py: --plan %d: %s: give more ranks, or run the specs one after another (submit_all.sh --ntasks)"
+              % (o.plan, e), file=sys.stderr)
+        sys.exit(2)
+    if o.workdir:
+        os.makedirs(o.workdir, exist_ok=True)
+        plan_costs(o, o.workdir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="moerate-plan.") as work:
+            plan_costs(o, work)
+
+
+def plan_costs(o, work):
+    """plan_main's work, its grids in `work`."""
+    # the grids the plan needs, made side by side: each moerate -skip_fit mostly waits for its start-up
+    need = [s for s in o.specs if not (lambda m: m is not None and m.complete and not m.quick)(measured_run(s, o.results))]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda s: grid(o.moerate, s, work), need))
+    costs, source, unmeasured = {}, {}, []
+    rates = {}  # estimator name (or "reference") -> [seconds per expected-cost unit of each complete measured run]
+    for s in o.specs:
+        m = measured_run(s, o.results)
+        if m is not None and m.complete and not m.quick:
+            costs[s], source[s] = float(m.rec["wall_time"].sum()), "measured"
+            for name, sel in estimator_parts(m.rec, m.names):
+                rates.setdefault(name, []).append(m.rec["wall_time"][sel].sum() / expected_cost(m.rec[sel], m.names).sum())
+        elif m is not None and m.done:
+            rec, est = grid(o.moerate, s, work)
+            costs[s], source[s] = float(predict(rec, cost_laws(m), est).sum()), "predicted from " + m.name
+        else:
+            unmeasured.append(s)
+    every = float(np.median([r for v in rates.values() for r in v])) if rates else 1.0
+    for s in unmeasured:
+        rec, est = grid(o.moerate, s, work)
+        est = [n.decode() if isinstance(n, bytes) else n for n in est]
+        costs[s] = sum(float(expected_cost(rec[sel], est).sum()) * float(np.median(rates.get(name, [every])))
+                       for name, sel in estimator_parts(rec, est))
+        source[s] = "cost model" + ("" if rates else " (units)")
+    plan = side_by_side_plan(costs, o.plan)
+    for s in o.specs:
+        print("%s %d %.0f %s" % (s, plan[s], costs[s], source[s]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--export", nargs=2, metavar=("RESULTS_H5", "COSTS_CSV"),
                     help="write the costs table of a results file (docs/results/make.sh does) and stop")
+    ap.add_argument("--plan", type=int, metavar="RANKS",
+                    help="print each SPEC's job size (ranks) for the specs side by side on RANKS ranks, then stop"
+                         " (jobs/slurm/submit_all.sh --ranks)")
+    ap.add_argument("specs", nargs="*", help="with --plan: the specs (names of jobs/specs/NAME.yaml)")
     ap.add_argument("--moerate", default=os.path.join(ROOT, "build", "moerate"))
     ap.add_argument("--results", default=os.path.join(ROOT, "results"))
     ap.add_argument("--ranks", type=int, nargs="+", default=[64, 512, 4096])
@@ -324,35 +452,23 @@ def main():
     if o.export:
         export_costs(*o.export)
         return
+    if o.plan is not None:
+        if not o.specs:
+            ap.error("--plan needs the specs")
+        plan_main(o)
+        return
     work = o.workdir or tempfile.mkdtemp(prefix="moerate-sim.")
     os.makedirs(work, exist_ok=True)
-    specs = []
-    for s in SUITE:
-        # a results file, else the costs table docs/results/make.sh kept of it; the full spec's when complete
-        runs = [Measured(p) for v in (s, s + "_quick") for p in (os.path.join(o.results, v + ".h5"), os.path.join(COSTS, v + ".csv"))
-                if os.path.exists(p)]
-        if not runs:
-            print("  %s: no measured run (results/%s.h5, _quick.h5 or their costs in docs/results/costs): left out" % (s, s))
-            continue
-        m = next((r for r in runs if r.complete and not r.quick), next((r for r in runs if r.quick), runs[0]))
-        if not m.done:
-            print("  %s: %s has no finished task: left out" % (s, m.name))
-            continue
-        rec, names = grid(o.moerate, s, work)
-        dur = measured_durations(m, rec)
-        if dur is None:
-            dur = predict(rec, cost_laws(m), names)
-        specs.append((s, rec, dur, m.name, expected_cost(rec, names),
-                      [n.decode() if isinstance(n, bytes) else n for n in names]))
-        print("  %-22s %6d tasks, %9.0f s of fits predicted from %s" % (s, len(rec), dur.sum(), specs[-1][3]))
+    specs, _ = load_specs(SUITE, o.results, o.moerate, work)
     total = sum(sp[2].sum() for sp in specs)
+    master_s = o.master_us * 1e-6
     print("figure 8: the suite (%d specs, %d tasks, %.1f core-hours of fits), simulated" % (
         len(specs), sum(len(sp[1]) for sp in specs), total / 3600))
     longest = max(specs, key=lambda sp: sp[2].max())
     print("  the longest single task: %.0f s (%s): no number of ranks brings a spec below its longest task" % (
         longest[2].max(), longest[0]))
     for R in o.ranks:
-        walls = [(s, schedule(rec, dur, cost, R - 1, o.master_us * 1e-6), dur.sum()) for s, rec, dur, _, cost, _ in specs]
+        walls = [(s, schedule(rec, dur, cost, R - 1, master_s), dur.sum()) for s, rec, dur, _, cost, _ in specs]
         wall = sum(w for _, w, _ in walls)
         worst = min(walls, key=lambda x: x[2] / ((R - 1) * x[1]))
         print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f; worst spec %s at %.3f (its longest task %.0f s)"
@@ -365,18 +481,26 @@ def main():
     print("figure 8 with grouped fits (-fit_group auto as moerate lays the groups out: a task above half its spec's fair share"
           " gets a group of its own, up to 64 ranks; speed-ups by figure 10's model, measured at n = %d): physical limit ="
           " core-hours / ranks" % gm["n"])
+    costs = {sp[0]: float(sp[2].sum()) for sp in specs}
     for factor in sorted({0.0, o.yield_factor}, reverse=True):
         print("  -fit_group_yield %g%s" % (factor, ": fits that overrun on a smaller group are handed to the largest"
                                            if factor else ": never (each task stays where it started)"))
         for R in o.ranks:
-            walls, largest = [], 1
-            for s, rec, dur, _, cost, names in specs:
-                sizes, want = group_layout(rec, cost, R - 1, names)
-                largest = max(largest, sizes[0])
-                walls.append(schedule_layout(rec, dur, sizes, want, cost, o.master_us * 1e-6, gm, factor))
-            wall = sum(walls)
-            print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f (physical limit %.0f s); largest group %d"
-                  % (R, wall, wall / 3600, total / ((R - 1) * wall), total / R, largest))
+            runs = [grouped_wall(sp, R - 1, master_s, gm, factor) for sp in specs]
+            wall = sum(w for w, _ in runs)
+            print("  %5d ranks, one spec after another on all ranks: wall %8.0f s (%.2f h), efficiency %.3f (physical limit %.0f s);"
+                  " largest group %d" % (R, wall, wall / 3600, total / ((R - 1) * wall), total / R, max(g for _, g in runs)))
+            try:
+                plan = side_by_side_plan(costs, R)
+            except ValueError as e:
+                print("  %5d ranks, side by side: %s" % (R, e))
+                continue
+            runs = {sp[0]: grouped_wall(sp, plan[sp[0]] - 1, master_s, gm, factor) for sp in specs}
+            last = max(runs, key=lambda s: (runs[s][0], s))
+            wall = runs[last][0]
+            print("  %5d ranks, side by side (a job per spec, sized by --plan): wall %8.0f s (%.2f h), efficiency %.3f"
+                  " (masters counted); the last job %s on %d ranks (its largest group %d)"
+                  % (R, wall, wall / 3600, total / (R * wall), last, plan[last], runs[last][1]))
 
 
 if __name__ == "__main__":

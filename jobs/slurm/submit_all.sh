@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Submit every experiment: one SLURM job per spec of jobs/specs, and print each spec's job id.
 #
-#   jobs/slurm/submit_all.sh [quick|full] [sbatch options...]
+#   jobs/slurm/submit_all.sh [quick|full] [--ranks R] [sbatch options...]
 #
 # e.g.  jobs/slurm/submit_all.sh quick --partition=debug --time=00:30:00
 #       jobs/slurm/submit_all.sh full --ntasks=33
+#       jobs/slurm/submit_all.sh full --ranks 512 --time=02:00:00
 # full: every jobs/specs/NAME.yaml that is not a NAME_quick.yaml; quick: every NAME_quick.yaml.
 # A spec of the three papers (p1_*, p2_*, p3_*) goes through its family's batch script, so that the
 # family's #SBATCH resources apply; every other spec (the newer papers' designs: contam_*, cosine_*,
 # deepseek_*, gaussian_*, and default) through moerate.sbatch.  The jobs run side by side as the
 # cluster has room; sbatch options (here, --ntasks) apply to every job.
+# --ranks R shares R ranks out among the jobs instead, in proportion to each spec's predicted cost
+# (bench/simulate.py --plan: the measured costs in results/ or docs/results/costs, else moerate's cost
+# model), so that the jobs, all started at once, end at about the same time: this is the layout of
+# figure 8 (bench/README.md); it needs at least two ranks per spec, and python3 with numpy and h5py.
 # Results: results/NAME[_quick].h5 (MOERATE_RESULTS sets the directory); logs:
 # moerate-NAME[_quick]-JOBID.out in the repository root.  Each job requeues itself at its time
 # limit until its spec is complete (see moerate.sbatch).
@@ -26,6 +31,15 @@ case $variant in
     ;;
 esac
 shift $(($# > 0))
+ranks=
+if [[ ${1:-} == --ranks ]]; then
+  if [[ ! ${2:-} =~ ^[1-9][0-9]*$ ]]; then
+    echo "submit_all.sh: --ranks needs a positive number of ranks (e.g. --ranks 512)" >&2
+    exit 2
+  fi
+  ranks=$2
+  shift 2
+fi
 
 specs=()
 shopt -s nullglob
@@ -43,6 +57,28 @@ if ((${#specs[@]} == 0)); then
   exit 2
 fi
 results=${MOERATE_RESULTS:-results}
+declare -A size=()
+if [[ -n $ranks ]]; then
+  # each spec's job size; the plan reads the measured costs (results/, docs/results/costs) and asks
+  # moerate (-skip_fit) for the grid of a spec that has none.  Nothing is submitted if it fails.
+  for opt in "$@"; do
+    if [[ $opt == --ntasks* || $opt == -n* ]]; then
+      echo "submit_all.sh: --ranks sizes every job itself: drop $opt" >&2
+      exit 2
+    fi
+  done
+  if ((ranks < 2 * ${#specs[@]})); then
+    echo "submit_all.sh: --ranks $ranks cannot run ${#specs[@]} specs side by side (each job needs a master and a worker: at least $((2 * ${#specs[@]}))): give more ranks, or --ntasks to run them as the cluster has room" >&2
+    exit 2
+  fi
+  files=("${specs[@]}")
+  [[ $variant == quick ]] && files=("${specs[@]/%/_quick}")
+  plan=$(${MOERATE_PYTHON:-/usr/bin/python3} bench/simulate.py --plan "$ranks" --results "$results" \
+    --moerate "${MOERATE:-build/moerate}" "${files[@]}") || exit 2
+  while read -r name r _; do size[$name]=$r; done <<<"$plan"
+  # the plan on stderr (spec, ranks, predicted seconds of fits, where the prediction comes from)
+  sed 's/^/submit_all.sh: plan: /' <<<"$plan" >&2
+fi
 mkdir -p "$results"
 
 for name in "${specs[@]}"; do
@@ -50,10 +86,12 @@ for name in "${specs[@]}"; do
   [[ $variant == quick ]] && file=${name}_quick
   # --parsable prints "jobid[;cluster]"; the family is the name's prefix (p1_regime1 -> p1).
   family=${name%%_*}
+  opts=("$@")
+  [[ -n $ranks ]] && opts=(--ntasks="${size[$file]}" "$@")
   if [[ -f jobs/slurm/$family.sbatch && $family == p[0-9] ]]; then
-    id=$(sbatch --parsable --job-name="moerate-$file" "$@" "jobs/slurm/$family.sbatch" "$variant" "$name")
+    id=$(sbatch --parsable --job-name="moerate-$file" "${opts[@]}" "jobs/slurm/$family.sbatch" "$variant" "$name")
   else
-    id=$(sbatch --parsable --job-name="moerate-$file" "$@" jobs/slurm/moerate.sbatch "jobs/specs/$file.yaml" "$results/$file.h5")
+    id=$(sbatch --parsable --job-name="moerate-$file" "${opts[@]}" jobs/slurm/moerate.sbatch "jobs/specs/$file.yaml" "$results/$file.h5")
   fi
   printf '%-32s %s\n' "$file" "${id%%;*}"
 done

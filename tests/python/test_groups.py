@@ -381,3 +381,17 @@ def test_simulated_schedule_hands_an_overrun_to_the_largest_group():
     assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 1.0) == pytest.approx(27.5 + 100.0 / s2)
     # a factor of 4 allows 110 s: nothing is handed back
     assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 4.0) == pytest.approx(100.0)
+
+
+def test_side_by_side_plan_shares_ranks_by_cost():
+    """submit_all.sh --ranks (bench/simulate.py --plan) against hand computations.  16 ranks, costs 600, 300 and
+    100: each job has its master, the 13 other ranks are shared as workers 7.8, 3.9 and 1.3, floored to 7, 3
+    and 1; the two left go to the most cost per worker, 100 for b and c (the tie to the later name, c), then b
+    at 100 again: workers 7, 4 and 2.  8 ranks for one large and three tiny specs: every job needs two ranks,
+    so the large one keeps a single worker too.  Fewer than two ranks a job is refused."""
+    import simulate
+    assert simulate.side_by_side_plan({"a": 600.0, "b": 300.0, "c": 100.0}, 16) == {"a": 8, "b": 5, "c": 3}
+    assert simulate.side_by_side_plan({"a": 1000.0, "b": 1.0, "c": 1.0, "d": 1.0}, 8) == {"a": 2, "b": 2, "c": 2, "d": 2}
+    assert simulate.side_by_side_plan({"a": 1000.0, "b": 1.0}, 12) == {"a": 10, "b": 2}
+    with pytest.raises(ValueError, match="at least 6"):
+        simulate.side_by_side_plan({"a": 1.0, "b": 1.0, "c": 1.0}, 5)

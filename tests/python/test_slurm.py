@@ -221,3 +221,52 @@ def test_submit_all_submits_every_spec_once(tmp_path, variant):
                          text=True, env=e)
     assert bad.returncode == 2 and "usage: jobs/slurm/submit_all.sh [quick|full]" in bad.stderr
     assert len(log.read_text().splitlines()) == len(calls)  # nothing submitted
+
+
+def test_submit_all_shares_ranks_by_measured_cost(tmp_path):
+    """submit_all.sh --ranks R: every spec's job gets --ntasks from bench/simulate.py --plan, together R, at least
+    two each (a master and a worker); a spec whose complete run is measured (its costs table in
+    docs/results/costs) is priced at the sum of its wall times, read here from the table; the jobs' sizes
+    follow those prices.  Too few ranks, a bad count or --ntasks beside --ranks: exit 2, nothing submitted."""
+    log = tmp_path / "sbatch.log"
+    fake = tmp_path / "bin" / "sbatch"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "$*" >> "%s"\necho "$$;cluster"\n' % log)
+    fake.chmod(0o755)
+    e = dict(env(), PATH="%s:%s" % (fake.parent, os.environ["PATH"]), MOERATE_RESULTS=str(tmp_path / "res"), MOERATE=MOERATE)
+    script = os.path.join(SOURCE, "jobs", "slurm", "submit_all.sh")
+    specs = sorted(f[:-5] for f in os.listdir(os.path.join(SOURCE, "jobs", "specs")) if f.endswith(".yaml") and not f.endswith("_quick.yaml"))
+    R = 8 * len(specs)
+    p = subprocess.run(["bash", script, "full", "--ranks", str(R), "--time=01:00:00"], capture_output=True, text=True, env=e, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    sizes = {}
+    for c in log.read_text().splitlines():
+        words = c.split()
+        assert words[2].startswith("--ntasks=") and words[3] == "--time=01:00:00", c
+        sizes[words[1][len("--job-name=moerate-"):]] = int(words[2][len("--ntasks="):])
+    assert sorted(sizes) == specs and sum(sizes.values()) == R and min(sizes.values()) >= 2
+    costs_dir = os.path.join(SOURCE, "docs", "results", "costs")
+    measured = {}
+    for f in os.listdir(costs_dir):
+        lines = open(os.path.join(costs_dir, f)).read().splitlines()
+        if f[:-4] in specs and "# status: complete" in lines:
+            col = [l for l in lines if not l.startswith("#")][0].split(",").index("wall_time")
+            measured[f[:-4]] = sum(float(l.split(",")[col]) for l in lines if l and not l.startswith("#") and not l.startswith("kind"))
+    assert len(measured) >= 2
+    # the plan, on stderr: the same sizes; the measured specs priced at their tables' sums; no job more than
+    # one worker above its share of the R - J workers, floor(share) + 1 (the masters are one rank a job)
+    plan = [l.split()[2:] for l in p.stderr.splitlines() if l.startswith("submit_all.sh: plan: ")]
+    rows = {w[0]: (int(w[1]), float(w[2]), " ".join(w[3:])) for w in plan}
+    assert {s: r[0] for s, r in rows.items()} == sizes
+    for s, c in measured.items():
+        assert rows[s][2] == "measured" and rows[s][1] == pytest.approx(c, abs=0.5), (s, rows[s], c)
+    total = sum(r[1] for r in rows.values())
+    for s, (r, c, _) in rows.items():
+        assert 1 <= r - 1 <= int((R - len(specs)) * c / total) + 1, (s, r, c, total)
+    calls = len(log.read_text().splitlines())
+    for args, message in ((["--ranks", str(len(specs))], "cannot run %d specs side by side" % len(specs)),
+                          (["--ranks", "0"], "--ranks needs a positive number of ranks"),
+                          (["--ranks", str(R), "--ntasks=4"], "--ranks sizes every job itself: drop --ntasks=4")):
+        bad = subprocess.run(["bash", script, "full", *args], capture_output=True, text=True, env=e, cwd=tmp_path)
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+    assert len(log.read_text().splitlines()) == calls  # nothing submitted
