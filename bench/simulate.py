@@ -448,6 +448,7 @@ def main():
     ap.add_argument("--groups", help="figure 9's groups.json (bench/groups.py): also simulate grouped fits by the automatic rule")
     ap.add_argument("--yield", dest="yield_factor", type=float, default=1.0,
                     help="-fit_group_yield of the grouped runs (moerate's default 1; 0: never): also simulated without it")
+    ap.add_argument("--save", metavar="DIR", help="also write the figures to DIR/suite.json (bench/run_all's report reads it)")
     o = ap.parse_args()
     if o.export:
         export_costs(*o.export)
@@ -464,6 +465,8 @@ def main():
     master_s = o.master_us * 1e-6
     print("figure 8: the suite (%d specs, %d tasks, %.1f core-hours of fits), simulated" % (
         len(specs), sum(len(sp[1]) for sp in specs), total / 3600))
+    saved = dict(specs=[sp[0] for sp in specs], sources=[sp[3] for sp in specs], tasks=sum(len(sp[1]) for sp in specs),
+                 core_hours=total / 3600, runs=[])
     longest = max(specs, key=lambda sp: sp[2].max())
     print("  the longest single task: %.0f s (%s): no number of ranks brings a spec below its longest task" % (
         longest[2].max(), longest[0]))
@@ -471,11 +474,21 @@ def main():
         walls = [(s, schedule(rec, dur, cost, R - 1, master_s), dur.sum()) for s, rec, dur, _, cost, _ in specs]
         wall = sum(w for _, w, _ in walls)
         worst = min(walls, key=lambda x: x[2] / ((R - 1) * x[1]))
+        saved["runs"].append(dict(ranks=R, groups=False, layout="sequential", yield_factor=0.0, wall=wall,
+                                  efficiency=total / ((R - 1) * wall), limit=total / R))
         print("  %5d ranks: wall %8.0f s (%.2f h), efficiency %.3f; worst spec %s at %.3f (its longest task %.0f s)"
               % (R, wall, wall / 3600, total / ((R - 1) * wall), worst[0], worst[2] / ((R - 1) * worst[1]),
                  max(sp[2].max() for sp in specs if sp[0] == worst[0])))
-    if not o.groups:
-        return
+    if o.groups:
+        grouped(o, specs, total, master_s, saved)
+    if o.save:
+        with open(os.path.join(o.save, "suite.json"), "w") as f:
+            json.dump(saved, f, indent=1)
+
+
+def grouped(o, specs, total, master_s, saved):
+    """Figure 8 with -fit_group auto, with and without -fit_group_yield, the specs one after another and side by
+    side; each run's figures appended to saved["runs"]."""
     with open(o.groups) as f:
         gm = json.load(f)
     print("figure 8 with grouped fits (-fit_group auto as moerate lays the groups out: a task above half its spec's fair share"
@@ -488,6 +501,8 @@ def main():
         for R in o.ranks:
             runs = [grouped_wall(sp, R - 1, master_s, gm, factor) for sp in specs]
             wall = sum(w for w, _ in runs)
+            saved["runs"].append(dict(ranks=R, groups=True, layout="sequential", yield_factor=factor, wall=wall,
+                                      efficiency=total / ((R - 1) * wall), limit=total / R))
             print("  %5d ranks, one spec after another on all ranks: wall %8.0f s (%.2f h), efficiency %.3f (physical limit %.0f s);"
                   " largest group %d" % (R, wall, wall / 3600, total / ((R - 1) * wall), total / R, max(g for _, g in runs)))
             try:
@@ -498,6 +513,8 @@ def main():
             runs = {sp[0]: grouped_wall(sp, plan[sp[0]] - 1, master_s, gm, factor) for sp in specs}
             last = max(runs, key=lambda s: (runs[s][0], s))
             wall = runs[last][0]
+            saved["runs"].append(dict(ranks=R, groups=True, layout="side by side", yield_factor=factor, wall=wall,
+                                      efficiency=total / (R * wall), limit=total / R, last=last, last_ranks=plan[last]))
             print("  %5d ranks, side by side (a job per spec, sized by --plan): wall %8.0f s (%.2f h), efficiency %.3f"
                   " (masters counted); the last job %s on %d ranks (its largest group %d)"
                   % (R, wall, wall / 3600, total / (R * wall), last, plan[last], runs[last][1]))
