@@ -257,7 +257,7 @@ def group_layout(records, cost, workers, names):
     return sizes, np.array([w if w == ALONE else next((g for g in sizes if g <= w), 1) for w in want])
 
 
-def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=0.0):
+def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=0.0, merge=False):
     """moerate's schedule on the groups of group_layout: a free group takes the first task in order (references
     first, then the tasks handed back, then the largest expected cost) that wants at most its size and is not
     blocked by its pair's reference; its time is the task's one-rank time over figure 10's speed-up for that
@@ -265,12 +265,18 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
     tasks stays idle (or waits for a task handed back).  -fit_group_yield (yield_factor > 0): a task that a group
     smaller than the largest and than its sample's chunks runs longer than yield_factor x the time that group
     size takes for half the fair share (the spec's seconds per expected-cost unit on one rank x g / its
-    speed-up) is handed back at that moment, for the largest group; the time spent on it is lost."""
+    speed-up) is handed back at that moment, for the largest group; the time spent on it is lost.  merge (a
+    design, not built): at that moment the groups idle then (nothing left that they may run) join the task's
+    group, largest first, up to min(64, its sample's chunks) ranks, and the merged group reruns it at once (the
+    time spent lost); with no idle group it is handed back as above if a larger group exists, else it goes on."""
+    if merge:
+        return schedule_merging(records, dur, list(sizes), want, cost, master_s, gm, yield_factor)
     pair = [(int(r["gating"]), int(r["expert"])) for r in records]
     is_ref = records["kind"] == REFERENCE
     ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
     remaining = sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
-    limit = yield_factor * cost.sum() / len(sizes) / 2 * dur.sum() / cost.sum() if sizes[0] > 1 else 0.0
+    # half the fair share in seconds on one rank, as moerate's S->half: the expected cost over the workers (not the groups), / 2
+    limit = yield_factor * cost.sum() / sum(sizes) / 2 * dur.sum() / cost.sum() if sizes[0] > 1 else 0.0
     yielded, idle = [], []  # (when handed back, task); groups with nothing they may run
     free = [(0.0, j) for j in range(len(sizes))]  # the first round goes to the largest groups first
     heapq.heapify(free)
@@ -310,6 +316,77 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
             ref_done[pair[i]] = finish
         end = max(end, finish)
         heapq.heappush(free, (finish, j))
+    return end
+
+
+def schedule_merging(records, dur, sizes, want, cost, master_s, gm, yield_factor):
+    """schedule_layout's merge variant: the overrun is checked when it happens, against the groups idle then."""
+    pair = [(int(r["gating"]), int(r["expert"])) for r in records]
+    is_ref = records["kind"] == REFERENCE
+    ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
+    remaining = sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
+    limit = yield_factor * cost.sum() / sum(sizes) / 2 * dur.sum() / cost.sum()
+    yielded, idle, running = [], [], {}  # handed back (when, task); idle groups; group -> (task, start, speed-up)
+    free = [(0.0, j) for j in range(len(sizes))]
+    heapq.heapify(free)
+    ref_done, master, end = {}, 0.0, 0.0
+
+    def done(i, j, finish):
+        nonlocal end
+        if is_ref[i]:
+            ref_done[pair[i]] = finish
+        end = max(end, finish)
+        heapq.heappush(free, (finish, j))
+
+    while (remaining or yielded or running) and free:
+        t, j = heapq.heappop(free)
+        if j in running:  # its task has run as long as the rule allows
+            i, start, speedup = running.pop(j)
+            n, want_g = float(records[i]["n"]), min(CHUNKS, chunks(records[i]["n"]))
+            take = []
+            for k in sorted(idle, key=lambda k: (-sizes[k], k)):
+                if sizes[j] + sum(sizes[m] for m in take) >= want_g:
+                    break
+                take.append(k)
+            if take:
+                for k in take:
+                    idle.remove(k)
+                sizes.append(min(want_g, sizes[j] + sum(sizes[k] for k in take)))
+                master = max(t, master) + master_s
+                done(i, len(sizes) - 1, master + dur[i] / group_speedup(sizes[-1], n, True, gm))
+            elif sizes[j] < min(max(sizes), want_g):
+                yielded.append((t, i))
+                heapq.heappush(free, (t, j))
+                for jk in [jk for jk in idle if sizes[jk] == max(sizes)]:
+                    idle.remove(jk)
+                    heapq.heappush(free, (t, jk))
+            else:
+                done(i, j, start + dur[i] / speedup)
+            continue
+        now = max(t, master)
+        fits = [idx for idx, i in enumerate(remaining) if (sizes[j] == 1 if want[i] == ALONE else want[i] <= sizes[j])]
+        pick = next((idx for idx in fits if is_ref[remaining[idx]] or pair[remaining[idx]] not in ref_pairs
+                     or ref_done.get(pair[remaining[idx]], np.inf) <= now), None)
+        back = next((k for k, (a, i) in enumerate(yielded) if a <= now), None) if sizes[j] == max(sizes) else None
+        if back is not None and (pick is None or not is_ref[remaining[pick]]):
+            i = yielded.pop(back)[1]
+        elif pick is not None:
+            i = remaining.pop(pick)
+        else:
+            later = [v for v in ref_done.values() if v > now]
+            if fits and later:
+                heapq.heappush(free, (min(later), j))
+            else:
+                idle.append(j)
+            continue
+        master = now + master_s
+        speedup = group_speedup(sizes[j], float(records[i]["n"]), sizes[j] > 1, gm)
+        allowed = limit * sizes[j] / speedup
+        if limit > 0 and want[i] != ALONE and sizes[j] < min(CHUNKS, chunks(records[i]["n"])) and dur[i] / speedup > allowed:
+            running[j] = (i, master, speedup)
+            heapq.heappush(free, (master + allowed, j))
+            continue
+        done(i, j, master + dur[i] / speedup)
     return end
 
 
@@ -367,11 +444,11 @@ def load_specs(names, results, moerate, work, quiet=False):
     return specs, left
 
 
-def grouped_wall(spec, workers, master_s, gm, factor):
+def grouped_wall(spec, workers, master_s, gm, factor, merge=False):
     """The wall time of one spec's run on `workers` workers with -fit_group auto, and its largest group."""
     _, rec, dur, _, cost, names = spec
     sizes, want = group_layout(rec, cost, workers, names)
-    return schedule_layout(rec, dur, sizes, want, cost, master_s, gm, factor), sizes[0]
+    return schedule_layout(rec, dur, sizes, want, cost, master_s, gm, factor, merge), sizes[0]
 
 
 def estimator_parts(records, names):
@@ -448,6 +525,8 @@ def main():
     ap.add_argument("--groups", help="figure 9's groups.json (bench/groups.py): also simulate grouped fits by the automatic rule")
     ap.add_argument("--yield", dest="yield_factor", type=float, default=1.0,
                     help="-fit_group_yield of the grouped runs (moerate's default 1; 0: never): also simulated without it")
+    ap.add_argument("--merge", action="store_true",
+                    help="also simulate a design not built: an overrunning fit rerun at once by its group joined by the groups idle then")
     ap.add_argument("--save", metavar="DIR", help="also write the figures to DIR/suite.json (bench/run_all's report reads it)")
     o = ap.parse_args()
     if o.export:
@@ -518,6 +597,18 @@ def grouped(o, specs, total, master_s, saved):
             print("  %5d ranks, side by side (a job per spec, sized by --plan): wall %8.0f s (%.2f h), efficiency %.3f"
                   " (masters counted); the last job %s on %d ranks (its largest group %d)"
                   % (R, wall, wall / 3600, total / (R * wall), last, plan[last], runs[last][1]))
+    if not o.merge:
+        return
+    print("  a design not built (--merge): with -fit_group_yield %g, an overrunning fit rerun at once by its group joined"
+          " by the groups idle at that moment (up to 64 ranks and its sample's chunks)" % o.yield_factor)
+    for R in o.ranks:
+        seq = sum(grouped_wall(sp, R - 1, master_s, gm, o.yield_factor, True)[0] for sp in specs)
+        line = "  %5d ranks: one spec after another %8.0f s, efficiency %.3f" % (R, seq, total / ((R - 1) * seq))
+        if R >= 2 * len(specs):
+            plan = side_by_side_plan(costs, R)
+            side = max(grouped_wall(sp, plan[sp[0]] - 1, master_s, gm, o.yield_factor, True)[0] for sp in specs)
+            line += "; side by side %8.0f s, efficiency %.3f" % (side, total / (R * side))
+        print(line)
 
 
 if __name__ == "__main__":

@@ -367,9 +367,9 @@ def test_costs_table_stands_in_for_its_results_file(tmp_path, grouped):
 def test_simulated_schedule_hands_an_overrun_to_the_largest_group():
     """Figure 8's model of -fit_group_yield against a hand computation: a group of 2 and a rank alone; the group
     takes the larger task (10 s alone), the rank alone the other, whose 100 s exceed what the rule allows a rank
-    alone (half the fair share in seconds: 3 cost units / 2 groups / 2 x 110 s / 3 units = 27.5 s).  It is handed
-    back at 27.5 s, and the group, done with its own task, runs it in 100 s / its speed-up; without the yield
-    the run lasts the 100 s."""
+    alone (half the fair share in seconds, as moerate's: 3 cost units / 3 workers / 2 x 110 s / 3 units = 18.33 s).
+    It is handed back at 18.33 s, and the group, done with its own task, runs it in 100 s / its speed-up; without
+    the yield the run lasts the 100 s."""
     import simulate
     rec = np.zeros(2, dtype=[("kind", "i4"), ("gating", "i4"), ("expert", "i4"), ("estimator", "i4"), ("n", "i8"), ("p", "i4")])
     rec["n"], rec["p"] = 100000, 50
@@ -378,9 +378,9 @@ def test_simulated_schedule_hands_an_overrun_to_the_largest_group():
     s2 = simulate.group_speedup(2, 100000.0, True, gm)
     assert 1.5 < s2 < 2
     assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 0.0) == pytest.approx(100.0)
-    assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 1.0) == pytest.approx(27.5 + 100.0 / s2)
-    # a factor of 4 allows 110 s: nothing is handed back
-    assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 4.0) == pytest.approx(100.0)
+    assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 1.0) == pytest.approx(110.0 / 6 + 100.0 / s2)
+    # a factor of 6 allows 110 s: nothing is handed back
+    assert simulate.schedule_layout(rec, dur, sizes, want, cost, 0.0, gm, 6.0) == pytest.approx(100.0)
 
 
 def test_side_by_side_plan_shares_ranks_by_cost():
@@ -395,3 +395,20 @@ def test_side_by_side_plan_shares_ranks_by_cost():
     assert simulate.side_by_side_plan({"a": 1000.0, "b": 1.0}, 12) == {"a": 10, "b": 2}
     with pytest.raises(ValueError, match="at least 6"):
         simulate.side_by_side_plan({"a": 1.0, "b": 1.0, "c": 1.0}, 5)
+
+
+def test_simulated_merge_of_idle_groups():
+    """The merge design figure 8 simulates (--merge; not built), against a hand computation: three ranks alone, a
+    100 s task and two of 5 s, one cost unit each.  Half the fair share is 3 units / 3 workers / 2 x 110 s / 3
+    units = 18.33 s; at that moment the two other ranks have been idle since 5 s, so they join the first one and
+    the three rerun the task: 18.33 s + 100 s / the speed-up of 3 ranks.  Without the merge no larger group exists
+    to hand it to, and the run lasts the 100 s."""
+    import simulate
+    rec = np.zeros(3, dtype=[("kind", "i4"), ("gating", "i4"), ("expert", "i4"), ("estimator", "i4"), ("n", "i8"), ("p", "i4")])
+    rec["n"], rec["p"] = 100000, 50
+    gm = {"reduce": {"send_s": 1e-3, "add_s": 1e-3, "bcast_s": 1e-3}, "time_1": 60.0, "iterations": 10, "n": 100000}
+    dur, cost, want = np.array([100.0, 5.0, 5.0]), np.ones(3), np.ones(3, dtype=int)
+    s3 = simulate.group_speedup(3, 100000.0, True, gm)
+    assert 2 < s3 < 3
+    assert simulate.schedule_layout(rec, dur, [1, 1, 1], want, cost, 0.0, gm, 1.0) == pytest.approx(100.0)
+    assert simulate.schedule_layout(rec, dur, [1, 1, 1], want, cost, 0.0, gm, 1.0, merge=True) == pytest.approx(110.0 / 6 + 100.0 / s3)
