@@ -257,6 +257,22 @@ def group_layout(records, cost, workers, names):
     return sizes, np.array([w if w == ALONE else next((g for g in sizes if g <= w), 1) for w in want])
 
 
+def take_next(size, largest, now, remaining, yielded, want, is_ref, pair, ref_pairs, ref_done):
+    """The task a free group of `size` ranks takes at `now` (popped from its list): a task handed back (the
+    largest groups only) unless a reference may go first, else the first in order that wants at most its size
+    and is not blocked by its pair's reference; None when there is none.  And the indices in `remaining` of
+    the tasks of its size."""
+    fits = [idx for idx, i in enumerate(remaining) if (size == 1 if want[i] == ALONE else want[i] <= size)]
+    pick = next((idx for idx in fits if is_ref[remaining[idx]] or pair[remaining[idx]] not in ref_pairs
+                 or ref_done.get(pair[remaining[idx]], np.inf) <= now), None)
+    back = next((k for k, (a, i) in enumerate(yielded) if a <= now), None) if size == largest else None
+    if back is not None and (pick is None or not is_ref[remaining[pick]]):
+        return yielded.pop(back)[1], fits
+    if pick is not None:
+        return remaining.pop(pick), fits
+    return None, fits
+
+
 def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=0.0, merge=False):
     """moerate's schedule on the groups of group_layout: a free group takes the first task in order (references
     first, then the tasks handed back, then the largest expected cost) that wants at most its size and is not
@@ -284,15 +300,8 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
     while (remaining or yielded) and free:
         t, j = heapq.heappop(free)
         now = max(t, master)
-        fits = [idx for idx, i in enumerate(remaining) if (sizes[j] == 1 if want[i] == ALONE else want[i] <= sizes[j])]
-        pick = next((idx for idx in fits if is_ref[remaining[idx]] or pair[remaining[idx]] not in ref_pairs
-                     or ref_done.get(pair[remaining[idx]], np.inf) <= now), None)
-        back = next((k for k, (a, i) in enumerate(yielded) if a <= now), None) if sizes[j] == sizes[0] else None
-        if back is not None and (pick is None or not is_ref[remaining[pick]]):
-            i = yielded.pop(back)[1]
-        elif pick is not None:
-            i = remaining.pop(pick)
-        else:
+        i, fits = take_next(sizes[j], sizes[0], now, remaining, yielded, want, is_ref, pair, ref_pairs, ref_done)
+        if i is None:
             later = [v for v in ref_done.values() if v > now]
             if sizes[j] == sizes[0] and yielded:  # a task handed back later
                 heapq.heappush(free, (min(a for a, _ in yielded), j))
@@ -364,15 +373,8 @@ def schedule_merging(records, dur, sizes, want, cost, master_s, gm, yield_factor
                 done(i, j, start + dur[i] / speedup)
             continue
         now = max(t, master)
-        fits = [idx for idx, i in enumerate(remaining) if (sizes[j] == 1 if want[i] == ALONE else want[i] <= sizes[j])]
-        pick = next((idx for idx in fits if is_ref[remaining[idx]] or pair[remaining[idx]] not in ref_pairs
-                     or ref_done.get(pair[remaining[idx]], np.inf) <= now), None)
-        back = next((k for k, (a, i) in enumerate(yielded) if a <= now), None) if sizes[j] == max(sizes) else None
-        if back is not None and (pick is None or not is_ref[remaining[pick]]):
-            i = yielded.pop(back)[1]
-        elif pick is not None:
-            i = remaining.pop(pick)
-        else:
+        i, fits = take_next(sizes[j], max(sizes), now, remaining, yielded, want, is_ref, pair, ref_pairs, ref_done)
+        if i is None:
             later = [v for v in ref_done.values() if v > now]
             if fits and later:
                 heapq.heappush(free, (min(later), j))
