@@ -26,20 +26,27 @@ variant=${1:-full}
 case $variant in
   full | quick) ;;
   *)
-    echo "usage: jobs/slurm/submit_all.sh [quick|full] [sbatch options...]" >&2
+    echo "usage: jobs/slurm/submit_all.sh [quick|full] [--ranks R] [sbatch options...]" >&2
     exit 2
     ;;
 esac
 shift $(($# > 0))
 ranks=
-if [[ ${1:-} == --ranks ]]; then
-  if [[ ! ${2:-} =~ ^[1-9][0-9]*$ ]]; then
-    echo "submit_all.sh: --ranks needs a positive number of ranks (e.g. --ranks 512)" >&2
+given=0
+case ${1:-} in
+  --ranks) given=1 ranks=${2:-} && shift $(($# > 1 ? 2 : 1)) ;;
+  --ranks=*) given=1 ranks=${1#--ranks=} && shift ;;
+esac
+if ((given)) && [[ ! $ranks =~ ^[1-9][0-9]*$ ]]; then
+  echo "submit_all.sh: --ranks needs a positive number of ranks (e.g. --ranks 512)" >&2
+  exit 2
+fi
+for opt in "$@"; do
+  if [[ $opt == --ranks* ]]; then # sbatch would refuse it, after some jobs were submitted
+    echo "submit_all.sh: --ranks goes right after quick or full, before the sbatch options" >&2
     exit 2
   fi
-  ranks=$2
-  shift 2
-fi
+done
 
 specs=()
 shopt -s nullglob

@@ -266,6 +266,9 @@ def test_submit_all_shares_ranks_by_measured_cost(tmp_path):
     calls = len(log.read_text().splitlines())
     for args, message in ((["--ranks", str(len(specs))], "cannot run %d specs side by side" % len(specs)),
                           (["--ranks", "0"], "--ranks needs a positive number of ranks"),
+                          (["--ranks"], "--ranks needs a positive number of ranks"),
+                          (["--ranks=x"], "--ranks needs a positive number of ranks"),
+                          (["--time=1", "--ranks", str(R)], "--ranks goes right after quick or full"),
                           (["--ranks", str(R), "--ntasks=4"], "--ranks sizes every job itself: drop --ntasks=4")):
         bad = subprocess.run(["bash", script, "full", *args], capture_output=True, text=True, env=e, cwd=tmp_path)
         assert bad.returncode == 2 and message in bad.stderr, bad.stderr
