@@ -84,6 +84,8 @@ def p_exponent(kind, estimator):
 
 # what the simulation takes from a measured run, per task (docs/results/costs/SPEC.csv keeps it for good)
 COST_FIELDS = ("kind", "gating", "expert", "estimator", "n", "p", "status", "wall_time")
+# why a task took long (a fit's starts, the chosen start's iterations): in the tables written since 2026-12-06 (-1 before)
+TAIL_FIELDS = ("starts_used", "iterations")
 
 
 class Measured:
@@ -97,9 +99,10 @@ class Measured:
                 lines = f.read().splitlines()
             head = dict(l[2:].split(": ", 1) for l in lines if l.startswith("# ") and ": " in l)
             rows = [l.split(",") for l in lines if l and not l.startswith("#")]
-            assert tuple(rows[0]) == COST_FIELDS, "%s: not a costs table (columns %s)" % (path, rows[0])
-            self.rec = np.array([tuple(float(v) if c == "wall_time" else int(v) for c, v in zip(COST_FIELDS, r)) for r in rows[1:]],
-                                dtype=[(c, "f8" if c == "wall_time" else "i8") for c in COST_FIELDS])
+            assert tuple(rows[0]) in (COST_FIELDS, COST_FIELDS + TAIL_FIELDS), "%s: not a costs table (columns %s)" % (path, rows[0])
+            fields = COST_FIELDS + TAIL_FIELDS
+            self.rec = np.array([tuple(float(v) if c == "wall_time" else int(v) for c, v in zip(fields, r + ["-1"] * (len(fields) - len(r))))
+                                 for r in rows[1:]], dtype=[(c, "f8" if c == "wall_time" else "i8") for c in fields])
             self.names = head["estimators"].split(",")
             self.complete = head["status"] == "complete"
         else:
@@ -112,15 +115,15 @@ class Measured:
 
 
 def export_costs(h5, out):
-    """The costs table of a results file: one row per task (COST_FIELDS), the file's status and estimators in
-    its head."""
+    """The costs table of a results file: one row per task (COST_FIELDS and TAIL_FIELDS), the file's status and
+    estimators in its head."""
     m = Measured(h5)
     with open(out, "w") as f:
         f.write("# costs of %s, per task (bench/simulate.py reads it when the results file is absent)\n" % m.name)
         f.write("# status: %s\n# estimators: %s\n" % ("complete" if m.complete else "partial", ",".join(m.names)))
-        f.write(",".join(COST_FIELDS) + "\n")
+        f.write(",".join(COST_FIELDS + TAIL_FIELDS) + "\n")
         for r in m.rec:
-            f.write(",".join(repr(float(r[c])) if c == "wall_time" else str(int(r[c])) for c in COST_FIELDS) + "\n")
+            f.write(",".join(repr(float(r[c])) if c == "wall_time" else str(int(r[c])) for c in COST_FIELDS + TAIL_FIELDS) + "\n")
 
 
 def cost_laws(m):
@@ -424,6 +427,18 @@ def measured_run(spec, results):
     return next((r for r in runs if r.complete and not r.quick), next((r for r in runs if r.quick), runs[0]))
 
 
+def tail_of(spec, results):
+    """", n = N, its median there M s, S starts and I iterations" for a spec's longest task, from its measured run
+    (the starts and iterations when the run records them)."""
+    name, rec, dur = spec[0], spec[1], spec[2]
+    i = int(np.argmax(dur))
+    out = ", n = %d, its median there %.1f s" % (rec[i]["n"], np.median(dur[rec["n"] == rec[i]["n"]]))
+    m = measured_run(name, results)
+    if m is not None and len(m.rec) == len(rec) and m.rec[i]["starts_used"] >= 0:
+        out += ", %d start(s), the chosen one %d iterations" % (m.rec[i]["starts_used"], m.rec[i]["iterations"])
+    return out
+
+
 def load_specs(names, results, moerate, work, quiet=False):
     """[(spec, records, durations, source, expected costs, estimator names)] of the specs with a measured run;
     and the names left out."""
@@ -549,8 +564,8 @@ def main():
     saved = dict(specs=[sp[0] for sp in specs], sources=[sp[3] for sp in specs], tasks=sum(len(sp[1]) for sp in specs),
                  core_hours=total / 3600, runs=[])
     longest = max(specs, key=lambda sp: sp[2].max())
-    print("  the longest single task: %.0f s (%s): no number of ranks brings a spec below its longest task" % (
-        longest[2].max(), longest[0]))
+    print("  the longest single task: %.0f s (%s%s): no number of ranks brings a spec below its longest task" % (
+        longest[2].max(), longest[0], tail_of(longest, o.results)))
     for R in o.ranks:
         walls = [(s, schedule(rec, dur, cost, R - 1, master_s), dur.sum()) for s, rec, dur, _, cost, _ in specs]
         wall = sum(w for _, w, _ in walls)
