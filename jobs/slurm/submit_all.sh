@@ -14,7 +14,8 @@
 # --ranks R shares R ranks out among the jobs instead, in proportion to each spec's predicted cost
 # (bench/simulate.py --plan: the measured costs in results/ or docs/results/costs, else moerate's cost
 # model), so that the jobs, all started at once, end at about the same time: this is the layout of
-# figure 8 (bench/README.md); it needs at least two ranks per spec, and python3 with numpy and h5py.
+# figure 8 (bench/README.md); it needs at least two ranks per spec, and a python3 with numpy and h5py
+# ($MOERATE_PYTHON, default /usr/bin/python3) and moerate ($MOERATE, default build/moerate).
 # Results: results/NAME[_quick].h5 (MOERATE_RESULTS sets the directory); logs:
 # moerate-NAME[_quick]-JOBID.out in the repository root.  Each job requeues itself at its time
 # limit until its spec is complete (see moerate.sbatch).
