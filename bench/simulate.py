@@ -8,8 +8,9 @@
 
 For every full-scale spec of the suite (SUITE below) the task grid is moerate's own: `moerate run -skip_fit` on
 2 ranks writes the spec's records (every task's kind, pair, estimator and n) without fitting.  Each task's
-duration is predicted from a measured run of the same design: results/SPEC.h5 when the full spec was run,
-(its measured wall times are used as they are), else results/SPEC_quick.h5 (docs/results/make.sh makes
+duration is predicted from a measured run of the same design: results/SPEC.h5 when the full spec was run
+(its measured wall times are used as they are; a partial run's pending tasks take the laws of its finished
+fits), else results/SPEC_quick.h5 (docs/results/make.sh makes
 them); where results/ lacks a file, the costs table docs/results/make.sh keeps of it in docs/results/costs
 (--export: each task's kind, pair, estimator, n, p, status and wall time) stands in for it, so that the
 figure can be made again on a machine that has not rerun the suite; per (kind, gating, expert, estimator) group the
@@ -169,11 +170,14 @@ def expected_cost(records, names):
     return out
 
 
-def measured_durations(m, records):
-    """The measured wall times of a complete full-scale run of the same grid, or None."""
-    if m.quick or not m.complete or len(m.rec) != len(records) or np.any(m.rec["n"] != records["n"]):
+def measured_durations(m, records, est):
+    """The durations of a full-scale run of the same grid: measured where its tasks are done (all of them when it
+    is complete), the laws of its finished fits (predict) for the rest; None for a quick run or another grid."""
+    if m.quick or len(m.rec) != len(records) or np.any(m.rec["n"] != records["n"]):
         return None
-    return m.rec["wall_time"].astype(float)
+    done = (m.rec["status"] != 0) & (m.rec["wall_time"] > 0)
+    dur = m.rec["wall_time"].astype(float) if m.complete else np.where(done, m.rec["wall_time"], predict(records, cost_laws(m), est))
+    return dur
 
 
 def schedule(records, dur, cost, workers, master_s):
@@ -452,7 +456,7 @@ def load_specs(names, results, moerate, work, quiet=False):
             left.append(s)
             continue
         rec, est = grid(moerate, s, work)
-        dur = measured_durations(m, rec)
+        dur = measured_durations(m, rec, est)
         if dur is None:
             dur = predict(rec, cost_laws(m), est)
         specs.append((s, rec, dur, m.name, expected_cost(rec, est), [n.decode() if isinstance(n, bytes) else n for n in est]))

@@ -368,6 +368,18 @@ def test_costs_table_stands_in_for_its_results_file(tmp_path, grouped):
     old.write_text("\n".join(l if l.startswith("#") else ",".join(l.split(",")[:n]) for l in lines) + "\n")
     c = simulate.Measured(str(old))
     assert all(np.array_equal(c.rec[f], b.rec[f]) for f in simulate.COST_FIELDS) and (c.rec["starts_used"] == -1).all()
+    # a partial run of the same grid: its done tasks keep their measured times, the others take its laws'
+    partial = tmp_path / "partial.csv"
+    rows = [l for l in lines if not l.startswith("#")]
+    cut = [",".join(["0" if f == "status" else "0.0" if f == "wall_time" else v for f, v in zip(rows[0].split(","), r.split(","))])
+           for r in rows[-3:]]
+    partial.write_text("\n".join(["# status: partial", "# estimators: lse"] + rows[:-3] + cut) + "\n")
+    d = simulate.Measured(str(partial))
+    assert not d.complete and d.done == b.done - 3
+    dur = simulate.measured_durations(d, b.rec, b.names)
+    assert np.array_equal(dur[:-3], b.rec["wall_time"][:-3])
+    assert np.array_equal(dur[-3:], simulate.predict(b.rec, simulate.cost_laws(d), b.names)[-3:])
+    assert simulate.measured_durations(b, b.rec, b.names) is not None and np.array_equal(simulate.measured_durations(b, b.rec, b.names), b.rec["wall_time"])
     assert simulate.cost_laws(a) == simulate.cost_laws(b)
 
 
