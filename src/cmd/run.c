@@ -66,7 +66,7 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, const MoeSpec *spec, MoeRunO
   o->depth             = 2;
   o->stop_grace        = 10;
   o->test_hang_task    = -1;
-  o->yield             = 1;
+  o->yield             = 0; /* off: in figure 8's model the fits handed back lose more than they gain (bench/README.md) */
   PetscOptionsBegin(comm, NULL, "moerate run: output and run control (not part of the spec)", "moerate");
   PetscCall(PetscOptionsString("-output", "the results file (HDF5); an existing one from the same spec is resumed", NULL, o->output, o->output, sizeof(o->output), NULL));
   PetscCall(PetscOptionsBool("-force", "start over when -output is from another spec or unreadable (the old file is kept as FILE.bak-TIME)", NULL, o->force, &o->force, NULL));
@@ -79,7 +79,7 @@ static PetscErrorCode ReadRunOptions(MPI_Comm comm, const MoeSpec *spec, MoeRunO
   PetscCall(PetscOptionsReal("-test_flush_delay", "testing: seconds to wait between writing the results and renaming them into place", NULL, o->test_flush_delay, &o->test_flush_delay, NULL));
   PetscCall(PetscOptionsReal("-test_task_delay", "testing: seconds each task waits (interruptibly) before it starts, for runs of a known length", NULL, o->test_task_delay, &o->test_task_delay, NULL));
   PetscCall(PetscOptionsReal("-stop_grace", "seconds to wait for busy workers after a stop request (SIGUSR1, SIGTERM) before writing the results and leaving without them (exit status 3); keep it below the SLURM warning time", NULL, o->stop_grace, &o->stop_grace, NULL));
-  PetscCall(PetscOptionsReal("-fit_group_yield", "-fit_group auto: a fit on a group smaller than the largest (and than its sample's chunks) that has lasted this many times what that group size takes for half the schedule's fair share (in seconds per expected-cost unit measured on the run's fits on such groups) is handed back and run by the largest group; the same numbers, only the time spent is lost; 0: never", NULL, o->yield, &o->yield, &yield_set));
+  PetscCall(PetscOptionsReal("-fit_group_yield", "-fit_group auto: a fit on a group smaller than the largest (and than its sample's chunks) that has lasted this many times what that group size takes for half the schedule's fair share (in seconds per expected-cost unit measured on the run's fits on such groups) is handed back and run by the largest group; the same numbers, only the time spent is lost; 0 (the default): never", NULL, o->yield, &o->yield, &yield_set));
   PetscCall(PetscOptionsInt("-queue_depth", "tasks queued on each worker", NULL, o->depth, &o->depth, NULL));
   PetscCall(PetscOptionsBool("-skip_fit", "benchmark the scheduler: tasks do nothing (recorded as skipped)", NULL, o->skip_fit, &o->skip_fit, NULL));
   {
