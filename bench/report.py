@@ -197,8 +197,8 @@ def fig8(w, rows):
         return
     what = "%d specs measured (%d tasks, %.1f core-hours; from results/ or docs/results/costs)" % (len(s["specs"]), s["tasks"], s["core_hours"])
     for r in s["runs"]:
-        if not r["groups"] or r["yield_factor"] == 0:
-            continue  # the table keeps moerate's defaults: grouped fits, -fit_group_yield 1
+        if not r["groups"] or r["yield_factor"] != 0:
+            continue  # the table keeps moerate's defaults: grouped fits, -fit_group_yield 0
         target, met = "", ""
         if r["ranks"] == 512:
             target, met = "≥ 0.5", yes(r["efficiency"] >= 0.5)

@@ -545,7 +545,7 @@ def main():
     ap.add_argument("--workdir")
     ap.add_argument("--groups", help="figure 9's groups.json (bench/groups.py): also simulate grouped fits by the automatic rule")
     ap.add_argument("--yield", dest="yield_factor", type=float, default=1.0,
-                    help="-fit_group_yield of the grouped runs (moerate's default 1; 0: never): also simulated without it")
+                    help="a -fit_group_yield factor simulated beside 0 (moerate's default since 2026-12-06: never)")
     ap.add_argument("--merge", action="store_true",
                     help="also simulate a design not built: an overrunning fit rerun at once by its group joined by the groups idle then")
     ap.add_argument("--save", metavar="DIR", help="also write the figures to DIR/suite.json (bench/run_all's report reads it)")
