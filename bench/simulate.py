@@ -175,20 +175,17 @@ def measured_durations(m, records, est):
     is complete), the laws of its finished fits (predict) for the rest; None for a quick run or another grid."""
     if m.quick or len(m.rec) != len(records) or np.any(m.rec["n"] != records["n"]):
         return None
+    if m.complete:
+        return m.rec["wall_time"].astype(float)
     done = (m.rec["status"] != 0) & (m.rec["wall_time"] > 0)
-    dur = m.rec["wall_time"].astype(float) if m.complete else np.where(done, m.rec["wall_time"], predict(records, cost_laws(m), est))
-    return dur
+    return np.where(done, m.rec["wall_time"], predict(records, cost_laws(m), est))
 
 
 def schedule(records, dur, cost, workers, master_s):
     """Wall time of moerate's schedule: references first, then the largest expected cost first among the tasks
     whose pair's reference is done (a blocked pair is skipped, not waited for); a worker that finds only blocked
     work waits for the next reference to finish; the master spends master_s per hand-out."""
-    pair = [(int(r["gating"]), int(r["expert"])) for r in records]
-    is_ref = records["kind"] == REFERENCE
-    ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
-    order = sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
-    remaining = list(order)
+    pair, is_ref, ref_pairs, remaining = task_queue(records, cost)
     ref_done = {}  # pair -> finish time of its reference
     free = [(0.0, w) for w in range(workers)]
     heapq.heapify(free)
@@ -264,6 +261,15 @@ def group_layout(records, cost, workers, names):
     return sizes, np.array([w if w == ALONE else next((g for g in sizes if g <= w), 1) for w in want])
 
 
+def task_queue(records, cost):
+    """The schedule's queue: each task's pair, which tasks are references, the pairs that have one, and the order
+    (references first, then the largest expected cost)."""
+    pair = [(int(r["gating"]), int(r["expert"])) for r in records]
+    is_ref = records["kind"] == REFERENCE
+    ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
+    return pair, is_ref, ref_pairs, sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
+
+
 def take_next(size, largest, now, remaining, yielded, want, is_ref, pair, ref_pairs, ref_done):
     """The task a free group of `size` ranks takes at `now` (popped from its list): a task handed back (the
     largest groups only) unless a reference may go first, else the first in order that wants at most its size
@@ -294,10 +300,7 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
     time spent lost); with no idle group it is handed back as above if a larger group exists, else it goes on."""
     if merge:
         return schedule_merging(records, dur, list(sizes), want, cost, master_s, gm, yield_factor)
-    pair = [(int(r["gating"]), int(r["expert"])) for r in records]
-    is_ref = records["kind"] == REFERENCE
-    ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
-    remaining = sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
+    pair, is_ref, ref_pairs, remaining = task_queue(records, cost)
     # half the fair share in seconds on one rank, as moerate's S->half: the expected cost over the workers (not the groups), / 2
     limit = yield_factor * cost.sum() / sum(sizes) / 2 * dur.sum() / cost.sum() if sizes[0] > 1 else 0.0
     yielded, idle = [], []  # (when handed back, task); groups with nothing they may run
@@ -337,10 +340,7 @@ def schedule_layout(records, dur, sizes, want, cost, master_s, gm, yield_factor=
 
 def schedule_merging(records, dur, sizes, want, cost, master_s, gm, yield_factor):
     """schedule_layout's merge variant: the overrun is checked when it happens, against the groups idle then."""
-    pair = [(int(r["gating"]), int(r["expert"])) for r in records]
-    is_ref = records["kind"] == REFERENCE
-    ref_pairs = {pair[i] for i in np.flatnonzero(is_ref)}
-    remaining = sorted(range(len(records)), key=lambda i: (not is_ref[i], -cost[i], i))
+    pair, is_ref, ref_pairs, remaining = task_queue(records, cost)
     limit = yield_factor * cost.sum() / sum(sizes) / 2 * dur.sum() / cost.sum()
     yielded, idle, running = [], [], {}  # handed back (when, task); idle groups; group -> (task, start, speed-up)
     free = [(0.0, j) for j in range(len(sizes))]
@@ -501,15 +501,16 @@ def plan_main(o):
 
 def plan_costs(o, work):
     """plan_main's work, its grids in `work`."""
+    runs = {s: measured_run(s, o.results) for s in o.specs}
+    whole = {s for s, m in runs.items() if m is not None and m.complete and not m.quick}  # priced without a grid
     # the grids the plan needs, made side by side: each moerate -skip_fit mostly waits for its start-up
-    need = [s for s in o.specs if not (lambda m: m is not None and m.complete and not m.quick)(measured_run(s, o.results))]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda s: grid(o.moerate, s, work), need))
+        list(pool.map(lambda s: grid(o.moerate, s, work), [s for s in o.specs if s not in whole]))
     costs, source, unmeasured = {}, {}, []
     rates = {}  # estimator name (or "reference") -> [seconds per expected-cost unit of each complete measured run]
     for s in o.specs:
-        m = measured_run(s, o.results)
-        if m is not None and m.complete and not m.quick:
+        m = runs[s]
+        if s in whole:
             costs[s], source[s] = float(m.rec["wall_time"].sum()), "measured"
             for name, sel in estimator_parts(m.rec, m.names):
                 rates.setdefault(name, []).append(m.rec["wall_time"][sel].sum() / expected_cost(m.rec[sel], m.names).sum())
