@@ -180,6 +180,8 @@ typedef struct {
   const char *tao_prefix;   /* least squares: options prefix of the TAO solver (NULL: -tao_...) */
   PetscInt  em_max_it;      /* EM: iterations at most (per annealing stage); set by the em estimator */
   PetscBool hard_only;      /* mle: fit a top-K selection as it is, without annealing (-mle_anneal false); set by the mle estimator */
+  PetscReal decrease_units;  /* mle: stop when 2n times the likelihood's gain over decrease_window iterations is below this (0: off); */
+  PetscInt  decrease_window; /* set by the mle estimator (-mle_ftol, -mle_ftol_window) */
 } MoeFitParams;
 
 /* What a Fisher check needs: the grid's smallest and largest n, the noise variance and the largest sd

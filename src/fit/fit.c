@@ -14,6 +14,17 @@ const char *MoeFitReasonString(PetscInt reason)
   return TaoConvergedReasons[reason];
 }
 
+/* The objective-decrease test shared by the least-squares and the likelihood fits: true when f fell by
+   at most `drop` over the last `window` iterations (never before iteration wstart + window).  It keeps
+   f of iteration its in fhist, read back `window` iterations later. */
+PetscBool MoeFitDecreaseStalled(PetscReal *fhist, PetscInt window, PetscInt wstart, PetscInt its, PetscReal f, PetscReal drop)
+{
+  PetscBool stalled = (PetscBool)(its >= wstart + window && fhist[its % window] - f <= drop);
+
+  fhist[its % window] = f;
+  return stalled;
+}
+
 /* TAO's tests (gradient tolerances, iteration and evaluation caps), and one more: the
    objective decreased by less than ftol * f over the last `window` iterations.  ReLU
    experts make the objective piecewise smooth, so its gradient need not vanish at a
@@ -22,15 +33,14 @@ const char *MoeFitReasonString(PetscInt reason)
    |theta|_inf <= max_norm has failed (DIVERGED_UNBOUNDED). */
 static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
 {
-  MoeFitCtx         *c = (MoeFitCtx *)ctx;
-  TaoConvergedReason reason;
-  PetscInt           its;
-  PetscReal          f;
+  MoeFitCtx *c = (MoeFitCtx *)ctx;
+  PetscInt   its;
+  PetscReal  f;
+  PetscBool  go_on;
 
   PetscFunctionBegin;
-  PetscCall(TaoDefaultConvergenceTest(tao, NULL));
-  PetscCall(TaoGetConvergedReason(tao, &reason));
-  if (reason != TAO_CONTINUE_ITERATING) PetscFunctionReturn(0);
+  PetscCall(MoeFitTaoDefaultTest(tao, &go_on));
+  if (!go_on) PetscFunctionReturn(0);
   if (c->max_norm > 0) {
     Vec       x;
     PetscReal norm;
@@ -44,7 +54,7 @@ static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
   }
   if (c->ftol <= 0) PetscFunctionReturn(0);
   PetscCall(TaoGetSolutionStatus(tao, &its, &f, NULL, NULL, NULL, NULL));
-  if (its >= c->wstart + c->window && c->fhist[its % c->window] - f <= c->ftol * PetscAbsReal(f)) {
+  if (MoeFitDecreaseStalled(c->fhist, c->window, c->wstart, its, f, c->ftol * PetscAbsReal(f))) {
     if (c->hrows < c->D->n) { /* a sub-sampled Hessian stalls first: double its rows and go on */
       c->hrows  = PetscMin(2 * c->hrows, c->D->n);
       c->wstart = its;
@@ -53,7 +63,6 @@ static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
       c->wstart = its;
     } else PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
   }
-  c->fhist[its % c->window] = f; /* f of iteration its, read back `window` iterations later */
   PetscFunctionReturn(0);
 }
 

@@ -11,6 +11,9 @@ typedef struct {
   const MoeData *D;
   PetscReal     *theta, *llgrad; /* llgrad: the mean log-likelihood and its gradient (1 + p) */
   PetscBool      inject_nan;
+  PetscReal      drop;   /* the decrease test's threshold on f (0: off) */
+  PetscInt       window; /* ... over this many iterations */
+  PetscReal     *fhist;
 } MoeMLECtx;
 
 /* [ll, score] (1 + p, full layout) of the mean log-likelihood over the rows of D, summed over a
@@ -64,10 +67,34 @@ static PetscErrorCode FormNegLogLikelihood(Tao tao, Vec X, PetscReal *f, Vec G, 
   PetscFunctionReturn(0);
 }
 
+/* TAO's tests, and with -mle_ftol u the objective-decrease test in the certificate's units: the fit
+   stops (CONVERGED_FTOL) once 2n times the gain in mean log-likelihood over the last -mle_ftol_window
+   iterations is below u.  Without it a fit in a flat valley (an over-specified or singular design)
+   reaches the limit of double precision long before the gradient tolerance: its line searches then
+   take tens of evaluations for a gain of a few ulps, up to the iteration cap (DeepSeekMoE truth (1),
+   n = 46416: the objective equal to 10 digits from iteration 300 to 2000, 1588 s, the last 1700
+   iterations 99% of it).  The window is long because quasi-Newton iterations stall on plateaus and
+   then fall again: gains below 1e-5 units over 10 iterations with 2.4 units still to come
+   (docs/results/mle_ftol.md). */
+static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
+{
+  MoeMLECtx *c = (MoeMLECtx *)ctx;
+  PetscInt   its;
+  PetscReal  f;
+  PetscBool  go_on;
+
+  PetscFunctionBegin;
+  PetscCall(MoeFitTaoDefaultTest(tao, &go_on));
+  if (!go_on || c->drop <= 0) PetscFunctionReturn(0);
+  PetscCall(TaoGetSolutionStatus(tao, &its, &f, NULL, NULL, NULL, NULL));
+  if (MoeFitDecreaseStalled(c->fhist, c->window, 0, its, f, c->drop)) PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
+  PetscFunctionReturn(0);
+}
+
 /* One maximum-likelihood fit from theta0 at the model's selection as it is. */
 static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
 {
-  MoeMLECtx          c = {m, D, NULL, NULL, inject_nan};
+  MoeMLECtx          c = {m, D, NULL, NULL, inject_nan, fp->decrease_units / (2.0 * MoeDataSize(D)), PetscMax(1, fp->decrease_window), NULL};
   Tao                tao;
   Vec                x, lo = NULL, hi = NULL;
   PetscErrorCode     ierr;
@@ -80,7 +107,7 @@ static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData
   PetscFunctionBegin;
   PetscCall(PetscMemzero(res, sizeof(*res)));
   res->gradient_z = MOE_NAN;
-  PetscCall(PetscMalloc2(m->p, &c.theta, 1 + m->p, &c.llgrad));
+  PetscCall(PetscMalloc3(m->p, &c.theta, 1 + m->p, &c.llgrad, c.window, &c.fhist));
   PetscCall(PetscArraycpy(c.theta, theta0, m->p));
   PetscCall(TaoCreate(PETSC_COMM_SELF, &tao));
   PetscCall(TaoSetOptionsPrefix(tao, "mle_"));
@@ -92,6 +119,7 @@ static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData
   PetscCall(TaoSetMaximumFunctionEvaluations(tao, 100000));
   PetscCall(TaoSetFromOptions(tao));
   PetscCall(TaoSetObjectiveAndGradient(tao, NULL, FormNegLogLikelihood, &c));
+  PetscCall(TaoSetConvergenceTest(tao, ConvergenceTest, &c));
   PetscCall(MoeFitTaoMonitorInterrupt(tao, &interrupted));
   PetscCall(MoeFitTaoStart(tao, m, theta0, &x, &lo, &hi)); /* sigma_i >= m->sigma_lo: always bounded */
 
@@ -119,7 +147,7 @@ static PetscErrorCode SolveMLE(const MoeFitParams *fp, MoeModel m, const MoeData
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&lo));
   PetscCall(VecDestroy(&hi));
-  PetscCall(PetscFree2(c.theta, c.llgrad));
+  PetscCall(PetscFree3(c.theta, c.llgrad, c.fhist));
   PetscFunctionReturn(0);
 }
 

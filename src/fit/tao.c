@@ -161,3 +161,16 @@ PetscErrorCode MoeFitTaoSolution(Tao tao, MoeModel m, const PetscReal *theta0, P
   PetscCall(VecRestoreArrayRead(xs, &xr));
   PetscFunctionReturn(0);
 }
+
+/* TAO's own tests (gradient tolerances, iteration and evaluation caps), which a convergence test of
+   moerate's runs first; *go_on when none of them stopped the solve. */
+PetscErrorCode MoeFitTaoDefaultTest(Tao tao, PetscBool *go_on)
+{
+  TaoConvergedReason reason;
+
+  PetscFunctionBegin;
+  PetscCall(TaoDefaultConvergenceTest(tao, NULL));
+  PetscCall(TaoGetConvergedReason(tao, &reason));
+  *go_on = (PetscBool)(reason == TAO_CONTINUE_ITERATING);
+  PetscFunctionReturn(0);
+}

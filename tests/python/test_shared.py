@@ -134,3 +134,39 @@ def test_mle_sigma_floor_is_a_compact_parameter_space(tmp_path):
     assert sigmas(m, th).min() >= floor
     with h5py.File(tmp_path / "s.h5", "r") as h:
         assert "-mle_sigma_floor true" in h.attrs["spec"]
+
+
+def test_mle_ftol_stops_where_the_window_gains_less_than_u(tmp_path):
+    """-mle_ftol u -mle_ftol_window W (docs/results/mle_ftol.md): the fit stops with CONVERGED_FTOL at the
+    first iteration K whose last W iterations gained less than u certificate units, checked against the
+    same fit capped at K - W, K - 1 and K - W - 1 iterations without the test (TAO's iterates do not
+    depend on the cap): 2n (f(K - W) - f(K)) < u <= 2n (f(K - W - 1) - f(K - 1)).  Off (the default), the
+    fit goes on to TAO's gradient test; the spec records the test only when it is on."""
+    common = ["fit", "-options_file_yaml", os.path.join(SPECS, "deepseek_relu_softmax.yaml"), "-n", 2154,
+              "-replicate", 0, "-certify_starts", 1]
+    u, W = 1e-5, 10
+
+    def attrs(name, *args):
+        out = tmp_path / name
+        moerate(*common, *args, "-output", out, check=True)
+        with h5py.File(out, "r") as h:
+            return dict(h["fit"].attrs), h.attrs["spec"]
+
+    fit, spec = attrs("on.h5", "-mle_ftol", u, "-mle_ftol_window", W)
+    assert fit["reason_name"] == "CONVERGED_FTOL" and fit["status"] == "converged", fit
+    assert "-mle_ftol 1.0000000000000001e-05\n-mle_ftol_window 10\n" in spec
+    K, n = int(fit["iterations"]), 2154
+    f = {k: attrs("cap%d.h5" % k, "-mle_ftol", 0, "-mle_tao_max_it", k)[0]["objective"] for k in (K - W - 1, K - W, K - 1, K)}
+    assert f[K] == fit["objective"]
+    assert 2 * n * (f[K - W] - f[K]) < u <= 2 * n * (f[K - W - 1] - f[K - 1])
+    off, spec = attrs("off.h5", "-mle_ftol", 0)
+    assert off["reason_name"] == "CONVERGED_GATOL" and off["iterations"] > K and "-mle_ftol" not in spec
+
+
+@pytest.mark.parametrize("args, message", [(["-mle_ftol", -1], "-mle_ftol -1 must be a finite number of certificate units >= 0"),
+                                           (["-mle_ftol", "1e-7", "-mle_ftol_window", 0], "-mle_ftol_window 0 must be at least 1")])
+def test_mle_ftol_is_checked(tmp_path, args, message):
+    out = tmp_path / "bad.h5"
+    p = moerate("fit", "-options_file_yaml", os.path.join(SPECS, "deepseek_relu_softmax.yaml"), "-n", 500, *args, "-output", out)
+    assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not out.exists()

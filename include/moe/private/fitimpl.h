@@ -40,6 +40,8 @@ typedef struct {
   PetscBool  jvalid;
 } MoeFitCtx;
 
+/* fit.c */
+PETSC_EXTERN PetscBool MoeFitDecreaseStalled(PetscReal *fhist, PetscInt window, PetscInt wstart, PetscInt its, PetscReal f, PetscReal drop);
 /* gaussnewton.c */
 PETSC_EXTERN PetscErrorCode MoeFitSetPoint(MoeFitCtx *, Vec X);
 PETSC_EXTERN PetscErrorCode MoeFitSetUpGaussNewton(Tao, MoeFitCtx *, Mat *H);
@@ -51,5 +53,6 @@ PETSC_EXTERN PetscErrorCode MoeFitCreateTao(MoeModel, const char prefix[], Tao *
 PETSC_EXTERN PetscErrorCode MoeFitTaoStart(Tao, MoeModel, const PetscReal *theta0, Vec *x, Vec *lo, Vec *hi);
 PETSC_EXTERN PetscErrorCode MoeFitTaoMonitorInterrupt(Tao, PetscBool *interrupted);
 PETSC_EXTERN PetscErrorCode MoeFitTaoSolution(Tao, MoeModel, const PetscReal *theta0, PetscReal *theta);
+PETSC_EXTERN PetscErrorCode MoeFitTaoDefaultTest(Tao, PetscBool *go_on);
 
 #endif

@@ -6,6 +6,8 @@
 typedef struct {
   PetscBool floor;  /* -mle_sigma_floor */
   PetscBool anneal; /* -mle_anneal */
+  PetscReal ftol;   /* -mle_ftol: the decrease test's threshold in certificate units (0: off) */
+  PetscInt  window; /* -mle_ftol_window: ... over this many iterations */
 } MLE;
 
 static PetscErrorCode SolveMLE(const void *ctx, const MoeFitParams *fpin, MoeModel m, const MoeData *D, const PetscReal *theta0, PetscBool inject_nan, PetscReal *theta, MoeFitResult *res)
@@ -13,7 +15,9 @@ static PetscErrorCode SolveMLE(const void *ctx, const MoeFitParams *fpin, MoeMod
   MoeFitParams fp = *fpin;
 
   PetscFunctionBegin;
-  fp.hard_only = !((const MLE *)ctx)->anneal;
+  fp.hard_only      = !((const MLE *)ctx)->anneal;
+  fp.decrease_units  = ((const MLE *)ctx)->ftol;
+  fp.decrease_window = ((const MLE *)ctx)->window;
   PetscCall(MoeFitMLE(&fp, m, D, theta0, inject_nan, theta, res));
   PetscFunctionReturn(0);
 }
@@ -45,10 +49,15 @@ static PetscReal MLECost(MoeEstimator est, const MoeSpec *spec, PetscInt64 n, Pe
 static PetscErrorCode MLEView(MoeEstimator est, char *buf, size_t len)
 {
   const MLE *mle = (const MLE *)est->data;
+  char       line[64];
 
   PetscFunctionBegin;
   if (mle->floor) PetscCall(PetscStrlcat(buf, "-mle_sigma_floor true\n", len));
   if (!mle->anneal) PetscCall(PetscStrlcat(buf, "-mle_anneal false\n", len));
+  if (mle->ftol > 0) {
+    PetscCall(PetscSNPrintf(line, sizeof(line), "-mle_ftol %.17g\n-mle_ftol_window %" PetscInt_FMT "\n", (double)mle->ftol, mle->window));
+    PetscCall(PetscStrlcat(buf, line, len));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -76,8 +85,13 @@ static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
   PetscFunctionBegin;
   PetscCall(PetscNew(&mle));
   mle->anneal = PETSC_TRUE;
+  mle->window = 20;
   PetscCall(PetscOptionsGetBool(est->opts, NULL, "-mle_sigma_floor", &mle->floor, NULL));
   PetscCall(PetscOptionsGetBool(est->opts, NULL, "-mle_anneal", &mle->anneal, NULL));
+  PetscCall(PetscOptionsGetReal(est->opts, NULL, "-mle_ftol", &mle->ftol, NULL));
+  PetscCall(PetscOptionsGetInt(est->opts, NULL, "-mle_ftol_window", &mle->window, NULL));
+  MoeUserCheck(mle->ftol >= 0 && PetscIsNormalReal(mle->ftol + 1), "-mle_ftol %g must be a finite number of certificate units >= 0 (0: off; e.g. 1e-7)", (double)mle->ftol);
+  MoeUserCheck(mle->window >= 1, "-mle_ftol_window %" PetscInt_FMT " must be at least 1 iteration (default 20)", mle->window);
   est->data     = mle;
   est->solver   = (MoeSolver){SolveMLE, MoeFitNegLogLikelihood, mle, PETSC_TRUE};
   est->ops.fit  = mle->floor ? MLEFitCompact : NULL;
@@ -89,6 +103,8 @@ static PetscErrorCode MoeEstimatorCreate_MLE(MoeEstimator est)
 
 static const MoeFamilyOption options[] = {
   {"-mle_sigma_floor", MOE_OPTION_BOOL, "0", "mle: maximise over a compact parameter space, every sigma_i at least the certificate's floor (a tenth of the truth's smallest sigma), as the theory assumes (default: sigma_i > 1e-6, where a degenerate spike of the unbounded likelihood can win)", NULL},
+  {"-mle_ftol", MOE_OPTION_REAL, "0", "mle: stop (CONVERGED_FTOL) when 2n times the gain in mean log-likelihood over the last -mle_ftol_window iterations is below this many certificate units, the limit of double precision in a flat valley (0: off, TAO's gradient test and the 2000-iteration cap only; 1e-7 in the DeepSeekMoE specs, docs/results/mle_ftol.md: quasi-Newton plateaus make larger values stop units short)", NULL},
+  {"-mle_ftol_window", MOE_OPTION_INT, "20", "mle: iterations of the -mle_ftol test", NULL},
   {"-mle_anneal", MOE_OPTION_BOOL, "1", "mle with a top-K gating: anneal the selection from temperature 1 to the hard one, so that the fit can change which atoms a point selects (false: fit the hard selection from the start as it is, for a start that already selects the truth's atoms, where the soft stages only open a path away)", NULL},
   {NULL, MOE_OPTION_INT, NULL, NULL, NULL}
 };
