@@ -266,8 +266,10 @@ def test_auto_groups_resume_on_another_layout_to_the_same_results(tmp_path):
 
 
 def test_grouped_run_killed_partway_resumes_to_the_same_results(tmp_path, grouped):
+    """Killed after 4 tasks (each task held 0.3 s, so that the 27-task run cannot end before the kill on a
+    loaded machine, as it once did under ctest -j2) and resumed on another layout: one rank's results."""
     out = tmp_path / "r.h5"
-    p = start(["run", *GRID, "-fit_group", 2, "-output", out, "-flush_interval", 0], 5)
+    p = start(["run", *GRID, "-fit_group", 2, "-output", out, "-flush_interval", 0, "-test_task_delay", 0.3], 5)
     wait_for_tasks(out, 4, p)
     kill_job(p)
     with h5py.File(out, "r") as h:
