@@ -421,6 +421,35 @@ def side_by_side_plan(costs, ranks):
     return {s: workers[s] + 1 for s in specs}
 
 
+def balanced_plan(plan, wall_of, step=1):
+    """A side-by-side plan rebalanced by predicted walls (a design not built: submit_all.sh --ranks sizes the jobs
+    by cost alone, which leaves a job whose longest fit needs a larger group short of ranks): from `plan`, `step`
+    ranks at a time move to the job that ends last, from the job ending first (of those that keep two ranks)
+    whose loss still ends it before the last job, as long as the last job's end does not rise (a rank more often
+    changes nothing until a group of the next size forms: the walls are steps).  wall_of(spec, ranks): the
+    job's predicted wall time (each asked once).  Returns the new {spec: ranks}."""
+    plan, seen = dict(plan), {}
+
+    def wall(s, r):
+        if (s, r) not in seen:
+            seen[s, r] = wall_of(s, r)
+        return seen[s, r]
+
+    walls = {s: wall(s, r) for s, r in plan.items()}
+    for _ in range(sum(plan.values()) // step):
+        last = max(walls, key=lambda s: (walls[s], s))
+        for donor in sorted((s for s in plan if s != last and plan[s] - step >= 2), key=lambda s: (walls[s], s)):
+            wd, wl = wall(donor, plan[donor] - step), wall(last, plan[last] + step)
+            if wd < walls[last] and wl <= walls[last]:
+                plan[donor] -= step
+                plan[last] += step
+                walls[donor], walls[last] = wd, wl
+                break
+        else:
+            break
+    return plan
+
+
 def measured_run(spec, results):
     """The run a spec's durations come from: its complete full run, else its quick run, else whatever there is
     (results/ first, then docs/results/costs); None when there is none."""
@@ -619,6 +648,15 @@ def grouped(o, specs, total, master_s, saved):
             print("  %5d ranks, side by side (a job per spec, sized by --plan): wall %8.0f s (%.2f h), efficiency %.3f"
                   " (masters counted); the last job %s on %d ranks (its largest group %d)"
                   % (R, wall, wall / 3600, total / (R * wall), last, plan[last], runs[last][1]))
+            if factor == 0:
+                by = {sp[0]: sp for sp in specs}
+                # ranks move one at a time up to 512 ranks, R/512 at a time above (the model's time stays bounded)
+                plan = balanced_plan(plan, lambda s, r: grouped_wall(by[s], r - 1, master_s, gm, factor)[0], max(1, R // 512))
+                runs = {s: grouped_wall(by[s], plan[s] - 1, master_s, gm, factor) for s in by}
+                last = max(runs, key=lambda s: (runs[s][0], s))
+                wall = runs[last][0]
+                print("  %5d ranks, side by side, the jobs sized by their simulated walls (balanced_plan; not built): wall %8.0f s,"
+                      " efficiency %.3f; the last job %s on %d ranks" % (R, wall, total / (R * wall), last, plan[last]))
     if not o.merge:
         return
     print("  a design not built (--merge): with -fit_group_yield %g, an overrunning fit rerun at once by its group joined"

@@ -418,6 +418,21 @@ def test_side_by_side_plan_shares_ranks_by_cost():
         simulate.side_by_side_plan({"a": 1.0, "b": 1.0, "c": 1.0}, 5)
 
 
+def test_balanced_plan_moves_ranks_to_the_job_that_ends_last():
+    """Figure 8's side-by-side plan rebalanced by predicted walls (not built), against a hand computation with
+    tabulated walls: from a 3 and b 5 ranks (walls 90 and 35) a rank moves to a while a's end falls and b's stays
+    below it: a 4 / b 4 (80, 40), a 5 / b 3 (70, 45), a 6 / b 2 (65, 50); b keeps its master and one worker."""
+    import simulate
+    table = {"a": {2: 100, 3: 90, 4: 80, 5: 70, 6: 65, 7: 64}, "b": {2: 50, 3: 45, 4: 40, 5: 35}}
+    assert simulate.balanced_plan({"a": 3, "b": 5}, lambda s, r: table[s][r]) == {"a": 6, "b": 2}
+    # a move that would make the donor end after a's 80 (b on 3 ranks: 85) is not taken
+    table["b"] = {2: 95, 3: 85, 4: 40, 5: 35}
+    assert simulate.balanced_plan({"a": 3, "b": 5}, lambda s, r: table[s][r]) == {"a": 4, "b": 4}
+    # a step: a rank more leaves a's end at 90 until its fifth rank brings 60; the moves go on through it
+    table = {"a": {3: 90, 4: 90, 5: 60, 6: 60}, "b": {2: 50, 3: 45, 4: 40, 5: 35}}
+    assert simulate.balanced_plan({"a": 3, "b": 5}, lambda s, r: table[s][r]) == {"a": 6, "b": 2}
+
+
 def test_simulated_merge_of_idle_groups():
     """The merge design figure 8 simulates (--merge; not built), against a hand computation: three ranks alone, a
     100 s task and two of 5 s, one cost unit each.  Half the fair share is 3 units / 3 workers / 2 x 110 s / 3
