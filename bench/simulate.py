@@ -24,8 +24,9 @@ cost by moerate's cost models, skipping a pair whose reference is not done yet; 
 spends --master-us microseconds per hand-out (the reciprocal of bench/scheduler.py's throughput, ~150k tasks/s
 here).  The specs run one after another, each on all ranks (as a family's batch script runs them in one job);
 with --groups also side by side, a job per spec as jobs/slurm/submit_all.sh --ranks R submits them, each job
-sized by --plan (side_by_side_plan: R shared in proportion to the specs' predicted costs, a master and at least
-one worker a job).  Printed per rank count: the suite's wall time, the parallel efficiency sum(task time) /
+sized by --plan (plan_jobs: R shared in proportion to the specs' predicted costs, a master and at least one
+worker a job, then ranks moved to the job predicted to end last while its end falls, then each job trimmed to
+the fewest ranks that keep its end).  Printed per rank count: the suite's wall time, the parallel efficiency sum(task time) /
 (workers x wall) (side by side: / (ranks x wall), the jobs' masters counted), and the worst spec's.  This is a
 model: it ignores start-up (MPI_Init, screening each truth: seconds), file writes (< 1% of a fitting run,
 figure 6) and contention between ranks sharing a node's memory bandwidth.
@@ -53,6 +54,7 @@ SUITE = sorted(f[:-5] for f in os.listdir(os.path.join(ROOT, "jobs", "specs"))
 COSTS = os.path.join(ROOT, "docs", "results", "costs")
 REFERENCE = 1
 CHUNKS = 64  # MOE_DATA_CHUNKS (include/moedata.h)
+GROUPS_MODEL = os.path.join(ROOT, "bench", "groups_model.json")  # figure 10's model as measured here: --plan's default
 GROUPING = {"lse", "mle"}  # the estimators whose fits a group of ranks can share (the `groups` trait)
 
 
@@ -220,7 +222,8 @@ def group_speedup(g, n, kind_groups, gm):
         return 1.0
     red = gm["reduce"]
     t_iter = gm["time_1"] / max(1, gm["iterations"]) * n / gm["n"]  # one iteration on one rank at this n
-    share = math.ceil(CHUNKS / g) / CHUNKS
+    c = chunks(n)  # the most ranks the rows spread over: a rank holds whole chunks
+    share = math.ceil(c / g) / c
     return 1.0 / (share + (groups.messages(g) * (red["send_s"] + red["add_s"]) + math.ceil(math.log2(g)) * red["bcast_s"]) / t_iter)
 
 
@@ -421,13 +424,15 @@ def side_by_side_plan(costs, ranks):
     return {s: workers[s] + 1 for s in specs}
 
 
-def balanced_plan(plan, wall_of, step=1):
-    """A side-by-side plan rebalanced by predicted walls (a design not built: submit_all.sh --ranks sizes the jobs
-    by cost alone, which leaves a job whose longest fit needs a larger group short of ranks): from `plan`, `step`
-    ranks at a time move to the job that ends last, from the job ending first (of those that keep two ranks)
-    whose loss still ends it before the last job, as long as the last job's end does not rise (a rank more often
-    changes nothing until a group of the next size forms: the walls are steps).  wall_of(spec, ranks): the
-    job's predicted wall time (each asked once).  Returns the new {spec: ranks}."""
+def balanced_plan(plan, wall_of, step=1, least=2):
+    """A side-by-side plan rebalanced by predicted walls (jobs/slurm/submit_all.sh --ranks): from `plan` (the
+    shares by cost), ranks move to the job that ends last, `step` at a time, as long as that job's end falls
+    strictly: the fewest steps that bring it down (a rank more often changes nothing until a group of the next
+    size forms: the walls are steps, so the plan looks ahead over them), each taken from the job that ends
+    first after giving it (of those that keep `least` ranks) and only while it still ends before the last
+    job did.  It stops when no number of ranks the others can spare shortens the last job (a job bound by a
+    fit that runs on one rank, or by its longest fit on its largest group).  wall_of(spec, ranks): the job's
+    predicted wall time (each asked once).  Returns the new {spec: ranks}."""
     plan, seen = dict(plan), {}
 
     def wall(s, r):
@@ -435,19 +440,104 @@ def balanced_plan(plan, wall_of, step=1):
             seen[s, r] = wall_of(s, r)
         return seen[s, r]
 
-    walls = {s: wall(s, r) for s, r in plan.items()}
-    for _ in range(sum(plan.values()) // step):
+    while True:
+        walls = {s: wall(s, r) for s, r in plan.items()}
         last = max(walls, key=lambda s: (walls[s], s))
-        for donor in sorted((s for s in plan if s != last and plan[s] - step >= 2), key=lambda s: (walls[s], s)):
-            wd, wl = wall(donor, plan[donor] - step), wall(last, plan[last] + step)
-            if wd < walls[last] and wl <= walls[last]:
-                plan[donor] -= step
-                plan[last] += step
-                walls[donor], walls[last] = wd, wl
-                break
+        spare = sum((plan[s] - least) // step for s in plan if s != last)
+        m = steps_to_gain(lambda k: wall(last, plan[last] + k * step), walls[last], spare)
+        if m is None:
+            return plan
+        new = dict(plan)
+        for _ in range(m):
+            gives = [(wall(d, new[d] - step), d) for d in new if d != last and new[d] - step >= least]
+            if not gives or min(gives)[0] >= walls[last]:
+                return plan
+            new[min(gives)[1]] -= step
+        new[last] += m * step
+        plan = new
+
+
+def steps_to_gain(wall_at, now, most):
+    """The fewest k in 1..most with wall_at(k) < now, looked for by doubling and then bisection (the walls fall
+    with k, in steps); None when wall_at(most) does not fall below now either."""
+    if most < 1:
+        return None
+    hi = 1
+    while hi < most and wall_at(hi) >= now:
+        hi = min(2 * hi, most)
+    if wall_at(hi) >= now:
+        return None
+    lo = hi // 2  # wall_at(lo) >= now (or lo = 0)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if wall_at(mid) < now:
+            hi = mid
         else:
-            break
-    return plan
+            lo = mid
+    return hi
+
+
+def trimmed_plan(plan, wall_of, step=1, least=2):
+    """Each job of a plan with the fewest ranks (down by `step`, at least `least`) that keep its predicted wall:
+    ranks that shorten no job are not asked for.  The walls fall with the ranks in steps, so the search is a
+    bisection."""
+    out = {}
+    for s, r in plan.items():
+        now, lo, hi = wall_of(s, r), 0, (r - least) // step  # hi steps fewer keep the wall?  0 does
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if wall_of(s, r - mid * step) <= now:
+                lo = mid
+            else:
+                hi = mid - 1
+        out[s] = r - lo * step
+    return out
+
+
+def fit_group_unit(fit_group):
+    """The ranks a job's size grows by, and its fewest ranks, under moerate's -fit_group: fixed groups of g need
+    1 + a multiple of g ranks; auto and 0 take any number, at least a master and one worker."""
+    g = fit_group if isinstance(fit_group, int) and fit_group > 0 else 1
+    return g, 1 + g
+
+
+def job_wall(spec, ranks, fit_group, master_s, gm):
+    """A spec's predicted wall time as one job of `ranks` ranks under -fit_group (0: a fit per rank; "auto":
+    moerate's layout of groups; g: groups of g, every fit on one)."""
+    _, rec, dur, _, cost, names = spec
+    if fit_group == "auto":
+        return grouped_wall(spec, ranks - 1, master_s, gm, 0.0)[0]
+    if fit_group == 0:
+        return schedule(rec, dur, cost, ranks - 1, master_s)
+    sizes = [fit_group] * ((ranks - 1) // fit_group)
+    return schedule_layout(rec, dur, sizes, np.full(len(rec), fit_group), cost, master_s, gm)
+
+
+def plan_jobs(specs, ranks, fit_group, master_s, gm):
+    """submit_all.sh --ranks R: each spec's job size, {spec: ranks}, and its predicted wall, {spec: seconds}.
+    The ranks are first shared in proportion to the specs' predicted costs (side_by_side_plan, in units of a
+    fixed group), then moved to the job predicted to end last (balanced_plan), then each job keeps the fewest
+    that keep its predicted end (trimmed_plan): the plan may ask for fewer than R.  specs: load_specs' tuples.
+    ValueError when R cannot give every job its fewest ranks."""
+    unit, least = fit_group_unit(fit_group)
+    costs = {sp[0]: float(sp[2].sum()) for sp in specs}
+    if ranks < least * len(costs):
+        raise ValueError("%d ranks cannot run %d specs side by side (each job needs a master and %s: at least %d)"
+                         % (ranks, len(costs), "a worker" if unit == 1 else "a group of %d" % unit, least * len(costs)))
+    shares = side_by_side_plan(costs, len(costs) + (ranks - len(costs)) // unit)
+    plan = {s: 1 + unit * (r - 1) for s, r in shares.items()}
+    by = {sp[0]: sp for sp in specs}
+    seen = {}
+
+    def wall_of(s, r):
+        if (s, r) not in seen:
+            seen[s, r] = job_wall(by[s], r, fit_group, master_s, gm)
+        return seen[s, r]
+
+    # one rank at a time up to 512 ranks, R/512 at a time above (the model's time stays bounded)
+    step = unit * max(1, ranks // unit // 512)
+    plan = trimmed_plan(balanced_plan(plan, wall_of, step, least), wall_of, unit, least)
+    return plan, {s: wall_of(s, r) for s, r in plan.items()}
 
 
 def measured_run(spec, results):
@@ -501,6 +591,11 @@ def grouped_wall(spec, workers, master_s, gm, factor, merge=False):
     return schedule_layout(rec, dur, sizes, want, cost, master_s, gm, factor, merge), sizes[0]
 
 
+def by_name(specs, name):
+    """The tuple of load_specs' list for one spec."""
+    return next(sp for sp in specs if sp[0] == name)
+
+
 def estimator_parts(records, names):
     """[(name, mask)]: a grid's tasks by what prices them, the reference fits apart ("reference") and the
     replicate fits by estimator name."""
@@ -509,55 +604,110 @@ def estimator_parts(records, names):
 
 
 def plan_main(o):
-    """--plan R SPEC...: print "SPEC RANKS SECONDS SOURCE" per spec for submit_all.sh --ranks R.  A spec's cost is
-    the sum of its measured wall times when a complete full run of it is measured (no grid needed); else its
-    grid (moerate -skip_fit) priced by the laws of its quick or partial run; else, no run measured, its grid's
-    expected cost units (moerate's cost model) at the median seconds per unit that the complete runs measured
-    give the same estimator (the reference fits apart), or all estimators where none has it."""
-    try:
-        side_by_side_plan({s: 1.0 for s in o.specs}, o.plan)  # refused before any grid is made
-    except ValueError as e:
-        print("simulate.py: --plan %d: %s: give more ranks, or run the specs one after another (submit_all.sh --ntasks)"
-              % (o.plan, e), file=sys.stderr)
+    """--plan R SPEC...: print "SPEC RANKS SECONDS WALL SOURCE" per spec for submit_all.sh --ranks R (plan_jobs:
+    the job's ranks, its predicted seconds of fits and wall time, where the prediction comes from), and on
+    stderr the ranks used and the predicted end.  Each task's time comes from the spec's measured run: its
+    measured wall times when the full run is complete, else the laws of its quick or partial run; a spec with
+    no run measured takes its grid's expected cost units (moerate's cost model) at the median seconds per
+    unit that the complete runs measured give the same estimator (the reference fits apart), or all
+    estimators where none has it."""
+    if o.fit_group is None:
+        o.fit_group = specs_fit_group(o.specs)
+    fit_group = parse_fit_group(o.fit_group)
+    unit, least = fit_group_unit(fit_group)
+    if o.plan < least * len(o.specs):  # refused before any grid is made
+        print("simulate.py: --plan %d: %d ranks cannot run %d specs side by side (each job needs %d ranks: a master and %s):"
+              " give more ranks, or run the specs one after another (submit_all.sh --ntasks)"
+              % (o.plan, o.plan, len(o.specs), least, "a worker" if unit == 1 else "a group of %d" % unit), file=sys.stderr)
         sys.exit(2)
+    with open(o.groups or GROUPS_MODEL) as f:
+        gm = json.load(f)
     if o.workdir:
         os.makedirs(o.workdir, exist_ok=True)
-        plan_costs(o, o.workdir)
+        specs = plan_specs(o, o.workdir)
     else:
         with tempfile.TemporaryDirectory(prefix="moerate-plan.") as work:
-            plan_costs(o, work)
+            specs = plan_specs(o, work)
+    alone = ["%s (%s)" % (sp[0], ", ".join(sorted(set(sp[5]) - GROUPING))) for sp in specs if set(sp[5]) - GROUPING]
+    if isinstance(fit_group, int) and fit_group > 0 and alone:
+        print("simulate.py: --plan: -fit_group %d: moerate refuses a fixed group for estimators that fit on one rank, in %s:"
+              " use MOERATE_FIT_GROUP=auto (it runs their fits alone) or leave those specs out" % (fit_group, "; ".join(alone)),
+              file=sys.stderr)
+        sys.exit(2)
+    plan, walls = plan_jobs(specs, o.plan, fit_group, o.master_us * 1e-6, gm)
+    for sp in specs:
+        print("%s %d %.0f %.0f %s" % (sp[0], plan[sp[0]], sp[2].sum(), walls[sp[0]], sp[3]))
+    last = max(walls, key=lambda s: (walls[s], s))
+    total = sum(sp[2].sum() for sp in specs)
+    print("simulate.py: --plan %d (-fit_group %s): %d of %d ranks, the last job %s predicted to end after %.0f s"
+          " (efficiency %.3f on the ranks asked for)%s" % (
+              o.plan, o.fit_group, sum(plan.values()), o.plan, last, walls[last], total / (sum(plan.values()) * walls[last]),
+              "; more ranks would end no job sooner" if sum(plan.values()) < o.plan else ""), file=sys.stderr)
 
 
-def plan_costs(o, work):
-    """plan_main's work, its grids in `work`."""
+def specs_fit_group(names):
+    """The -fit_group the specs' files give (their fit_group: line; "0" when none does), the same for all of them:
+    one plan shares the ranks in one unit."""
+    found = {}
+    for name in names:
+        with open(os.path.join(ROOT, "jobs", "specs", name + ".yaml")) as f:
+            for line in f:
+                if line.startswith("fit_group:"):
+                    found[name] = line.split(":", 1)[1].split("#")[0].strip()
+    values = set(found.values()) | ({"0"} if len(found) < len(names) else set())
+    if len(values) > 1:
+        print("simulate.py: --plan: the specs' fit_group differ (%s; the others 0): give one to all of them"
+              " (MOERATE_FIT_GROUP, or --fit-group)" % ", ".join("%s %s" % kv for kv in sorted(found.items())), file=sys.stderr)
+        sys.exit(2)
+    return values.pop()
+
+
+def parse_fit_group(value):
+    """--fit-group: "auto", or a number of ranks (0: a fit per rank)."""
+    if value == "auto":
+        return "auto"
+    try:
+        g = int(value)
+    except ValueError:
+        g = -1
+    if g < 0:
+        print("simulate.py: --fit-group '%s' is not a group size: give auto or a number of ranks (0: a fit per rank)" % value, file=sys.stderr)
+        sys.exit(2)
+    return g
+
+
+def plan_specs(o, work):
+    """plan_main's specs as load_specs' tuples (spec, records, durations, source, expected costs, estimator
+    names), every spec included, its grid made in `work`."""
     runs = {s: measured_run(s, o.results) for s in o.specs}
-    whole = {s for s, m in runs.items() if m is not None and m.complete and not m.quick}  # priced without a grid
-    # the grids the plan needs, made side by side: each moerate -skip_fit mostly waits for its start-up
+    # the grids, made side by side: each moerate -skip_fit mostly waits for its start-up
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda s: grid(o.moerate, s, work), [s for s in o.specs if s not in whole]))
-    costs, source, unmeasured = {}, {}, []
+        grids = dict(zip(o.specs, pool.map(lambda s: grid(o.moerate, s, work), o.specs)))
+    out, unmeasured = {}, []
     rates = {}  # estimator name (or "reference") -> [seconds per expected-cost unit of each complete measured run]
     for s in o.specs:
-        m = runs[s]
-        if s in whole:
-            costs[s], source[s] = float(m.rec["wall_time"].sum()), "measured"
+        m, (rec, est) = runs[s], grids[s]
+        est = [n.decode() if isinstance(n, bytes) else n for n in est]
+        if m is None or not m.done:
+            unmeasured.append(s)
+            continue
+        dur = measured_durations(m, rec, est)
+        source = "measured" if dur is not None and m.complete else "predicted from " + m.name
+        if dur is None:
+            dur = predict(rec, cost_laws(m), est)
+        out[s] = (s, rec, dur, source, expected_cost(rec, est), est)
+        if m.complete and not m.quick:
             for name, sel in estimator_parts(m.rec, m.names):
                 rates.setdefault(name, []).append(m.rec["wall_time"][sel].sum() / expected_cost(m.rec[sel], m.names).sum())
-        elif m is not None and m.done:
-            rec, est = grid(o.moerate, s, work)
-            costs[s], source[s] = float(predict(rec, cost_laws(m), est).sum()), "predicted from " + m.name
-        else:
-            unmeasured.append(s)
     every = float(np.median([r for v in rates.values() for r in v])) if rates else 1.0
     for s in unmeasured:
-        rec, est = grid(o.moerate, s, work)
+        rec, est = grids[s]
         est = [n.decode() if isinstance(n, bytes) else n for n in est]
-        costs[s] = sum(float(expected_cost(rec[sel], est).sum()) * float(np.median(rates.get(name, [every])))
-                       for name, sel in estimator_parts(rec, est))
-        source[s] = "cost model" + ("" if rates else " (units)")
-    plan = side_by_side_plan(costs, o.plan)
-    for s in o.specs:
-        print("%s %d %.0f %s" % (s, plan[s], costs[s], source[s]))
+        cost, dur = expected_cost(rec, est), np.empty(len(rec))
+        for name, sel in estimator_parts(rec, est):
+            dur[sel] = cost[sel] * float(np.median(rates.get(name, [every])))
+        out[s] = (s, rec, dur, "cost model" + ("" if rates else " (units)"), cost, est)
+    return [out[s] for s in o.specs]
 
 
 def main():
@@ -568,12 +718,15 @@ def main():
                     help="print each SPEC's job size (ranks) for the specs side by side on RANKS ranks, then stop"
                          " (jobs/slurm/submit_all.sh --ranks)")
     ap.add_argument("specs", nargs="*", help="with --plan: the specs (names of jobs/specs/NAME.yaml)")
+    ap.add_argument("--fit-group", help="with --plan: the jobs' -fit_group (auto, g, or 0: a fit per rank; default: the specs'"
+                    " fit_group, else 0)")
     ap.add_argument("--moerate", default=os.path.join(ROOT, "build", "moerate"))
     ap.add_argument("--results", default=os.path.join(ROOT, "results"))
     ap.add_argument("--ranks", type=int, nargs="+", default=[64, 512, 4096])
     ap.add_argument("--master-us", type=float, default=7.0)
     ap.add_argument("--workdir")
-    ap.add_argument("--groups", help="figure 9's groups.json (bench/groups.py): also simulate grouped fits by the automatic rule")
+    ap.add_argument("--groups", help="figure 9's groups.json (bench/groups.py): also simulate grouped fits by the automatic rule"
+                    " (with --plan: the model of a group's speed-up, bench/groups_model.json when not given)")
     ap.add_argument("--yield", dest="yield_factor", type=float, default=1.0,
                     help="a -fit_group_yield factor simulated beside 0 (moerate's default since 2026-12-06: never)")
     ap.add_argument("--merge", action="store_true",
@@ -635,28 +788,29 @@ def grouped(o, specs, total, master_s, saved):
                                       efficiency=total / ((R - 1) * wall), limit=total / R))
             print("  %5d ranks, one spec after another on all ranks: wall %8.0f s (%.2f h), efficiency %.3f (physical limit %.0f s);"
                   " largest group %d" % (R, wall, wall / 3600, total / ((R - 1) * wall), total / R, max(g for _, g in runs)))
+            if factor:
+                continue  # submit_all.sh's jobs run moerate's defaults: no yield
             try:
                 plan = side_by_side_plan(costs, R)
             except ValueError as e:
                 print("  %5d ranks, side by side: %s" % (R, e))
                 continue
-            runs = {sp[0]: grouped_wall(sp, plan[sp[0]] - 1, master_s, gm, factor) for sp in specs}
-            last = max(runs, key=lambda s: (runs[s][0], s))
-            wall = runs[last][0]
+            wall = max(grouped_wall(sp, plan[sp[0]] - 1, master_s, gm, factor)[0] for sp in specs)
+            saved["runs"].append(dict(ranks=R, groups=True, layout="side by side by cost", yield_factor=factor, wall=wall,
+                                      efficiency=total / (R * wall), limit=total / R))
+            print("  %5d ranks, side by side, the jobs sized by cost alone (as submit_all.sh --ranks did before plan_jobs): wall %8.0f s,"
+                  " efficiency %.3f" % (R, wall, total / (R * wall)))
+            plan, walls = plan_jobs(specs, R, "auto", master_s, gm)
+            last = max(walls, key=lambda s: (walls[s], s))
+            wall, used = walls[last], sum(plan.values())
             saved["runs"].append(dict(ranks=R, groups=True, layout="side by side", yield_factor=factor, wall=wall,
-                                      efficiency=total / (R * wall), limit=total / R, last=last, last_ranks=plan[last]))
-            print("  %5d ranks, side by side (a job per spec, sized by --plan): wall %8.0f s (%.2f h), efficiency %.3f"
-                  " (masters counted); the last job %s on %d ranks (its largest group %d)"
-                  % (R, wall, wall / 3600, total / (R * wall), last, plan[last], runs[last][1]))
-            if factor == 0:
-                by = {sp[0]: sp for sp in specs}
-                # ranks move one at a time up to 512 ranks, R/512 at a time above (the model's time stays bounded)
-                plan = balanced_plan(plan, lambda s, r: grouped_wall(by[s], r - 1, master_s, gm, factor)[0], max(1, R // 512))
-                runs = {s: grouped_wall(by[s], plan[s] - 1, master_s, gm, factor) for s in by}
-                last = max(runs, key=lambda s: (runs[s][0], s))
-                wall = runs[last][0]
-                print("  %5d ranks, side by side, the jobs sized by their simulated walls (balanced_plan; not built): wall %8.0f s,"
-                      " efficiency %.3f; the last job %s on %d ranks" % (R, wall, total / (R * wall), last, plan[last]))
+                                      efficiency=total / (R * wall), limit=total / R, last=last, last_ranks=plan[last],
+                                      ranks_used=used, efficiency_used=total / (used * wall)))
+            print("  %5d ranks, side by side, a job per spec sized by its simulated wall (submit_all.sh --ranks %d with"
+                  " MOERATE_FIT_GROUP=auto): wall %8.0f s (%.2f h), efficiency %.3f; the plan asks for %d of the %d ranks"
+                  " (efficiency %.3f on those); the last job %s on %d ranks (its largest group %d)"
+                  % (R, R, wall, wall / 3600, total / (R * wall), used, R, total / (used * wall), last, plan[last],
+                     grouped_wall(by_name(specs, last), plan[last] - 1, master_s, gm, factor)[1]))
     if not o.merge:
         return
     print("  a design not built (--merge): with -fit_group_yield %g, an overrunning fit rerun at once by its group joined"

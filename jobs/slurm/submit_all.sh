@@ -11,11 +11,16 @@
 # family's #SBATCH resources apply; every other spec (the newer papers' designs: contam_*, cosine_*,
 # deepseek_*, gaussian_*, and default) through moerate.sbatch.  The jobs run side by side as the
 # cluster has room; sbatch options (here, --ntasks) apply to every job.
-# --ranks R shares R ranks out among the jobs instead, in proportion to each spec's predicted cost
-# (bench/simulate.py --plan: the measured costs in results/ or docs/results/costs, else moerate's cost
-# model), so that the jobs, all started at once, end at about the same time: this is the layout of
-# figure 8 (bench/README.md); it needs at least two ranks per spec, and a python3 with numpy and h5py
-# ($MOERATE_PYTHON, default /usr/bin/python3) and moerate ($MOERATE, default build/moerate).
+# --ranks R shares R ranks out among the jobs instead (bench/simulate.py --plan), so that the jobs, all
+# started at once, end as early as the model predicts they can: first in proportion to each spec's
+# predicted cost (the measured costs in results/ or docs/results/costs, else moerate's cost model), then
+# ranks move to the job predicted to end last while that shortens it (each job's schedule simulated
+# with its -fit_group: MOERATE_FIT_GROUP, else the specs' fit_group, else 0; a group's speed-up from
+# bench/groups_model.json or $MOERATE_GROUPS_MODEL, which bench/groups.py measures), and no job asks
+# for ranks that would not end it sooner, so the jobs may take fewer than R.  This is the layout of
+# figure 8 (bench/README.md); it needs at least two ranks per spec (1 + g with -fit_group g), a
+# python3 with numpy and h5py ($MOERATE_PYTHON, default /usr/bin/python3) and moerate ($MOERATE,
+# default build/moerate).
 # Results: results/NAME[_quick].h5 (MOERATE_RESULTS sets the directory); logs:
 # moerate-NAME[_quick]-JOBID.out in the repository root.  Each job requeues itself at its time
 # limit until its spec is complete (see moerate.sbatch).
@@ -82,9 +87,10 @@ if [[ -n $ranks ]]; then
   files=("${specs[@]}")
   [[ $variant == quick ]] && files=("${specs[@]/%/_quick}")
   plan=$(${MOERATE_PYTHON:-/usr/bin/python3} bench/simulate.py --plan "$ranks" --results "$results" \
-    --moerate "${MOERATE:-build/moerate}" "${files[@]}") || exit 2
+    --moerate "${MOERATE:-build/moerate}" ${MOERATE_FIT_GROUP:+--fit-group "$MOERATE_FIT_GROUP"} \
+    ${MOERATE_GROUPS_MODEL:+--groups "$MOERATE_GROUPS_MODEL"} "${files[@]}") || exit 2
   while read -r name r _; do size[$name]=$r; done <<<"$plan"
-  # the plan on stderr (spec, ranks, predicted seconds of fits, where the prediction comes from)
+  # the plan on stderr (spec, ranks, predicted seconds of fits and wall time, where the prediction comes from)
   sed 's/^/submit_all.sh: plan: /' <<<"$plan" >&2
 fi
 mkdir -p "$results"

@@ -419,18 +419,67 @@ def test_side_by_side_plan_shares_ranks_by_cost():
 
 
 def test_balanced_plan_moves_ranks_to_the_job_that_ends_last():
-    """Figure 8's side-by-side plan rebalanced by predicted walls (not built), against a hand computation with
-    tabulated walls: from a 3 and b 5 ranks (walls 90 and 35) a rank moves to a while a's end falls and b's stays
-    below it: a 4 / b 4 (80, 40), a 5 / b 3 (70, 45), a 6 / b 2 (65, 50); b keeps its master and one worker."""
+    """submit_all.sh --ranks (plan_jobs) rebalances the shares by cost by predicted walls, against hand
+    computations with tabulated walls: from a 3 and b 5 ranks (walls 90 and 35) a rank moves to a while a's end
+    falls and b's stays below it: a 4 / b 4 (80, 40), a 5 / b 3 (70, 45), a 6 / b 2 (65, 50); b keeps its
+    master and one worker."""
     import simulate
     table = {"a": {2: 100, 3: 90, 4: 80, 5: 70, 6: 65, 7: 64}, "b": {2: 50, 3: 45, 4: 40, 5: 35}}
     assert simulate.balanced_plan({"a": 3, "b": 5}, lambda s, r: table[s][r]) == {"a": 6, "b": 2}
     # a move that would make the donor end after a's 80 (b on 3 ranks: 85) is not taken
     table["b"] = {2: 95, 3: 85, 4: 40, 5: 35}
     assert simulate.balanced_plan({"a": 3, "b": 5}, lambda s, r: table[s][r]) == {"a": 4, "b": 4}
-    # a step: a rank more leaves a's end at 90 until its fifth rank brings 60; the moves go on through it
+    # a step: a rank more leaves a's end at 90, two bring 60, so two move at once (b 5 -> 3, 45 < 90); then a
+    # sixth rank would leave a at 60: it stays with b, and the plan stops
     table = {"a": {3: 90, 4: 90, 5: 60, 6: 60}, "b": {2: 50, 3: 45, 4: 40, 5: 35}}
-    assert simulate.balanced_plan({"a": 3, "b": 5}, lambda s, r: table[s][r]) == {"a": 6, "b": 2}
+    assert simulate.balanced_plan({"a": 3, "b": 5}, lambda s, r: table[s][r]) == {"a": 5, "b": 3}
+    # a job bound by a fit on one rank (a: 70 whatever its ranks) takes nothing: b keeps its ranks
+    assert simulate.balanced_plan({"a": 3, "b": 5}, lambda s, r: 70 if s == "a" else 40) == {"a": 3, "b": 5}
+    # in steps of 2 (groups of 2: at least 3 ranks a job): a 3 -> 5 -> 7 while b 7 -> 5 -> 3
+    table = {"a": {3: 90, 5: 70, 7: 60, 9: 55}, "b": {3: 50, 5: 40, 7: 30}}
+    assert simulate.balanced_plan({"a": 3, "b": 7}, lambda s, r: table[s][r], step=2, least=3) == {"a": 7, "b": 3}
+
+
+def test_steps_to_gain_and_trimmed_plan():
+    """The look-ahead over a plateau (the fewest steps that shorten a job) and the trim (the fewest ranks that keep
+    a job's end), against hand computations on step-shaped walls."""
+    import simulate
+    walls = [90, 90, 90, 90, 60, 60, 50]  # after k = 0..6 steps
+    assert simulate.steps_to_gain(lambda k: walls[k], 90, 6) == 4
+    assert simulate.steps_to_gain(lambda k: walls[k], 90, 3) is None  # the others can spare only 3
+    assert simulate.steps_to_gain(lambda k: walls[k], 60, 6) == 6
+    assert simulate.steps_to_gain(lambda k: walls[k], 50, 6) is None
+    assert simulate.steps_to_gain(lambda k: walls[k], 90, 0) is None
+    # a on 9 ranks ends at 60 as it does on 6; b's 4 ranks are all needed; c keeps its master and a worker
+    table = {"a": {2: 100, 3: 90, 4: 80, 5: 70, 6: 60, 7: 60, 8: 60, 9: 60}, "b": {2: 50, 3: 45, 4: 40}, "c": {2: 5}}
+    assert simulate.trimmed_plan({"a": 9, "b": 4, "c": 2}, lambda s, r: table[s][r]) == {"a": 6, "b": 4, "c": 2}
+    # in steps of a group of 2: a 9 -> 7 (60), not 5 (70)
+    assert simulate.trimmed_plan({"a": 9}, lambda s, r: table[s][r], step=2, least=3) == {"a": 7}
+
+
+def test_plan_jobs_sizes_by_simulated_walls():
+    """plan_jobs (submit_all.sh --ranks) against hand computations on two specs: a, one fit of 100 s at n = 65536
+    (64 chunks), and b, 40 fits of 1 s at n = 1000 (one chunk).  10 ranks, a fit per rank: by cost (100 and 40
+    s) the 8 ranks after the masters go 5 and 2, the one left to b (a tie at 20 s per worker goes to the later
+    name): a 6, b 4, ending at 100 s and ceil(40 / 3) = 14 s.  No rank shortens a's one fit, so none moves; a
+    keeps 2 ranks (the same 100 s), b its 4 (3 would end at 20 s).  With groups of 2 (-fit_group 2, 1 + 2 m
+    ranks a job; reductions free in this model, so a group halves a 64-chunk fit, and b's one-chunk fits gain
+    nothing): 4 units of 2 after the masters go 3 and 1 (by cost, then 50 s a unit against 40), a 7 and b 3;
+    a's fit on its group takes 50 s on 3 ranks as on 7, so a keeps 3; b's 40 s."""
+    import simulate
+    rec = np.zeros(1, dtype=[("kind", "i8"), ("gating", "i8"), ("expert", "i8"), ("estimator", "i8"), ("n", "i8"), ("p", "i8")])
+    rec["n"] = 65536
+    recb = np.zeros(40, dtype=rec.dtype)
+    recb["n"] = 1000
+    a = ("a", rec, np.array([100.0]), "measured", np.array([100.0]), ["lse"])
+    b = ("b", recb, np.ones(40), "measured", np.ones(40), ["lse"])
+    plan, walls = simulate.plan_jobs([a, b], 10, 0, 0.0, None)
+    assert plan == {"a": 2, "b": 4} and walls == {"a": pytest.approx(100.0), "b": pytest.approx(14.0)}
+    gm = {"n": 1000000, "iterations": 1, "time_1": 1e9, "reduce": {"send_s": 0.0, "add_s": 0.0, "bcast_s": 0.0}}
+    plan, walls = simulate.plan_jobs([a, b], 10, 2, 0.0, gm)
+    assert plan == {"a": 3, "b": 3} and walls == {"a": pytest.approx(50.0), "b": pytest.approx(40.0)}
+    with pytest.raises(ValueError, match="at least 6"):
+        simulate.plan_jobs([a, b], 5, 2, 0.0, gm)
 
 
 def test_simulated_merge_of_idle_groups():
