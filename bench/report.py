@@ -204,8 +204,11 @@ def fig8(w, rows):
             target, met = "≥ 0.5", yes(r["efficiency"] >= 0.5)
         elif r["ranks"] == 4096:
             target, met = "near the physical limit", "%.1f× the limit" % (r["wall"] / r["limit"])
-        layout = ("side by side, a job per spec (submit_all.sh --ranks)" if r["layout"] == "side by side"
-                  else "one spec after another on all ranks")
+        layout = {"side by side": "side by side, a job per spec sized by its simulated wall (submit_all.sh --ranks)",
+                  "side by side by cost": "side by side, the jobs sized by cost alone (the plan before)",
+                  "sequential": "one spec after another on all ranks"}[r["layout"]]
+        if r["layout"] == "side by side by cost":
+            target, met = "", ""  # the design replaced: reported, not held to the target
         rows.append(("8 the suite at %d ranks, grouped fits (-fit_group auto), %s; %s" % (r["ranks"], layout, what),
                      "wall %.0f s, efficiency %.3f (physical limit %.0f s)" % (r["wall"], r["efficiency"], r["limit"]),
                      target, met))
