@@ -172,10 +172,11 @@ def expected_cost(records, names):
     return out
 
 
-def measured_durations(m, records, est):
-    """The durations of a full-scale run of the same grid: measured where its tasks are done (all of them when it
-    is complete), the laws of its finished fits (predict) for the rest; None for a quick run or another grid."""
-    if m.quick or len(m.rec) != len(records) or np.any(m.rec["n"] != records["n"]):
+def measured_durations(m, records, est, spec=None):
+    """The durations of a run of the same spec and grid: measured where its tasks are done (all of them when it
+    is complete), the laws of its finished fits (predict) for the rest; None for another grid, or for a quick
+    run standing in for its full spec (a spec named NAME_quick is its own quick run)."""
+    if (m.quick and m.name.split(".")[0] != spec) or len(m.rec) != len(records) or np.any(m.rec["n"] != records["n"]):
         return None
     if m.complete:
         return m.rec["wall_time"].astype(float)
@@ -575,7 +576,7 @@ def load_specs(names, results, moerate, work, quiet=False):
             left.append(s)
             continue
         rec, est = grid(moerate, s, work)
-        dur = measured_durations(m, rec, est)
+        dur = measured_durations(m, rec, est, s)
         if dur is None:
             dur = predict(rec, cost_laws(m), est)
         specs.append((s, rec, dur, m.name, expected_cost(rec, est), [n.decode() if isinstance(n, bytes) else n for n in est]))
@@ -639,6 +640,9 @@ def plan_main(o):
         print("%s %d %.0f %.0f %s" % (sp[0], plan[sp[0]], sp[2].sum(), walls[sp[0]], sp[3]))
     last = max(walls, key=lambda s: (walls[s], s))
     total = sum(sp[2].sum() for sp in specs)
+    if all(sp[3] == "cost model (units)" for sp in specs):  # no run measured: the times are cost units, not seconds
+        print("simulate.py: --plan %d: no spec has a measured run (results/ or docs/results/costs), so the jobs are sized by"
+              " moerate's cost model in its units, not seconds" % o.plan, file=sys.stderr)
     print("simulate.py: --plan %d (-fit_group %s): %d of %d ranks, the last job %s predicted to end after %.0f s"
           " (efficiency %.3f on the ranks asked for)%s" % (
               o.plan, o.fit_group, sum(plan.values()), o.plan, last, walls[last], total / (sum(plan.values()) * walls[last]),
@@ -691,12 +695,12 @@ def plan_specs(o, work):
         if m is None or not m.done:
             unmeasured.append(s)
             continue
-        dur = measured_durations(m, rec, est)
+        dur = measured_durations(m, rec, est, s)
         source = "measured" if dur is not None and m.complete else "predicted from " + m.name
         if dur is None:
             dur = predict(rec, cost_laws(m), est)
         out[s] = (s, rec, dur, source, expected_cost(rec, est), est)
-        if m.complete and not m.quick:
+        if m.complete:  # seconds per cost unit, quick runs too: each prices its own grid
             for name, sel in estimator_parts(m.rec, m.names):
                 rates.setdefault(name, []).append(m.rec["wall_time"][sel].sum() / expected_cost(m.rec[sel], m.names).sum())
     every = float(np.median([r for v in rates.values() for r in v])) if rates else 1.0

@@ -383,6 +383,13 @@ def test_costs_table_stands_in_for_its_results_file(tmp_path, grouped):
     assert np.array_equal(dur[-3:], simulate.predict(b.rec, simulate.cost_laws(d), b.names)[-3:])
     assert simulate.measured_durations(b, b.rec, b.names) is not None and np.array_equal(simulate.measured_durations(b, b.rec, b.names), b.rec["wall_time"])
     assert simulate.cost_laws(a) == simulate.cost_laws(b)
+    # a quick run's table prices its own spec (NAME_quick) at its measured times, and stands in for the full spec
+    # (NAME) only through its laws
+    quick = tmp_path / "x_quick.csv"
+    quick.write_text(out.read_text())
+    q = simulate.Measured(str(quick))
+    assert q.quick and np.array_equal(simulate.measured_durations(q, b.rec, b.names, "x_quick"), b.rec["wall_time"])
+    assert simulate.measured_durations(q, b.rec, b.names, "x") is None
 
 
 def test_simulated_schedule_hands_an_overrun_to_the_largest_group():
