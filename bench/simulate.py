@@ -621,8 +621,14 @@ def plan_main(o):
               " give more ranks, or run the specs one after another (submit_all.sh --ntasks)"
               % (o.plan, o.plan, len(o.specs), least, "a worker" if unit == 1 else "a group of %d" % unit), file=sys.stderr)
         sys.exit(2)
-    with open(o.groups or GROUPS_MODEL) as f:
-        gm = json.load(f)
+    try:
+        with open(o.groups or GROUPS_MODEL) as f:
+            gm = json.load(f)
+        gm["time_1"] / gm["iterations"] / gm["n"] + sum(gm["reduce"][k] for k in ("send_s", "add_s", "bcast_s"))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print("simulate.py: --groups %s: not figure 10's model (%s): give a groups.json that bench/groups.py wrote"
+              " (MOERATE_GROUPS_MODEL), or drop it for bench/groups_model.json" % (o.groups or GROUPS_MODEL, e), file=sys.stderr)
+        sys.exit(2)
     if o.workdir:
         os.makedirs(o.workdir, exist_ok=True)
         specs = plan_specs(o, o.workdir)

@@ -281,6 +281,13 @@ def test_submit_all_shares_ranks_by_measured_cost(tmp_path):
     assert all(int(l.split()[1]) % 2 == 1 and int(l.split()[1]) >= 3 for l in two.stdout.splitlines()), two.stdout
     bad = subprocess.run(["bash", script, "full", "--ranks", str(R)], capture_output=True, text=True, env=dict(e, MOERATE_FIT_GROUP="x"), cwd=tmp_path)
     assert bad.returncode == 2 and "--fit-group 'x' is not a group size" in bad.stderr
+    (tmp_path / "model.json").write_text('{"n": 1000}')
+    for model in (tmp_path / "none.json", tmp_path / "model.json"):
+        bad = subprocess.run(["bash", script, "full", "--ranks", str(R)], capture_output=True, text=True,
+                             env=dict(e, MOERATE_GROUPS_MODEL=str(model)), cwd=tmp_path)
+        assert bad.returncode == 2 and "--groups %s: not figure 10's model" % model in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+    assert len(log.read_text().splitlines()) == calls
     calls = len(log.read_text().splitlines())
     for args, message in ((["--ranks", str(len(specs))], "cannot run %d specs side by side" % len(specs)),
                           (["--ranks", "0"], "--ranks needs a positive number of ranks"),
