@@ -433,14 +433,9 @@ def balanced_plan(plan, wall_of, step=1, least=2):
     first after giving it (of those that keep `least` ranks) and only while it still ends before the last
     job did.  It stops when no number of ranks the others can spare shortens the last job (a job bound by a
     fit that runs on one rank, or by its longest fit on its largest group).  wall_of(spec, ranks): the job's
-    predicted wall time (each asked once).  Returns the new {spec: ranks}."""
-    plan, seen = dict(plan), {}
-
-    def wall(s, r):
-        if (s, r) not in seen:
-            seen[s, r] = wall_of(s, r)
-        return seen[s, r]
-
+    predicted wall time (asked again for the same job and ranks: plan_jobs caches it).  Returns the new
+    {spec: ranks}."""
+    plan, wall = dict(plan), wall_of
     while True:
         walls = {s: wall(s, r) for s, r in plan.items()}
         last = max(walls, key=lambda s: (walls[s], s))
@@ -575,14 +570,21 @@ def load_specs(names, results, moerate, work, quiet=False):
                                               if m is None else "%s has no finished task" % m.name))
             left.append(s)
             continue
-        rec, est = grid(moerate, s, work)
-        dur = measured_durations(m, rec, est, s)
-        if dur is None:
-            dur = predict(rec, cost_laws(m), est)
-        specs.append((s, rec, dur, m.name, expected_cost(rec, est), [n.decode() if isinstance(n, bytes) else n for n in est]))
+        specs.append(measured_spec(s, m, *grid(moerate, s, work)))
         if not quiet:
-            print("  %-22s %6d tasks, %9.0f s of fits predicted from %s" % (s, len(rec), dur.sum(), m.name))
+            print("  %-22s %6d tasks, %9.0f s of fits, %s" % (s, len(specs[-1][1]), specs[-1][2].sum(), specs[-1][3]))
     return specs, left
+
+
+def measured_spec(s, m, rec, est):
+    """A spec's tuple (spec, records, durations, source, expected costs, estimator names) from its grid (rec, est)
+    and its measured run m: the run's own times where it is this spec's complete run ("measured"), else the
+    times its laws predict ("predicted from FILE")."""
+    dur = measured_durations(m, rec, est, s)
+    source = "measured" if dur is not None and m.complete else "predicted from " + m.name
+    if dur is None:
+        dur = predict(rec, cost_laws(m), est)
+    return (s, rec, dur, source, expected_cost(rec, est), est)
 
 
 def grouped_wall(spec, workers, master_s, gm, factor, merge=False):
@@ -621,14 +623,7 @@ def plan_main(o):
               " give more ranks, or run the specs one after another (submit_all.sh --ntasks)"
               % (o.plan, o.plan, len(o.specs), least, "a worker" if unit == 1 else "a group of %d" % unit), file=sys.stderr)
         sys.exit(2)
-    try:
-        with open(o.groups or GROUPS_MODEL) as f:
-            gm = json.load(f)
-        gm["time_1"] / gm["iterations"] / gm["n"] + sum(gm["reduce"][k] for k in ("send_s", "add_s", "bcast_s"))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        print("simulate.py: --groups %s: not figure 10's model (%s): give a groups.json that bench/groups.py wrote"
-              " (MOERATE_GROUPS_MODEL), or drop it for bench/groups_model.json" % (o.groups or GROUPS_MODEL, e), file=sys.stderr)
-        sys.exit(2)
+    gm = groups_model(o.groups or GROUPS_MODEL)
     if o.workdir:
         os.makedirs(o.workdir, exist_ok=True)
         specs = plan_specs(o, o.workdir)
@@ -672,6 +667,21 @@ def specs_fit_group(names):
     return values.pop()
 
 
+def groups_model(path):
+    """Figure 10's model of a group's speed-up (groups.json, bench/groups.py), with the fields group_speedup reads;
+    one line and exit 2 when the file is missing or is not such a model."""
+    try:
+        with open(path) as f:
+            gm = json.load(f)
+        for value in (gm["n"], gm["iterations"], gm["time_1"], *(gm["reduce"][k] for k in ("send_s", "add_s", "bcast_s"))):
+            float(value)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print("simulate.py: --groups %s: not figure 10's model (%s): give a groups.json that bench/groups.py wrote"
+              " (MOERATE_GROUPS_MODEL), or drop it for bench/groups_model.json" % (path, e), file=sys.stderr)
+        sys.exit(2)
+    return gm
+
+
 def parse_fit_group(value):
     """--fit-group: "auto", or a number of ranks (0: a fit per rank)."""
     if value == "auto":
@@ -696,23 +706,17 @@ def plan_specs(o, work):
     out, unmeasured = {}, []
     rates = {}  # estimator name (or "reference") -> [seconds per expected-cost unit of each complete measured run]
     for s in o.specs:
-        m, (rec, est) = runs[s], grids[s]
-        est = [n.decode() if isinstance(n, bytes) else n for n in est]
+        m = runs[s]
         if m is None or not m.done:
             unmeasured.append(s)
             continue
-        dur = measured_durations(m, rec, est, s)
-        source = "measured" if dur is not None and m.complete else "predicted from " + m.name
-        if dur is None:
-            dur = predict(rec, cost_laws(m), est)
-        out[s] = (s, rec, dur, source, expected_cost(rec, est), est)
+        out[s] = measured_spec(s, m, *grids[s])
         if m.complete:  # seconds per cost unit, quick runs too: each prices its own grid
             for name, sel in estimator_parts(m.rec, m.names):
                 rates.setdefault(name, []).append(m.rec["wall_time"][sel].sum() / expected_cost(m.rec[sel], m.names).sum())
     every = float(np.median([r for v in rates.values() for r in v])) if rates else 1.0
     for s in unmeasured:
         rec, est = grids[s]
-        est = [n.decode() if isinstance(n, bytes) else n for n in est]
         cost, dur = expected_cost(rec, est), np.empty(len(rec))
         for name, sel in estimator_parts(rec, est):
             dur[sel] = cost[sel] * float(np.median(rates.get(name, [every])))
@@ -782,8 +786,7 @@ def main():
 def grouped(o, specs, total, master_s, saved):
     """Figure 8 with -fit_group auto, with and without -fit_group_yield, the specs one after another and side by
     side; each run's figures appended to saved["runs"]."""
-    with open(o.groups) as f:
-        gm = json.load(f)
+    gm = groups_model(o.groups)
     print("figure 8 with grouped fits (-fit_group auto as moerate lays the groups out: a task above half its spec's fair share"
           " gets a group of its own, up to 64 ranks; speed-ups by figure 10's model, measured at n = %d): physical limit ="
           " core-hours / ranks" % gm["n"])
