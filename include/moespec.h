@@ -19,6 +19,16 @@ typedef enum {
 } MoeInputDist;
 PETSC_EXTERN const char *const MoeInputDists[];
 
+/* How a replicate's random streams are cut (-data_streams): blocks, one generator per chunk of rows
+   keyed by (seed, stream, n, replicate, chunk), so any rank can draw any chunk at once; rows, one
+   generator per sample whose earlier draws a rank of a group skips (the committed results before
+   format 6).  The two agree on a sample's first chunk. */
+typedef enum {
+  MOE_STREAMS_BLOCKS,
+  MOE_STREAMS_ROWS
+} MoeDataStreams;
+PETSC_EXTERN const char *const MoeDataStreamsNames[];
+
 typedef enum {
   MOE_INIT_NEAR,
   MOE_INIT_RANDOM
@@ -91,9 +101,10 @@ typedef struct {
   PetscBool allow_ill_posed;
 
   /* data */
-  MoeInputDist xdist;
-  PetscReal    xlo, xhi, xsd;
-  PetscReal    noise; /* variance nu of the Gaussian noise */
+  MoeInputDist   xdist;
+  PetscReal      xlo, xhi, xsd;
+  PetscReal      noise; /* variance nu of the Gaussian noise */
+  MoeDataStreams streams;
   PetscInt     seed;
   PetscInt     nn;
   PetscInt     ns[MOE_MAX_LIST];
@@ -156,6 +167,7 @@ typedef struct {
   PetscInt     seed;
   PetscInt     eval_n, reference_n;
   MPI_Comm     group; /* the ranks that share each replicate's rows (-fit_group), MPI_COMM_NULL: one rank holds them all */
+  MoeDataStreams streams;
 } MoeDataParams;
 
 typedef struct {

@@ -1,5 +1,6 @@
 /* A replicate's data: X ~ mu (uniform on [lo, hi]^d or N(0, sd^2 I)), Y = f_G*(X) + eps,
-   eps ~ N(0, nu).  X and eps come from separate streams keyed by (seed, n, replicate). */
+   eps ~ N(0, nu).  X and eps come from separate streams keyed by (seed, n, replicate), and with
+   -data_streams blocks (the default) by the chunk of rows as well. */
 #include <moedata.h>
 #include <gsl/gsl_randist.h>
 
@@ -37,13 +38,37 @@ static void DrawX(const MoeDataParams *dp, gsl_rng *rng, size_t count, PetscReal
   }
 }
 
-/* Draw the inputs of D from stream (seed, stream, n, replicate): its rows D->r0 .. D->r0 + D->n - 1
-   of the stream's sequence (the rows before them are drawn and dropped). */
+/* The rows of chunk c of D (a view: no copy), D holding that chunk. */
+static MoeData ChunkView(const MoeData *D, PetscInt c)
+{
+  MoeData    V  = *D;
+  PetscInt64 a  = MoeDataChunkStart(D->nglobal, c) - D->r0;
+  V.n           = (PetscInt)(MoeDataChunkStart(D->nglobal, c + 1) - D->r0 - a);
+  V.X           = D->X + (size_t)a * D->d;
+  V.Y           = D->Y + a;
+  V.r0          = D->r0 + a;
+  V.chunk0      = c;
+  V.chunk1      = c + 1;
+  return V;
+}
+
+/* Draw the inputs of D from stream (seed, stream, n, replicate).  Blocks: chunk c from its own
+   generator, index c.  Rows: its rows D->r0 .. D->r0 + D->n - 1 of the one generator's sequence (the
+   rows before them are drawn and dropped). */
 PetscErrorCode MoeDataSampleX(const MoeDataParams *dp, MoeStream stream, PetscInt64 n, PetscInt64 replicate, MoeData *D)
 {
   gsl_rng *rng;
 
   PetscFunctionBegin;
+  if (dp->streams == MOE_STREAMS_BLOCKS) {
+    for (PetscInt c = D->chunk0; c < D->chunk1; c++) {
+      MoeData V = ChunkView(D, c);
+      PetscCall(MoeRngCreate(dp->seed, stream, n, replicate, c, &rng));
+      DrawX(dp, rng, (size_t)V.n * V.d, V.X);
+      gsl_rng_free(rng);
+    }
+    PetscFunctionReturn(0);
+  }
   PetscCall(MoeRngCreate(dp->seed, stream, n, replicate, 0, &rng));
   DrawX(dp, rng, (size_t)D->r0 * D->d, NULL);
   DrawX(dp, rng, (size_t)D->n * D->d, D->X);
@@ -142,30 +167,48 @@ static PetscErrorCode SkipNoise(const MoeDataParams *dp, const MoeTruth *truth, 
   PetscFunctionReturn(0);
 }
 
-/* A replicate's sample: X from stream X; Y = f_G*(X) + N(0, noise) for the regression model,
-   Y drawn from the mixture for the Gaussian and the contaminated MoE (stream NOISE either way).
-   In a group each rank draws its own rows only: the same numbers as the rows of the whole sample,
-   the streams' earlier draws skipped (no rank stores another's rows). */
-PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
+/* Y of the rows of D given their X, drawing from rng (stream NOISE). */
+static PetscErrorCode DrawY(const MoeDataParams *dp, const MoeTruth *truth, gsl_rng *rng, MoeData *D)
 {
-  MoeData  *D;
-  gsl_rng  *rng;
-  PetscInt  i;
   PetscReal sd = PetscSqrtReal(dp->noise);
 
   PetscFunctionBegin;
-  PetscCall(CreateLocal(dp, n, &D));
-  PetscCall(MoeDataSampleX(dp, MOE_STREAM_X, n, replicate, D));
-  PetscCall(MoeRngCreate(dp->seed, MOE_STREAM_NOISE, n, replicate, 0, &rng));
-  PetscCall(SkipNoise(dp, truth, n, replicate, D->r0, rng));
   if (truth->model->base) PetscCall(DrawContaminated(truth, rng, D));
   else if (truth->model->ns) PetscCall(DrawGaussianMixture(truth, rng, D));
   else {
     PetscCall(MoeModelEvaluateMany(truth->model, truth->theta, D->n, D->X, D->Y));
     if (sd > 0)
-      for (i = 0; i < D->n; i++) D->Y[i] += gsl_ran_gaussian_ziggurat(rng, sd);
+      for (PetscInt i = 0; i < D->n; i++) D->Y[i] += gsl_ran_gaussian_ziggurat(rng, sd);
   }
-  gsl_rng_free(rng);
+  PetscFunctionReturn(0);
+}
+
+/* A replicate's sample: X from stream X; Y = f_G*(X) + N(0, noise) for the regression model,
+   Y drawn from the mixture for the Gaussian and the contaminated MoE (stream NOISE either way).
+   In a group each rank draws its own rows only, the same numbers as the rows of the whole sample
+   (no rank stores another's rows): with blocks each chunk's own generators, with rows the streams'
+   earlier draws skipped. */
+PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
+{
+  MoeData *D;
+  gsl_rng *rng;
+
+  PetscFunctionBegin;
+  PetscCall(CreateLocal(dp, n, &D));
+  PetscCall(MoeDataSampleX(dp, MOE_STREAM_X, n, replicate, D));
+  if (dp->streams == MOE_STREAMS_BLOCKS) {
+    for (PetscInt c = D->chunk0; c < D->chunk1; c++) {
+      MoeData V = ChunkView(D, c);
+      PetscCall(MoeRngCreate(dp->seed, MOE_STREAM_NOISE, n, replicate, c, &rng));
+      PetscCall(DrawY(dp, truth, rng, &V));
+      gsl_rng_free(rng);
+    }
+  } else {
+    PetscCall(MoeRngCreate(dp->seed, MOE_STREAM_NOISE, n, replicate, 0, &rng));
+    PetscCall(SkipNoise(dp, truth, n, replicate, D->r0, rng));
+    PetscCall(DrawY(dp, truth, rng, D));
+    gsl_rng_free(rng);
+  }
   *data = D;
   PetscFunctionReturn(0);
 }
@@ -185,11 +228,15 @@ static PetscErrorCode NoiseFreeSample(const MoeDataParams *dp, const MoeTruth *t
   PetscFunctionReturn(0);
 }
 
-/* The fixed Monte-Carlo sample of the L2 regression error: eval_n noise-free points. */
+/* The fixed Monte-Carlo sample of the L2 regression error: eval_n noise-free points.  Every rank
+   draws it whole, so it stays on one stream (rows): the same sample in every format. */
 PetscErrorCode MoeDataEvaluationSample(const MoeDataParams *dp, const MoeTruth *truth, MoeData **data)
 {
+  MoeDataParams whole = *dp;
+
   PetscFunctionBegin;
-  PetscCall(NoiseFreeSample(dp, truth, MOE_STREAM_EVAL, dp->eval_n, PETSC_FALSE, data));
+  whole.streams = MOE_STREAMS_ROWS;
+  PetscCall(NoiseFreeSample(&whole, truth, MOE_STREAM_EVAL, dp->eval_n, PETSC_FALSE, data));
   PetscFunctionReturn(0);
 }
 

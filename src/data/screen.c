@@ -81,7 +81,8 @@ static PetscErrorCode ScreenAtN(const MoeSpec *spec, const MoeTruth *t, PetscInt
 
   PetscFunctionBegin;
   MoeSpecDataParams(spec, &dp);
-  dp.group = MPI_COMM_NULL; /* a screening sample is whole on the rank that screens */
+  dp.group   = MPI_COMM_NULL;    /* a screening sample is whole on the rank that screens */
+  dp.streams = MOE_STREAMS_ROWS; /* and on one stream, so that every format screens (and keeps) the same truths */
   MoeSpecScreenParams(spec, &sp);
   PetscCall(PetscMalloc1(m->p, &theta));
   PetscCall(MoeTruthAtN(t, n, theta, &tn));

@@ -155,6 +155,7 @@ PetscErrorCode MoeSpecBuildCanonicalText(MoeSpec *s)
   if (s->truthfile) PetscCall(Appendf(T, &len, &cap, "-truth_file_digest %016llx\n", (unsigned long long)TruthFileDigest(s->truthfile)));
   PetscCall(Appendf(T, &len, &cap, "-truth_regime %" PetscInt_FMT "\n-truth_beta1_zero %" PetscInt_FMT "\n-truth_beta0_var %.17g\n-truth_beta1_var %.17g\n-truth_expert_var %.17g\n-truth_seed %" PetscInt_FMT "\n", s->truth_regime, s->truth_beta1_zero, (double)s->truth_beta0_var, (double)s->truth_beta1_var, (double)s->truth_expert_var, s->truth_seed));
   PetscCall(Appendf(T, &len, &cap, "-x_dist %s\n-x_lo %.17g\n-x_hi %.17g\n-x_sd %.17g\n-noise %.17g\n-seed %" PetscInt_FMT "\n", MoeInputDists[s->xdist], (double)s->xlo, (double)s->xhi, (double)s->xsd, (double)s->noise, s->seed));
+  if (s->streams != MOE_STREAMS_ROWS) PetscCall(Appendf(T, &len, &cap, "-data_streams %s\n", MoeDataStreamsNames[s->streams])); /* only the new streams: the hashes of rows' results stay */
   buf[0] = 0;
   for (i = 0; i < s->nn; i++) {
     char v[32];

@@ -4,7 +4,7 @@
 /* -n as an explicit list, or -n_range lo,hi with -n_count m log-spaced values. */
 static PetscErrorCode ReadSampleSizes(PetscOptionItems *PetscOptionsObject, MoeSpec *s, PetscBool run)
 {
-  PetscInt  ns[MOE_MAX_LIST + 1], nn = MOE_MAX_LIST + 1, range[3], nr = 3, count = 4, i, j;
+  PetscInt  ns[MOE_MAX_LIST + 1] = {1000}, nn = MOE_MAX_LIST + 1, range[3], nr = 3, count = 4, i, j; /* ns[0]: the default -help shows */
   PetscBool set, rset, cset;
 
   PetscFunctionBegin;
@@ -59,6 +59,7 @@ PetscErrorCode MoeSpecReadData(MPI_Comm comm, MoeSpec *s, PetscBool run, MoeSpec
   PetscCall(PetscOptionsReal("-x_hi", "upper end of the uniform inputs", NULL, s->xhi, &s->xhi, NULL));
   PetscCall(PetscOptionsReal("-x_sd", "standard deviation of the Gaussian inputs", NULL, s->xsd, &s->xsd, NULL));
   PetscCall(PetscOptionsReal("-noise", "variance nu of the Gaussian noise", NULL, s->noise, &s->noise, NULL));
+  PetscCall(PetscOptionsString("-data_streams", "random streams of a replicate: blocks (one per chunk of rows, format 6) or rows (one per sample, as the results before format 6)", NULL, f->streams, f->streams, sizeof(f->streams), NULL));
   PetscCall(ReadSampleSizes(PetscOptionsObject, s, run));
   /* read by `fit` too (and ignored there), so that it accepts a run's spec file */
   PetscCall(PetscOptionsInt("-replicates", "replicates per sample size (run)", NULL, s->replicates, &s->replicates, NULL));

@@ -4,6 +4,7 @@
 
 const char *const MoeInputDists[] = {"uniform", "gaussian", "MoeInputDist", "MOE_X_", NULL};
 const char *const MoeInitTypes[]  = {"near", "random", "MoeInitType", "MOE_INIT_", NULL};
+const char *const MoeDataStreamsNames[] = {"blocks", "rows", "MoeDataStreams", "MOE_STREAMS_", NULL};
 
 static void SetDefaults(MoeSpec *s, PetscBool run)
 {
@@ -26,7 +27,7 @@ static void SetDefaults(MoeSpec *s, PetscBool run)
 PetscErrorCode MoeSpecCreate(MPI_Comm comm, PetscOptions opts, PetscBool run, MoeTruthFile *tf, MoeSpec **spec)
 {
   MoeSpec         *s;
-  MoeSpecReadFlags f = {PETSC_FALSE, PETSC_FALSE, PETSC_FALSE, PETSC_FALSE, "uniform", "near", "regression"};
+  MoeSpecReadFlags f = {PETSC_FALSE, PETSC_FALSE, PETSC_FALSE, PETSC_FALSE, "uniform", "near", "regression", "blocks"};
 
   PetscFunctionBegin;
   PetscCall(MoeGatingRegisterAll());
@@ -75,7 +76,7 @@ PetscErrorCode MoeTruthFileDestroy(MoeTruthFile **tf)
 
 void MoeSpecDataParams(const MoeSpec *s, MoeDataParams *p)
 {
-  *p = (MoeDataParams){s->d, s->xdist, s->xlo, s->xhi, s->xsd, s->noise, s->seed, s->eval_n, s->reference_n, s->group};
+  *p = (MoeDataParams){s->d, s->xdist, s->xlo, s->xhi, s->xsd, s->noise, s->seed, s->eval_n, s->reference_n, s->group, s->streams};
 }
 
 void MoeSpecScreenParams(const MoeSpec *s, MoeScreenParams *p)

@@ -47,6 +47,8 @@ static PetscErrorCode CheckDataAndFit(MoeSpec *s, MoeSpecReadFlags *f)
   PetscFunctionBegin;
   PetscCall(PetscEnumFind(MoeInputDists, f->dist, (PetscEnum *)&s->xdist, &set));
   MoeUserCheck(set, "-x_dist '%s' is not an input distribution: use uniform or gaussian", f->dist);
+  PetscCall(PetscEnumFind(MoeDataStreamsNames, f->streams, (PetscEnum *)&s->streams, &set));
+  MoeUserCheck(set, "-data_streams '%s' is not a way to cut the random streams: use blocks or rows", f->streams);
   PetscCall(PetscEnumFind(MoeInitTypes, f->init, (PetscEnum *)&s->init, &set));
   MoeUserCheck(set, "-init '%s' is not an initialisation policy: use near or random", f->init);
   MoeUserCheck(s->d >= 1 && s->d <= 1024, "-d %" PetscInt_FMT " is outside 1..1024", s->d);

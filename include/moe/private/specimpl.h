@@ -15,7 +15,7 @@
    enumerations resolved by the checks. */
 typedef struct {
   PetscBool kset, kstarset, dset, tgset;
-  char      dist[32], init[32], model[32];
+  char      dist[32], init[32], model[32], streams[32];
 } MoeSpecReadFlags;
 
 /* names.c */

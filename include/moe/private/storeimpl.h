@@ -9,7 +9,7 @@
 #include <moestore.h>
 #include <moeestimator.h>
 
-#define MOE_FORMAT_VERSION 5 /* 2: certificates in the records, checksummed datasets; 3: estimators; 4: restart tasks; 5: truth_shift (a truth that moves with n) */
+#define MOE_FORMAT_VERSION 6 /* 2: certificates in the records, checksummed datasets; 3: estimators; 4: restart tasks; 5: truth_shift (a truth that moves with n); 6: data streams keyed by chunk (-data_streams blocks, named in the spec text) */
 
 /* layout.c */
 PETSC_EXTERN hid_t          MoeStoreRecordType(void);
