@@ -297,6 +297,11 @@ def slope_cell(m):
             "%s%.3f%s %s" % (star("log-median"), m.slope_median, star("log-median"), interval(m.ci_median)))
 
 
+def escape_pipes(text):
+    """A table cell's text with its pipes escaped (|x|, a norm, would end the cell)."""
+    return str(text).replace("|", "\\|")
+
+
 def table(verdicts):
     head = ("| claim | paper: what it says | setting | theory | test (spec: pair, loss) | log-mean slope [95%] | "
             "log-median slope [95%] | evidence | verdict | why |")
@@ -310,8 +315,8 @@ def table(verdicts):
         if v.against is not None and not v.against.missing:
             letters += " / " + v.against.letters
         lines.append("| %s | %s: %s | %s | %s | %s | %s | %s | %s | **%s** | %s |" % (
-            c.id, c.paper, c.theorem, setting, theory_text(c), test, mean, median, letters, v.verdict,
-            v.reason.replace("|", "/")))
+            c.id, c.paper, escape_pipes(c.theorem), escape_pipes(setting), theory_text(c), test, mean, median, letters,
+            v.verdict, v.reason.replace("|", "/")))
     return lines
 
 

@@ -190,6 +190,17 @@ def fig9(w, rows):
                      "speed-up %.1f, efficiency %.2f" % (s["speedup"], s["efficiency"]), "", ""))
 
 
+def fig11(w, rows):
+    g = benchlib.load(w, "generate")
+    if not g:
+        rows.append(("11 a group's last rank drawing its rows", "not run", "", ""))
+        return
+    last = g["shares"][-1]
+    rows.append(("11 the last rank of a group drawing its rows of one replicate, d=%d n=%d (bench/generate; one stream per sample against one per chunk, format 6)" % (g["d"], g["n"]),
+                 "; ".join("g=%d: %.2f s → %.3f s" % (s["g"], s["rows_s"], s["blocks_s"]) for s in g["shares"]) + "; chunk 0 %s" % ("the same" if g["same_first_chunk"] else "**differs**"),
+                 "its own rows only", yes(last["blocks_s"] < last["rows_s"] and g["same_first_chunk"])))
+
+
 def fig8(w, rows):
     s = benchlib.load(w, "suite")
     if not s:
@@ -247,7 +258,7 @@ def main():
     a = ap.parse_args()
     w = a.workdir
     rows = []
-    for f in (fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, fig9):
+    for f in (fig1, fig2, fig3, fig4, fig5, fig6, fig7, fig8, fig9, fig11):
         try:
             f(w, rows)
         except (KeyError, OSError, TypeError, ValueError) as e:

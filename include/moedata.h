@@ -60,6 +60,8 @@ PETSC_EXTERN PetscErrorCode MoeDataCreate(PetscInt n, PetscInt d, MoeData **);
 PETSC_EXTERN PetscErrorCode MoeDataDestroy(MoeData **);
 PETSC_EXTERN PetscErrorCode MoeDataSampleX(const MoeDataParams *, MoeStream, PetscInt64 n, PetscInt64 replicate, MoeData *);
 PETSC_EXTERN PetscErrorCode MoeDataGenerate(const MoeDataParams *, const MoeTruth *, PetscInt64 n, PetscInt64 replicate, MoeData **);
+/* Chunks c0 .. c1 - 1 (MoeDataChunks below) of the replicate, as the rank of a group that holds them draws them. */
+PETSC_EXTERN PetscErrorCode MoeDataGenerateChunks(const MoeDataParams *, const MoeTruth *, PetscInt64 n, PetscInt64 replicate, PetscInt c0, PetscInt c1, MoeData **);
 /* Chunks: a sample of N rows fitted in a group is cut into MoeDataChunks(N) chunks of consecutive
    rows (at most MOE_DATA_CHUNKS, at least MOE_DATA_CHUNK_MIN rows each), fixed by N alone; chunk c
    starts at row MoeDataChunkStart(N, c).  Rank r of a group of g holds chunks r P / g .. (r + 1) P / g - 1. */
@@ -71,6 +73,8 @@ static inline PetscInt MoeDataChunks(PetscInt64 N)
   return (PetscInt)PetscMax(1, PetscMin(MOE_DATA_CHUNKS, N / MOE_DATA_CHUNK_MIN));
 }
 PETSC_EXTERN PetscInt64     MoeDataChunkStart(PetscInt64 N, PetscInt c);
+/* v = chunk c of D (one of this rank's), a whole sample of its own rows that shares D's storage. */
+PETSC_EXTERN void           MoeDataChunkView(const MoeData *D, PetscInt c, MoeData *v);
 PETSC_EXTERN PetscBool      MoeDataGrouped(const MoeData *);
 /* The sample's size for statistics (tolerances, the certificate): nglobal. */
 PETSC_EXTERN PetscInt64     MoeDataSize(const MoeData *);

@@ -38,20 +38,6 @@ static void DrawX(const MoeDataParams *dp, gsl_rng *rng, size_t count, PetscReal
   }
 }
 
-/* The rows of chunk c of D (a view: no copy), D holding that chunk. */
-static MoeData ChunkView(const MoeData *D, PetscInt c)
-{
-  MoeData    V  = *D;
-  PetscInt64 a  = MoeDataChunkStart(D->nglobal, c) - D->r0;
-  V.n           = (PetscInt)(MoeDataChunkStart(D->nglobal, c + 1) - D->r0 - a);
-  V.X           = D->X + (size_t)a * D->d;
-  V.Y           = D->Y + a;
-  V.r0          = D->r0 + a;
-  V.chunk0      = c;
-  V.chunk1      = c + 1;
-  return V;
-}
-
 /* Draw the inputs of D from stream (seed, stream, n, replicate).  Blocks: chunk c from its own
    generator, index c.  Rows: its rows D->r0 .. D->r0 + D->n - 1 of the one generator's sequence (the
    rows before them are drawn and dropped). */
@@ -62,7 +48,8 @@ PetscErrorCode MoeDataSampleX(const MoeDataParams *dp, MoeStream stream, PetscIn
   PetscFunctionBegin;
   if (dp->streams == MOE_STREAMS_BLOCKS) {
     for (PetscInt c = D->chunk0; c < D->chunk1; c++) {
-      MoeData V = ChunkView(D, c);
+      MoeData V;
+      MoeDataChunkView(D, c, &V);
       PetscCall(MoeRngCreate(dp->seed, stream, n, replicate, c, &rng));
       DrawX(dp, rng, (size_t)V.n * V.d, V.X);
       gsl_rng_free(rng);
@@ -107,13 +94,27 @@ static PetscErrorCode DrawContaminated(const MoeTruth *truth, gsl_rng *rng, MoeD
   PetscFunctionReturn(0);
 }
 
+/* A sample of n rows of which this rank holds chunks c0 .. c1 - 1, shared with the group dp->group. */
+static PetscErrorCode CreateChunks(const MoeDataParams *dp, PetscInt64 n, PetscInt c0, PetscInt c1, MoeData **data)
+{
+  PetscInt64 r0 = MoeDataChunkStart(n, c0), r1 = MoeDataChunkStart(n, c1);
+
+  PetscFunctionBegin;
+  PetscCall(MoeDataCreate((PetscInt)(r1 - r0), dp->d, data));
+  (*data)->nglobal = n;
+  (*data)->r0      = r0;
+  (*data)->chunk0  = c0;
+  (*data)->chunk1  = c1;
+  (*data)->comm    = dp->group;
+  PetscFunctionReturn(0);
+}
+
 /* The rows of a replicate of n rows this rank holds: all of them, or with a group (dp->group) its
    chunks (moedata.h). */
 static PetscErrorCode CreateLocal(const MoeDataParams *dp, PetscInt64 n, MoeData **data)
 {
   PetscMPIInt rank, size;
-  PetscInt    P = MoeDataChunks(n), c0, c1;
-  PetscInt64  r0, r1;
+  PetscInt    P = MoeDataChunks(n);
 
   PetscFunctionBegin;
   if (dp->group == MPI_COMM_NULL) {
@@ -122,16 +123,7 @@ static PetscErrorCode CreateLocal(const MoeDataParams *dp, PetscInt64 n, MoeData
   }
   PetscCallMPI(MPI_Comm_rank(dp->group, &rank));
   PetscCallMPI(MPI_Comm_size(dp->group, &size));
-  c0 = P * rank / size;
-  c1 = P * (rank + 1) / size;
-  r0 = MoeDataChunkStart(n, c0);
-  r1 = MoeDataChunkStart(n, c1);
-  PetscCall(MoeDataCreate((PetscInt)(r1 - r0), dp->d, data));
-  (*data)->nglobal = n;
-  (*data)->r0      = r0;
-  (*data)->chunk0  = c0;
-  (*data)->chunk1  = c1;
-  (*data)->comm    = dp->group;
+  PetscCall(CreateChunks(dp, n, P * rank / size, P * (rank + 1) / size, data));
   PetscFunctionReturn(0);
 }
 
@@ -188,17 +180,16 @@ static PetscErrorCode DrawY(const MoeDataParams *dp, const MoeTruth *truth, gsl_
    In a group each rank draws its own rows only, the same numbers as the rows of the whole sample
    (no rank stores another's rows): with blocks each chunk's own generators, with rows the streams'
    earlier draws skipped. */
-PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
+static PetscErrorCode FillSample(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData *D)
 {
-  MoeData *D;
   gsl_rng *rng;
 
   PetscFunctionBegin;
-  PetscCall(CreateLocal(dp, n, &D));
   PetscCall(MoeDataSampleX(dp, MOE_STREAM_X, n, replicate, D));
   if (dp->streams == MOE_STREAMS_BLOCKS) {
     for (PetscInt c = D->chunk0; c < D->chunk1; c++) {
-      MoeData V = ChunkView(D, c);
+      MoeData V;
+      MoeDataChunkView(D, c, &V);
       PetscCall(MoeRngCreate(dp->seed, MOE_STREAM_NOISE, n, replicate, c, &rng));
       PetscCall(DrawY(dp, truth, rng, &V));
       gsl_rng_free(rng);
@@ -209,7 +200,26 @@ PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, P
     PetscCall(DrawY(dp, truth, rng, D));
     gsl_rng_free(rng);
   }
-  *data = D;
+  PetscFunctionReturn(0);
+}
+
+/* The replicate's rows this rank holds (all of them, or its chunks in a group). */
+PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, MoeData **data)
+{
+  PetscFunctionBegin;
+  PetscCall(CreateLocal(dp, n, data));
+  PetscCall(FillSample(dp, truth, n, replicate, *data));
+  PetscFunctionReturn(0);
+}
+
+/* Chunks c0 .. c1 - 1 of the replicate, as a rank of a group holding them draws them (bench/generate.c
+   times the last rank's share of a group of any size without the group). */
+PetscErrorCode MoeDataGenerateChunks(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, PetscInt c0, PetscInt c1, MoeData **data)
+{
+  PetscFunctionBegin;
+  MoeUserCheck(0 <= c0 && c0 < c1 && c1 <= MoeDataChunks(n), "chunks %" PetscInt_FMT "..%" PetscInt_FMT " are not within the %" PetscInt_FMT " chunks of a sample of %" PetscInt_FMT " rows", c0, c1 - 1, MoeDataChunks(n), (PetscInt)n);
+  PetscCall(CreateChunks(dp, n, c0, c1, data));
+  PetscCall(FillSample(dp, truth, n, replicate, *data));
   PetscFunctionReturn(0);
 }
 

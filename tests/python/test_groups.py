@@ -34,10 +34,13 @@ def fit(tmp_path, name, ranks, *args):
      "-losses", "l2,cells_exact,cells_over", "-n", 20000],
     ["-options_file_yaml", os.path.join(SPECS, "deepseek_linear_quick.yaml"), "-stability_replicates", 0, "-n", 6000],
     ["-options_file_yaml", os.path.join(SPECS, "contam_bi_quick.yaml"), "-stability_replicates", 0, "-n", 6000],
-], ids=["least squares", "Gaussian MoE", "contaminated MoE"])
+    ["-options_file_yaml", os.path.join(SPECS, "contam_bi_quick.yaml"), "-stability_replicates", 0, "-n", 6000,
+     "-data_streams", "rows"],
+], ids=["least squares", "Gaussian MoE", "contaminated MoE", "contaminated MoE, one stream per sample"])
 def test_a_grouped_fit_is_the_same_for_every_group_size(tmp_path, args):
     """moerate fit with -fit_group 1 (one rank), 2 and 3 (under mpirun): the same fit, objective, certificate and
-    losses bit for bit.  The truth's objective on each group's rows is the one-rank value too, and numpy's on
+    losses bit for bit, with the streams of format 6 (one per chunk) and the former ones (rows: each rank
+    skips the draws before its rows; the contaminated MoE's draws depend on the inputs).  The truth's objective on each group's rows is the one-rank value too, and numpy's on
     the one-rank file's data agrees with it: every rank drew the rows of the whole sample."""
     files = [fit(tmp_path, "g%d" % g, g, *args, "-fit_group", g) for g in (1, 2, 3)]
     with h5py.File(files[0], "r") as h:
