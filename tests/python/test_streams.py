@@ -100,6 +100,19 @@ def test_a_run_file_is_format_6_and_bad_streams_are_one_line_exit_2(tmp_path):
     assert out.read_bytes() == before
 
 
+def test_a_file_of_the_former_streams_is_not_resumed_with_the_new_ones(tmp_path):
+    """The streams are part of the spec's hash: a results file made with -data_streams rows is refused, one
+    line and exit 2, by a run with the default streams, and left as it was; with rows again it just reports."""
+    out = tmp_path / "rows.h5"
+    grid = [*TINY, "-n", 3000, "-replicates", 1, "-output", out, "-quiet"]
+    assert moerate("run", *grid, "-data_streams", "rows").returncode == 0
+    before = out.read_bytes()
+    p = moerate("run", *grid)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "written from another spec" in p.stderr
+    assert out.read_bytes() == before
+    assert moerate("run", *grid, "-data_streams", "rows").returncode == 0
+
+
 ROW = {"gating": "softmax", "expert": "gelu", "target": "G*", "n_min": 1000, "n_max": 100000, "n_sizes": 10, "excluded": 0,
        "missing": 0, "uncertified": 0, "slope_mean_log": "", "slope_log_median": "", "estimator": "log-mean", "r2": 1,
        "theory": "-1/2", "theory_slope": -0.5, "theory_tag": "P2", "theory_reason": "", "contains": "yes", "note": "",
