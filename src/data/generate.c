@@ -217,7 +217,7 @@ PetscErrorCode MoeDataGenerate(const MoeDataParams *dp, const MoeTruth *truth, P
 PetscErrorCode MoeDataGenerateChunks(const MoeDataParams *dp, const MoeTruth *truth, PetscInt64 n, PetscInt64 replicate, PetscInt c0, PetscInt c1, MoeData **data)
 {
   PetscFunctionBegin;
-  MoeUserCheck(0 <= c0 && c0 < c1 && c1 <= MoeDataChunks(n), "chunks %" PetscInt_FMT "..%" PetscInt_FMT " are not within the %" PetscInt_FMT " chunks of a sample of %" PetscInt_FMT " rows", c0, c1 - 1, MoeDataChunks(n), (PetscInt)n);
+  MoeUserCheck(0 <= c0 && c0 < c1 && c1 <= MoeDataChunks(n), "chunks %" PetscInt_FMT "..%" PetscInt_FMT " are not within the %" PetscInt_FMT " chunks of a sample of %" PetscInt64_FMT " rows", c0, c1 - 1, MoeDataChunks(n), n);
   PetscCall(CreateChunks(dp, n, c0, c1, data));
   PetscCall(FillSample(dp, truth, n, replicate, *data));
   PetscFunctionReturn(0);

@@ -31,12 +31,15 @@ def fit(tmp_path, name, ranks, *args):
 
 @pytest.mark.parametrize("args", [
     ["-options_file_yaml", os.path.join(SPECS, "p1_fig1_wellposed_quick.yaml"), "-gating", "softmax", "-expert", "relu",
-     "-losses", "l2,cells_exact,cells_over", "-n", 20000],
+     "-losses", "l2,cells_exact,cells_over", "-n", 20000, "-data_streams", "blocks"],
     ["-options_file_yaml", os.path.join(SPECS, "deepseek_linear_quick.yaml"), "-stability_replicates", 0, "-n", 6000],
+    ["-options_file_yaml", os.path.join(SPECS, "deepseek_linear_quick.yaml"), "-stability_replicates", 0, "-n", 6000,
+     "-data_streams", "rows"],
     ["-options_file_yaml", os.path.join(SPECS, "contam_bi_quick.yaml"), "-stability_replicates", 0, "-n", 6000],
     ["-options_file_yaml", os.path.join(SPECS, "contam_bi_quick.yaml"), "-stability_replicates", 0, "-n", 6000,
      "-data_streams", "rows"],
-], ids=["least squares", "Gaussian MoE", "contaminated MoE", "contaminated MoE, one stream per sample"])
+], ids=["least squares", "Gaussian MoE", "Gaussian MoE, one stream per sample", "contaminated MoE",
+        "contaminated MoE, one stream per sample"])
 def test_a_grouped_fit_is_the_same_for_every_group_size(tmp_path, args):
     """moerate fit with -fit_group 1 (one rank), 2 and 3 (under mpirun): the same fit, objective, certificate and
     losses bit for bit, with the streams of format 6 (one per chunk) and the former ones (rows: each rank

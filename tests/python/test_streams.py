@@ -1,6 +1,7 @@
 """The random streams of a replicate (format 6, -data_streams): one generator per chunk of rows, seeded from
-(seed, stream, n, replicate, chunk).  Checked against an independent computation: numpy's MT19937 seeded as
-GSL seeds mt19937 (Knuth's init_genrand) from the SplitMix64 chain of src/util/stream.c.  The former streams
+(seed, stream, n, replicate, chunk).  The uniform inputs of every chunk are checked against an independent
+computation: numpy's MT19937 seeded as GSL seeds mt19937 (Knuth's init_genrand) from the SplitMix64 chain of
+src/util/stream.c.  The former streams
 (rows: one generator per sample) share chunk 0 with them; the screened truth and the evaluation sample do
 not depend on the choice; analysis/compare_rates.py compares two rate tables row by row."""
 import csv
@@ -67,23 +68,41 @@ def test_each_chunk_draws_its_own_stream(tmp_path, n, replicate, seed, lo, hi):
         assert np.array_equal(X[a:b].ravel(), lo + (hi - lo) * u), "chunk %d" % c
 
 
-def test_rows_and_blocks_share_chunk_0_the_truth_and_a_one_chunk_sample(tmp_path):
+def test_rows_and_blocks_share_chunk_0_and_a_one_chunk_sample(tmp_path):
     """The former streams (rows) draw chunk 0 as blocks do and the later chunks otherwise; a sample of one
-    chunk is the same in both; the truth is screened on the same sample either way; only blocks names its
-    streams in the spec text, so a rows spec keeps its former hash."""
+    chunk is the same in both; only blocks names its streams in the spec text, so a rows spec keeps its
+    former hash."""
     b = fit(tmp_path, "blocks", "-n", 5000)
     r = fit(tmp_path, "rows", "-n", 5000, "-data_streams", "rows")
     a = chunk_starts(5000)[1]
     assert np.array_equal(b["data/X"][:a], r["data/X"][:a]) and np.array_equal(b["data/Y"][:a], r["data/Y"][:a])
     assert not np.array_equal(b["data/X"][a:], r["data/X"][a:])
-    tb, tr = (list(f["truth"].values())[0] for f in (b, r))
-    assert np.array_equal(tb["theta"][:], tr["theta"][:])
     assert "-data_streams blocks" in b.attrs["spec"] and "-data_streams" not in r.attrs["spec"]
     assert b.attrs["spec_hash"] != r.attrs["spec_hash"]
     one_b = fit(tmp_path, "one_blocks", "-n", 2000)
     one_r = fit(tmp_path, "one_rows", "-n", 2000, "-data_streams", "rows")
     assert np.array_equal(one_b["data/X"][:], one_r["data/X"][:]) and np.array_equal(one_b["data/Y"][:], one_r["data/Y"][:])
     assert one_b["fit"].attrs["objective"] == one_r["fit"].attrs["objective"]
+
+
+def test_the_truth_is_screened_on_the_same_sample_with_either_streams(tmp_path):
+    """A Gaussian MoE's truth is screened on a sample of the model itself (eval_n = 10000 rows: 9 chunks, so
+    the streams would differ); it stays on one stream, so the same draw is kept, with the same Fisher
+    eigenvalues bit for bit, and the evaluation sample gives the same L2 error of the truth itself (0)."""
+    gauss = ["-model", "gaussian", "-estimator", "mle", "-gating", "softmax", "-expert", "linear", "-d", 2, "-kstar", 2,
+             "-k", 2, "-n", 3000, "-losses", "l2"]
+    files = []
+    for streams in ("blocks", "rows"):
+        out = tmp_path / ("%s.h5" % streams)
+        p = moerate("fit", *gauss, "-data_streams", streams, "-output", out)
+        assert p.returncode == 0, p.stderr
+        files.append(h5py.File(out, "r"))
+    tb, tr = (list(f["truth"].values())[0] for f in files)
+    assert tb.attrs["well_posed"] == 1 and tb.attrs["draw"] == tr.attrs["draw"]
+    assert np.array_equal(tb["theta"][:], tr["theta"][:])
+    assert np.array_equal(tb["fisher_eigenvalues"][:], tr["fisher_eigenvalues"][:])
+    assert tb.attrs["weakest_sd"] == tr.attrs["weakest_sd"]
+    assert not np.array_equal(files[0]["data/Y"][:], files[1]["data/Y"][:])  # the replicates differ
 
 
 def test_a_run_file_is_format_6_and_bad_streams_are_one_line_exit_2(tmp_path):
