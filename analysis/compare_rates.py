@@ -5,8 +5,8 @@
 
 For every (gating, expert, loss) of either table: the log-mean slope and its 95% interval before and
 after, whether the new slope lies inside the former interval, the certified fits and the evidence
-letters (W C I) before and after.  The summary line counts the rows whose slope left its former interval
-and those whose evidence changed.  Used to regenerate the committed results with the format-6 data
+letters (W C I) before and after.  The summary line counts the rows whose slope left its former interval,
+those whose evidence changed, and the rows of one table only (a loss the other run did not have).  Used to regenerate the committed results with the format-6 data
 streams (docs/results/data_streams.md).  Exit status 2 when a file is missing or not a rate table."""
 import argparse
 import csv
@@ -54,7 +54,10 @@ def compare(before, after):
             row[tag + "_evidence"] = r["evidence"] if r else ""
         s, lo, hi = row["after_slope"], row["before_low"], row["before_high"]
         row["inside"] = "" if math.isnan(s) or math.isnan(lo) else ("yes" if lo <= s <= hi else "no")
-        row["evidence_same"] = "yes" if row["before_evidence"] == row["after_evidence"] else "no"
+        if b is None or a is None:  # a row of one table only (a loss the other run did not have)
+            row["evidence_same"] = "after only" if b is None else "before only"
+        else:
+            row["evidence_same"] = "yes" if row["before_evidence"] == row["after_evidence"] else "no"
         out.append(row)
     return out
 
@@ -68,7 +71,7 @@ def fmt(s, lo, hi):
 def markdown(rows):
     lines = ["| gating | expert | loss | before | after | inside | certified | evidence |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        ev = r["before_evidence"] if r["evidence_same"] == "yes" else "%s → %s" % (r["before_evidence"], r["after_evidence"])
+        ev = r["before_evidence"] if r["evidence_same"] == "yes" else "%s → %s" % (r["before_evidence"] or "(no row)", r["after_evidence"] or "(no row)")
         cert = r["before_certified"] if r["before_certified"] == r["after_certified"] else "%s → %s" % (r["before_certified"], r["after_certified"])
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["gating"], r["expert"], r["loss"], fmt(r["before_slope"], r["before_low"], r["before_high"]),
@@ -79,8 +82,12 @@ def markdown(rows):
 def summary(rows):
     outside = [r for r in rows if r["inside"] == "no"]
     moved = [r for r in rows if r["evidence_same"] == "no"]
-    return "%d rows: %d with the new slope outside its former interval, %d whose evidence changed" % (
-        len(rows), len(outside), len(moved))
+    text = "%d rows: %d with the new slope outside its former interval, %d whose evidence changed" % (len(rows), len(outside), len(moved))
+    for side in ("before", "after"):
+        only = sum(1 for r in rows if r["evidence_same"] == side + " only")
+        if only:
+            text += ", %d in the %s table only" % (only, "former" if side == "before" else "new")
+    return text
 
 
 def main(argv=None):

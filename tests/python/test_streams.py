@@ -148,7 +148,7 @@ def table(path, rows):
 
 def test_compare_rates_row_by_row(tmp_path):
     """A slope outside its former interval and a change of evidence are flagged and counted; a row of one
-    table only is listed; a file that is not a rate table is one line and exit 2."""
+    table only is listed and counted apart; a file that is not a rate table is one line and exit 2."""
     table(tmp_path / "a.csv", [("l2", -0.50, -0.52, -0.48, 200, "W C I"), ("cells_over", -0.25, -0.30, -0.20, 200, "W C I"),
                                ("cells_exact", -0.5, -0.55, -0.45, 200, "W C I")])
     table(tmp_path / "b.csv", [("l2", -0.51, -0.53, -0.49, 200, "W C I"), ("cells_over", -0.35, -0.40, -0.30, 180, "W - I"),
@@ -160,9 +160,10 @@ def test_compare_rates_row_by_row(tmp_path):
     assert rows["l2"]["inside"] == "yes" and rows["l2"]["evidence_same"] == "yes"
     assert rows["cells_over"]["inside"] == "no" and rows["cells_over"]["evidence_same"] == "no"
     assert rows["cells_over"]["before_certified"] == "200/200" and rows["cells_over"]["after_certified"] == "180/200"
-    assert rows["cells_exact"]["after_evidence"] == "" and rows["softmax_d1"]["before_evidence"] == ""
+    assert rows["cells_exact"]["evidence_same"] == "before only" and rows["softmax_d1"]["evidence_same"] == "after only"
     md = subprocess.run([sys.executable, script, tmp_path / "a.csv", tmp_path / "b.csv"], capture_output=True, text=True).stdout
-    assert "4 rows: 1 with the new slope outside its former interval, 3 whose evidence changed" in md
+    assert ("4 rows: 1 with the new slope outside its former interval, 1 whose evidence changed, 1 in the former "
+            "table only, 1 in the new table only") in md
     (tmp_path / "bad.csv").write_text("x,y\n1,2\n")
     p = subprocess.run([sys.executable, script, tmp_path / "bad.csv", tmp_path / "b.csv"], capture_output=True, text=True)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "not a rate table" in p.stderr
