@@ -12,15 +12,9 @@
 #include <moedata.h>
 #include <moerate.h>
 
-static int CompareReal(const void *a, const void *b)
-{
-  PetscReal x = *(const PetscReal *)a, y = *(const PetscReal *)b;
-  return x < y ? -1 : x > y;
-}
-
 static PetscReal Median(PetscReal *t, PetscInt n)
 {
-  qsort(t, (size_t)n, sizeof(PetscReal), CompareReal);
+  PetscCallAbort(PETSC_COMM_SELF, PetscSortReal(n, t));
   return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
@@ -65,7 +59,6 @@ static PetscErrorCode Run(void)
 {
   MoeSpec      *spec;
   MoeTruth     *truth;
-  MoeTruthFile *tf = NULL;
   MoeDataParams dp;
   PetscInt      groups[16] = {1, 2, 8, 64}, ng = 16, repeat = 3;
   PetscBool     json = PETSC_FALSE, set, same;
@@ -78,7 +71,7 @@ static PetscErrorCode Run(void)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-repeat", &repeat, NULL));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-json", &json, NULL));
   MoeUserCheck(repeat >= 1, "-repeat %" PetscInt_FMT " must be at least 1", repeat);
-  PetscCall(MoeSpecCreate(PETSC_COMM_SELF, NULL, PETSC_FALSE, tf, &spec));
+  PetscCall(MoeSpecCreate(PETSC_COMM_SELF, NULL, PETSC_FALSE, NULL, &spec));
   PetscCall(MoeTruthSelect(spec, &truth));
   MoeSpecDataParams(spec, &dp);
   n = spec->ns[0];

@@ -105,10 +105,10 @@ typedef struct {
   PetscReal      xlo, xhi, xsd;
   PetscReal      noise; /* variance nu of the Gaussian noise */
   MoeDataStreams streams;
-  PetscInt     seed;
-  PetscInt     nn;
-  PetscInt     ns[MOE_MAX_LIST];
-  PetscInt     replicates;
+  PetscInt       seed;
+  PetscInt       nn;
+  PetscInt       ns[MOE_MAX_LIST];
+  PetscInt       replicates;
 
   /* initial points */
   MoeInitType init;
