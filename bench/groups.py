@@ -14,10 +14,10 @@ n / 10.  Target: speed-up >= 1.8, identical parameters.
 Figure 10 (simulated, from measurements of this machine): the same fit on groups of g = 8, 16, 32, 64 ranks at
 n and 10 n.  Per trust-region iteration the group's ranks evaluate their share of the chunks (at most
 ceil(P/g) of P = 64 chunks: the one-rank iteration time of figure 9 times ceil(P/g)/P), then the group's first
-rank receives the other ranks' sums of aligned blocks of chunks of the Gauss-Newton Hessian (p^2 doubles each,
-at most about 2 log2(P/g) per rank: 1 message at g = 2, 63 at g = 64), adds them and broadcasts the sum
-(ceil(log2 g) steps); the message, the
-addition and the broadcast of p^2 doubles are measured by bench/reduce on 2 ranks here (shared memory; a
+rank receives the other ranks' sums of aligned blocks of chunks of the Gauss-Newton Hessian (its packed upper
+triangle, p (p + 1) / 2 doubles each, at most about 2 log2(P/g) per rank: 1 message at g = 2, 63 at g = 64), adds
+them and broadcasts the sum (ceil(log2 g) steps); the message, the addition and the broadcast of as many doubles
+(a square of side 420 for p = 594) are measured by bench/reduce on 2 ranks here (shared memory; a
 cluster's network is slower per message, so this is an optimistic model for groups spread over nodes).  The
 gradient's and objective's messages (p doubles) are left out.  Printed: speed-up and efficiency per g; the
 model is checked against figure 9's measured g = 2.
@@ -39,22 +39,23 @@ ROOT = os.path.dirname(HERE)
 CHUNKS = 64  # MOE_DATA_CHUNKS (include/moedata.h)
 
 
-def fit_args(n, iterations, g, out):
+def fit_args(n, iterations, g, out, order="chunks"):
     return ["-options_file_yaml", os.path.join(ROOT, "jobs", "specs", "p1_fig1.yaml"), "-gating", "softmax",
             "-expert", "relu", "-losses", "l2", "-n", str(n), "-init_starts", "1", "-certify_starts", "1",
-            "-tao_max_it", str(iterations), "-fit_group", str(g), "-output", out]
+            "-tao_max_it", str(iterations), "-fit_group", str(g), "-fit_order", order, "-output", out]
 
 
-def grouped_fit(moerate, mpiexec, work, n, iterations, g):
-    """moerate fit on g ranks (-fit_group g), each rank under /usr/bin/time -v; the summary line's fields,
-    every rank's peak memory, the fit's theta and objective."""
-    name = "group_n%d_g%d" % (n, g)
+def grouped_fit(moerate, mpiexec, work, n, iterations, g, order="chunks"):
+    """moerate fit on g ranks (-fit_group g; g = 0: one rank, no group), each rank under /usr/bin/time -v; the
+    summary line's fields, every rank's peak memory, the fit's theta and objective."""
+    name = "group_n%d_g%d_%s" % (n, g, order)
+    group, g = g, max(g, 1)  # -fit_group group on g ranks (group 0: one rank alone)
     out = os.path.join(work, name + ".h5")
     if os.path.exists(out):
         os.remove(out)
     timev = os.path.join(work, name + ".rank")
     inner = "exec /usr/bin/time -v -o %s.${OMPI_COMM_WORLD_RANK:-0}.time \"$@\"" % timev
-    cmd = [mpiexec, "-n", str(g), "sh", "-c", inner, "sh", moerate, "fit"] + fit_args(n, iterations, g, out)
+    cmd = [mpiexec, "-n", str(g), "sh", "-c", inner, "sh", moerate, "fit"] + fit_args(n, iterations, group, out, order)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     with open(os.path.join(work, name + ".log"), "w") as f:
         f.write(p.stdout)
@@ -121,6 +122,18 @@ def main():
     print("figure 9: speed-up on 2 ranks %.2f (target >= 1.8); parameters and objective identical: %s"
           % (res["speedup"], "yes" if same else "NO"))
     small = max(1000, a.n // 10)
+    # the one-rank fit's sums: in the chunks' order (the default, a group's bits) against one pass in row order
+    # (-fit_order rows, the results made before), per iteration, 3 pairs run alternately at n / 10
+    per = {"rows": [], "chunks": []}
+    for _ in range(3):
+        for order in ("rows", "chunks"):
+            r = grouped_fit(a.moerate, a.mpiexec, w, small, a.iterations, 0, order)
+            per[order].append(r["time"] / max(1, r["iterations"]))
+    ratio = float(np.median(np.array(per["chunks"]) / np.array(per["rows"])))
+    res["order"] = dict(n=small, rows_s=float(np.median(per["rows"])), chunks_s=float(np.median(per["chunks"])),
+                        ratio=ratio)
+    print("figure 9: one rank at n=%d, per iteration: sums in row order %.3f s, in the chunks' order %.3f s (the default); "
+          "ratio %.3f (median of 3 pairs; target <= 1.05)" % (small, res["order"]["rows_s"], res["order"]["chunks_s"], ratio))
     mem = {}
     for g in (1, 2):
         mem[g] = grouped_fit(a.moerate, a.mpiexec, w, small, 1, g)["maxrss_mb"]
@@ -129,11 +142,13 @@ def main():
           % (small, ", ".join("%.0f" % m for m in mem[1]), ", ".join("%.0f" % m for m in mem[2]), a.n,
              ", ".join("%.0f" % m for m in runs[1]["maxrss_mb"]), ", ".join("%.0f" % m for m in runs[2]["maxrss_mb"])))
     if a.reduce:
-        red = reduction(a.reduce, a.mpiexec, 594)
+        # a Hessian's term travels as its packed upper triangle, p (p + 1) / 2 numbers: reduce's square of side
+        # round(sqrt(p (p + 1) / 2)) = 420 carries as many
+        red = reduction(a.reduce, a.mpiexec, round(math.sqrt(594 * 595 / 2)))
         res["reduce"] = red
         t1 = runs[1]["time"] / max(1, runs[1]["iterations"])
         res["model_check"] = dict(modelled_speedup_2=t1 / model(t1, 2, red), measured_speedup_2=res["speedup"])
-        print("figure 10: a p^2 message (p = 594, %.1f MB) %.3f ms, its addition %.3f ms, a broadcast %.3f ms (2 ranks, "
+        print("figure 10: a Hessian term's message (p = 594, its upper triangle, %.1f MB) %.3f ms, its addition %.3f ms, a broadcast %.3f ms (2 ranks, "
               "shared memory); model check at g = 2: modelled speed-up %.2f, measured %.2f"
               % (red["bytes"] / 1e6, 1e3 * red["send_s"], 1e3 * red["add_s"], 1e3 * red["bcast_s"],
                  res["model_check"]["modelled_speedup_2"], res["speedup"]))

@@ -181,6 +181,10 @@ def fig9(w, rows):
     rows.append(("9 one fit on 2 ranks (-fit_group 2) against 1 (-fit_group 1), d=32 k=9 n=%d, %d iterations" % (g["n"], g["iterations"]),
                  "speed-up %.2f (%.1f s / %.1f s); parameters and objective %s" % (g["speedup"], g["time_1"], g["time_2"], "identical" if g["identical"] else "**differ**"),
                  "≥ 1.8×, identical", yes(g["speedup"] >= 1.8 and g["identical"])))
+    if "order" in g:
+        o = g["order"]
+        rows.append(("9 one rank's sums in the chunks' order (the default: a group's bits) against row order (-fit_order rows), n=%d" % o["n"],
+                     "%.3f s / %.3f s per iteration: ratio %.3f" % (o["chunks_s"], o["rows_s"], o["ratio"]), "≤ 1.05", yes(o["ratio"] <= 1.05)))
     ms = g["maxrss_small_mb"]
     rows.append(("9 peak memory per rank, d=32", "n=%d: 1 rank %.0f MB, 2 ranks %s MB; n=%d: 1 rank %.0f MB, 2 ranks %s MB"
                  % (ms["n"], ms["1"][0], "/".join("%.0f" % x for x in ms["2"]), g["n"], g["maxrss_mb"]["1"][0],

@@ -47,13 +47,15 @@ PETSC_EXTERN PetscErrorCode MoeTruthSelect(MoeSpec *, MoeTruth **kept);
    over them: this rank holds rows r0 .. r0 + n - 1 of the nglobal rows, its chunks chunk0 ..
    chunk1 - 1 (MoeDataChunks), and comm is the group; sums over the sample are then taken chunk by
    chunk and added in a fixed shape (MoeDataGroupSum), so they do not depend on the group's size.  comm
-   MPI_COMM_NULL: the whole sample on this rank, summed in row order. */
+   MPI_COMM_NULL: the whole sample on this rank, summed the same way (chunked, -fit_order chunks, the
+   default) or in row order. */
 typedef struct {
   PetscInt   n, d;
   PetscReal *X, *Y;
   PetscInt64 nglobal, r0;
   PetscInt   chunk0, chunk1;
   MPI_Comm   comm;
+  PetscBool  chunked; /* without a group: sums over the chunks all the same */
 } MoeData;
 
 PETSC_EXTERN PetscErrorCode MoeDataCreate(PetscInt n, PetscInt d, MoeData **);
@@ -76,12 +78,14 @@ PETSC_EXTERN PetscInt64     MoeDataChunkStart(PetscInt64 N, PetscInt c);
 /* v = chunk c of D (one of this rank's), a whole sample of its own rows that shares D's storage. */
 PETSC_EXTERN void           MoeDataChunkView(const MoeData *D, PetscInt c, MoeData *v);
 PETSC_EXTERN PetscBool      MoeDataGrouped(const MoeData *);
+/* Are the sample's sums taken over its chunks (in a group, or -fit_order chunks on one rank)? */
+PETSC_EXTERN PetscBool      MoeDataChunked(const MoeData *);
 /* The sample's size for statistics (tolerances, the certificate): nglobal. */
 PETSC_EXTERN PetscInt64     MoeDataSize(const MoeData *);
 /* out[0..count) = sum over the sample's chunks c of (n_c / N) fn(chunk c), added pairwise in a shape
    fixed by the number of chunks (fn: a mean over the rows of its view, e.g. an objective and its gradient, at the parameters
-   point[0..npoint)), on every rank of the group, bit for bit the same for any group size; a whole
-   sample: fn(D) itself.  In a group the ranks must hold the same point, bit for bit (each runs its
+   point[0..npoint)), on every rank of the group, bit for bit the same for any group size and for a
+   chunked sample on one rank; a sample summed in row order: fn(D) itself.  In a group the ranks must hold the same point, bit for bit (each runs its
    own TAO on the same sums): a rank that does not (another BLAS on another node) is an error on
    every rank, not a silent drift. */
 typedef PetscErrorCode (*MoeDataChunkFn)(void *ctx, const MoeData *view, PetscReal *out);

@@ -29,6 +29,17 @@ typedef enum {
 } MoeDataStreams;
 PETSC_EXTERN const char *const MoeDataStreamsNames[];
 
+/* In what order a least-squares or likelihood fit sums over its sample (-fit_order): chunks, each
+   chunk's sum (the chunks of MoeDataChunks) added pairwise in a shape fixed by their number, as a
+   group of ranks adds them, so one rank and any group give the same bits; rows, one pass in row
+   order (the committed results made before chunks became the default; needed by -fit_hessian_rows
+   and -fit_rows, which take rows in row order). */
+typedef enum {
+  MOE_FIT_ORDER_CHUNKS,
+  MOE_FIT_ORDER_ROWS
+} MoeFitOrder;
+PETSC_EXTERN const char *const MoeFitOrders[];
+
 typedef enum {
   MOE_INIT_NEAR,
   MOE_INIT_RANDOM
@@ -128,7 +139,8 @@ typedef struct {
   PetscBool rows;        /* evaluate the model a row at a time, not in blocks through BLAS */
   PetscInt  hessian_reuse; /* form the Gauss-Newton Hessian at most once per this many iterations */
   PetscBool hessian_single; /* the Gauss-Newton Hessian in single precision */
-  PetscInt  fit_group; /* ranks per fit (-fit_group g >= 1: sums over chunks in a fixed shape, the same for every g; MOE_FIT_GROUP_AUTO: sizes by the tasks' costs); 0: one rank, sums in row order */
+  PetscInt  fit_group; /* ranks per fit (-fit_group g >= 1, sums in the chunks' order; MOE_FIT_GROUP_AUTO: sizes by the tasks' costs); 0: one rank per fit */
+  MoeFitOrder fit_order; /* how the fit sums over its sample (chunks whenever fit_group is set) */
   MPI_Comm  group;     /* this rank's group (set by the command that forms it), MPI_COMM_NULL: none */
   PetscReal lm_lambda, lm_down, lm_up;
   PetscReal ftol;        /* stop when f decreased by < ftol*f over ftol_window iterations */
@@ -168,6 +180,7 @@ typedef struct {
   PetscInt     eval_n, reference_n;
   MPI_Comm     group; /* the ranks that share each replicate's rows (-fit_group), MPI_COMM_NULL: one rank holds them all */
   MoeDataStreams streams;
+  PetscBool    chunked; /* a replicate's fit sums over its chunks (-fit_order chunks; always in a group) */
 } MoeDataParams;
 
 typedef struct {

@@ -109,8 +109,8 @@ static PetscErrorCode CreateChunks(const MoeDataParams *dp, PetscInt64 n, PetscI
   PetscFunctionReturn(0);
 }
 
-/* The rows of a replicate of n rows this rank holds: all of them, or with a group (dp->group) its
-   chunks (moedata.h). */
+/* The rows of a replicate of n rows this rank holds: all of them (their sums chunked as dp says), or
+   with a group (dp->group) its chunks (moedata.h). */
 static PetscErrorCode CreateLocal(const MoeDataParams *dp, PetscInt64 n, MoeData **data)
 {
   PetscMPIInt rank, size;
@@ -119,6 +119,7 @@ static PetscErrorCode CreateLocal(const MoeDataParams *dp, PetscInt64 n, MoeData
   PetscFunctionBegin;
   if (dp->group == MPI_COMM_NULL) {
     PetscCall(MoeDataCreate((PetscInt)n, dp->d, data));
+    (*data)->chunked = dp->chunked;
     PetscFunctionReturn(0);
   }
   PetscCallMPI(MPI_Comm_rank(dp->group, &rank));

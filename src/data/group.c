@@ -6,10 +6,11 @@
    a whole sample, weighted by its share of the rows, and the chunks added pairwise in a shape fixed
    by their number (MoeDataGroupSum).  The chunks depend on N alone, so the result is the same, bit
    for bit, whatever the group's size, and every rank of the group gets the same bits (rank 0 adds
-   them up and broadcasts): TAO then takes the same steps on every rank.  (The one-rank fit
-   without -fit_group sums in row order, as every committed result was made; its Hessian is a
-   left fold of dsyrk over 256-row blocks that a group could only reproduce by passing the running
-   p x p sum from rank to rank.) */
+   them up and broadcasts): TAO then takes the same steps on every rank.  A fit on one rank takes the
+   same sums the same way (-fit_order chunks, the default), so it gives the bits of any group.
+   (-fit_order rows sums in row order, as the results before that default were made; its Hessian is
+   a left fold of dsyrk over 256-row blocks that a group could only reproduce by passing the running
+   p x p sum from rank to rank, one rank at a time.) */
 #include <moedata.h>
 #include <moerate.h>
 
@@ -21,6 +22,11 @@ PetscInt64 MoeDataChunkStart(PetscInt64 N, PetscInt c)
 PetscBool MoeDataGrouped(const MoeData *D)
 {
   return (PetscBool)(D->comm != MPI_COMM_NULL);
+}
+
+PetscBool MoeDataChunked(const MoeData *D)
+{
+  return (PetscBool)(MoeDataGrouped(D) || D->chunked);
 }
 
 PetscInt64 MoeDataSize(const MoeData *D)
@@ -41,6 +47,7 @@ void MoeDataChunkView(const MoeData *D, PetscInt c, MoeData *v)
   v->chunk0  = c;
   v->chunk1  = c + 1;
   v->comm    = MPI_COMM_NULL;
+  v->chunked = PETSC_FALSE; /* a chunk is summed in row order */
 }
 
 /* buf = (n_c / N) fn(chunk c) */
@@ -142,14 +149,33 @@ static PetscErrorCode BlockSum(const MoeData *D, PetscInt a, PetscInt k, PetscIn
   PetscFunctionReturn(0);
 }
 
+/* This rank's chunks, as aligned blocks, onto the stack S (in chunk order). */
+static PetscErrorCode StackOwnBlocks(const MoeData *D, PetscInt count, MoeDataChunkFn fn, void *ctx, PairStack *S)
+{
+  PetscFunctionBegin;
+  for (PetscInt a = D->chunk0, k; a < D->chunk1; a += 1 << k) {
+    PetscReal *v;
+    k = BlockLevel(a, D->chunk1);
+    PetscCall(BlockSum(D, a, k, count, fn, ctx, &v));
+    PetscCall(PairPush(S, k, v));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MoeDataGroupSum(const MoeData *D, const PetscReal *point, PetscInt npoint, PetscInt count, MoeDataChunkFn fn, void *ctx, PetscReal *out)
 {
   PetscMPIInt rank, size, icount;
   PetscInt    P = MoeDataChunks(D->nglobal);
+  PairStack   S = {.top = 0, .count = count};
 
   PetscFunctionBegin;
-  if (!MoeDataGrouped(D)) {
+  if (!MoeDataChunked(D)) {
     PetscCall(fn(ctx, D, out));
+    PetscFunctionReturn(0);
+  }
+  if (!MoeDataGrouped(D)) { /* one rank: what a group's rank 0 does with its own chunks, all of them */
+    PetscCall(StackOwnBlocks(D, count, fn, ctx, &S));
+    PetscCall(PairFinish(&S, out));
     PetscFunctionReturn(0);
   }
   PetscCall(CheckSamePoint(D, point, npoint));
@@ -157,15 +183,7 @@ PetscErrorCode MoeDataGroupSum(const MoeData *D, const PetscReal *point, PetscIn
   PetscCallMPI(MPI_Comm_size(D->comm, &size));
   PetscCall(PetscMPIIntCast(count, &icount));
   if (rank == 0) { /* its own blocks, then every other rank's, stacked in chunk order */
-    PairStack S;
-    S.top   = 0;
-    S.count = count;
-    for (PetscInt a = D->chunk0, k; a < D->chunk1; a += 1 << k) {
-      PetscReal *v;
-      k = BlockLevel(a, D->chunk1);
-      PetscCall(BlockSum(D, a, k, count, fn, ctx, &v));
-      PetscCall(PairPush(&S, k, v));
-    }
+    PetscCall(StackOwnBlocks(D, count, fn, ctx, &S));
     for (PetscMPIInt r = 1; r < size; r++) {
       PetscInt c1 = P * (r + 1) / size;
       for (PetscInt a = P * r / size, k; a < c1; a += 1 << k) {

@@ -111,6 +111,7 @@ static PetscErrorCode DestroyContext(MoeFitCtx *c)
   PetscCall(PetscFree(c->fg));
   PetscCall(PetscFree2(c->Cb, c->gfull));
   PetscCall(PetscFree2(c->Jf, c->Hf));
+  PetscCall(PetscFree2(c->Hwork, c->Hpacked));
   PetscCall(PetscFree(c->fhist));
   PetscFunctionReturn(0);
 }

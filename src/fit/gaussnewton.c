@@ -110,7 +110,7 @@ static PetscErrorCode SampleSum(MoeFitCtx *c, PetscInt count, LocalSum fn, Petsc
   ChunkCall cc = {c, fn};
 
   PetscFunctionBegin;
-  if (MoeDataGrouped(c->D)) PetscCall(MoeDataGroupSum(c->D, c->theta, c->m->p, count, OnChunk, &cc, out));
+  if (MoeDataChunked(c->D)) PetscCall(MoeDataGroupSum(c->D, c->theta, c->m->p, count, OnChunk, &cc, out));
   else PetscCall(fn(c, out));
   PetscFunctionReturn(0);
 }
@@ -197,13 +197,20 @@ static void AddUpper(PetscInt pf, const float *hf, PetscBool first, PetscScalar 
     for (PetscInt i = 0; i <= j; i++) h[i + (size_t)j * pf] = (first ? 0 : h[i + (size_t)j * pf]) + hf[i + (size_t)j * pf];
 }
 
-/* h = J^T J / n at c->theta (pf x pf, column-major, both triangles), over row blocks: dsyrk, or
+/* Copy the upper triangle of the pf x pf column-major h to the lower. */
+static void FillLower(PetscInt pf, PetscScalar *h)
+{
+  for (PetscInt j = 0; j < pf; j++)
+    for (PetscInt i = j + 1; i < pf; i++) h[i + (size_t)j * pf] = h[j + (size_t)i * pf];
+}
+
+/* h = J^T J / n at c->theta (pf x pf, column-major, its upper triangle), over row blocks: dsyrk, or
    with -fit_hessian_single ssyrk on J's rows rounded to float, summed in float over chunks of
    MOE_SINGLE_CHUNK rows and in double across chunks (the objective and gradient stay double). */
 #define MOE_SINGLE_CHUNK 4096
 static PetscErrorCode AccumulateJTJ(MoeFitCtx *c, PetscScalar *h)
 {
-  PetscInt     pf = c->m->pfree, r0, nb, i, j, rows = c->hrows, inchunk = 0;
+  PetscInt     pf = c->m->pfree, r0, nb, rows = c->hrows, inchunk = 0;
   PetscScalar  zero = 0.0, sone = 1.0, scale = 1.0 / rows;
   float        fzero = 0.0f, fone = 1.0f, fscale = (float)scale;
   PetscBLASInt bpf, bnb;
@@ -228,8 +235,43 @@ static PetscErrorCode AccumulateJTJ(MoeFitCtx *c, PetscScalar *h)
       inchunk = 0;
     }
   }
-  for (j = 0; j < pf; j++) /* copy the upper triangle (column-major) to the lower */
-    for (i = j + 1; i < pf; i++) h[i + (size_t)j * pf] = h[j + (size_t)i * pf];
+  PetscFunctionReturn(0);
+}
+
+/* A chunk's term of the Hessian's sum: its J^T J / n_c formed in c->Hwork, and its upper triangle packed
+   column by column into out (pf (pf + 1) / 2 values: half the scaling, the additions and the messages
+   of the full matrix). */
+static PetscErrorCode PackedJTJ(MoeFitCtx *c, PetscScalar *out)
+{
+  PetscInt pf = c->m->pfree;
+
+  PetscFunctionBegin;
+  PetscCall(AccumulateJTJ(c, c->Hwork));
+  for (PetscInt j = 0; j < pf; j++, out += j) PetscCall(PetscArraycpy(out, c->Hwork + (size_t)j * pf, j + 1));
+  PetscFunctionReturn(0);
+}
+
+/* h (both triangles) from the packed upper triangle. */
+static void UnpackSymmetric(PetscInt pf, const PetscScalar *packed, PetscScalar *h)
+{
+  for (PetscInt j = 0; j < pf; j++, packed += j)
+    for (PetscInt i = 0; i <= j; i++) h[i + (size_t)j * pf] = h[j + (size_t)i * pf] = packed[i];
+}
+
+/* h = J^T J / n over the sample: one pass in row order, or the chunks' packed terms summed (SampleSum). */
+static PetscErrorCode SampleJTJ(MoeFitCtx *c, PetscScalar *h)
+{
+  PetscInt pf = c->m->pfree;
+
+  PetscFunctionBegin;
+  if (!MoeDataChunked(c->D)) {
+    PetscCall(AccumulateJTJ(c, h));
+    FillLower(pf, h);
+    PetscFunctionReturn(0);
+  }
+  if (!c->Hwork) PetscCall(PetscMalloc2((size_t)pf * pf, &c->Hwork, (size_t)pf * (pf + 1) / 2, &c->Hpacked));
+  PetscCall(SampleSum(c, pf * (pf + 1) / 2, PackedJTJ, c->Hpacked));
+  UnpackSymmetric(pf, c->Hpacked, h);
   PetscFunctionReturn(0);
 }
 
@@ -249,7 +291,7 @@ static PetscErrorCode FormHessian(Tao tao, Vec X, Mat H, Mat Hpre, void *ctx)
   c->hrows_formed = c->hrows;
   PetscCall(MoeFitSetPoint(c, X));
   PetscCall(MatDenseGetArrayWrite(H, &h));
-  PetscCall(SampleSum(c, pf * pf, AccumulateJTJ, h));
+  PetscCall(SampleJTJ(c, h));
   if (c->lm)
     for (i = 0; i < pf; i++) h[i + (size_t)i * pf] += c->lambda * PetscClipInterval(h[i + (size_t)i * pf], PETSC_SQRT_MACHINE_EPSILON, PetscSqrtReal(PETSC_MAX_REAL));
   PetscCall(MatDenseRestoreArrayWrite(H, &h));

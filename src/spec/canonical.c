@@ -174,7 +174,7 @@ PetscErrorCode MoeSpecBuildCanonicalText(MoeSpec *s)
   if (s->rows) PetscCall(Appendf(T, &len, &cap, "-fit_rows 1\n"));
   if (s->hessian_reuse != 1) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_reuse %" PetscInt_FMT "\n", s->hessian_reuse));
   if (s->hessian_single) PetscCall(Appendf(T, &len, &cap, "-fit_hessian_single 1\n"));
-  if (s->fit_group) PetscCall(Appendf(T, &len, &cap, "-fit_order chunks\n")); /* sums over chunks in a fixed shape, the same for every group size: only that is in the hash */
+  if (s->fit_order == MOE_FIT_ORDER_CHUNKS) PetscCall(Appendf(T, &len, &cap, "-fit_order chunks\n")); /* the chunks' order, the same bits for any group size (g is not in the hash); row order adds no line, so its results keep their hashes */
   if (s->stability_replicates) PetscCall(Appendf(T, &len, &cap, "-stability_replicates %" PetscInt_FMT "\n-stability_starts %" PetscInt_FMT "\n", s->stability_replicates, s->stability_starts)); /* only when set: earlier hashes stay */
   if (s->model != MOE_MODEL_REGRESSION) PetscCall(Appendf(T, &len, &cap, "-model %s\n-truth_sigma %.17g\n", MoeModelTypes[s->model], (double)s->truth_sigma));
   if (!DefaultEstimators(s)) {

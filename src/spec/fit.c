@@ -93,7 +93,7 @@ static PetscErrorCode ReadFitGroup(PetscOptionItems *PetscOptionsObject, MoeSpec
   PetscBool set, isauto;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsString("-fit_group", "ranks that fit each replicate together, its rows spread over them (lse and mle; sums over chunks of rows added in a fixed shape, the same numbers for every group size); auto: `moerate run` gives the tasks above half the schedule's fair share a group of up to 64 ranks, the others one (sgd and em fits run alone); 0: each fit on one rank, summed in row order", NULL, value, value, sizeof(value), &set));
+  PetscCall(PetscOptionsString("-fit_group", "ranks that fit each replicate together, its rows spread over them (lse and mle; the sums in the chunks' order of -fit_order chunks, the same numbers for every group size and on one rank); auto: `moerate run` gives the tasks above half the schedule's fair share a group of up to 64 ranks, the others one (sgd and em fits run alone); 0: each fit on one rank", NULL, value, value, sizeof(value), &set));
   if (!set) PetscFunctionReturn(0);
   PetscCall(PetscStrcasecmp(value, "auto", &isauto));
   if (isauto) s->fit_group = MOE_FIT_GROUP_AUTO;
@@ -103,6 +103,23 @@ static PetscErrorCode ReadFitGroup(PetscOptionItems *PetscOptionsObject, MoeSpec
     MoeUserCheck(end != value && !*end && g >= 0 && g <= PETSC_MPI_INT_MAX, "-fit_group '%s' is not a group size: give a number of ranks (0: one rank per fit) or auto", value);
     s->fit_group = (PetscInt)g;
   }
+  PetscFunctionReturn(0);
+}
+
+/* -fit_order chunks or rows.  Unset, chunks, unless -fit_hessian_rows or -fit_rows asks for rows in
+   row order (read before this). */
+static PetscErrorCode ReadFitOrder(PetscOptionItems *PetscOptionsObject, MoeSpec *s)
+{
+  char      value[32] = "chunks";
+  PetscBool set, found;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsString("-fit_order", "the order of a least-squares or likelihood fit's sums over its sample: chunks (each chunk of rows summed, then the chunks added pairwise in a shape fixed by n: the same numbers on one rank and on any -fit_group) or rows (one pass in row order, the results committed before chunks became the default); default chunks, rows with -fit_hessian_rows or -fit_rows", NULL, value, value, sizeof(value), &set));
+  PetscCall(PetscEnumFind(MoeFitOrders, value, (PetscEnum *)&s->fit_order, &found));
+  MoeUserCheck(found, "-fit_order '%s' is not an order of the fit's sums: use chunks or rows", value);
+  if (!set && (s->hessian_rows || s->rows)) s->fit_order = MOE_FIT_ORDER_ROWS;
+  MoeUserCheck(s->fit_order == MOE_FIT_ORDER_ROWS || !s->hessian_rows, "-fit_order chunks with -fit_hessian_rows %" PetscInt_FMT ": a Hessian from the first rows needs the sums in row order; give -fit_order rows or drop -fit_hessian_rows", s->hessian_rows);
+  MoeUserCheck(s->fit_order == MOE_FIT_ORDER_ROWS || !s->rows, "-fit_order chunks with -fit_rows: the row-at-a-time comparison runs in row order; give -fit_order rows or drop -fit_rows");
   PetscFunctionReturn(0);
 }
 
@@ -117,6 +134,7 @@ static PetscErrorCode CheckFitGroup(const MoeSpec *s)
   for (PetscInt i = 0; i < s->nestimators && s->fit_group > 0; i++) MoeUserCheck(MoeEstimatorGetFamily(s->estimator[i])->groups, "-fit_group %s: the %s estimator fits on one rank (its sums are not spread over a group): use lse or mle, -fit_group auto (which runs its fits alone), or drop -fit_group", g, s->estimators[i]);
   MoeUserCheck(!s->hessian_rows, "-fit_group %s with -fit_hessian_rows %" PetscInt_FMT ": a group forms the Hessian from every row; drop one of them", g, s->hessian_rows);
   MoeUserCheck(!s->rows, "-fit_group %s with -fit_rows: give one of them", g);
+  MoeUserCheck(s->fit_order == MOE_FIT_ORDER_CHUNKS, "-fit_group %s with -fit_order rows: a group sums in the chunks' order; give -fit_order chunks (its fits then differ from row order's by rounding) or drop -fit_group", g);
   PetscFunctionReturn(0);
 }
 
@@ -144,6 +162,7 @@ PetscErrorCode MoeSpecReadFit(MPI_Comm comm, MoeSpec *s, PetscBool run)
   PetscCall(PetscOptionsReal("-fit_lm_down", "damping factor after a decrease of the objective", NULL, s->lm_down, &s->lm_down, NULL));
   PetscCall(PetscOptionsReal("-fit_lm_up", "damping factor after an increase", NULL, s->lm_up, &s->lm_up, NULL));
   PetscCall(ReadFitGroup(PetscOptionsObject, s));
+  PetscCall(ReadFitOrder(PetscOptionsObject, s));
   PetscOptionsEnd();
   PetscCall(MoeEstimatorOptionsDeclare(comm));
   for (i = 0; i < s->nestimators; i++) PetscCall(MoeEstimatorCreate(s->estimators[i], s->opts, &s->estimator[i])); /* each reads its own options */

@@ -5,6 +5,7 @@
 const char *const MoeInputDists[] = {"uniform", "gaussian", "MoeInputDist", "MOE_X_", NULL};
 const char *const MoeInitTypes[]  = {"near", "random", "MoeInitType", "MOE_INIT_", NULL};
 const char *const MoeDataStreamsNames[] = {"blocks", "rows", "MoeDataStreams", "MOE_STREAMS_", NULL};
+const char *const MoeFitOrders[]        = {"chunks", "rows", "MoeFitOrder", "MOE_FIT_ORDER_", NULL};
 
 static void SetDefaults(MoeSpec *s, PetscBool run)
 {
@@ -76,7 +77,7 @@ PetscErrorCode MoeTruthFileDestroy(MoeTruthFile **tf)
 
 void MoeSpecDataParams(const MoeSpec *s, MoeDataParams *p)
 {
-  *p = (MoeDataParams){s->d, s->xdist, s->xlo, s->xhi, s->xsd, s->noise, s->seed, s->eval_n, s->reference_n, s->group, s->streams};
+  *p = (MoeDataParams){s->d, s->xdist, s->xlo, s->xhi, s->xsd, s->noise, s->seed, s->eval_n, s->reference_n, s->group, s->streams, (PetscBool)(s->fit_order == MOE_FIT_ORDER_CHUNKS)};
 }
 
 void MoeSpecScreenParams(const MoeSpec *s, MoeScreenParams *p)

@@ -11,7 +11,10 @@ PetscErrorCode MoeTaskReplicate(const MoePairContext *c, PetscInt64 n, PetscInt6
 
   PetscFunctionBegin;
   MoeSpecDataParams(c->spec, &dp);
-  if (!MoeEstimatorGetFamily(c->spec->estimator[c->estimator])->groups) dp.group = MPI_COMM_NULL; /* -fit_group auto runs it alone: its own sums, in row order */
+  if (!MoeEstimatorGetFamily(c->spec->estimator[c->estimator])->groups) { /* -fit_group auto runs it alone: its own sums, in row order */
+    dp.group   = MPI_COMM_NULL;
+    dp.chunked = PETSC_FALSE;
+  }
   PetscCall(PetscMalloc1(c->truth->model->p, &ttheta));
   PetscCall(MoeTruthAtN(c->truth, n, ttheta, &truth));
   PetscCall(MoeDataGenerate(&dp, &truth, n, replicate, &D));

@@ -31,7 +31,7 @@ def fit(tmp_path, name, ranks, *args):
 
 @pytest.mark.parametrize("args", [
     ["-options_file_yaml", os.path.join(SPECS, "p1_fig1_wellposed_quick.yaml"), "-gating", "softmax", "-expert", "relu",
-     "-losses", "l2,cells_exact,cells_over", "-n", 20000, "-data_streams", "blocks"],
+     "-losses", "l2,cells_exact,cells_over", "-n", 20000, "-data_streams", "blocks", "-fit_order", "chunks"],
     ["-options_file_yaml", os.path.join(SPECS, "deepseek_linear_quick.yaml"), "-stability_replicates", 0, "-n", 6000],
     ["-options_file_yaml", os.path.join(SPECS, "deepseek_linear_quick.yaml"), "-stability_replicates", 0, "-n", 6000,
      "-data_streams", "rows"],
@@ -41,11 +41,12 @@ def fit(tmp_path, name, ranks, *args):
 ], ids=["least squares", "Gaussian MoE", "Gaussian MoE, one stream per sample", "contaminated MoE",
         "contaminated MoE, one stream per sample"])
 def test_a_grouped_fit_is_the_same_for_every_group_size(tmp_path, args):
-    """moerate fit with -fit_group 1 (one rank), 2 and 3 (under mpirun): the same fit, objective, certificate and
-    losses bit for bit, with the streams of format 6 (one per chunk) and the former ones (rows: each rank
-    skips the draws before its rows; the contaminated MoE's draws depend on the inputs).  The truth's objective on each group's rows is the one-rank value too, and numpy's on
-    the one-rank file's data agrees with it: every rank drew the rows of the whole sample."""
-    files = [fit(tmp_path, "g%d" % g, g, *args, "-fit_group", g) for g in (1, 2, 3)]
+    """moerate fit on one rank as it comes (-fit_order chunks, the default), and with -fit_group 1, 2 and 3 (under
+    mpirun): the same fit, objective, certificate and losses bit for bit, with the streams of format 6 (one
+    per chunk) and the former ones (rows: each rank skips the draws before its rows; the contaminated MoE's
+    draws depend on the inputs).  The truth's objective on each group's rows is the one-rank value too, and
+    numpy's on the one-rank file's data agrees with it: every rank drew the rows of the whole sample."""
+    files = [fit(tmp_path, "default", 1, *args)] + [fit(tmp_path, "g%d" % g, g, *args, "-fit_group", g) for g in (1, 2, 3)]
     with h5py.File(files[0], "r") as h:
         theta, fitattrs, losses = h["fit/theta"][:], dict(h["fit"].attrs), dict(h["losses"].attrs)
         tg = h["truth"][list(h["truth"])[0]]
@@ -59,9 +60,9 @@ def test_a_grouped_fit_is_the_same_for_every_group_size(tmp_path, args):
         else:
             ref = -tm.log_likelihood(tth, X, Y) if tm.ns else tm.objective(tth, X, Y)
         assert fitattrs["ref_objective"] == pytest.approx(ref, rel=1e-12)
-    for f in files[1:]:
+    for g, f in zip((1, 1, 2, 3), files):
         with h5py.File(f, "r") as h:
-            assert "data" not in h and h.attrs["n"] == len(Y)  # the rows stay spread over the group
+            assert ("data" not in h) == (g > 1) and h.attrs["n"] == len(Y)  # the rows stay spread over a group
             assert np.array_equal(h["fit/theta"][:], theta)
             for a in ("objective", "ref_objective", "gap", "iterations", "certified", "gradient_z"):
                 assert h["fit"].attrs[a] == fitattrs[a] or (np.isnan(fitattrs[a]) and np.isnan(h["fit"].attrs[a])), a
@@ -69,18 +70,27 @@ def test_a_grouped_fit_is_the_same_for_every_group_size(tmp_path, args):
             assert all(got[k] == v or (np.isnan(v) and np.isnan(got[k])) for k, v in losses.items())
 
 
-def test_without_a_group_the_fit_sums_in_row_order_as_before(tmp_path):
-    """-fit_group 0 (the default) keeps the one-rank sums in row order, as every committed result was made;
-    the grouped order is another rounding path: on this over-specified fit both are certified, a few
-    certificate units apart (the spec hash tells them apart)."""
+def test_the_fit_order_rows_sums_in_row_order_as_the_results_before(tmp_path):
+    """-fit_order rows keeps the one-rank sums in row order, as the committed results made before chunks became
+    the default (their specs say fit_order: rows): such a spec's text has no -fit_order line, so its results
+    files keep their hashes; the chunks' order is another rounding path: on this over-specified fit both are
+    certified, a few certificate units apart.  Under 2048 rows a sample is one chunk, and the two orders are
+    the same fit bit for bit."""
     args = ["-options_file_yaml", os.path.join(SPECS, "p1_fig1_wellposed_quick.yaml"), "-gating", "softmax", "-expert",
-            "relu", "-losses", "l2", "-n", 20000]
-    a, b = fit(tmp_path, "rows", 1, *args), fit(tmp_path, "chunks", 1, *args, "-fit_group", 1)
+            "relu", "-losses", "l2", "-fit_order", "chunks"]
+    a = fit(tmp_path, "rows", 1, *args, "-n", 20000, "-fit_order", "rows")
+    b = fit(tmp_path, "chunks", 1, *args, "-n", 20000)
     with h5py.File(a, "r") as ha, h5py.File(b, "r") as hb:
         assert ha["fit"].attrs["certified"] == 1 and hb["fit"].attrs["certified"] == 1
         assert ha.attrs["spec_hash"] != hb.attrs["spec_hash"]
         assert "-fit_order chunks" in hb.attrs["spec"] and "-fit_order" not in ha.attrs["spec"]
         assert np.array_equal(ha["data/Y"][:], hb["data/Y"][:])
+        assert not np.array_equal(ha["fit/theta"][:], hb["fit/theta"][:])
+        assert abs(ha["fit"].attrs["objective"] - hb["fit"].attrs["objective"]) <= 3 * 0.01 / (2 * 20000)
+    one = [fit(tmp_path, "one_" + order, 1, *args, "-n", 2000, "-fit_order", order) for order in ("rows", "chunks")]
+    with h5py.File(one[0], "r") as ha, h5py.File(one[1], "r") as hb:
+        assert np.array_equal(ha["fit/theta"][:], hb["fit/theta"][:])
+        assert ha["fit"].attrs["objective"] == hb["fit"].attrs["objective"]
 
 
 def test_the_truth_is_screened_on_a_whole_sample_before_the_group_forms(tmp_path):
@@ -337,6 +347,10 @@ def rank_pid(p, rank):
     (1, ["-fit_group", 2, "-estimator", "lse,sgd"], "-fit_group 2: the sgd estimator fits on one rank"),
     (1, ["-fit_group", 1, "-estimator", "sgd"], "-fit_group 1: the sgd estimator fits on one rank"),
     (1, ["-fit_group", 1, "-fit_hessian_rows", 1000], "a group forms the Hessian from every row"),
+    (1, ["-fit_order", "random"], "-fit_order 'random' is not an order of the fit's sums: use chunks or rows"),
+    (3, ["-fit_group", 2, "-fit_order", "rows"], "-fit_group 2 with -fit_order rows: a group sums in the chunks' order"),
+    (1, ["-fit_order", "chunks", "-fit_hessian_rows", 1000], "-fit_order chunks with -fit_hessian_rows 1000: a Hessian from the first rows needs the sums in row order"),
+    (1, ["-fit_order", "chunks", "-fit_rows"], "-fit_order chunks with -fit_rows"),
     (1, ["-fit_group", 1, "-tao_type", "brgn"], "-fit_group with -tao_type brgn: TAO's own least squares needs every row on one rank"),
     (3, ["-fit_group", 1, "-fit_group_yield", 2], "-fit_group_yield needs -fit_group auto"),
     (1, ["-fit_group_yield", 1], "-fit_group_yield needs -fit_group auto"),

@@ -24,6 +24,7 @@ typedef struct {
   PetscBool      blocks; /* evaluate blocks of rows through BLAS (MoeModelHasBlocks) */
   PetscBool      single; /* the Gauss-Newton Hessian in single precision */
   float         *Jf, *Hf; /* its J block and chunk sum */
+  PetscReal     *Hwork, *Hpacked; /* a chunked sample's Hessian: a chunk's term, and the packed upper triangles' sum */
   PetscReal     *Cb;    /* B rows of the block factors */
   PetscReal     *gfull; /* the gradient in the full layout */
   PetscReal     *fg;    /* the objective and the gradient (free entries) of an evaluation */
