@@ -13,7 +13,10 @@
 #   MOERATE_FIT_GROUP     ranks that fit each replicate together (moerate's -fit_group; a spec's
 #                     own fit_group: key, or the command line's, is used when this is unset);
 #                     --ntasks must then be 1 + a multiple of it; "auto": moerate gives the
-#                     tasks longer than the fair share groups of ranks, any --ntasks
+#                     tasks longer than the fair share groups of ranks, any --ntasks.  A group sums
+#                     in the chunks' order, so this also gives -fit_order chunks: a spec pinned to
+#                     the row order of its committed results (fit_order: rows) runs grouped too, its
+#                     fits then differing from those results by rounding (another spec hash)
 #
 # Nothing else is taken from the submitting shell: the thread counts of every BLAS and OpenMP
 # runtime are set here (one per rank), whatever the submitting shell had.
@@ -76,7 +79,7 @@ moe_run() {
   if ((moe_stop || moe_term)); then
     return 3
   fi
-  local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" ${MOERATE_FIT_GROUP:+-fit_group "$MOERATE_FIT_GROUP"} "${@:3}") status=0 before
+  local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" ${MOERATE_FIT_GROUP:+-fit_group "$MOERATE_FIT_GROUP" -fit_order chunks} "${@:3}") status=0 before
   before=$(moe_done "$2")
   moe_log "+ ${cmd[*]}"
   "${cmd[@]}" &
