@@ -91,7 +91,8 @@ def blocks(a, end):
 
 
 def messages(g, chunks=CHUNKS):
-    """The p x p sums the group's first rank receives (and adds) per Hessian: every other rank's aligned blocks."""
+    """The Hessian terms (packed upper triangles) the group's first rank receives (and adds) per Hessian: every
+    other rank's aligned blocks."""
     return sum(blocks(chunks * r // g, chunks * (r + 1) // g) for r in range(1, g))
 
 

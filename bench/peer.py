@@ -128,7 +128,9 @@ def run_case(c, args, ref):
 
 
 def variants(c, args):
-    """The levers of figure 1 beside the default fit (d=32 cases): (key, label, options)."""
+    """The levers of figure 1 beside the default fit (d=32 cases): (key, label, options).  -fit_rows and
+    -fit_hessian_rows take rows in row order (-fit_order rows) where the default fit sums in the chunks' order
+    since 2026-12-06: their ratios include that change of order (figure 9 measures it alone)."""
     if not c["name"].startswith("d=32"):
         return []
     R, out = str(args.hessian_reuse), []

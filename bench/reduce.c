@@ -2,9 +2,10 @@
 
      mpiexec -n 2 reduce -p 594 -repeat 20 [-json]
 
-   A grouped fit (src/data/group.c) sums a p x p Gauss-Newton Hessian over chunks of rows: the group's
-   other ranks send their sums of aligned blocks of chunks (p^2 doubles each) to its first rank, which
-   adds them, then broadcasts the sum.  Measured here, each as the median of -repeat trials:
+   A grouped fit (src/data/group.c) sums a Gauss-Newton Hessian over chunks of rows: the group's other
+   ranks send their sums of aligned blocks of chunks to its first rank, which adds them, then broadcasts
+   the sum.  Each is the Hessian's packed upper triangle, p(p + 1)/2 doubles, so bench/groups.py passes
+   -p 420 for p = 594 (420^2 doubles as many).  Measured here, each as the median of -repeat trials:
      send   one p^2 message from rank 1 to rank 0 (MPI_Send / MPI_Recv), seconds;
      add    one chunk added into the running sum on rank 0 (p^2 additions), seconds;
      bcast  the broadcast of the sum over the 2 ranks, seconds.

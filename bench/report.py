@@ -190,7 +190,7 @@ def fig9(w, rows):
                  % (ms["n"], ms["1"][0], "/".join("%.0f" % x for x in ms["2"]), g["n"], g["maxrss_mb"]["1"][0],
                     "/".join("%.0f" % x for x in g["maxrss_mb"]["2"])), "no rank holds all rows", ""))
     for s in g.get("simulated", []):
-        rows.append(("10 simulated group of %d, n=%d (measured block and p² reduction costs)" % (s["g"], s["n"]),
+        rows.append(("10 simulated group of %d, n=%d (measured block and packed-Hessian reduction costs)" % (s["g"], s["n"]),
                      "speed-up %.1f, efficiency %.2f" % (s["speedup"], s["efficiency"]), "", ""))
 
 

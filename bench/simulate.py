@@ -217,7 +217,7 @@ def schedule(records, dur, cost, workers, master_s):
 
 def group_speedup(g, n, kind_groups, gm):
     """Speed-up of a task of size n on a group of g ranks, by figure 10's model (bench/groups.py): its rows'
-    work divided over the chunks each rank holds, plus the p x p reduction per Gauss-Newton iteration, whose
+    work divided over the chunks each rank holds, plus the Hessian's reduction (its packed upper triangle) per Gauss-Newton iteration, whose
     share of an iteration shrinks as n grows (both scale with p^2, so p cancels); gm: figure 9's groups.json."""
     if g == 1 or not kind_groups:
         return 1.0

@@ -26,6 +26,7 @@ fi
 # A default file of this format from an earlier default spec (moerate refuses it: another spec hash, exit 2)
 # is kept aside by -force, and the run starts over.
 status=0
+trap 'rm -f results/.quickstart.err' EXIT
 bash jobs/local.sh 3 jobs/specs/default.yaml results/default.h5 2>results/.quickstart.err || status=$?
 cat results/.quickstart.err >&2
 if ((status == 2)) && grep -q "was written from another spec" results/.quickstart.err; then
@@ -34,7 +35,6 @@ if ((status == 2)) && grep -q "was written from another spec" results/.quickstar
 elif ((status)); then
   exit "$status"
 fi
-rm -f results/.quickstart.err
 /usr/bin/python3 analysis/rates.py results/default.h5
 # P1's layout (both gatings on one log-log plot) beside the softmax fits' per-cell errors
 /usr/bin/python3 analysis/plot_rates.py results/default.h5 --compare sigmoid:sigmoid_d3,softmax:softmax_dlin \

@@ -13,7 +13,8 @@
 #   MOERATE_FIT_GROUP     ranks that fit each replicate together (moerate's -fit_group; a spec's
 #                     own fit_group: key, or the command line's, is used when this is unset);
 #                     --ntasks must then be 1 + a multiple of it; "auto": moerate gives the
-#                     tasks longer than the fair share groups of ranks, any --ntasks.  A group sums
+#                     tasks longer than the fair share groups of ranks, any --ntasks; 0: a fit per
+#                     rank, the spec's own order.  A group (g not 0) sums
 #                     in the chunks' order, so this also gives -fit_order chunks: a spec pinned to
 #                     the row order of its committed results (fit_order: rows) runs grouped too, its
 #                     fits then differing from those results by rounding (another spec hash)
@@ -79,7 +80,9 @@ moe_run() {
   if ((moe_stop || moe_term)); then
     return 3
   fi
-  local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" ${MOERATE_FIT_GROUP:+-fit_group "$MOERATE_FIT_GROUP" -fit_order chunks} "${@:3}") status=0 before
+  local moe_group=() # MOERATE_FIT_GROUP g (not 0, a fit per rank): -fit_group g and the chunks' order a group sums in
+  if [[ -n ${MOERATE_FIT_GROUP:-} && $MOERATE_FIT_GROUP != 0 ]]; then moe_group=(-fit_group "$MOERATE_FIT_GROUP" -fit_order chunks); fi
+  local cmd=("${moe_launcher[@]}" "$MOERATE" run -options_file_yaml "$1" -output "$2" "${moe_group[@]}" "${@:3}") status=0 before
   before=$(moe_done "$2")
   moe_log "+ ${cmd[*]}"
   "${cmd[@]}" &

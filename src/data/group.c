@@ -84,7 +84,8 @@ static PetscErrorCode CheckSamePoint(const MoeData *D, const PetscReal *point, P
    that starts at a multiple of 2^k can enter as its own sum, with level k: whoever summed it, the
    same additions happen in the same order, so each rank sums such blocks of its own chunks and the
    group's rank 0 stacks them up, and the sum is the same bit for bit for any group.  A rank holds at
-   most about log2(64) + 1 partial sums at a time (p^2 numbers each for a Hessian). */
+   most about log2(64) + 1 partial sums at a time (p(p + 1)/2 numbers each for a Hessian's packed upper
+   triangle). */
 typedef struct {
   PetscInt   top, count;
   PetscInt   level[MOE_DATA_CHUNKS + 1];

@@ -80,9 +80,10 @@ PetscErrorCode MoeFitObjective(MoeModel m, const MoeData *D, const PetscReal *th
   PetscFunctionReturn(0);
 }
 
-/* A sum over the sample (moedata.h): the row-order loops of a `local` function on a whole sample;
-   in a group, the same function on each chunk's rows, summed over chunks in their fixed shape (MoeDataGroupSum).  A chunk uses all its
-   rows for the Hessian (a group does not sub-sample it: -fit_hessian_rows is refused). */
+/* A sum over the sample (moedata.h): the row-order loops of a `local` function on the whole sample
+   (-fit_order rows); for a chunked sample (one rank or a group), the same function on each chunk's
+   rows, summed over chunks in their fixed shape (MoeDataGroupSum).  A chunk uses all its rows for the
+   Hessian (the chunks' order does not sub-sample it: -fit_hessian_rows takes row order). */
 typedef PetscErrorCode (*LocalSum)(MoeFitCtx *, PetscReal *);
 typedef struct {
   MoeFitCtx *c;

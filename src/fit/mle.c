@@ -16,8 +16,8 @@ typedef struct {
   PetscReal     *fhist;
 } MoeMLECtx;
 
-/* [ll, score] (1 + p, full layout) of the mean log-likelihood over the rows of D, summed over a
-   group's chunks when D is spread over one (MoeDataGroupSum). */
+/* [ll, score] (1 + p, full layout) of the mean log-likelihood over the rows of D, summed over its
+   chunks when D is chunked, on one rank or spread over a group (MoeDataGroupSum). */
 typedef struct {
   MoeModel         m;
   const PetscReal *theta;

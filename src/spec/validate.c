@@ -185,7 +185,7 @@ static double ModelParametersBound(MoeSpec *s)
   return (double)s->k * (2.0 * s->d + 4.0);
 }
 
-/* Every fit's dense p x p Hessian, and the master's copy of every task's result (its p values, its losses
+/* Every fit's dense p x p Hessian (with a chunked sum's terms), and the master's copy of every task's result (its p values, its losses
    and about 256 bytes of record), must fit in memory: checked in floating point, before the models and
    the task grid are allocated. */
 static PetscErrorCode CheckModelAndGridMemory(MoeSpec *s)
@@ -194,7 +194,7 @@ static PetscErrorCode CheckModelAndGridMemory(MoeSpec *s)
 
   PetscFunctionBegin;
   p       = ModelParametersBound(s);
-  hessian = 8.0 * p * p;
+  hessian = 8.0 * (2.0 * p * p + 8.0 * p * (p + 1) / 2); /* the matrix, a chunk's term, and the packed partial sums of the chunks' stack (at most log2(64) + 2) */
   MoeUserCheck(hessian < avail, "-k %" PetscInt_FMT " experts in -d %" PetscInt_FMT " make fits of up to %.3g parameters whose Hessian needs %.3g GB, more than this machine's %.3g GB: give smaller sizes", s->k, s->d, p, hessian / 1e9, avail / 1e9);
   tasks = (double)s->ngatings * s->nexperts * s->nn * ((double)s->nestimators * s->replicates + (double)s->stability_replicates * s->stability_starts);
   grid  = tasks * (8.0 * (p + s->nlosses) + 256.0);

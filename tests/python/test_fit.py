@@ -135,9 +135,11 @@ def test_reused_or_single_hessian_and_row_evaluation_reach_the_default_fit(tmp_p
         with h5py.File(out, "r") as h:
             return dict(h["fit"].attrs), h["fit/theta"][:]
 
-    exact = ["-d", 4, "-kstar", 3, "-k", 3, "-n", 10000]  # n > 4096: the single-precision sum spans chunks
+    # n > 4096: in row order the single-precision sum spans its 4096-row windows (in the chunks' order, the
+    # default, each chunk of about 1111 rows is one window)
+    exact = ["-d", 4, "-kstar", 3, "-k", 3, "-n", 10000]
     a, ta = fit("exact", exact, [])
-    for opts in (["-fit_rows"], ["-fit_hessian_reuse", 3], ["-fit_hessian_single"]):
+    for opts in (["-fit_rows"], ["-fit_hessian_reuse", 3], ["-fit_hessian_single"], ["-fit_hessian_single", "-fit_order", "rows"]):
         b, tb = fit("exact_" + opts[0], exact, opts)
         assert b["certified"] == 1 and b["status"] == a["status"] == "converged"
         # the same minimiser, to the precision a stop of the decrease test leaves (-fit_ftol 0.01/n): the
